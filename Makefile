@@ -1,0 +1,32 @@
+# Every target bootstraps .venv itself, so a fresh clone needs nothing but python3.11.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint fmt clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sentitui demo
+
+test: $(STAMP)
+	$(BIN)/ruff check sentitui tests
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/sentitui bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check sentitui tests
+
+fmt: $(STAMP)
+	$(BIN)/ruff format sentitui tests
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,407 @@
+"""The `sentitui` command. Exit status: 0 ok, 1 a source failed, 2 bad config or usage."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sentitui.config import ConfigError, PipelineConfig, load_pipelines
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+REPO_PIPELINES = PACKAGE_ROOT.parent / "pipelines"
+
+
+def default_db() -> str:
+    return os.environ.get("SENTITUI_DB", "sentitui.db")
+
+
+def default_pipelines() -> str:
+    return os.environ.get("SENTITUI_PIPELINES", "pipelines")
+
+
+db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), default=default_db,
+                         show_default="$SENTITUI_DB or ./sentitui.db", help="SQLite file")
+pipelines_option = click.option("--pipelines", "pipelines_dir", type=click.Path(file_okay=False),
+                                default=default_pipelines,
+                                show_default="$SENTITUI_PIPELINES or ./pipelines",
+                                help="folder of pipeline TOML files")
+
+
+def fail_usage(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def load_or_exit(pipelines_dir: str) -> list[PipelineConfig]:
+    try:
+        return load_pipelines(Path(pipelines_dir))
+    except ConfigError as exc:
+        click.echo("error: bad pipeline configuration:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(package_name="sentitui")
+@click.option("-v", "--verbose", count=True, help="log more (-v info, -vv debug) to stderr")
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
+    """SentiTUI: pull what people say, score it, load it into SQLite, watch it live."""
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(tui)
+
+
+# ---- console ---------------------------------------------------------------------------
+
+
+@main.command()
+@db_option
+@pipelines_option
+def tui(db_path: str, pipelines_dir: str) -> None:
+    """Open the console with the engine embedded."""
+    try:
+        from sentitui.tui.app import run_console
+    except ImportError:
+        fail_usage("the console is not built yet; use `sentitui run`")
+    pipelines = load_or_exit(pipelines_dir)
+    run_console(db_path=db_path, pipelines=pipelines)
+
+
+@main.command()
+@db_option
+@click.option("--port", type=int, default=0, help="demo server port (default: a free one)")
+def demo(db_path: str, port: int) -> None:
+    """The bundled offline demo."""
+    try:
+        from sentitui.demo import run_demo
+    except ImportError:
+        run_demo = None
+    if run_demo is not None:
+        run_demo(db_path=db_path, port=port)
+        return
+    # Until the demo server exists: load the demo pipeline headless and show the figures.
+    pipelines = load_or_exit(str(REPO_PIPELINES))
+    pipelines = [p for p in pipelines if p.name == "demo"]
+    code = asyncio.run(_run(db_path, pipelines, None, None, as_json=False))
+    _print_stats(db_path)
+    sys.exit(code)
+
+
+# ---- headless run ----------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("pipeline_names", nargs=-1, metavar="[PIPELINE]...")
+@click.option("--source", "source_name", help="only this source")
+@click.option("--once", "mode", flag_value="once", default=True, help="pull until no more pages, then exit")
+@click.option("--watch", "mode", flag_value="watch", help="run the schedules until interrupted")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON summary on stdout")
+@db_option
+@pipelines_option
+def run(pipeline_names: tuple[str, ...], source_name: str | None, mode: str, as_json: bool,
+        db_path: str, pipelines_dir: str) -> None:
+    """Run pipelines headless."""
+    pipelines = load_or_exit(pipelines_dir)
+    known = {p.name: p for p in pipelines}
+    for name in pipeline_names:
+        if name not in known:
+            fail_usage(f"no pipeline named {name!r} in {pipelines_dir} "
+                       f"(known: {', '.join(sorted(known)) or 'none'})")
+    selected = [known[n] for n in pipeline_names] if pipeline_names else pipelines
+    if source_name and not any(s.name == source_name for p in selected for s in p.sources):
+        fail_usage(f"no source named {source_name!r} in the selected pipelines")
+    if mode == "watch":
+        try:
+            from sentitui.engine.daemon import run_daemon
+        except ImportError:
+            fail_usage("--watch is not available yet")
+        sys.exit(run_daemon(db_path, Path(pipelines_dir), selected, source_name))
+    sys.exit(asyncio.run(_run(db_path, selected, source_name, None, as_json=as_json)))
+
+
+async def _run(db_path: str, pipelines: list[PipelineConfig], source_name: str | None,
+               _unused: Any, *, as_json: bool) -> int:
+    from sentitui.engine.engine import Engine
+    from sentitui.models import RunFinished, RunProgress
+
+    interactive = sys.stderr.isatty() and not as_json
+    progress = None
+    tasks: dict[tuple[str, str], Any] = {}
+    if interactive:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                            TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+                            transient=False)
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, RunProgress):
+            counts = (f"{event.fetched} fetched · {event.loaded} loaded · "
+                      f"{event.duplicates} dup · {event.failed} failed")
+            key = (event.pipeline, event.source)
+            if progress is not None:
+                if key not in tasks:
+                    tasks[key] = progress.add_task(f"{event.pipeline}/{event.source}", total=None,
+                                                   counts="")
+                progress.update(tasks[key], counts=counts)
+        elif isinstance(event, RunFinished):
+            s = event.stats
+            line = (f"{s.pipeline}/{s.source}: {s.status} — {s.fetched} fetched, {s.loaded} loaded, "
+                    f"{s.duplicates} duplicates, {s.failed} failed"
+                    + (f" — {s.error}" if s.error else ""))
+            if progress is not None:
+                key = (s.pipeline, s.source)
+                if key in tasks:
+                    progress.update(tasks[key], total=1, completed=1)
+                progress.console.print(line)
+            else:
+                click.echo(line, err=True)
+
+    engine = Engine(db_path, pipelines)
+    engine.subscribe(on_event)
+    async with engine:
+        if progress is not None:
+            with progress:
+                results = await engine.run_pipelines([p.name for p in pipelines], source=source_name,
+                                                     trigger="cli")
+        else:
+            results = await engine.run_pipelines([p.name for p in pipelines], source=source_name,
+                                                 trigger="cli")
+    if as_json:
+        click.echo(json.dumps({
+            "loaded": sum(r.loaded for r in results),
+            "duplicates": sum(r.duplicates for r in results),
+            "failed": sum(r.failed for r in results),
+            "runs": [r.as_json() for r in results],
+        }))
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+# ---- failed records --------------------------------------------------------------------
+
+
+@main.group()
+def failed() -> None:
+    """List, show, retry and ignore failed records."""
+
+
+@failed.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--status", default="open", type=click.Choice(["open", "resolved", "ignored", "all"]))
+@click.option("--source", "source_name")
+@click.option("--stage")
+@click.option("--limit", default=200, show_default=True)
+@db_option
+def failed_list(as_json: bool, status: str, source_name: str | None, stage: str | None,
+                limit: int, db_path: str) -> None:
+    """Failed records, newest first."""
+    from sentitui.store import Store
+
+    store = Store(db_path)
+    rows = store.failed_records(status=None if status == "all" else status, source=source_name,
+                                stage=stage, limit=limit)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("no failed records")
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("id", "source", "stage", "attempts", "status", "error", box=None)
+    for row in rows:
+        table.add_row(str(row["id"]), Text(f"{row['pipeline']}/{row['source']}"), row["stage"],
+                      str(row["attempts"]), row["status"], Text(_safe(row["error"])[:100]))
+    Console().print(table)
+
+
+@failed.command("show")
+@click.argument("record_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@db_option
+def failed_show(record_id: int, as_json: bool, db_path: str) -> None:
+    """One failed record with its raw payload."""
+    from sentitui.store import Store
+
+    row = Store(db_path).failed_record(record_id)
+    if row is None:
+        fail_usage(f"no failed record with id {record_id}")
+    if as_json:
+        click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    for key in ("id", "pipeline", "source", "stage", "status", "attempts", "run_id", "created_at",
+                "updated_at", "context", "error"):
+        click.echo(f"{key:>10}: {_safe(str(row[key]))}")
+    click.echo("   payload:")
+    click.echo(_pretty_payload(row["payload"]))
+
+
+def _safe(text: str) -> str:
+    from sentitui.processing.clean import strip_controls
+
+    return strip_controls(text or "")
+
+
+def _pretty_payload(payload: str) -> str:
+    try:
+        return _safe(json.dumps(json.loads(payload), indent=2, ensure_ascii=False))
+    except (ValueError, TypeError):
+        return _safe(payload)
+
+
+@failed.command("retry")
+@click.argument("record_ids", nargs=-1, type=int)
+@click.option("--all", "retry_all", is_flag=True, help="every open failed record")
+@click.option("--json", "as_json", is_flag=True)
+@db_option
+@pipelines_option
+def failed_retry(record_ids: tuple[int, ...], retry_all: bool, as_json: bool, db_path: str,
+                 pipelines_dir: str) -> None:
+    """Re-run records from their raw payloads through parse, clean, score and load."""
+    from sentitui.store import Store
+
+    if not record_ids and not retry_all:
+        fail_usage("give failed record ids or --all")
+    pipelines = load_or_exit(pipelines_dir)
+    ids = list(record_ids)
+    if retry_all:
+        ids = [r["id"] for r in Store(db_path).failed_records(status="open", limit=1_000_000)]
+    outcome = asyncio.run(_retry(db_path, pipelines, ids))
+    if as_json:
+        click.echo(json.dumps({"resolved": outcome.resolved,
+                               "failed": {str(k): v for k, v in outcome.still_failing.items()}}))
+    else:
+        for record_id in outcome.resolved:
+            click.echo(f"{record_id}: resolved")
+        for record_id, error in outcome.still_failing.items():
+            click.echo(f"{record_id}: still failing — {_safe(error)}")
+    sys.exit(0 if not outcome.still_failing else 1)
+
+
+async def _retry(db_path: str, pipelines: list[PipelineConfig], ids: list[int]) -> Any:
+    from sentitui.engine.engine import Engine
+
+    async with Engine(db_path, pipelines, score_workers=0) as engine:
+        return await engine.retry_failed(ids, trigger="cli")
+
+
+@failed.command("ignore")
+@click.argument("record_ids", nargs=-1, type=int, required=True)
+@db_option
+def failed_ignore(record_ids: tuple[int, ...], db_path: str) -> None:
+    """Mark records as ignored: they leave the open list but stay in the table."""
+    from sentitui.store import Store
+
+    Store(db_path).mark_failed(record_ids, "ignored")
+    click.echo(f"ignored {len(record_ids)} record(s)")
+
+
+# ---- figures and checks ----------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@db_option
+def stats(as_json: bool, db_path: str) -> None:
+    """Totals by source and label, feedback split, open failures, recent runs."""
+    if as_json:
+        click.echo(json.dumps(_stats(db_path), ensure_ascii=False))
+    else:
+        _print_stats(db_path)
+
+
+def _stats(db_path: str) -> dict[str, Any]:
+    from sentitui.store import Store
+
+    store = Store(db_path)
+    return {**store.totals(), "by_source": store.totals_by_source(),
+            "feedback": store.feedback_split(), "runs": store.runs(limit=20)}
+
+
+def _print_stats(db_path: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    data = _stats(db_path)
+    console = Console()
+    console.print(f"[b]{data['posts']}[/] posts · average polarity {data['avg_polarity']} · "
+                  f"{data['share_negative']:.0%} negative · {data['open_failed']} open failed records")
+    table = Table("pipeline", "source", "posts", "avg polarity", "positive", "neutral", "negative")
+    for row in data["by_source"]:
+        table.add_row(row["pipeline"], row["source"], str(row["posts"]), str(row["avg_polarity"]),
+                      str(row["positive"]), str(row["neutral"]), str(row["negative"]))
+    console.print(table)
+    console.print("feedback: " + ", ".join(f"{k} {v}" for k, v in data["feedback"].items()))
+
+
+@main.command()
+@pipelines_option
+def validate(pipelines_dir: str) -> None:
+    """Check every pipeline file; print each problem with file, source and key."""
+    pipelines = load_or_exit(pipelines_dir)
+    sources = sum(len(p.sources) for p in pipelines)
+    click.echo(f"ok: {len(pipelines)} pipeline(s), {sources} source(s) in {pipelines_dir}")
+
+
+@main.command()
+@click.argument("pipeline")
+@click.argument("source")
+@click.option("--json", "as_json", is_flag=True)
+@db_option
+@pipelines_option
+def preview(pipeline: str, source: str, as_json: bool, db_path: str, pipelines_dir: str) -> None:
+    """Fetch one page and show raw records beside the posts they would become; writes nothing."""
+    pipelines = load_or_exit(pipelines_dir)
+    try:
+        next(p for p in pipelines if p.name == pipeline).source(source)
+    except (StopIteration, KeyError):
+        fail_usage(f"no source {source!r} in pipeline {pipeline!r}")
+    result = asyncio.run(_preview(db_path, pipelines, pipeline, source))
+    posts = result.result.posts
+    if as_json:
+        click.echo(json.dumps({
+            "url": result.url,
+            "posts": [{"external_id": p.external_id, "text": p.text, "created_at": p.created_at,
+                       "polarity": p.polarity, "label": p.label, "feedback": p.feedback,
+                       "segments": p.segments} for p in posts],
+            "failed": [{"stage": f.stage, "error": f.error, "payload": f.payload}
+                       for f in result.result.failures]}, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console()
+    console.print(Text(f"{result.url}: {len(result.raw)} raw records -> {len(posts)} posts, "
+                       f"{len(result.result.failures)} would fail"))
+    table = Table("raw", "post", "score", box=None, show_lines=True)
+    for post in posts:
+        raw = json.dumps(post.fields.get("payload"), ensure_ascii=False)[:300]
+        table.add_row(Text(_safe(raw)), Text(f"{post.external_id}: {post.text[:200]}"),
+                      Text(f"{post.polarity:+.2f} {post.label}\n{post.feedback}"))
+    console.print(table)
+    for failure in result.result.failures:
+        console.print(Text(f"FAIL [{failure.stage}] {_safe(failure.error)}", style="red"))
+
+
+async def _preview(db_path: str, pipelines: list[PipelineConfig], pipeline: str, source: str) -> Any:
+    from sentitui.engine.engine import Engine
+
+    async with Engine(db_path, pipelines, score_workers=0) as engine:
+        return await engine.preview(pipeline, source)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""Pipeline TOML files -> dataclasses.
+
+Every error names the file, the source and the key, so `sentitui validate` can
+say exactly what to fix. Secrets come only from the environment (`${VAR}`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sentitui.sources.base import Option
+
+
+class ConfigError(Exception):
+    """One or more problems in the pipeline files; `problems` lists them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(slots=True)
+class SourceConfig:
+    name: str
+    kind: str
+    options: dict[str, Any]
+    max_pages: int | None = None
+    enabled: bool = True
+    schedule: str | None = None
+    retries: int = 4
+    timeout: float = 30.0
+    backoff: float = 1.0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.options.get(key, default)
+
+
+@dataclass(slots=True)
+class PipelineConfig:
+    name: str
+    path: Path
+    sources: list[SourceConfig] = field(default_factory=list)
+    schedule: str | None = None
+    competitors: list[str] = field(default_factory=list)
+    positive_threshold: float = 0.05
+    negative_threshold: float = -0.05
+    keep_authors: bool = False
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(f"pipeline {self.name!r} has no source {name!r}")
+
+
+# Keys every [[source]] table may carry, whatever its kind.
+COMMON_SOURCE_OPTIONS: dict[str, Option] = {
+    "name": Option((str,), required=True),
+    "kind": Option((str,), required=True),
+    "max_pages": Option((int,), doc="stop after this many pages in one run"),
+    "enabled": Option((bool,), default=True),
+    "schedule": Option((str,), doc="overrides the pipeline's schedule"),
+    "retries": Option((int,), default=4, doc="retries of a failing request"),
+    "timeout": Option((int, float), default=30.0, doc="seconds per request"),
+    "backoff": Option((int, float), default=1.0, doc="first retry delay in seconds; doubles each retry"),
+}
+
+PIPELINE_OPTIONS: dict[str, Option] = {
+    "name": Option((str,), required=True),
+    "schedule": Option((str,)),
+    "competitors": Option((list,), default=[]),
+    "thresholds": Option((dict,), default={}, doc="{ positive = 0.05, negative = -0.05 }"),
+    "keep_authors": Option((bool,), default=False),
+}
+
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _type_name(types: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "a list", dict: "a table"}
+    return " or ".join(names.get(t, t.__name__) for t in types)
+
+
+def _check_type(value: Any, types: tuple[type, ...]) -> bool:
+    # TOML booleans are ints in Python; never let `true` pass as a number.
+    if isinstance(value, bool):
+        return bool in types
+    if float in types and isinstance(value, int):
+        return True
+    return isinstance(value, types)
+
+
+def _expand_env(value: Any, where: str, problems: list[str], env: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        def replace(match: re.Match[str]) -> str:
+            var = match.group(1)
+            if var not in env:
+                problems.append(f"{where}: environment variable {var} is not set")
+                return ""
+            return env[var]
+        return _ENV_PATTERN.sub(replace, value)
+    if isinstance(value, list):
+        return [_expand_env(v, where, problems, env) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{where}.{k}", problems, env) for k, v in value.items()}
+    return value
+
+
+def _validate_table(table: dict[str, Any], options: dict[str, Option], where: str,
+                    problems: list[str]) -> dict[str, Any]:
+    """Check keys and types of one table; return it with defaults filled in."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        option = options.get(key)
+        if option is None:
+            known = ", ".join(sorted(options))
+            problems.append(f"{where}: unknown key {key!r} (known keys: {known})")
+            continue
+        if not _check_type(value, option.types):
+            problems.append(f"{where}: key {key!r} must be {_type_name(option.types)}, "
+                            f"not {type(value).__name__} {value!r}")
+            continue
+        out[key] = value
+    for key, option in options.items():
+        if key in out:
+            continue
+        if option.required:
+            problems.append(f"{where}: missing required key {key!r}")
+        elif option.default is not None:
+            out[key] = option.default
+    return out
+
+
+def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> PipelineConfig:
+    """Parse and validate one pipeline file; raise ConfigError listing every problem."""
+    from sentitui.sources import source_class  # late: sources import this module's types
+
+    env = dict(os.environ) if env is None else env
+    problems: list[str] = []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+
+    for key in data:
+        if key not in ("pipeline", "source"):
+            problems.append(f"{path}: unknown top-level table {key!r} (expected [pipeline] and [[source]])")
+    pipeline_table = data.get("pipeline")
+    if not isinstance(pipeline_table, dict):
+        raise ConfigError(problems + [f"{path}: missing [pipeline] table"])
+    pipe = _validate_table(pipeline_table, PIPELINE_OPTIONS, f"{path} [pipeline]", problems)
+    thresholds = pipe.get("thresholds", {})
+    for key in thresholds:
+        if key not in ("positive", "negative"):
+            problems.append(f"{path} [pipeline]: unknown key 'thresholds.{key}' (known: positive, negative)")
+    pipeline = PipelineConfig(
+        name=pipe.get("name", path.stem),
+        path=path,
+        schedule=pipe.get("schedule"),
+        competitors=[str(c) for c in pipe.get("competitors", [])],
+        positive_threshold=float(thresholds.get("positive", 0.05)),
+        negative_threshold=float(thresholds.get("negative", -0.05)),
+        keep_authors=pipe.get("keep_authors", False),
+    )
+
+    raw_sources = data.get("source", [])
+    if not isinstance(raw_sources, list):
+        problems.append(f"{path}: 'source' must be an array of tables ([[source]])")
+        raw_sources = []
+    seen: set[str] = set()
+    for index, table in enumerate(raw_sources, start=1):
+        label = table.get("name") if isinstance(table.get("name"), str) else f"#{index}"
+        where = f"{path} source {label!r}"
+        kind = table.get("kind")
+        try:
+            cls = source_class(kind) if isinstance(kind, str) else None
+        except KeyError as exc:
+            problems.append(f"{where}: key 'kind': {exc.args[0]}")
+            continue
+        options = dict(COMMON_SOURCE_OPTIONS)
+        if cls is not None:
+            options.update(cls.OPTIONS)
+        before = len(problems)
+        values = _validate_table(table, options, where, problems)
+        values = _expand_env(values, where, problems, env)
+        if len(problems) > before or cls is None:
+            continue
+        name = values["name"]
+        if name in seen:
+            problems.append(f"{where}: duplicate source name {name!r} in pipeline {pipeline.name!r}")
+            continue
+        seen.add(name)
+        specific = {k: v for k, v in values.items() if k not in COMMON_SOURCE_OPTIONS}
+        source = SourceConfig(
+            name=name,
+            kind=values["kind"],
+            options=specific,
+            max_pages=values.get("max_pages"),
+            enabled=values.get("enabled", True),
+            schedule=values.get("schedule"),
+            retries=values.get("retries", 4),
+            timeout=float(values.get("timeout", 30.0)),
+            backoff=float(values.get("backoff", 1.0)),
+        )
+        check = getattr(cls, "check_config", None)
+        if check is not None:
+            problems.extend(f"{where}: {msg}" for msg in check(source))
+        pipeline.sources.append(source)
+
+    if problems:
+        raise ConfigError(problems)
+    return pipeline
+
+
+def load_pipelines(directory: Path, env: dict[str, str] | None = None) -> list[PipelineConfig]:
+    """Load every `*.toml` in the folder; collect problems from all files before failing."""
+    if not directory.is_dir():
+        raise ConfigError([f"{directory}: pipelines folder does not exist"])
+    pipelines: list[PipelineConfig] = []
+    problems: list[str] = []
+    names: dict[str, Path] = {}
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            pipeline = load_pipeline_file(path, env)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        if pipeline.name in names:
+            problems.append(f"{path} [pipeline]: duplicate pipeline name {pipeline.name!r} "
+                            f"(also in {names[pipeline.name]})")
+            continue
+        names[pipeline.name] = path
+        pipelines.append(pipeline)
+    if problems:
+        raise ConfigError(problems)
+    return pipelines

@@ -1,0 +1,309 @@
+"""The engine: owns the HTTP client, the scorer pool and the writer; runs sources.
+
+Front ends (the console, the headless CLI, tests) subscribe to its events and
+call its coroutines; it never imports Textual. One engine per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sentitui.config import PipelineConfig
+from sentitui.engine.http import FetchError, HttpClient
+from sentitui.engine.runner import Runner, Transformed, transform
+from sentitui.engine.writer import Writer
+from sentitui.models import (
+    EngineEvent,
+    LogLine,
+    Page,
+    RunFinished,
+    RunStarted,
+    RunStats,
+    SourceStateChanged,
+    SourceStatus,
+)
+from sentitui.processing.score import Scorer
+from sentitui.sources import make_source
+from sentitui.sources.base import Source, SourceContext
+from sentitui.store import PageWrite
+
+logger = logging.getLogger("sentitui")
+Listener = Callable[[EngineEvent], None]
+
+
+@dataclass(slots=True)
+class SourceState:
+    status: SourceStatus = "idle"
+    detail: str = ""
+    paused: bool = False
+    last: RunStats | None = None
+
+
+@dataclass(slots=True)
+class RetryOutcome:
+    resolved: list[int] = field(default_factory=list)
+    still_failing: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Preview:
+    """What one page of a source would become, without writing anything."""
+
+    url: str
+    raw: list[Any]
+    result: Transformed
+
+
+class Engine:
+    def __init__(
+        self,
+        db_path: str | Path,
+        pipelines: Iterable[PipelineConfig] = (),
+        *,
+        score_workers: int = 1,
+        max_concurrent_runs: int = 4,
+        http: HttpClient | None = None,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.pipelines: dict[str, PipelineConfig] = {p.name: p for p in pipelines}
+        self.http = http or HttpClient()
+        self.scorer = Scorer(workers=score_workers)
+        self.writer = Writer(self.db_path)
+        self.author_secret = b""
+        self.states: dict[tuple[str, str], SourceState] = {}
+        self._listeners: list[Listener] = []
+        self._slots = asyncio.Semaphore(max_concurrent_runs)
+        self._running: dict[tuple[str, str], asyncio.Task[RunStats]] = {}
+        self._started = False
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        await self.writer.start()
+        self.author_secret = await self.writer.call(lambda store: store.author_secret())
+        self._started = True
+
+    async def close(self) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+        if self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await self.http.close()
+        await self.writer.close()
+        self.scorer.close()
+        self._started = False
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- events ----------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(event)` on the engine's loop for every event; returns unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def emit(self, event: EngineEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("engine event listener failed")
+
+    def log(self, level: str, message: str, pipeline: str = "", source: str = "") -> None:
+        where = f"{pipeline}/{source}: " if source else ""
+        logger.log(logging.getLevelName(level), "%s%s", where, message)
+        self.emit(LogLine(level=level, message=message, pipeline=pipeline, source=source))
+
+    def state(self, pipeline: str, source: str) -> SourceState:
+        return self.states.setdefault((pipeline, source), SourceState())
+
+    def set_status(self, pipeline: str, source: str, status: SourceStatus, detail: str = "") -> None:
+        state = self.state(pipeline, source)
+        if (state.status, state.detail) == (status, detail):
+            return
+        state.status, state.detail = status, detail
+        self.emit(SourceStateChanged(pipeline=pipeline, source=source, status=status, detail=detail))
+
+    # ---- lookups ---------------------------------------------------------------------
+
+    def pipeline(self, name: str) -> PipelineConfig:
+        try:
+            return self.pipelines[name]
+        except KeyError:
+            known = ", ".join(sorted(self.pipelines)) or "none"
+            raise KeyError(f"no pipeline named {name!r} (known: {known})") from None
+
+    def make_source(self, pipeline: str, source: str) -> Source:
+        config = self.pipeline(pipeline)
+        return make_source(config.source(source), config)
+
+    def is_running(self, pipeline: str, source: str) -> bool:
+        return (pipeline, source) in self._running
+
+    # ---- runs ------------------------------------------------------------------------
+
+    async def run_source(self, pipeline: str, source: str, trigger: str = "manual") -> RunStats:
+        """Run one source until it has no more pages. A source never overlaps itself:
+        if it is running already, this waits for and returns that run."""
+        key = (pipeline, source)
+        if key in self._running:
+            return await asyncio.shield(self._running[key])
+        task = asyncio.create_task(self._run(pipeline, source, trigger),
+                                   name=f"run {pipeline}/{source}")
+        self._running[key] = task
+        task.add_done_callback(lambda _: self._running.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def run_pipelines(self, names: Iterable[str] | None = None, *, source: str | None = None,
+                            trigger: str = "cli") -> list[RunStats]:
+        """Run the enabled sources of the named pipelines (all when None) concurrently."""
+        jobs = []
+        for name in (list(names) if names else list(self.pipelines)):
+            pipeline = self.pipeline(name)
+            for config in pipeline.sources:
+                if source is not None and config.name != source:
+                    continue
+                if source is None and not config.enabled:
+                    continue
+                jobs.append(self.run_source(pipeline.name, config.name, trigger))
+        return list(await asyncio.gather(*jobs))
+
+    def cancel(self, pipeline: str, source: str) -> bool:
+        task = self._running.get((pipeline, source))
+        if task is None:
+            return False
+        task.cancel()
+        return True
+
+    def pause(self, pipeline: str, source: str, paused: bool = True) -> None:
+        self.state(pipeline, source).paused = paused
+        self.set_status(pipeline, source, "paused" if paused else "idle")
+
+    async def _run(self, pipeline_name: str, source_name: str, trigger: str) -> RunStats:
+        async with self._slots:
+            source = self.make_source(pipeline_name, source_name)
+            stats = await self.writer.call(
+                lambda store: store.start_run(pipeline_name, source_name, trigger))
+            self.emit(RunStarted(run_id=stats.run_id, pipeline=pipeline_name,
+                                 source=source_name, trigger=trigger))
+            self.set_status(pipeline_name, source_name, "running")
+            self.log("INFO", f"run {stats.run_id} started ({trigger})", pipeline_name, source_name)
+
+            runner = Runner(self, source, stats,
+                            lambda status, detail="": self.set_status(pipeline_name, source_name,
+                                                                      status, detail))
+            try:
+                await runner.run()
+            finally:
+                await self.writer.call(lambda store: store.finish_run(stats))
+                self.state(pipeline_name, source_name).last = stats
+                paused = self.state(pipeline_name, source_name).paused
+                final: SourceStatus = "paused" if paused else (
+                    "failed" if stats.status == "failed" else
+                    "cancelled" if stats.status == "cancelled" else "idle")
+                self.set_status(pipeline_name, source_name, final, stats.error or "")
+                level = "ERROR" if stats.status == "failed" else "INFO"
+                self.log(level, f"run {stats.run_id} {stats.status}: {stats.fetched} fetched, "
+                                f"{stats.loaded} loaded, {stats.duplicates} duplicates, "
+                                f"{stats.failed} failed", pipeline_name, source_name)
+                self.emit(RunFinished(stats=stats))
+            return stats
+
+    # ---- failed records --------------------------------------------------------------
+
+    async def retry_failed(self, ids: Iterable[int], trigger: str = "manual") -> RetryOutcome:
+        """Re-run failed records from their raw payloads through parse/clean/score/load."""
+        outcome = RetryOutcome()
+        rows = [await self.writer.call(lambda store, i=i: store.failed_record(i)) for i in ids]
+        by_source: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for record_id, row in zip(ids, rows, strict=False):
+            if row is None:
+                outcome.still_failing[record_id] = "no such failed record"
+            else:
+                by_source.setdefault((row["pipeline"], row["source"]), []).append(row)
+        for (pipeline, source_name), records in by_source.items():
+            try:
+                source = self.make_source(pipeline, source_name)
+            except KeyError as exc:
+                for row in records:
+                    outcome.still_failing[row["id"]] = str(exc.args[0])
+                continue
+            stats = await self.writer.call(lambda store, p=pipeline, s=source_name:
+                                           store.start_run(p, s, trigger))
+            for row in records:
+                error = await self._retry_one(source, row, stats)
+                if error is None:
+                    outcome.resolved.append(row["id"])
+                else:
+                    outcome.still_failing[row["id"]] = error
+            stats.status = "ok"
+            await self.writer.call(lambda store, st=stats: store.finish_run(st))
+            self.emit(RunFinished(stats=stats))
+        if outcome.resolved:
+            await self.writer.call(lambda store: store.mark_failed(outcome.resolved, "resolved"))
+        for record_id, error in outcome.still_failing.items():
+            await self.writer.call(lambda store, i=record_id, e=error: store.mark_failed([i], "open", e))
+        self.log("INFO", f"retry: {len(outcome.resolved)} resolved, "
+                         f"{len(outcome.still_failing)} still failing")
+        return outcome
+
+    async def _retry_one(self, source: Source, row: dict[str, Any], stats: RunStats) -> str | None:
+        """Returns None when the record now loads (or is a duplicate), else the new error."""
+        context = json.loads(row["context"] or "{}")
+        try:
+            if row["stage"] == "fetch":
+                response = await self.http.get(context.get("url", ""), retries=1,
+                                               timeout=source.config.timeout)
+                page = source.reparse(response.text(), context)
+            elif row["stage"] == "parse":
+                page = source.reparse(row["payload"], context)
+            else:
+                page = Page(records=[json.loads(row["payload"])])
+        except (FetchError, ValueError, NotImplementedError) as exc:
+            return f"retry failed at {row['stage']}: {exc}"
+        except Exception as exc:
+            return f"retry failed at {row['stage']}: {type(exc).__name__}: {exc}"
+        if page.failures:
+            return page.failures[0].error
+        done = await transform(self, source, page.records, stats.run_id)
+        if done.failures:
+            return done.failures[0].error
+        stats.fetched += len(page.records)
+        await self.writer.write(PageWrite(stats, done.posts, []))
+        return None
+
+    async def ignore_failed(self, ids: Iterable[int]) -> None:
+        await self.writer.call(lambda store: store.mark_failed(list(ids), "ignored"))
+
+    # ---- preview ---------------------------------------------------------------------
+
+    async def preview(self, pipeline: str, source_name: str) -> Preview:
+        """Fetch the first page and transform it, writing nothing."""
+        source = self.make_source(pipeline, source_name)
+        cursor = await self.writer.call(lambda store: store.cursor(pipeline, source_name))
+        ctx = SourceContext(http=self.http, cursor=cursor,
+                            log=lambda level, msg: self.log(level, msg, pipeline, source_name))
+        pages = source.pages(ctx)
+        try:
+            page = await anext(pages)
+        except StopAsyncIteration:
+            return Preview(url="", raw=[], result=Transformed())
+        finally:
+            await pages.aclose()
+        result = await transform(self, source, page.records, None)
+        result.failures[:0] = page.failures
+        return Preview(url=page.url, raw=page.records, result=result)
+

@@ -1,0 +1,188 @@
+"""One run of one source: fetch pages -> bounded queue -> transform -> writer.
+
+The fetcher and the transformer are two tasks joined by a small queue, so a slow
+scorer or disk makes the fetcher wait (back-pressure) instead of piling pages up
+in memory. Every raw record ends as a post, a counted duplicate or a failed record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sentitui.engine.http import AuthError, FetchError
+from sentitui.models import FailedRecord, Page, Post, RunProgress, RunStats
+from sentitui.processing.classify import classify
+from sentitui.processing.clean import CleanError, clean_record
+from sentitui.processing.score import label_for
+from sentitui.sources.base import Source, SourceContext
+from sentitui.store import PageWrite, utc_now
+
+if TYPE_CHECKING:
+    from sentitui.engine.engine import Engine
+
+QUEUE_PAGES = 4
+
+
+def raw_payload(payload: Any) -> str:
+    """A decoded record as stored in failed_records: its JSON, so retry can decode it."""
+    try:
+        return json.dumps(payload, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(payload)
+
+
+@dataclass(slots=True)
+class Transformed:
+    posts: list[Post] = field(default_factory=list)
+    failures: list[FailedRecord] = field(default_factory=list)
+    # Mapped fields of every record that cleaned, aligned with `posts`, for cursors.
+    fields: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def transform(engine: Engine, source: Source, payloads: list[Any],
+                    run_id: int | None) -> Transformed:
+    """map -> clean -> score -> classify for a batch of raw payloads."""
+    pipeline = source.pipeline
+    out = Transformed()
+    fetched_at = utc_now()
+    secret = engine.author_secret
+    for payload in payloads:
+        try:
+            fields = source.map_record(payload)
+        except Exception as exc:
+            out.failures.append(FailedRecord("parse", f"cannot map record: {exc}", raw_payload(payload)))
+            continue
+        try:
+            post = clean_record(fields, pipeline=pipeline.name, source=source.config.name,
+                                author_secret=secret, fetched_at=fetched_at,
+                                keep_authors=pipeline.keep_authors)
+        except CleanError as exc:
+            where = f"record {fields.get('id')!r}: " if fields.get("id") not in (None, "") else ""
+            out.failures.append(FailedRecord("clean", f"{where}{exc}", raw_payload(payload)))
+            continue
+        except Exception as exc:  # a bug in cleaning must not lose the record
+            out.failures.append(FailedRecord("clean", f"unexpected {type(exc).__name__}: {exc}",
+                                             raw_payload(payload)))
+            continue
+        post.run_id = run_id
+        post.fields = {"payload": payload, **fields}
+        out.posts.append(post)
+
+    if out.posts:
+        try:
+            scores = await engine.scorer.score([p.text for p in out.posts])
+        except Exception as exc:
+            for post in out.posts:
+                out.failures.append(FailedRecord("score", f"scoring failed: {exc}",
+                                                 raw_payload(post.fields["payload"])))
+            out.posts = []
+            return out
+        for post, (polarity, subjectivity) in zip(out.posts, scores, strict=True):
+            post.polarity, post.subjectivity = polarity, subjectivity
+            post.label = label_for(polarity, pipeline.positive_threshold, pipeline.negative_threshold)
+            post.feedback, post.competitors = classify(post.text, polarity, pipeline.competitors)
+            out.fields.append(post.fields)
+    return out
+
+
+class Runner:
+    """Runs one source once; the engine creates one per run and awaits `run()`."""
+
+    def __init__(self, engine: Engine, source: Source, stats: RunStats,
+                 set_status: Callable[[str, str], None]) -> None:
+        self.engine = engine
+        self.source = source
+        self.stats = stats
+        self.set_status = set_status
+        self.pipeline = source.pipeline.name
+        self.name = source.config.name
+
+    def log(self, level: str, message: str) -> None:
+        self.engine.log(level, message, self.pipeline, self.name)
+
+    async def run(self) -> RunStats:
+        stats = self.stats
+        cursor = await self.engine.writer.call(lambda store: store.cursor(self.pipeline, self.name))
+        ctx = SourceContext(http=self.engine.http, cursor=dict(cursor), log=self.log,
+                            set_status=self.set_status)
+        queue: asyncio.Queue[Page | None] = asyncio.Queue(maxsize=QUEUE_PAGES)
+        transformer = asyncio.create_task(self._transform_pages(queue, dict(cursor)))
+        try:
+            try:
+                async for page in self.source.pages(ctx):
+                    stats.fetched += len(page.records) + len(page.failures)
+                    stats.pages += 1
+                    await self._hand_over(queue, page, transformer)
+            finally:
+                # Let the pages in hand finish and commit, even when fetching failed.
+                if not transformer.done():
+                    await self._hand_over(queue, None, transformer)
+                    await transformer
+            transformer.result()
+            stats.status = "ok"
+        except AuthError as exc:
+            await self._fail_fetch(exc)
+            self.log("ERROR", f"authentication failed: {exc} — set the source's token and retry")
+        except FetchError as exc:
+            await self._fail_fetch(exc)
+            self.log("ERROR", f"fetch failed: {exc} ({exc.url})")
+        except asyncio.CancelledError:
+            transformer.cancel()
+            stats.status = "cancelled"
+            stats.error = "cancelled"
+            raise
+        except Exception as exc:
+            transformer.cancel()
+            stats.status = "failed"
+            stats.error = f"{type(exc).__name__}: {exc}"
+            self.log("ERROR", f"run failed: {stats.error}\n{traceback.format_exc(limit=5)}")
+        return stats
+
+    @staticmethod
+    async def _hand_over(queue: asyncio.Queue[Page | None], page: Page | None,
+                         transformer: asyncio.Task[None]) -> None:
+        """Put a page on the queue, unless the transformer died (then raise its error)."""
+        put = asyncio.ensure_future(queue.put(page))
+        await asyncio.wait({put, transformer}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            transformer.result()
+
+    async def _fail_fetch(self, exc: FetchError) -> None:
+        stats = self.stats
+        status = f" (HTTP {exc.status})" if exc.status else ""
+        failure = FailedRecord("fetch", f"{exc}{status}", exc.body,
+                               {"url": exc.url, "status": exc.status})
+        await self.engine.writer.write(PageWrite(stats, [], [failure]))
+        stats.status = "failed"
+        stats.error = str(exc)
+
+    async def _transform_pages(self, queue: asyncio.Queue[Page | None], cursor: dict[str, Any]) -> None:
+        stats = self.stats
+        while (page := await queue.get()) is not None:
+            done = await transform(self.engine, self.source, page.records, stats.run_id)
+            failures = page.failures + done.failures
+            for failure in failures:
+                failure.context.setdefault("url", page.url)
+            new_cursor = None
+            if page.cursor is not None:
+                cursor = new_cursor = dict(page.cursor)
+            advanced = self.source.next_cursor(cursor, done.fields)
+            if advanced is not None:
+                cursor = new_cursor = advanced
+            loaded, duplicates = await self.engine.writer.write(
+                PageWrite(stats, done.posts, failures, new_cursor))
+            if failures:
+                self.log("WARNING", f"{len(failures)} record(s) failed on {page.url or 'page'}: "
+                                    f"{failures[0].error[:200]}")
+            self.log("INFO", f"page {stats.pages}: {loaded} loaded, {duplicates} duplicate, "
+                             f"{len(failures)} failed")
+            self.engine.emit(RunProgress(
+                run_id=stats.run_id, pipeline=self.pipeline, source=self.name,
+                fetched=stats.fetched, loaded=stats.loaded, duplicates=stats.duplicates,
+                failed=stats.failed, pages=stats.pages))

@@ -1,0 +1,150 @@
+"""Records and events that flow between sources, the engine, the store and front ends.
+
+Nothing here imports Textual or aiohttp: every front end (TUI, CLI, tests) can use it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Stage = Literal["fetch", "parse", "clean", "score", "load"]
+Trigger = Literal["manual", "schedule", "watch", "cli"]
+Label = Literal["positive", "negative", "neutral"]
+
+
+@dataclass(slots=True)
+class FailedRecord:
+    """Anything that could not become a post, with the payload exactly as received."""
+
+    stage: Stage
+    error: str
+    payload: str
+    context: dict[str, Any] = field(default_factory=dict)  # url, status, line … for retry
+
+
+@dataclass(slots=True)
+class Page:
+    """One unit of fetching: what a source hands the engine after each request.
+
+    `records` are raw payloads (usually dicts decoded from JSON); the source maps
+    them to post fields later with `Source.map_record`, so a failed record can be
+    re-mapped from its payload on retry. `cursor` is the source state to persist
+    once this page is committed (None keeps the previous one).
+    """
+
+    records: list[Any]
+    url: str = ""
+    cursor: dict[str, Any] | None = None
+    failures: list[FailedRecord] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Post:
+    """A cleaned, scored record ready for the `posts` table."""
+
+    pipeline: str
+    source: str
+    external_id: str
+    text: str
+    url: str | None = None
+    author_hash: str | None = None
+    lang: str | None = None
+    created_at: str | None = None
+    fetched_at: str = ""
+    polarity: float = 0.0
+    subjectivity: float = 0.0
+    label: Label = "neutral"
+    feedback: str = "other"
+    competitors: list[str] = field(default_factory=list)
+    rating: float | None = None
+    segments: dict[str, Any] = field(default_factory=dict)
+    run_id: int | None = None
+    # The mapped fields before cleaning; used for incremental cursors, not stored.
+    fields: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(slots=True)
+class RunStats:
+    run_id: int
+    pipeline: str
+    source: str
+    trigger: Trigger = "cli"
+    status: str = "running"  # running | ok | failed | cancelled
+    fetched: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    pages: int = 0
+    error: str | None = None
+    started_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "pipeline": self.pipeline,
+            "source": self.source,
+            "status": self.status,
+            "fetched": self.fetched,
+            "loaded": self.loaded,
+            "duplicates": self.duplicates,
+            "failed": self.failed,
+            "error": self.error,
+        }
+
+
+# ---- engine events -------------------------------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class EngineEvent:
+    at: float = field(default_factory=time.time, kw_only=True)
+
+
+@dataclass(slots=True, frozen=True)
+class RunStarted(EngineEvent):
+    run_id: int
+    pipeline: str
+    source: str
+    trigger: str
+
+
+@dataclass(slots=True, frozen=True)
+class RunProgress(EngineEvent):
+    """Sent after each committed page."""
+
+    run_id: int
+    pipeline: str
+    source: str
+    fetched: int
+    loaded: int
+    duplicates: int
+    failed: int
+    pages: int
+
+
+@dataclass(slots=True, frozen=True)
+class RunFinished(EngineEvent):
+    stats: RunStats
+
+
+SourceStatus = Literal["idle", "running", "backing_off", "failed", "paused", "cancelled"]
+
+
+@dataclass(slots=True, frozen=True)
+class SourceStateChanged(EngineEvent):
+    """A source's operating state; `detail` says why (e.g. "rate-limited until 14:03:10")."""
+
+    pipeline: str
+    source: str
+    status: SourceStatus
+    detail: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class LogLine(EngineEvent):
+    level: str  # DEBUG | INFO | WARNING | ERROR
+    message: str
+    pipeline: str = ""
+    source: str = ""

@@ -1,0 +1,35 @@
+"""Source kinds, looked up by the `kind` key of a [[source]] table.
+
+Adding a kind: write one module with a class implementing `base.Source` and list
+it in `_KINDS` (module path, class name). Modules load lazily so the CLI stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sentitui.config import PipelineConfig, SourceConfig
+    from sentitui.sources.base import Source
+
+_KINDS: dict[str, tuple[str, str]] = {
+    "json_api": ("sentitui.sources.json_api", "JsonApiSource"),
+    "file": ("sentitui.sources.files", "FileSource"),
+}
+
+
+def kinds() -> list[str]:
+    return sorted(_KINDS)
+
+
+def source_class(kind: str) -> type:
+    try:
+        module_name, class_name = _KINDS[kind]
+    except KeyError:
+        raise KeyError(f"unknown kind {kind!r} (known kinds: {', '.join(kinds())})") from None
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def make_source(config: SourceConfig, pipeline: PipelineConfig) -> Source:
+    return source_class(config.kind)(config, pipeline)

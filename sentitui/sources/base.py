@@ -1,0 +1,134 @@
+"""The Source protocol: what every source kind implements, and the helpers they share.
+
+A source kind is one module with one class. It declares the TOML keys it accepts
+(`OPTIONS`), yields `Page`s from `pages()`, and maps one raw payload to post
+fields in `map_record()`. The engine does the rest (cleaning, scoring, loading,
+failures, cursors), so a source never touches the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from sentitui.models import Page, SourceStatus
+
+if TYPE_CHECKING:
+    from sentitui.config import PipelineConfig, SourceConfig
+    from sentitui.engine.http import HttpClient
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One TOML key a source kind accepts; config.py validates against these."""
+
+    types: tuple[type, ...]
+    required: bool = False
+    default: Any = None
+    doc: str = ""
+
+
+@dataclass(slots=True)
+class SourceContext:
+    """What a source may use while it fetches: the shared HTTP client, its stored
+    cursor from the last committed page, and ways to tell the engine what it is doing."""
+
+    http: HttpClient
+    cursor: dict[str, Any] = field(default_factory=dict)
+    log: Callable[[str, str], None] = lambda level, message: None
+    set_status: Callable[[SourceStatus, str], None] = lambda status, detail="": None
+
+
+class ReparseUnsupported(Exception):
+    pass
+
+
+@runtime_checkable
+class Source(Protocol):
+    KIND: ClassVar[str]
+    OPTIONS: ClassVar[dict[str, Option]]
+    config: SourceConfig
+    pipeline: PipelineConfig
+
+    def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
+        """Yield pages until there are no more (or `max_pages`)."""
+        ...
+
+    def map_record(self, payload: Any) -> dict[str, Any]:
+        """Raw payload -> post fields (id, text, author, created_at, url, lang, rating,
+        segments). Missing fields are left out; clean() decides what is required."""
+        ...
+
+    def reparse(self, body: str, context: dict[str, Any]) -> Page:
+        """Turn a stored page body back into a Page (used to retry parse failures)."""
+        ...
+
+    def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The cursor to persist after a page whose posts had these mapped fields."""
+        ...
+
+
+class BaseSource:
+    """Defaults shared by the source kinds; subclasses set KIND and OPTIONS."""
+
+    KIND: ClassVar[str] = ""
+    OPTIONS: ClassVar[dict[str, Option]] = {}
+
+    def __init__(self, config: SourceConfig, pipeline: PipelineConfig) -> None:
+        self.config = config
+        self.pipeline = pipeline
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self.config.options
+
+    def reparse(self, body: str, context: dict[str, Any]) -> Page:
+        raise ReparseUnsupported(f"{self.KIND} sources cannot re-parse a stored page")
+
+    def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+        return None
+
+
+# ---- dotted paths ----------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def get_path(data: Any, path: str, default: Any = None) -> Any:
+    """Follow a dotted path ("user.name", "items.0.id") through dicts and lists.
+
+    An empty path returns the data itself, so `records = ""` means a top-level list.
+    """
+    if path == "" or path is None:
+        return data
+    current = data
+    for part in path.split("."):
+        if isinstance(current, dict):
+            current = current.get(part, _MISSING)
+        elif isinstance(current, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            current = current[index] if -len(current) <= index < len(current) else _MISSING
+        else:
+            current = _MISSING
+        if current is _MISSING:
+            return default
+    return current
+
+
+def map_fields(payload: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """Apply a `fields` table (post field -> dotted path, with a nested `segments` table)."""
+    out: dict[str, Any] = {}
+    for name, path in fields.items():
+        if name == "segments" and isinstance(path, dict):
+            segments = {}
+            for seg_name, seg_path in path.items():
+                value = get_path(payload, seg_path)
+                if value not in (None, ""):
+                    segments[seg_name] = value
+            out["segments"] = segments
+            continue
+        value = get_path(payload, path)
+        if value is not None:
+            out[name] = value
+    return out

@@ -1,0 +1,256 @@
+"""`kind = "json_api"`: any paged JSON REST API, described declaratively (after dlt's rest_api).
+
+The social presets (mastodon, reddit, x …) are built on this class: they fill in
+url, params, records, fields and pagination, and override `map_record` where a
+service's shape needs code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin
+
+from sentitui.engine.http import Response
+from sentitui.models import FailedRecord, Page
+from sentitui.sources.base import BaseSource, Option, SourceContext, get_path, map_fields
+
+PAGINATION_KEYS: dict[str, dict[str, bool]] = {
+    # type -> {key: required}
+    "cursor": {"cursor_path": True, "param": True},
+    "link_header": {},
+    "page": {"param": False, "start": False, "total_path": False},
+    "offset": {"param": False, "limit_param": False, "limit": False, "total_path": False},
+    "next_url": {"path": True},
+}
+
+DEFAULT_MAX_PAGES = 1000
+
+
+class PageParseError(ValueError):
+    pass
+
+
+def parse_link_header(value: str | None) -> dict[str, str]:
+    """RFC 8288 Link header -> {rel: url}."""
+    links: dict[str, str] = {}
+    if not value:
+        return links
+    for match in re.finditer(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)', value):
+        url, params = match.group(1), match.group(2)
+        rel = re.search(r'rel\s*=\s*"?([^";,]+)"?', params)
+        if rel:
+            for name in rel.group(1).split():
+                links.setdefault(name.lower(), url)
+    return links
+
+
+def comparable(value: Any) -> tuple[int, Any]:
+    """Order incremental values: numbers as numbers, times as times, else as text."""
+    if isinstance(value, bool):
+        return (2, str(value))
+    if isinstance(value, int | float):
+        return (0, value)
+    text = str(value).strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return (0, float(text) if "." in text else int(text))
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            return (1, when.isoformat())
+        return (1, when.astimezone().timestamp())
+    except ValueError:
+        return (2, text)
+
+
+def newest(values: list[Any]) -> Any:
+    """The largest of the incremental values (None when there are none)."""
+    present = [v for v in values if v not in (None, "")]
+    return max(present, key=comparable) if present else None
+
+
+class JsonApiSource(BaseSource):
+    KIND = "json_api"
+    OPTIONS = {
+        "url": Option((str,), required=True),
+        "params": Option((dict,), default={}),
+        "headers": Option((dict,), default={}),
+        "records": Option((str,), default="", doc='dotted path to the list; "" = top level'),
+        "fields": Option((dict,), required=True, doc="post field -> dotted path"),
+        "pagination": Option((dict,), doc="{ type = cursor|link_header|page|offset|next_url, … }"),
+        "incremental": Option((dict,), doc="{ param = 'since_id', field = 'id' }"),
+    }
+
+    @classmethod
+    def check_config(cls, config: Any) -> list[str]:
+        problems = []
+        fields = config.get("fields") or {}
+        for required in ("id", "text"):
+            if required not in fields:
+                problems.append(f"key 'fields.{required}' is required")
+        for name, path in fields.items():
+            if name == "segments":
+                if not isinstance(path, dict):
+                    problems.append("key 'fields.segments' must be a table of name -> path")
+            elif not isinstance(path, str):
+                problems.append(f"key 'fields.{name}' must be a dotted path string")
+        pagination = config.get("pagination")
+        if pagination is not None:
+            kind = pagination.get("type")
+            if kind not in PAGINATION_KEYS:
+                problems.append(f"key 'pagination.type' must be one of "
+                                f"{', '.join(PAGINATION_KEYS)}, not {kind!r}")
+            else:
+                allowed = PAGINATION_KEYS[kind]
+                for key in pagination:
+                    if key != "type" and key not in allowed:
+                        problems.append(f"unknown key 'pagination.{key}' for type {kind!r} "
+                                        f"(known: {', '.join(allowed) or 'none'})")
+                for key, required in allowed.items():
+                    if required and key not in pagination:
+                        problems.append(f"missing key 'pagination.{key}' for type {kind!r}")
+        incremental = config.get("incremental")
+        if incremental is not None:
+            for key in ("param", "field"):
+                if not isinstance(incremental.get(key), str):
+                    problems.append(f"key 'incremental.{key}' is required (a string)")
+            extra = set(incremental) - {"param", "field"}
+            if extra:
+                problems.append(f"unknown key 'incremental.{sorted(extra)[0]}' (known: param, field)")
+        return problems
+
+    # ---- what presets override -----------------------------------------------------
+
+    def request_params(self, ctx: SourceContext) -> dict[str, Any]:
+        """Query parameters of the first request, with the incremental value if any."""
+        params = dict(self.options.get("params") or {})
+        incremental = self.options.get("incremental")
+        if incremental and ctx.cursor.get("since") not in (None, ""):
+            params[incremental["param"]] = ctx.cursor["since"]
+        return params
+
+    def map_record(self, payload: Any) -> dict[str, Any]:
+        if not isinstance(payload, dict):
+            raise PageParseError(f"record is {type(payload).__name__}, not a JSON object")
+        return map_fields(payload, self.options["fields"])
+
+    def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+        incremental = self.options.get("incremental")
+        if not incremental:
+            return None
+        field = incremental["field"]
+        best = newest([cursor.get("since")] + [f.get(field) for f in loaded_fields])
+        if best is None or best == cursor.get("since"):
+            return None
+        return {**cursor, "since": best}
+
+    def records_of(self, data: Any) -> list[Any]:
+        path = self.options.get("records", "")
+        records = get_path(data, path)
+        if records is None and path:
+            raise PageParseError(f"records path {path!r} not found in the response")
+        if not isinstance(records, list):
+            shape = f"object with keys {', '.join(list(records)[:6])}" if isinstance(records, dict) \
+                else type(records).__name__
+            raise PageParseError(f"records path {path!r} does not lead to a list (found {shape})")
+        return records
+
+    # ---- paging ------------------------------------------------------------------------
+
+    def reparse(self, body: str, context: dict[str, Any]) -> Page:
+        return Page(records=self.records_of(json.loads(body)), url=context.get("url", ""))
+
+    async def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
+        pagination = self.options.get("pagination") or {}
+        kind = pagination.get("type")
+        max_pages = self.config.max_pages or DEFAULT_MAX_PAGES
+        url = self.options["url"]
+        params = self.request_params(ctx)
+        headers = self.options.get("headers") or {}
+
+        page_number = int(pagination.get("start", 1))
+        offset = 0
+        limit = int(pagination.get("limit", 100))
+        if kind == "page":
+            params[pagination.get("param", "page")] = page_number
+        elif kind == "offset":
+            params[pagination.get("param", "offset")] = offset
+            params[pagination.get("limit_param", "limit")] = limit
+        seen_cursors: set[str] = set()
+
+        for _ in range(max_pages):
+            response = await ctx.http.get(
+                url, params=params, headers=headers, retries=self.config.retries,
+                timeout=self.config.timeout, backoff=self.config.backoff,
+                on_wait=lambda delay, why: ctx.set_status("backing_off", why),
+            )
+            ctx.set_status("running", "")
+            body = response.text()
+            try:
+                data = json.loads(body)
+                records = self.records_of(data)
+            except (json.JSONDecodeError, PageParseError) as exc:
+                reason = f"invalid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                failure = FailedRecord("parse", f"page {response.url}: {reason}", body,
+                                       {"url": response.url, "status": response.status})
+                yield Page(records=[], url=response.url, failures=[failure])
+                data, records = None, None
+
+            # Work out the next request before yielding, so a crash never skips a page.
+            next_url: str | None = None
+            done = False
+            if kind is None:
+                done = True
+            elif kind == "cursor":
+                cursor = get_path(data, pagination["cursor_path"]) if data is not None else None
+                if cursor in (None, "") or str(cursor) in seen_cursors:
+                    done = True
+                else:
+                    seen_cursors.add(str(cursor))
+                    params[pagination["param"]] = cursor
+            elif kind == "next_url":
+                link = get_path(data, pagination["path"]) if data is not None else None
+                if not link or urljoin(response.url, str(link)) in seen_cursors:
+                    done = True
+                else:
+                    next_url = urljoin(response.url, str(link))
+                    seen_cursors.add(next_url)
+            elif kind == "link_header":
+                link = self.next_link(response)
+                if not link or link in seen_cursors:
+                    done = True
+                else:
+                    next_url = link
+                    seen_cursors.add(link)
+            elif kind == "page":
+                total = get_path(data, pagination["total_path"]) if "total_path" in pagination and data is not None else None
+                page_number += 1
+                start = int(pagination.get("start", 1))
+                if records == [] or (total is not None and page_number >= start + int(total)):
+                    done = True
+                params[pagination.get("param", "page")] = page_number
+            elif kind == "offset":
+                total = get_path(data, pagination["total_path"]) if "total_path" in pagination and data is not None else None
+                offset += limit
+                if records == [] or (total is not None and offset >= int(total)) or \
+                        (records is not None and total is None and len(records) < limit):
+                    done = True
+                params[pagination.get("param", "offset")] = offset
+
+            if records is not None:
+                yield Page(records=records, url=response.url)
+                if records == [] and kind in ("cursor", "next_url", "link_header"):
+                    done = True
+            if done:
+                return
+            if next_url is not None:
+                url, params = next_url, {}
+        ctx.log("INFO", f"stopped after max_pages={max_pages}")
+
+    @staticmethod
+    def next_link(response: Response) -> str | None:
+        link = parse_link_header(response.headers.get("Link")).get("next")
+        return urljoin(response.url, link) if link else None

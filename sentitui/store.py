@@ -1,0 +1,387 @@
+"""The SQLite store: schema, migrations, the writer's batched commits, and the small
+query functions that the screens and the CLI use.
+
+One process-wide rule: only the engine's writer calls the `write_*`/`record_*`
+methods; everything else reads. WAL mode lets readers (the console, another
+process attached to the same file) run while the writer commits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from sentitui.models import FailedRecord, Post, RunStats
+
+SCHEMA_VERSION = 1
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _migrate_1(db: sqlite_utils.Database) -> None:
+    db["posts"].create({
+        "id": int, "pipeline": str, "source": str, "external_id": str, "url": str,
+        "author_hash": str, "text": str, "lang": str, "created_at": str, "fetched_at": str,
+        "polarity": float, "subjectivity": float, "label": str, "feedback": str,
+        "competitors": str, "rating": float, "segments": str, "run_id": int,
+    }, pk="id", not_null={"pipeline", "source", "external_id", "text"})
+    db.execute("CREATE UNIQUE INDEX posts_identity ON posts (pipeline, source, external_id)")
+    db["posts"].create_index(["created_at"])
+    db["posts"].create_index(["source", "label"])
+    db["posts"].enable_fts(["text"], create_triggers=True, tokenize="unicode61")
+    db["failed_records"].create({
+        "id": int, "run_id": int, "pipeline": str, "source": str, "stage": str, "error": str,
+        "payload": str, "created_at": str, "attempts": int, "status": str, "context": str,
+        "updated_at": str,
+    }, pk="id", defaults={"attempts": 1, "status": "open"})
+    db["failed_records"].create_index(["status", "source"])
+    db["runs"].create({
+        "id": int, "pipeline": str, "source": str, "trigger": str, "started_at": str,
+        "ended_at": str, "status": str, "fetched": int, "loaded": int, "duplicates": int,
+        "failed": int, "error": str,
+    }, pk="id", defaults={"fetched": 0, "loaded": 0, "duplicates": 0, "failed": 0})
+    db["runs"].create_index(["pipeline", "source"])
+    db["source_state"].create({
+        "pipeline": str, "source": str, "cursor": str, "updated_at": str,
+    }, pk=("pipeline", "source"))
+
+
+# Each entry upgrades the schema by one version; never edit an entry once released.
+MIGRATIONS = [_migrate_1]
+
+
+@dataclass(slots=True)
+class PageWrite:
+    """One transaction's worth of a runner's work."""
+
+    stats: RunStats
+    posts: list[Post]
+    failures: list[FailedRecord]
+    cursor: dict[str, Any] | None = None
+
+
+class Store:
+    """A connection to one SQLite file. Cheap to open; open one per thread."""
+
+    def __init__(self, path: str | os.PathLike[str], *, check_same_thread: bool = True) -> None:
+        self.path = Path(path)
+        if self.path.parent != Path(""):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=check_same_thread)
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        self._lock = threading.Lock()
+        self.migrate()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- schema ----------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        with self.transaction():
+            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            version = int(self.meta("schema_version") or 0)
+            for number, migration in enumerate(MIGRATIONS, start=1):
+                if number > version:
+                    migration(self.db)
+                    self.set_meta("schema_version", str(number))
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
+                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    def author_secret(self) -> bytes:
+        """Key for pseudonymising authors: SENTITUI_SECRET, else one kept in meta."""
+        env = os.environ.get("SENTITUI_SECRET")
+        if env:
+            return env.encode()
+        value = self.meta("author_secret")
+        if value is None:
+            with self.transaction():
+                value = self.meta("author_secret") or secrets.token_hex(32)
+                self.set_meta("author_secret", value)
+        return value.encode()
+
+    # ---- writes (the engine's writer only) -------------------------------------------
+
+    def start_run(self, pipeline: str, source: str, trigger: str) -> RunStats:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (pipeline, source, trigger, started_at, status) "
+                "VALUES (?, ?, ?, ?, 'running')", (pipeline, source, trigger, utc_now()))
+        return RunStats(run_id=cur.lastrowid, pipeline=pipeline, source=source, trigger=trigger)
+
+    def write_pages(self, writes: Iterable[PageWrite]) -> list[tuple[int, int]]:
+        """Commit several pages in one transaction; returns (loaded, duplicates) per page.
+
+        A page's posts, its failed records, its run counters and its source's cursor
+        land together or not at all.
+        """
+        results = []
+        now = utc_now()
+        with self.transaction() as conn:
+            for write in writes:
+                stats = write.stats
+                # rowcount of executemany sums sqlite3_changes(), which leaves out the
+                # FTS triggers' rows: exactly the posts inserted, ignored ones excluded.
+                cur = conn.executemany(
+                    "INSERT OR IGNORE INTO posts (pipeline, source, external_id, url, author_hash, "
+                    "text, lang, created_at, fetched_at, polarity, subjectivity, label, feedback, "
+                    "competitors, rating, segments, run_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(p.pipeline, p.source, p.external_id, p.url, p.author_hash, p.text, p.lang,
+                      p.created_at, p.fetched_at or now, p.polarity, p.subjectivity, p.label,
+                      p.feedback, json.dumps(p.competitors), p.rating,
+                      json.dumps(p.segments, ensure_ascii=False), stats.run_id)
+                     for p in write.posts])
+                loaded = max(cur.rowcount, 0) if write.posts else 0
+                duplicates = len(write.posts) - loaded
+                self._insert_failures(conn, stats, write.failures, now)
+                if write.cursor is not None:
+                    self._set_cursor(conn, stats.pipeline, stats.source, write.cursor, now)
+                stats.loaded += loaded
+                stats.duplicates += duplicates
+                stats.failed += len(write.failures)
+                conn.execute(
+                    "UPDATE runs SET fetched = ?, loaded = ?, duplicates = ?, failed = ? WHERE id = ?",
+                    (stats.fetched, stats.loaded, stats.duplicates, stats.failed, stats.run_id))
+                results.append((loaded, duplicates))
+        return results
+
+    @staticmethod
+    def _insert_failures(conn: sqlite3.Connection, stats: RunStats,
+                         failures: list[FailedRecord], now: str) -> None:
+        conn.executemany(
+            "INSERT INTO failed_records (run_id, pipeline, source, stage, error, payload, "
+            "created_at, updated_at, attempts, status, context) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?)",
+            [(stats.run_id, stats.pipeline, stats.source, f.stage, f.error, f.payload, now, now,
+              json.dumps(f.context, ensure_ascii=False)) for f in failures])
+
+    @staticmethod
+    def _set_cursor(conn: sqlite3.Connection, pipeline: str, source: str,
+                    cursor: dict[str, Any], now: str) -> None:
+        conn.execute(
+            "INSERT INTO source_state (pipeline, source, cursor, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(pipeline, source) DO UPDATE SET cursor = excluded.cursor, "
+            "updated_at = excluded.updated_at",
+            (pipeline, source, json.dumps(cursor, ensure_ascii=False), now))
+
+    def finish_run(self, stats: RunStats) -> None:
+        stats.ended_at = stats.ended_at or time.time()
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET ended_at = ?, status = ?, fetched = ?, loaded = ?, "
+                "duplicates = ?, failed = ?, error = ? WHERE id = ?",
+                (iso(stats.ended_at), stats.status, stats.fetched, stats.loaded,
+                 stats.duplicates, stats.failed, stats.error, stats.run_id))
+
+    def mark_failed(self, ids: Iterable[int], status: str, error: str | None = None) -> None:
+        """Set status of failed records (resolved / ignored / open with a new error)."""
+        now = utc_now()
+        with self.transaction() as conn:
+            for record_id in ids:
+                if status == "open":
+                    conn.execute("UPDATE failed_records SET attempts = attempts + 1, error = ?, "
+                                 "updated_at = ? WHERE id = ?", (error, now, record_id))
+                else:
+                    conn.execute("UPDATE failed_records SET status = ?, updated_at = ?, "
+                                 "attempts = attempts + (? = 'resolved') WHERE id = ?",
+                                 (status, now, status, record_id))
+
+    def close_open_runs(self, status: str = "cancelled") -> int:
+        with self.transaction() as conn:
+            cur = conn.execute("UPDATE runs SET status = ?, ended_at = ? WHERE status = 'running'",
+                               (status, utc_now()))
+        return cur.rowcount
+
+    # ---- reads -----------------------------------------------------------------------
+
+    def cursor(self, pipeline: str, source: str) -> dict[str, Any]:
+        row = self.conn.execute("SELECT cursor FROM source_state WHERE pipeline = ? AND source = ?",
+                                (pipeline, source)).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, tuple(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def failed_record(self, record_id: int) -> dict[str, Any] | None:
+        found = self.rows("SELECT * FROM failed_records WHERE id = ?", (record_id,))
+        return found[0] if found else None
+
+    def failed_records(self, *, status: str | None = "open", source: str | None = None,
+                       stage: str | None = None, search: str | None = None,
+                       limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+        where, params = self._failed_filter(status, source, stage, search)
+        return self.rows(
+            "SELECT id, run_id, pipeline, source, stage, error, created_at, updated_at, attempts, "
+            f"status, length(payload) AS payload_size FROM failed_records {where} "
+            "ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+
+    def count_failed(self, *, status: str | None = "open", source: str | None = None,
+                     stage: str | None = None, search: str | None = None) -> int:
+        where, params = self._failed_filter(status, source, stage, search)
+        return self.conn.execute(f"SELECT COUNT(*) FROM failed_records {where}", params).fetchone()[0]
+
+    @staticmethod
+    def _failed_filter(status: str | None, source: str | None, stage: str | None,
+                       search: str | None) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        for column, value in (("status", status), ("source", source), ("stage", stage)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if search:
+            clauses.append("error LIKE ?")
+            params.append(f"%{search}%")
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def runs(self, limit: int = 50, pipeline: str | None = None) -> list[dict[str, Any]]:
+        if pipeline:
+            return self.rows("SELECT * FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?",
+                             (pipeline, limit))
+        return self.rows("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+
+    def last_runs(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The latest run of every (pipeline, source)."""
+        rows = self.rows("SELECT * FROM runs WHERE id IN "
+                         "(SELECT MAX(id) FROM runs GROUP BY pipeline, source)")
+        return {(r["pipeline"], r["source"]): r for r in rows}
+
+    def totals(self) -> dict[str, Any]:
+        """Headline figures for the dashboard and `sentitui stats`."""
+        row = self.conn.execute(
+            "SELECT COUNT(*), AVG(polarity), SUM(label = 'negative'), SUM(label = 'positive'), "
+            "SUM(label = 'neutral') FROM posts").fetchone()
+        posts, avg, negative, positive, neutral = row
+        open_failed = self.count_failed(status="open")
+        return {
+            "posts": posts,
+            "avg_polarity": round(avg, 4) if avg is not None else None,
+            "positive": positive or 0,
+            "neutral": neutral or 0,
+            "negative": negative or 0,
+            "share_negative": round((negative or 0) / posts, 4) if posts else 0.0,
+            "open_failed": open_failed,
+        }
+
+    def totals_by_source(self) -> list[dict[str, Any]]:
+        return self.rows(
+            "SELECT pipeline, source, COUNT(*) AS posts, ROUND(AVG(polarity), 4) AS avg_polarity, "
+            "SUM(label = 'positive') AS positive, SUM(label = 'neutral') AS neutral, "
+            "SUM(label = 'negative') AS negative FROM posts GROUP BY pipeline, source "
+            "ORDER BY pipeline, source")
+
+    def feedback_split(self) -> dict[str, int]:
+        return {r["feedback"]: r["n"] for r in self.rows(
+            "SELECT feedback, COUNT(*) AS n FROM posts GROUP BY feedback ORDER BY n DESC")}
+
+    def segment_keys(self) -> list[str]:
+        rows = self.rows("SELECT DISTINCT j.key AS key FROM posts, json_each(posts.segments) AS j "
+                         "ORDER BY key")
+        return [r["key"] for r in rows]
+
+    def segment_breakdown(self, key: str) -> list[dict[str, Any]]:
+        return self.rows(
+            "SELECT json_extract(segments, '$.' || ?) AS segment, COUNT(*) AS posts, "
+            "ROUND(AVG(polarity), 4) AS avg_polarity, SUM(label = 'positive') AS positive, "
+            "SUM(label = 'neutral') AS neutral, SUM(label = 'negative') AS negative "
+            "FROM posts WHERE json_extract(segments, '$.' || ?) IS NOT NULL "
+            "GROUP BY segment ORDER BY posts DESC", (json.dumps(key)[1:-1], json.dumps(key)[1:-1]))
+
+    def sentiment_over_time(self, bucket_seconds: int, since: str | None = None,
+                            time_column: str = "created_at") -> list[dict[str, Any]]:
+        """Average polarity per source per time bucket (bucket start as ISO 8601 UTC)."""
+        if time_column not in ("created_at", "fetched_at"):
+            raise ValueError(time_column)
+        where = f"WHERE {time_column} IS NOT NULL" + (f" AND {time_column} >= ?" if since else "")
+        params: list[Any] = [bucket_seconds, bucket_seconds]
+        if since:
+            params.append(since)
+        return self.rows(
+            "SELECT source, strftime('%Y-%m-%dT%H:%M:%SZ', "
+            f"(CAST(strftime('%s', {time_column}) AS INTEGER) / ?) * ?, 'unixepoch') AS bucket, "
+            "COUNT(*) AS posts, ROUND(AVG(polarity), 4) AS avg_polarity "
+            f"FROM posts {where} GROUP BY source, bucket ORDER BY bucket, source", params)
+
+    def posts_per_minute(self, minutes: int = 5) -> float:
+        since = iso(time.time() - minutes * 60)
+        n = self.conn.execute("SELECT COUNT(*) FROM posts WHERE fetched_at >= ?", (since,)).fetchone()[0]
+        return round(n / minutes, 2)
+
+    def search_posts(self, query: str | None = None, *, source: str | None = None,
+                     label: str | None = None, feedback: str | None = None,
+                     limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """Posts newest first; `query` is full-text (FTS5 syntax, words are ANDed)."""
+        clauses, params = [], []
+        if query:
+            clauses.append("posts.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+            params.append(fts_query(query))
+        for column, value in (("source", source), ("label", label), ("feedback", feedback)):
+            if value:
+                clauses.append(f"posts.{column} = ?")
+                params.append(value)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self.rows(
+            f"SELECT * FROM posts {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset))
+
+    def count_posts(self, pipeline: str | None = None) -> int:
+        if pipeline:
+            return self.conn.execute("SELECT COUNT(*) FROM posts WHERE pipeline = ?",
+                                     (pipeline,)).fetchone()[0]
+        return self.conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
+
+
+def fts_query(text: str) -> str:
+    """User words -> a safe FTS5 query: each word quoted, so `-`, `:` or `"` cannot
+    break the syntax; a trailing `*` on a word keeps prefix search."""
+    terms = []
+    for word in text.split():
+        prefix = word.endswith("*")
+        word = word.rstrip("*").replace('"', '""')
+        if word:
+            terms.append(f'"{word}"' + ("*" if prefix else ""))
+    return " ".join(terms) or '""'

@@ -1,0 +1,93 @@
+"""Shared fixtures: real local HTTP servers, pipeline files on disk, a real SQLite file."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from sentitui.config import PipelineConfig, load_pipeline_file
+from sentitui.engine.engine import Engine
+from sentitui.engine.http import HttpClient
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_FIXTURES = REPO.parent / "shared" / "fixtures" / "real"
+
+
+@dataclass
+class LocalServer:
+    """An aiohttp app on a free loopback port that records every request it serves."""
+
+    app: web.Application
+    url: str = ""
+    requests: list[web.Request] = field(default_factory=list)
+    runner: web.AppRunner | None = None
+
+    def queries(self, path: str | None = None) -> list[dict[str, str]]:
+        return [dict(r.query) for r in self.requests if path is None or r.path == path]
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[web.Application], Any]]:
+    """`server = await serve(app)` starts `app` on 127.0.0.1:<free port>."""
+    started: list[LocalServer] = []
+
+    async def start(app: web.Application) -> LocalServer:
+        server = LocalServer(app)
+
+        @web.middleware
+        async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+            server.requests.append(request)
+            return await handler(request)
+
+        app.middlewares.append(record)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        server.url = f"http://127.0.0.1:{port}"
+        server.runner = runner
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        assert server.runner is not None
+        await server.runner.cleanup()
+
+
+@pytest.fixture
+def write_pipeline(tmp_path: Path) -> Callable[[str, str], PipelineConfig]:
+    """Write a pipeline TOML into tmp_path/pipelines and load it."""
+    folder = tmp_path / "pipelines"
+    folder.mkdir(exist_ok=True)
+
+    def write(text: str, name: str = "test") -> PipelineConfig:
+        path = folder / f"{name}.toml"
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return load_pipeline_file(path)
+
+    return write
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "test.db"
+
+
+@pytest.fixture
+def make_engine(db_path: Path) -> Callable[..., Engine]:
+    """An engine with fast retries and scoring in a thread (tests use few records)."""
+
+    def make(*pipelines: PipelineConfig, **kwargs: Any) -> Engine:
+        kwargs.setdefault("score_workers", 0)
+        kwargs.setdefault("http", HttpClient(min_delay=0.01))
+        return Engine(db_path, pipelines, **kwargs)
+
+    return make
