@@ -1,0 +1,1 @@
+"""Turning mapped post fields into clean, scored, classified posts."""

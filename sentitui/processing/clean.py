@@ -1,0 +1,479 @@
+"""Cleaning: mapped post fields -> a `Post` with safe, normalised text.
+
+Everything here is a pure function of its inputs (no I/O, no globals that change),
+so the engine may call it on the event loop for ordinary posts or in a worker for
+very large pages. Every rejection is a `CleanError` whose message names the field
+and the bad value, so the failed-records screen can say exactly what went wrong.
+
+Decisions worth knowing:
+- `strip_controls` is display-safe: after it, a string cannot move the cursor,
+  change colours, set the window title, write the clipboard (OSC 52) or reorder
+  text with bidi overrides. `\\r\\n` and lone `\\r` become `\\n` (a bare CR would
+  overwrite the line on a terminal; as a newline it keeps word boundaries).
+- `clean_text` only treats *known* HTML element names (plus custom elements with
+  a hyphen) as tags, so "I <3 it" and "use <your name>" survive as written.
+- Numeric strings given as times are epoch seconds/milliseconds, never compact
+  ISO dates: "20260115" is 1970-08-23, not 15 January 2026.
+- Ratings written as a fraction ("8/10", "4 out of 5", "★★★★☆") are put on a
+  0-5 scale; bare numbers are kept as given.
+- `redact_pii` leaves fediverse handles ("@bob@mastodon.social") alone: they are
+  public handles, not e-mail addresses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import math
+import re
+import unicodedata
+from datetime import UTC, date, datetime, time
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+from typing import Any
+
+from dateutil.parser import isoparse
+
+from sentitui.models import Post
+
+__all__ = [
+    "CleanError",
+    "clean_record",
+    "clean_text",
+    "hash_author",
+    "parse_rating",
+    "parse_time",
+    "redact_pii",
+    "strip_controls",
+]
+
+
+class CleanError(ValueError):
+    """A field that cannot be cleaned; the message names the field and the value."""
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    """repr() of a bad value for an error message, cut short and display-safe."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return strip_controls(text)
+
+
+# ---- control characters ------------------------------------------------------------------
+
+_ESCAPES = re.compile(
+    r"""
+      \x1b\[ [0-?]* [ -/]* [@-~]?                  # CSI: colours, cursor moves, \x1b[2J
+    | \x1b[\]PX^_] [^\x07\x1b\x9c]*                # OSC, DCS, SOS, PM, APC strings …
+      (?: \x07 | \x1b\\ | \x9c )?                    # … up to BEL or ST (or what ends them)
+    | \x1b [ -/]* [0-~]?                           # any other ESC sequence, or a lone ESC
+    """,
+    re.VERBOSE,
+)
+# C0 except \t and \n, DEL, C1; and the bidi embedding/override/isolate controls.
+# 8-bit C1 introducers (U+009B CSI, U+009D OSC …) are removed one by one, not as the
+# start of a sequence: they turn up in mojibake ("â€\x9d"), and without the
+# introducer what follows is plain text.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CR = re.compile(r"\r\n?")
+
+
+def strip_controls(text: str) -> str:
+    """Remove terminal escape sequences and control characters, keeping `\\n` and `\\t`.
+
+    Safe to call on anything that will be drawn in a terminal (post text, raw payloads,
+    error messages): ANSI CSI/OSC/DCS sequences go as a whole, their parameters too.
+    """
+    if not isinstance(text, str):
+        text = str(text)
+    text = _CR.sub("\n", text)
+    text = _ESCAPES.sub("", text)
+    return _CONTROLS.sub("", text)
+
+
+# ---- HTML -------------------------------------------------------------------------------
+
+
+def _tags(names: str) -> frozenset[str]:
+    return frozenset(names.split())
+
+
+_BLOCK_TAGS = _tags(
+    """address article aside audio blockquote body br canvas caption dd details dialog dir
+    div dl dt embed fieldset figcaption figure footer form frame frameset h1 h2 h3 h4 h5 h6
+    head header hgroup hr html iframe img input li legend main menu nav object ol option
+    p pre section select summary table tbody td textarea tfoot th thead title tr ul video"""
+)
+_DROP_TAGS = _tags("script style template noscript")
+_INLINE_TAGS = _tags(
+    """a abbr acronym area b base basefont bdi bdo big blink button center cite code col
+    colgroup data datalist del dfn em font i ins kbd label link map mark marquee meta meter
+    nobr noframes optgroup output param picture progress q rp rt ruby s samp search slot
+    small source span strike strong sub sup time track tt u var wbr svg path g circle rect
+    line polyline polygon use defs symbol math"""
+)
+_KNOWN_TAGS = _BLOCK_TAGS | _DROP_TAGS | _INLINE_TAGS
+
+
+def _is_tag(name: str) -> bool:
+    return name in _KNOWN_TAGS or "-" in name or ":" in name
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROP_TAGS:
+            self._skip += 1
+        elif self._skip:
+            return
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+        elif not _is_tag(tag):
+            self.parts.append(self.get_starttag_text() or "")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROP_TAGS or self._skip:
+            return
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+        elif not _is_tag(tag):
+            self.parts.append(self.get_starttag_text() or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif self._skip:
+            return
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+        elif not _is_tag(tag):
+            self.parts.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+    def unknown_decl(self, data: str) -> None:
+        if data.startswith("CDATA[") and not self._skip:
+            self.parts.append(data[6:])
+
+
+_DROP_BLOCK = re.compile(r"<(script|style|template|noscript)\b.*?(?:</\1\s*>|$)", re.I | re.S)
+_ANY_TAG = re.compile(r"</?[A-Za-z!?][^<>]*>")
+
+
+def _html_to_text(text: str) -> str:
+    parser = _TextExtractor()
+    try:
+        parser.feed(text)
+        parser.close()
+    except (AssertionError, ValueError, IndexError):
+        # html.parser gives up on some malformed markup ("<![" without a name); strip
+        # tags with a plain regex instead so the record is still cleaned, not lost.
+        text = _ANY_TAG.sub(" ", _DROP_BLOCK.sub(" ", text))
+        return html.unescape(text)
+    return "".join(parser.parts)
+
+
+# A second pass only for complete entities (with the semicolon): "&amp;amp;" -> "&".
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+
+# Invisible characters: zero-width space/non-joiner, word joiner, BOM, Mongolian vowel
+# separator, soft hyphen, LRM/RLM/ALM. The zero-width joiner is kept between emoji
+# (it builds 👨‍👩‍👧 and 🏳️‍🌈) and removed everywhere else.
+_ZERO_WIDTH = re.compile(r"[\u200b\u200c\u2060\ufeff\u180e\u00ad\u200e\u200f\u061c]")
+_EMOJI_LEFT = r"[\u2600-\u27bf\ufe0f\U0001f000-\U0001faff]"
+_EMOJI_RIGHT = r"[\u2600-\u27bf\u2640\u2642\U0001f000-\U0001faff]"
+_STRAY_ZWJ = re.compile(rf"(?<!{_EMOJI_LEFT})\u200d|\u200d(?!{_EMOJI_RIGHT})")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def clean_text(text: str) -> str:
+    """HTML to plain text, entities unescaped, NFKC, no controls or invisible
+    characters, whitespace collapsed to single spaces. Emoji and literal brackets
+    such as "[bold red]FAKE[/]" are kept as they are."""
+    if not isinstance(text, str):
+        text = str(text)
+    if "<" in text or "&" in text:
+        text = _html_to_text(text)
+        if "&" in text:
+            text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
+    text = unicodedata.normalize("NFKC", text)
+    text = strip_controls(text)
+    text = _ZERO_WIDTH.sub("", text)
+    if "\u200d" in text:
+        text = _STRAY_ZWJ.sub("", text)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+# ---- PII --------------------------------------------------------------------------------
+
+_EMAIL = re.compile(
+    r"(?<![\w.@+%-])[A-Za-z0-9][A-Za-z0-9._%+-]*@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"\.[A-Za-z]{2,}(?![\w@])"
+)
+_PHONE = re.compile(
+    r"(?<![\w$€£¥#@/.,+-])(?:\+\s?)?\(?[0-9][0-9 ().-]{5,}[0-9](?![\w%/]|[.,][0-9])"
+)
+_DIGIT_GROUPS = re.compile(r"[0-9]+")
+_DATE_LIKE = re.compile(
+    r"^(?:[0-9]{4}[-./][0-9]{1,2}[-./][0-9]{1,2}|[0-9]{1,2}[-./][0-9]{1,2}[-./][0-9]{2,4})$"
+)
+_DECIMAL_LIKE = re.compile(r"^[0-9]+[.,][0-9]{1,2}$")
+_CURRENCY_BEFORE = re.compile(r"[$€£¥]\s?$")
+
+
+def _phone_or_not(match: re.Match[str]) -> str:
+    candidate = match.group()
+    groups = _DIGIT_GROUPS.findall(candidate)
+    digits = sum(len(g) for g in groups)
+    if not 7 <= digits <= 15:
+        return candidate
+    if _DATE_LIKE.match(candidate) or _DECIMAL_LIKE.match(candidate):
+        return candidate
+    if all(len(g) == 4 and 1900 <= int(g) <= 2099 for g in groups):  # "2019-2026", "2024 2025"
+        return candidate
+    if _CURRENCY_BEFORE.search(match.string, 0, match.start()):  # "€ 1 234 567"
+        return candidate
+    return "[phone]"
+
+
+def redact_pii(text: str) -> str:
+    """Replace e-mail addresses with `[email]` and phone numbers with `[phone]`.
+
+    A phone number is 7-15 digits, optionally led by "+", grouped with spaces, dashes,
+    dots or parentheses. Years, year ranges, dates, prices and decimals are left alone.
+    """
+    if "@" in text:
+        text = _EMAIL.sub("[email]", text)
+    return _PHONE.sub(_phone_or_not, text)
+
+
+# ---- times ------------------------------------------------------------------------------
+
+_NUMERIC = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+_TIME_HINT = "is not a time (ISO 8601, epoch s/ms or RFC 2822)"
+
+
+def _format_utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
+
+
+def _from_epoch(number: float, value: Any, field: str) -> str:
+    if not math.isfinite(number):
+        raise CleanError(f"{field} {_show(value)} {_TIME_HINT}")
+    seconds = number / 1000 if abs(number) > 1e11 else number
+    try:
+        return _format_utc(datetime.fromtimestamp(math.floor(seconds), tz=UTC))
+    except (OverflowError, OSError, ValueError):
+        raise CleanError(f"{field} {_show(value)} is out of range for a time") from None
+
+
+def parse_time(value: Any, field: str = "created_at") -> str | None:
+    """A time in any accepted form -> "YYYY-MM-DDTHH:MM:SSZ" (UTC, whole seconds).
+
+    None or "" -> None. Accepted: ISO 8601 (with "Z", an offset, naive = UTC, or a date
+    alone = midnight UTC), epoch seconds or milliseconds (int, float or numeric string;
+    above 1e11 means milliseconds), RFC 2822 ("Wed, 15 Jan 2026 10:00:00 +0100") and
+    datetime/date objects. Anything else raises CleanError; nothing is guessed.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise CleanError(f"{field} {_show(value)} {_TIME_HINT}")
+    if isinstance(value, datetime):
+        return _format_utc(value)
+    if isinstance(value, date):
+        return _format_utc(datetime.combine(value, time(0, 0)))
+    if isinstance(value, int | float):
+        return _from_epoch(value, value, field)
+    if not isinstance(value, str):
+        raise CleanError(f"{field} {_show(value)} {_TIME_HINT}")
+    text = value.strip()
+    if not text:
+        return None
+    if _NUMERIC.match(text):
+        number: float = int(text) if text.lstrip("+-").isdigit() else float(text)
+        return _from_epoch(number, value, field)
+    if text[:1].isdigit():
+        try:
+            return _format_utc(isoparse(text))
+        except (ValueError, OverflowError):
+            pass
+    try:
+        return _format_utc(parsedate_to_datetime(text))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        pass
+    raise CleanError(f"{field} {_show(value)} {_TIME_HINT}")
+
+
+# ---- authors ----------------------------------------------------------------------------
+
+
+def hash_author(author: str, secret: bytes) -> str:
+    """Pseudonymous author id: HMAC-SHA256 of the stripped, lower-cased name, 16 hex chars."""
+    normalised = author.strip().lower().encode("utf-8")
+    return hmac.new(secret, normalised, hashlib.sha256).hexdigest()[:16]
+
+
+# ---- ratings ----------------------------------------------------------------------------
+
+_RATING = re.compile(
+    r"^(?:rated|rating)?\s*:?\s*(?P<num>[0-9]+(?:[.,][0-9]+)?)\s*"
+    r"(?:(?:/|out\s+of|of)\s*(?P<den>[0-9]+(?:[.,][0-9]+)?))?\s*(?:stars?|points?|★)?$",
+    re.IGNORECASE,
+)
+_STARS = re.compile(r"^[★☆ ]+$")
+
+
+def parse_rating(value: Any) -> float | None:
+    """A rating -> float. Numbers as given; "4", "4.5", "4,5", "4/5", "4 out of 5 stars",
+    "Rated 4.5 of 5", "★★★★☆". Fractions are put on a 0-5 scale ("8/10" -> 4.0)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise CleanError(f"rating {_show(value)} is not a number")
+    if isinstance(value, int | float):
+        rating = float(value)
+        if not math.isfinite(rating) or rating < 0:
+            raise CleanError(f"rating {_show(value)} is not a non-negative number")
+        return rating
+    if not isinstance(value, str):
+        raise CleanError(f"rating {_show(value)} is not a number")
+    text = unicodedata.normalize("NFKC", value).strip()
+    if not text:
+        return None
+    if _STARS.match(text):
+        stars = text.replace(" ", "")
+        full = stars.count("★")
+        return float(full) if "☆" not in stars else round(full * 5 / len(stars), 4)
+    match = _RATING.match(text)
+    if not match:
+        raise CleanError(f"rating {_show(value)} is not a number or a score like '4/5'")
+    number = float(match["num"].replace(",", "."))
+    if match["den"] is None:
+        return number
+    denominator = float(match["den"].replace(",", "."))
+    if denominator <= 0 or number > denominator:
+        raise CleanError(f"rating {_show(value)} is not a score within its scale")
+    return number if denominator == 5 else round(number * 5 / denominator, 4)
+
+
+# ---- records ----------------------------------------------------------------------------
+
+
+def _clean_id(fields: dict[str, Any]) -> str:
+    value = fields.get("id")
+    if value is None:
+        raise CleanError("id is missing")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise CleanError(f"id {_show(value)} is not a string or a number")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise CleanError(f"id {_show(value)} is not a valid id")
+        value = int(value) if value.is_integer() else value
+    text = strip_controls(str(value)).strip()
+    if not text:
+        raise CleanError("id is missing")
+    return text
+
+
+def _optional_str(fields: dict[str, Any], name: str) -> str | None:
+    value = fields.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise CleanError(f"{name} {_show(value)} is not a string")
+    return str(value)
+
+
+def _clean_segments(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise CleanError(f"segments {_show(value)} is not a table of name -> value")
+    out: dict[str, str] = {}
+    for key, raw in value.items():
+        if raw is None:
+            continue
+        if isinstance(raw, list | tuple):
+            text = ", ".join(t for t in (clean_text(str(v)) for v in raw if v is not None) if t)
+        else:
+            text = clean_text(str(raw))
+        name = clean_text(str(key))
+        if name and text:
+            out[name] = text
+    return out
+
+
+def clean_record(
+    fields: dict[str, Any],
+    *,
+    pipeline: str,
+    source: str,
+    author_secret: bytes,
+    fetched_at: str,
+    keep_authors: bool = False,
+) -> Post:
+    """Mapped post fields -> a cleaned (unscored) Post, or CleanError.
+
+    Required: `id` (str or number) and `text` (non-empty after cleaning). Optional:
+    `author` (hashed unless keep_authors), `created_at`, `url`, `lang` (lower-cased),
+    `rating`, `segments`. The text has HTML, controls and PII removed. The input dict
+    is kept (shallow copy) in `Post.fields`.
+    """
+    if not isinstance(fields, dict):
+        raise CleanError(f"record {_show(fields)} is not a table of fields")
+    external_id = _clean_id(fields)
+
+    raw_text = fields.get("text")
+    if raw_text is not None and (
+        isinstance(raw_text, bool) or not isinstance(raw_text, str | int | float)
+    ):
+        raise CleanError(f"text {_show(raw_text)} is not a string")
+    text = redact_pii(clean_text(raw_text)) if raw_text is not None else ""
+    if not text:
+        raise CleanError("text is missing or empty")
+
+    author_hash = None
+    author = _optional_str(fields, "author")
+    if author is not None:
+        author = clean_text(author)
+        if author:
+            author_hash = author if keep_authors else hash_author(author, author_secret)
+
+    url = _optional_str(fields, "url")
+    if url is not None:
+        url = strip_controls(url).strip() or None
+
+    lang = _optional_str(fields, "lang")
+    if lang is not None:
+        lang = clean_text(lang).lower().replace("_", "-") or None
+
+    return Post(
+        pipeline=pipeline,
+        source=source,
+        external_id=external_id,
+        text=text,
+        url=url,
+        author_hash=author_hash,
+        lang=lang,
+        created_at=parse_time(fields.get("created_at"), "created_at"),
+        fetched_at=fetched_at,
+        rating=parse_rating(fields.get("rating")),
+        segments=_clean_segments(fields.get("segments")),
+        fields=dict(fields),
+    )

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import pytest
+
+from sentitui.processing.classify import FEEDBACK, _competitor_patterns, classify
+from sentitui.processing.score import score_batch
+
+COMPETITORS = ["SilkPro", "HairGlow"]
+
+# (text, expected feedback, expected competitors). Polarity comes from the real scorer,
+# so this table checks the pipeline as it runs: TextBlob, then the rules.
+CASES: list[tuple[str, str, list[str]]] = [
+    # praise / complaint from polarity
+    ("I love AquaSilk, my hair has never felt this soft!", "praise", []),
+    ("The new AquaSilk is great 😍🔥", "praise", []),
+    ("AquaSilk is not bad at all.", "praise", []),  # negation: "not bad" scores positive
+    ("What a great shampoo!", "praise", []),  # exclamation, not a question
+    ("AquaSilk is terrible, my hair feels like straw.", "complaint", []),
+    ("Not great, honestly. AquaSilk left me disappointed.", "complaint", []),
+    ("This is the worst shampoo I have ever used.", "complaint", []),
+    # comparison: competitors (any case, hashtags, mentions) or cues
+    ("AquaSilk is way better than SilkPro.", "comparison", ["SilkPro"]),
+    ("Switched from HairGlow to AquaSilk last month.", "comparison", ["HairGlow"]),
+    ("#SilkPro fans should try this", "comparison", ["SilkPro"]),
+    ("aquasilk vs silkpro, which one?", "comparison", ["SilkPro"]),
+    ("Honestly HAIRGLOW did a better job", "comparison", ["HairGlow"]),
+    (
+        "I used hairglow before and SILKPRO after, SilkPro again now",
+        "comparison",
+        ["SilkPro", "HairGlow"],
+    ),
+    ("@HairGlow take notes from AquaSilk", "comparison", ["HairGlow"]),
+    ("Compared to my old shampoo, AquaSilk lathers more.", "comparison", []),
+    ("Way softer than my old stuff", "comparison", []),
+    # suggestion
+    ("I wish AquaSilk came in a bigger bottle.", "suggestion", []),
+    ("Please add a fragrance-free version.", "suggestion", []),
+    ("It would be nice to have a pump on the bottle.", "suggestion", []),
+    ("They should make a travel size.", "suggestion", []),
+    ("Could you bring back the old scent?", "suggestion", []),
+    ("Hope they release a conditioner too 🙏", "suggestion", []),
+    ("The cap needs a better hinge", "suggestion", []),
+    # not suggestions although they contain a cue
+    ("Wish I had found AquaSilk sooner, amazing stuff!", "praise", []),
+    ("Everyone should try AquaSilk, it’s wonderful.", "praise", []),
+    ("I should have bought this sooner.", "other", []),
+    # question
+    ("Does AquaSilk work on curly hair?", "question", []),
+    ("Where can I buy AquaSilk in Canada", "question", []),
+    ("Is it safe for color-treated hair?", "question", []),  # polarity 0.5, still a question
+    ("Should I get the big bottle?", "question", []),
+    ("Would recommend.", "other", []),  # subject-less review phrasing, not a question
+    # explicit complaint cues override positive polarity (and questions)
+    ("AquaSilk broke me out, but the smell is lovely.", "complaint", []),
+    ("Great scent but it made my hair greasy.", "complaint", []),
+    ("Love the bottle, shame it's a waste of money.", "complaint", []),
+    ("I want a refund, the smell is nice but that's it.", "complaint", []),
+    ("My scalp is so itchy since I started AquaSilk.", "complaint", []),
+    ("Never again. Returned it the same day.", "complaint", []),
+    ("Does anyone else get dandruff from AquaSilk?", "complaint", []),
+    # … unless negated or resolved
+    ("No more dandruff since I started, love it!", "praise", []),
+    ("My dandruff is gone thanks to AquaSilk!", "praise", []),
+    ("Not a waste of money at all, great value.", "praise", []),
+    ("AquaSilk doesn't make my hair greasy, nice", "praise", []),
+    # other
+    ("I bought AquaSilk on Tuesday.", "other", []),
+    ("Meh.", "other", []),
+    # word boundaries: a longer word is not the competitor
+    ("The SilkProfessional line is unrelated.", "other", []),
+    # KNOWINGLY WRONG: sarcasm. A reader hears a complaint; TextBlob sees "great" and
+    # "perfect" (polarity 0.9) and no rule catches it, so it is classified as praise.
+    ("Oh great, another shampoo that leaves my hair like straw. Just perfect.", "praise", []),
+]
+
+
+@pytest.mark.parametrize(("text", "feedback", "competitors"), CASES, ids=[c[0][:40] for c in CASES])
+def test_classify_table(text: str, feedback: str, competitors: list[str]) -> None:
+    [(polarity, _)] = score_batch([text])
+    assert classify(text, polarity, COMPETITORS) == (feedback, competitors)
+
+
+def test_table_covers_every_feedback_class() -> None:
+    assert {case[1] for case in CASES} == set(FEEDBACK)
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize(
+    ("polarity", "feedback"),
+    [(0.05, "praise"), (0.0499, "other"), (-0.0499, "other"), (-0.05, "complaint")],
+)
+def test_polarity_thresholds(polarity: float, feedback: str) -> None:
+    assert classify("AquaSilk arrived today", polarity, COMPETITORS) == (feedback, [])
+
+
+def test_competitors_canonical_spelling_order_and_dedup() -> None:
+    text = "#hairglow is fine, silkpro is fine, HairGlow again"
+    assert classify(text, 0.0, ["SilkPro", "HairGlow", "silkpro"]) == (
+        "comparison",
+        ["SilkPro", "HairGlow"],
+    )
+    assert classify(text, 0.0, ["HairGlow", "SilkPro"])[1] == ["HairGlow", "SilkPro"]
+
+
+def test_multi_word_competitor_matches_hashtag_and_spaced_forms() -> None:
+    for text in ["tried Hair Glow", "tried #HairGlow", "tried hair-glow", "tried HAIR  GLOW!"]:
+        assert classify(text, 0.0, ["Hair Glow"]) == ("comparison", ["Hair Glow"]), text
+    assert classify("my hair glows", 0.0, ["Hair Glow"]) == ("other", [])
+
+
+def test_competitor_names_with_regex_characters() -> None:
+    assert classify("L'Oréal (Pro+) is fine", 0.0, ["L'Oréal", "Pro+", ""]) == (
+        "comparison",
+        ["L'Oréal", "Pro+"],
+    )
+
+
+def test_no_competitors_configured() -> None:
+    assert classify("SilkPro is great", 0.8, []) == ("praise", [])
+
+
+def test_patterns_are_cached_per_competitor_tuple() -> None:
+    assert _competitor_patterns(("SilkPro", "HairGlow")) is _competitor_patterns(
+        ("SilkPro", "HairGlow")
+    )

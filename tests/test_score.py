@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+import threading
+
+import pytest
+
+from sentitui.processing import score as score_module
+from sentitui.processing.score import Scorer, label_for, score_batch
+
+WORDS = ["love", "hate", "great", "awful", "fine", "soft", "greasy", "amazing", "bad", "okay"]
+
+
+def sample_texts(n: int = 600) -> list[str]:
+    return [
+        f"Review {i}: AquaSilk is {WORDS[i % len(WORDS)]} and {WORDS[(i * 7) % len(WORDS)]}"
+        + (" but not really" if i % 11 == 0 else "")
+        for i in range(n)
+    ]
+
+
+def test_score_batch_values() -> None:
+    assert score_batch(["I love this shampoo", "This is terrible", "It is a bottle", ""]) == [
+        (0.5, 0.6),
+        (-1.0, 1.0),
+        (0.0, 0.0),
+        (0.0, 0.0),
+    ]
+    assert score_batch(["AquaSilk is not bad at all"]) == [(0.35, 0.6667)]
+    assert score_batch([]) == []
+
+
+def test_score_batch_is_picklable_by_reference() -> None:
+    assert pickle.loads(pickle.dumps(score_batch)) is score_batch
+
+
+@pytest.mark.parametrize(
+    ("polarity", "label"),
+    [
+        (0.05, "positive"),
+        (0.9, "positive"),
+        (0.0499, "neutral"),
+        (0.0, "neutral"),
+        (-0.0499, "neutral"),
+        (-0.05, "negative"),
+        (-1.0, "negative"),
+    ],
+)
+def test_label_for(polarity: float, label: str) -> None:
+    assert label_for(polarity) == label
+
+
+def test_label_for_custom_thresholds() -> None:
+    assert label_for(0.1, positive=0.2, negative=-0.2) == "neutral"
+    assert label_for(-0.3, positive=0.2, negative=-0.2) == "negative"
+
+
+async def test_scorer_processes_match_score_batch_in_order() -> None:
+    texts = sample_texts(600)
+    expected = score_batch(texts)
+    async with Scorer(workers=1, batch_size=64) as scorer:  # 10 batches, last one partial
+        await scorer.start()
+        assert await scorer.score(texts) == expected
+        assert await scorer.score(texts[:3]) == expected[:3]
+        assert await scorer.score([]) == []
+
+
+async def test_scorer_two_workers_keep_order() -> None:
+    texts = sample_texts(600)
+    async with Scorer(workers=2, batch_size=50) as scorer:
+        assert await scorer.score(texts) == score_batch(texts)
+
+
+async def test_scorer_thread_mode_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: set[str] = set()
+    real = score_module.score_batch
+
+    def spy(texts: list[str]) -> list[tuple[float, float]]:
+        threads.add(threading.current_thread().name)
+        return real(texts)
+
+    monkeypatch.setattr(score_module, "score_batch", spy)
+    texts = sample_texts(600)
+    scorer = Scorer(workers=0, batch_size=256)
+    try:
+        assert await scorer.score(texts) == real(texts)
+    finally:
+        scorer.close()
+    assert threads and threading.current_thread().name not in threads
+    assert all(name.startswith("sentitui-score") for name in threads)
+
+
+async def test_scorer_event_loop_stays_responsive() -> None:
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    texts = sample_texts(600) * 4
+    async with Scorer(workers=1, batch_size=100) as scorer:
+        await scorer.start()
+        task = asyncio.create_task(ticker())
+        result = await scorer.score(texts)
+        stop.set()
+        await task
+    assert len(result) == len(texts)
+    assert ticks > 10  # the loop kept running other tasks while batches were scored
+
+
+async def test_scorer_replaces_a_broken_pool() -> None:
+    texts = sample_texts(300)
+    async with Scorer(workers=1, batch_size=100) as scorer:
+        await scorer.start()
+        pool = scorer._executor
+        for pid in list(pool._processes):  # the worker processes this test started
+            os.kill(pid, signal.SIGKILL)
+        assert await scorer.score(texts) == score_batch(texts)
+        assert scorer._executor is not pool
+
+
+async def test_scorer_closed_refuses_work() -> None:
+    scorer = Scorer(workers=0)
+    assert await scorer.score(["fine"]) == [(0.4167, 0.5)]
+    scorer.close()
+    scorer.close()  # idempotent
+    with pytest.raises(RuntimeError, match="closed"):
+        await scorer.score(["fine"])
+
+
+def test_scorer_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        Scorer(workers=-1)
+    with pytest.raises(ValueError):
+        Scorer(batch_size=0)
