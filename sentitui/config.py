@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sentitui.engine.schedule import ScheduleError, parse_interval
 from sentitui.sources.base import Option
 
 
@@ -218,6 +219,14 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         if check is not None:
             problems.extend(f"{where}: {msg}" for msg in check(source))
         pipeline.sources.append(source)
+
+    for where, text in [(f"{path} [pipeline]", pipeline.schedule)] + [
+            (f"{path} source {s.name!r}", s.schedule) for s in pipeline.sources]:
+        if text:
+            try:
+                parse_interval(text)
+            except ScheduleError as exc:
+                problems.append(f"{where}: key 'schedule': {exc}")
 
     if problems:
         raise ConfigError(problems)

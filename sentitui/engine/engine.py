@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 from sentitui.config import PipelineConfig
 from sentitui.engine.http import FetchError, HttpClient
 from sentitui.engine.runner import Runner, Transformed, transform
+from sentitui.engine.schedule import jittered, parse_interval
 from sentitui.engine.writer import Writer
 from sentitui.models import (
     EngineEvent,
@@ -43,6 +46,7 @@ class SourceState:
     detail: str = ""
     paused: bool = False
     last: RunStats | None = None
+    next_run: float | None = None  # epoch seconds of the next scheduled run
 
 
 @dataclass(slots=True)
@@ -80,6 +84,7 @@ class Engine:
         self._listeners: list[Listener] = []
         self._slots = asyncio.Semaphore(max_concurrent_runs)
         self._running: dict[tuple[str, str], asyncio.Task[RunStats]] = {}
+        self._schedules: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._started = False
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -92,13 +97,14 @@ class Engine:
         self._started = True
 
     async def close(self) -> None:
+        await self.stop_schedules()
         for task in list(self._running.values()):
             task.cancel()
         if self._running:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
         await self.http.close()
         await self.writer.close()
-        self.scorer.close()
+        await self.scorer.aclose()
         self._started = False
 
     async def __aenter__(self) -> Engine:
@@ -221,6 +227,53 @@ class Engine:
                                 f"{stats.failed} failed", pipeline_name, source_name)
                 self.emit(RunFinished(stats=stats))
             return stats
+
+    # ---- schedules -------------------------------------------------------------------
+
+    def schedule_of(self, pipeline: str, source: str) -> float | None:
+        """Seconds between runs of a source: its own schedule, else its pipeline's."""
+        config = self.pipeline(pipeline)
+        text = config.source(source).schedule or config.schedule
+        return parse_interval(text) if text else None
+
+    def start_schedules(self, *, first_delay: float = 1.0) -> None:
+        """Run every enabled, scheduled source repeatedly until stop_schedules()."""
+        for pipeline in self.pipelines.values():
+            for config in pipeline.sources:
+                key = (pipeline.name, config.name)
+                interval = self.schedule_of(*key)
+                if not config.enabled or interval is None or key in self._schedules:
+                    continue
+                self._schedules[key] = asyncio.create_task(
+                    self._schedule_loop(*key, interval, random.random() * first_delay),
+                    name=f"schedule {pipeline.name}/{config.name}")
+
+    async def stop_schedules(self) -> None:
+        tasks = list(self._schedules.values())
+        self._schedules.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for state in self.states.values():
+            state.next_run = None
+
+    async def _schedule_loop(self, pipeline: str, source: str, interval: float, delay: float) -> None:
+        state = self.state(pipeline, source)
+        while True:
+            state.next_run = time.time() + delay
+            await asyncio.sleep(delay)
+            delay = jittered(interval)
+            if state.paused:
+                continue
+            if self.is_running(pipeline, source):
+                self.log("INFO", "scheduled run skipped: the previous run is still going",
+                         pipeline, source)
+                continue
+            state.next_run = None
+            try:
+                await self.run_source(pipeline, source, "schedule")
+            except Exception as exc:  # keep the schedule alive whatever one run does
+                self.log("ERROR", f"scheduled run crashed: {exc}", pipeline, source)
 
     # ---- failed records --------------------------------------------------------------
 
