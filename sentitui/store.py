@@ -8,6 +8,7 @@ process attached to the same file) run while the writer commits.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -24,8 +25,6 @@ from typing import Any
 import sqlite_utils
 
 from sentitui.models import FailedRecord, Post, RunStats
-
-SCHEMA_VERSION = 1
 
 
 def utc_now() -> str:
@@ -52,9 +51,10 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
     db["failed_records"].create({
         "id": int, "run_id": int, "pipeline": str, "source": str, "stage": str, "error": str,
         "payload": str, "created_at": str, "attempts": int, "status": str, "context": str,
-        "updated_at": str,
+        "updated_at": str, "fingerprint": str,
     }, pk="id", defaults={"attempts": 1, "status": "open"})
     db["failed_records"].create_index(["status", "source"])
+    db["failed_records"].create_index(["pipeline", "source", "fingerprint"])
     db["runs"].create({
         "id": int, "pipeline": str, "source": str, "trigger": str, "started_at": str,
         "ended_at": str, "status": str, "fetched": int, "loaded": int, "duplicates": int,
@@ -70,6 +70,9 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [_migrate_1]
 
 
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
 @dataclass(slots=True)
 class PageWrite:
     """One transaction's worth of a runner's work."""
@@ -83,7 +86,8 @@ class PageWrite:
 class Store:
     """A connection to one SQLite file. Cheap to open; open one per thread."""
 
-    def __init__(self, path: str | os.PathLike[str], *, check_same_thread: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, check_same_thread: bool = True,
+                 migrate: bool = True) -> None:
         self.path = Path(path)
         if self.path.parent != Path(""):
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +98,8 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=30000")
         self._lock = threading.Lock()
-        self.migrate()
+        if migrate:  # readers of a database the engine has opened skip the write lock
+            self.migrate()
 
     def close(self) -> None:
         self.conn.close()
@@ -191,12 +196,23 @@ class Store:
     @staticmethod
     def _insert_failures(conn: sqlite3.Connection, stats: RunStats,
                          failures: list[FailedRecord], now: str) -> None:
-        conn.executemany(
-            "INSERT INTO failed_records (run_id, pipeline, source, stage, error, payload, "
-            "created_at, updated_at, attempts, status, context) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?)",
-            [(stats.run_id, stats.pipeline, stats.source, f.stage, f.error, f.payload, now, now,
-              json.dumps(f.context, ensure_ascii=False)) for f in failures])
+        """A record that fails again on a later run bumps its open (or ignored) row
+        instead of adding a twin, so the open list stays one row per bad record."""
+        for f in failures:
+            fingerprint = hashlib.sha1(f"{f.stage}\0{f.payload}".encode()).hexdigest()
+            cur = conn.execute(
+                "UPDATE failed_records SET attempts = attempts + 1, error = ?, run_id = ?, "
+                "updated_at = ? WHERE pipeline = ? AND source = ? AND fingerprint = ? "
+                "AND status IN ('open', 'ignored')",
+                (f.error, stats.run_id, now, stats.pipeline, stats.source, fingerprint))
+            if cur.rowcount:
+                continue
+            conn.execute(
+                "INSERT INTO failed_records (run_id, pipeline, source, stage, error, payload, "
+                "created_at, updated_at, attempts, status, context, fingerprint) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?, ?)",
+                (stats.run_id, stats.pipeline, stats.source, f.stage, f.error, f.payload, now, now,
+                 json.dumps(f.context, ensure_ascii=False), fingerprint))
 
     @staticmethod
     def _set_cursor(conn: sqlite3.Connection, pipeline: str, source: str,
@@ -373,6 +389,25 @@ class Store:
             return self.conn.execute("SELECT COUNT(*) FROM posts WHERE pipeline = ?",
                                      (pipeline,)).fetchone()[0]
         return self.conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
+
+    def count_search_posts(self, query: str | None = None, *, source: str | None = None,
+                           label: str | None = None, feedback: str | None = None) -> int:
+        """How many posts `search_posts` would page through (for "rows 1-100 of N")."""
+        clauses, params = [], []
+        if query:
+            clauses.append("posts.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+            params.append(fts_query(query))
+        for column, value in (("source", source), ("label", label), ("feedback", feedback)):
+            if value:
+                clauses.append(f"posts.{column} = ?")
+                params.append(value)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self.conn.execute(f"SELECT COUNT(*) FROM posts {where}", params).fetchone()[0]
+
+    def post_time_range(self) -> tuple[str | None, str | None]:
+        """First and last `created_at`: the console sizes its "all" chart buckets from it."""
+        row = self.conn.execute("SELECT MIN(created_at), MAX(created_at) FROM posts").fetchone()
+        return row[0], row[1]
 
 
 def fts_query(text: str) -> str:
