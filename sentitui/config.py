@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentitui.engine.schedule import ScheduleError, parse_interval
+from sentitui.engine.schedule import ScheduleError, parse_schedule
 from sentitui.sources.base import Option
 
 
@@ -69,7 +69,7 @@ COMMON_SOURCE_OPTIONS: dict[str, Option] = {
     "kind": Option((str,), required=True),
     "max_pages": Option((int,), doc="stop after this many pages in one run"),
     "enabled": Option((bool,), default=True),
-    "schedule": Option((str,), doc="overrides the pipeline's schedule"),
+    "schedule": Option((str,), doc="interval (\"5m\") or cron; overrides the pipeline's"),
     "retries": Option((int,), default=4, doc="retries of a failing request"),
     "timeout": Option((int, float), default=30.0, doc="seconds per request"),
     "backoff": Option((int, float), default=1.0, doc="first retry delay in seconds; doubles each retry"),
@@ -224,7 +224,7 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
             (f"{path} source {s.name!r}", s.schedule) for s in pipeline.sources]:
         if text:
             try:
-                parse_interval(text)
+                parse_schedule(text)
             except ScheduleError as exc:
                 problems.append(f"{where}: key 'schedule': {exc}")
 

@@ -148,3 +148,21 @@ class LogLine(EngineEvent):
     message: str
     pipeline: str = ""
     source: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class ConfigReloaded(EngineEvent):
+    """The engine swapped in new pipeline settings; (pipeline, source) pairs that changed."""
+
+    added: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[tuple[str, str]] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class ConfigInvalid(EngineEvent):
+    """An edited pipeline file does not load; the engine keeps its previous settings.
+    Each problem reads `file:line: source 'x': key 'y': what is wrong`."""
+
+    path: str
+    problems: list[str] = field(default_factory=list)

@@ -10,18 +10,18 @@ import asyncio
 import json
 import logging
 import random
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sentitui.config import PipelineConfig
 from sentitui.engine.http import FetchError, HttpClient
 from sentitui.engine.runner import Runner, Transformed, transform
-from sentitui.engine.schedule import jittered, parse_interval
+from sentitui.engine.schedule import Clock, PrioritySlots, Schedule, parse_schedule
 from sentitui.engine.writer import Writer
 from sentitui.models import (
+    ConfigReloaded,
     EngineEvent,
     LogLine,
     Page,
@@ -47,6 +47,7 @@ class SourceState:
     paused: bool = False
     last: RunStats | None = None
     next_run: float | None = None  # epoch seconds of the next scheduled run
+    stop_reason: str | None = None  # set: the running run stops after its current page
 
 
 @dataclass(slots=True)
@@ -73,6 +74,7 @@ class Engine:
         score_workers: int = 1,
         max_concurrent_runs: int = 4,
         http: HttpClient | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.pipelines: dict[str, PipelineConfig] = {p.name: p for p in pipelines}
@@ -82,9 +84,13 @@ class Engine:
         self.author_secret = b""
         self.states: dict[tuple[str, str], SourceState] = {}
         self._listeners: list[Listener] = []
-        self._slots = asyncio.Semaphore(max_concurrent_runs)
+        self._slots = PrioritySlots(max_concurrent_runs)  # manual pulls go first
+        self.clock = clock or Clock()
         self._running: dict[tuple[str, str], asyncio.Task[RunStats]] = {}
         self._schedules: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._restarts: set[asyncio.Task[None]] = set()  # changed sources waiting to rerun
+        self._scheduling = False
+        self._first_delay = 1.0
         self._started = False
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -199,7 +205,7 @@ class Engine:
         self.set_status(pipeline, source, "paused" if paused else "idle")
 
     async def _run(self, pipeline_name: str, source_name: str, trigger: str) -> RunStats:
-        async with self._slots:
+        async with self._slots.hold(urgent=trigger == "manual"):
             source = self.make_source(pipeline_name, source_name)
             stats = await self.writer.call(
                 lambda store: store.start_run(pipeline_name, source_name, trigger))
@@ -216,6 +222,7 @@ class Engine:
             finally:
                 await self.writer.call(lambda store: store.finish_run(stats))
                 self.state(pipeline_name, source_name).last = stats
+                self.state(pipeline_name, source_name).stop_reason = None
                 paused = self.state(pipeline_name, source_name).paused
                 final: SourceStatus = "paused" if paused else (
                     "failed" if stats.status == "failed" else
@@ -230,50 +237,131 @@ class Engine:
 
     # ---- schedules -------------------------------------------------------------------
 
-    def schedule_of(self, pipeline: str, source: str) -> float | None:
-        """Seconds between runs of a source: its own schedule, else its pipeline's."""
+    def schedule_of(self, pipeline: str, source: str) -> Schedule | None:
+        """A source's schedule: its own, else its pipeline's (None: manual pulls only)."""
         config = self.pipeline(pipeline)
         text = config.source(source).schedule or config.schedule
-        return parse_interval(text) if text else None
+        return parse_schedule(text) if text else None
 
     def start_schedules(self, *, first_delay: float = 1.0) -> None:
-        """Run every enabled, scheduled source repeatedly until stop_schedules()."""
+        """Run every enabled, scheduled source repeatedly until stop_schedules().
+
+        Interval schedules fire within `first_delay` seconds, cron ones at their next time.
+        Calling it again (after a reload) starts only the sources that have no loop yet.
+        """
+        self._scheduling = True
+        self._first_delay = first_delay
         for pipeline in self.pipelines.values():
             for config in pipeline.sources:
                 key = (pipeline.name, config.name)
-                interval = self.schedule_of(*key)
-                if not config.enabled or interval is None or key in self._schedules:
+                schedule = self.schedule_of(*key)
+                if not config.enabled or schedule is None or key in self._schedules:
                     continue
                 self._schedules[key] = asyncio.create_task(
-                    self._schedule_loop(*key, interval, random.random() * first_delay),
+                    self._schedule_loop(*key, schedule, random.random() * first_delay),
                     name=f"schedule {pipeline.name}/{config.name}")
 
     async def stop_schedules(self) -> None:
-        tasks = list(self._schedules.values())
+        self._scheduling = False
+        tasks = list(self._schedules.values()) + list(self._restarts)
         self._schedules.clear()
+        self._restarts.clear()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for state in self.states.values():
             state.next_run = None
 
-    async def _schedule_loop(self, pipeline: str, source: str, interval: float, delay: float) -> None:
+    async def _schedule_loop(self, pipeline: str, source: str, schedule: Schedule,
+                             delay: float) -> None:
         state = self.state(pipeline, source)
+        now = self.clock.time()
+        due = now + delay if schedule.interval is not None else schedule.next_after(now)
         while True:
-            state.next_run = time.time() + delay
-            await asyncio.sleep(delay)
-            delay = jittered(interval)
+            state.next_run = due
+            await self.clock.sleep(due - self.clock.time())
+            following = schedule.next_after(due)
             if state.paused:
+                due = following
                 continue
             if self.is_running(pipeline, source):
                 self.log("INFO", "scheduled run skipped: the previous run is still going",
                          pipeline, source)
+                due = following
                 continue
             state.next_run = None
             try:
                 await self.run_source(pipeline, source, "schedule")
             except Exception as exc:  # keep the schedule alive whatever one run does
                 self.log("ERROR", f"scheduled run crashed: {exc}", pipeline, source)
+            due, skipped = following, 0
+            while due <= self.clock.time():  # the run outlasted its slot(s): skip, never pile up
+                due, skipped = schedule.next_after(due), skipped + 1
+            if skipped:
+                self.log("INFO", f"{skipped} scheduled run(s) skipped: the previous run was "
+                                 "still going", pipeline, source)
+
+    def stop_after_page(self, pipeline: str, source: str, reason: str) -> bool:
+        """Ask a running run to stop once the page in hand is committed; it ends
+        `cancelled` with `reason` as its error. False if the source is not running."""
+        if not self.is_running(pipeline, source):
+            return False
+        self.state(pipeline, source).stop_reason = reason
+        return True
+
+    async def reload(self, pipelines: Iterable[PipelineConfig]) -> ConfigReloaded:
+        """Swap in new pipeline settings without a restart.
+
+        New sources appear (and get a schedule loop if schedules are running); removed
+        ones stop after their current page; changed ones stop after their current page
+        and run again with the new settings. Cursors live in the store keyed by pipeline
+        and source name, so a changed source carries on where it was.
+        """
+        def settings(config: PipelineConfig) -> dict[str, Any]:
+            return {s.name: (replace(config, sources=[]), s) for s in config.sources}
+
+        old = {(p, name): v for p, c in self.pipelines.items() for name, v in settings(c).items()}
+        new_pipelines = {p.name: p for p in pipelines}
+        new = {(p, name): v for p, c in new_pipelines.items() for name, v in settings(c).items()}
+        added = sorted(new.keys() - old.keys())
+        removed = sorted(old.keys() - new.keys())
+        changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
+
+        self.pipelines = new_pipelines
+        for key in removed + changed:
+            loop = self._schedules.pop(key, None)
+            if loop is not None:
+                loop.cancel()
+            self.state(*key).next_run = None
+        for key in removed:
+            self.stop_after_page(*key, "source removed from the pipeline file")
+        for key in changed:
+            running = self._running.get(key)
+            if self.stop_after_page(*key, "settings changed; restarting") and running is not None:
+                trigger = "schedule" if self._scheduling else "manual"
+                task = asyncio.create_task(self._restart(key, running, trigger),
+                                           name=f"restart {key[0]}/{key[1]}")
+                self._restarts.add(task)
+                task.add_done_callback(self._restarts.discard)
+        if self._scheduling:
+            self.start_schedules(first_delay=self._first_delay)
+        event = ConfigReloaded(added=added, removed=removed, changed=changed)
+        if added or removed or changed:
+            names = ", ".join(f"{verb} {p}/{s}" for verb, keys in
+                              (("added", added), ("removed", removed), ("changed", changed))
+                              for p, s in keys)
+            self.log("INFO", f"pipelines reloaded: {names}")
+        self.emit(event)
+        return event
+
+    async def _restart(self, key: tuple[str, str], running: asyncio.Task[RunStats],
+                       trigger: str) -> None:
+        await asyncio.gather(running, return_exceptions=True)
+        if key[0] in self.pipelines and not self.state(*key).paused:
+            try:
+                await self.run_source(*key, trigger)
+            except Exception as exc:
+                self.log("ERROR", f"restart after a config change failed: {exc}", *key)
 
     # ---- failed records --------------------------------------------------------------
 

@@ -112,19 +112,23 @@ class Runner:
                             set_status=self.set_status)
         queue: asyncio.Queue[Page | None] = asyncio.Queue(maxsize=QUEUE_PAGES)
         transformer = asyncio.create_task(self._transform_pages(queue, dict(cursor)))
+        stop = None
         try:
             try:
                 async for page in self.source.pages(ctx):
                     stats.fetched += len(page.records) + len(page.failures)
                     stats.pages += 1
                     await self._hand_over(queue, page, transformer)
+                    stop = self.engine.state(self.pipeline, self.name).stop_reason
+                    if stop:  # shutdown or config change: stop after the page in hand
+                        break
             finally:
                 # Let the pages in hand finish and commit, even when fetching failed.
                 if not transformer.done():
                     await self._hand_over(queue, None, transformer)
                     await transformer
             transformer.result()
-            stats.status = "ok"
+            stats.status, stats.error = ("cancelled", stop) if stop else ("ok", None)
         except AuthError as exc:
             await self._fail_fetch(exc)
             self.log("ERROR", f"authentication failed: {exc} — set the source's token and retry")
