@@ -36,9 +36,15 @@ class SourceConfig:
     retries: int = 4
     timeout: float = 30.0
     backoff: float = 1.0
+    # Option values as written, before ${VAR} expansion: errors can name the variable.
+    raw_options: dict[str, Any] = field(default_factory=dict)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
+
+    def env_names(self, key: str) -> list[str]:
+        """The environment variables an option was read from (`token = "${X_TOKEN}"`)."""
+        return _ENV_PATTERN.findall(repr(self.raw_options.get(key, "")))
 
 
 @dataclass(slots=True)
@@ -195,6 +201,7 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
             options.update(cls.OPTIONS)
         before = len(problems)
         values = _validate_table(table, options, where, problems)
+        raw_values = values
         values = _expand_env(values, where, problems, env)
         if len(problems) > before or cls is None:
             continue
@@ -208,6 +215,7 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
             name=name,
             kind=values["kind"],
             options=specific,
+            raw_options={k: v for k, v in raw_values.items() if k in specific},
             max_pages=values.get("max_pages"),
             enabled=values.get("enabled", True),
             schedule=values.get("schedule"),

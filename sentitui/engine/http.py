@@ -17,10 +17,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from sentitui import __version__
+from sentitui.engine.ratelimit import DEFAULT_RULES, RateLimitRules, Wait, next_allowed
 
 USER_AGENT = f"SentiTUI/{__version__} (sentiment ingestion console; +https://pypi.org/project/sentitui/)"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524})
@@ -30,10 +32,12 @@ BODY_START = 2000  # characters of a failing body kept in the failed record
 class FetchError(Exception):
     """A request that failed for good; carries what the failed record needs."""
 
-    def __init__(self, url: str, message: str, status: int | None = None, body: str = "") -> None:
+    def __init__(self, url: str, message: str, status: int | None = None, body: str = "",
+                 headers: Mapping[str, str] | None = None) -> None:
         self.url = url
         self.status = status
         self.body = body[:BODY_START]
+        self.headers = dict(headers or {})  # rate-limit headers of the refusal, if any
         super().__init__(message)
 
 
@@ -91,6 +95,7 @@ class HttpClient:
         limit_per_host: int = 8,
         min_delay: float = 0.2,
         max_retry_after: float = 300.0,
+        max_rate_wait: float = 900.0,
         user_agent: str = USER_AGENT,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
@@ -98,9 +103,12 @@ class HttpClient:
         self.limit_per_host = limit_per_host
         self.min_delay = min_delay
         self.max_retry_after = max_retry_after
+        self.max_rate_wait = max_rate_wait  # longest wait for a spent rate-limit budget
         self.user_agent = user_agent
         self.sleep = sleep
         self._session: aiohttp.ClientSession | None = None
+        # host -> when its rate-limit budget allows the next request (see ratelimit.py)
+        self._not_before: dict[str, Wait] = {}
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -133,8 +141,12 @@ class HttpClient:
         backoff: float = 1.0,
         on_wait: WaitCallback | None = None,
         ok_statuses: frozenset[int] = frozenset({200, 203, 304}),
+        rate_limit: RateLimitRules = DEFAULT_RULES,
     ) -> Response:
-        """GET with the retry policy above; raises FetchError after the last attempt."""
+        """GET with the retry policy above; raises FetchError after the last attempt.
+
+        Before each attempt it waits while the host's rate-limit budget is spent, as
+        the last response's headers said (`rate_limit` says how to read them)."""
         client_timeout = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout,
                                                sock_connect=self.connect_timeout,
                                                sock_read=timeout)
@@ -144,19 +156,21 @@ class HttpClient:
         while True:
             failure: FetchError
             retry_after: float | None = None
+            await self._wait_for_budget(url, on_wait)
             try:
                 async with self.session.get(url, params=clean_params, headers=headers,
                                             timeout=client_timeout) as resp:
                     body = await resp.read()
                     final_url = str(resp.url)
+                    self._note_budget(url, resp.headers, rate_limit)
                     if resp.status in ok_statuses or 200 <= resp.status < 300:
                         return Response(final_url, resp.status, resp.headers, body, resp.charset)
                     text = body.decode(resp.charset or "utf-8", errors="replace")
                     message = f"HTTP {resp.status} {resp.reason or ''}".strip()
                     if resp.status in (401, 403):
                         raise AuthError(final_url, f"{message}: check the source's credentials",
-                                        resp.status, text)
-                    failure = FetchError(final_url, message, resp.status, text)
+                                        resp.status, text, resp.headers)
+                    failure = FetchError(final_url, message, resp.status, text, resp.headers)
                     if resp.status not in RETRY_STATUSES:
                         raise failure
                     retry_after = parse_retry_after(resp.headers.get("Retry-After"))
@@ -187,3 +201,26 @@ class HttpClient:
             if on_wait is not None:
                 on_wait(delay, f"{failure.args[0]}; retry {attempt}/{retries} in {delay:.1f}s")
             await self.sleep(delay)
+
+    def _note_budget(self, url: str, headers: Mapping[str, str], rules: RateLimitRules) -> None:
+        wait = next_allowed(headers, rules=rules)
+        if wait is not None:
+            self._not_before[urlsplit(url).netloc] = wait
+
+    async def _wait_for_budget(self, url: str, on_wait: WaitCallback | None) -> None:
+        """Sleep while the host's rate-limit budget is spent; refuse waits longer than
+        `max_rate_wait` (the run fails with the time to come back, the cursor is kept)."""
+        host = urlsplit(url).netloc
+        wait = self._not_before.get(host)
+        if wait is None:
+            return
+        delay = wait.delay()
+        if delay > self.max_rate_wait:
+            raise FetchError(url, f"{wait.reason}: {delay:.0f}s away, more than the "
+                                  f"{self.max_rate_wait:.0f}s a run waits; the next run resumes")
+        if delay > 0:
+            if on_wait is not None:
+                on_wait(delay, wait.reason)
+            await self.sleep(delay)
+        if self._not_before.get(host) is wait:
+            del self._not_before[host]

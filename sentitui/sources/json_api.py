@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from sentitui.engine.http import Response
+from sentitui.engine.http import AuthError, Response
+from sentitui.engine.ratelimit import DEFAULT_RULES, RateLimitRules
 from sentitui.models import FailedRecord, Page
 from sentitui.sources.base import BaseSource, Option, SourceContext, get_path, map_fields
 
@@ -74,6 +75,7 @@ def newest(values: list[Any]) -> Any:
 
 class JsonApiSource(BaseSource):
     KIND = "json_api"
+    RATE_LIMIT: RateLimitRules = DEFAULT_RULES  # how the service's rate-limit headers read
     OPTIONS = {
         "url": Option((str,), required=True),
         "params": Option((dict,), default={}),
@@ -160,16 +162,49 @@ class JsonApiSource(BaseSource):
 
     # ---- paging ------------------------------------------------------------------------
 
+    def stop_after(self, records: list[Any]) -> bool:
+        """True when paging should end after this page even though the API offers more
+        (presets: a page of posts already seen, or older than the last run's newest)."""
+        return False
+
+    def auth_hint(self) -> str:
+        """What to fix after a 401/403: the environment variables behind the credentials."""
+        names = [n for key in ("headers", "params") for n in self.config.env_names(key)]
+        return f"set {', '.join(names)}" if names else "check the source's credentials"
+
+    async def fetch(self, ctx: SourceContext, url: str, params: dict[str, Any],
+                    headers: dict[str, str]) -> Response:
+        """One request with the source's retry and rate-limit policy; waits show as the
+        source's state and in its log. Presets override it to read service errors."""
+        def on_wait(delay: float, why: str) -> None:
+            ctx.set_status("backing_off", why)
+            ctx.log("WARNING", f"{why} (waiting {delay:.1f}s)")
+
+        try:
+            return await ctx.http.get(
+                url, params=params, headers=headers, retries=self.config.retries,
+                timeout=self.config.timeout, backoff=self.config.backoff, on_wait=on_wait,
+                rate_limit=self.RATE_LIMIT)
+        except AuthError as exc:
+            message = str(exc).replace("check the source's credentials", self.auth_hint())
+            raise AuthError(exc.url, message, exc.status, exc.body, exc.headers) from None
+
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
         return Page(records=self.records_of(json.loads(body)), url=context.get("url", ""))
 
     async def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
+        headers = self.options.get("headers") or {}
+        async for page in self.walk(ctx, self.options["url"], self.request_params(ctx), headers):
+            yield page
+
+    async def walk(self, ctx: SourceContext, url: str, params: dict[str, Any],
+                   headers: dict[str, str]) -> AsyncIterator[Page]:
+        """Page through one listing from `url`, following `pagination` (presets that
+        read several listings, such as comments under each post, call it per listing)."""
         pagination = self.options.get("pagination") or {}
         kind = pagination.get("type")
         max_pages = self.config.max_pages or DEFAULT_MAX_PAGES
-        url = self.options["url"]
-        params = self.request_params(ctx)
-        headers = self.options.get("headers") or {}
+        params = dict(params)
 
         page_number = int(pagination.get("start", 1))
         offset = 0
@@ -182,11 +217,7 @@ class JsonApiSource(BaseSource):
         seen_cursors: set[str] = set()
 
         for _ in range(max_pages):
-            response = await ctx.http.get(
-                url, params=params, headers=headers, retries=self.config.retries,
-                timeout=self.config.timeout, backoff=self.config.backoff,
-                on_wait=lambda delay, why: ctx.set_status("backing_off", why),
-            )
+            response = await self.fetch(ctx, url, params, headers)
             ctx.set_status("running", "")
             body = response.text()
             try:
@@ -240,6 +271,8 @@ class JsonApiSource(BaseSource):
                     done = True
                 params[pagination.get("param", "offset")] = offset
 
+            if records and self.stop_after(records):
+                done = True
             if records is not None:
                 yield Page(records=records, url=response.url)
                 if records == [] and kind in ("cursor", "next_url", "link_header"):
