@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import glob
+import hashlib
 import io
 import json
+import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ from sentitui.models import FailedRecord, Page
 from sentitui.sources.base import BaseSource, Option, SourceContext, get_path, map_fields
 
 CHUNK = 500
+SETTLE = 1.0  # seconds a file must be quiet before a last line without newline counts
+HEAD = 64  # bytes fingerprinting a file's start, to notice a file replaced in place
 FORMATS = ("jsonl", "json", "csv")
 
 
@@ -72,6 +77,10 @@ class FileSource(BaseSource):
         if not paths:
             ctx.log("WARNING", f"no file matches {self.options['path']!r} "
                                f"(relative to {self.pipeline.base_dir})")
+        if self.options.get("watch"):
+            async for page in self._new_data_pages(paths, ctx.cursor):
+                yield page
+            return
         for path in paths:
             chunks = self._read_chunks(path)
             while True:
@@ -133,3 +142,147 @@ class FileSource(BaseSource):
                 records = []
         if records:
             yield Page(records, url)
+
+    # ---- watch = true: a drop folder, read incrementally ----------------------------
+
+    def watch_dirs(self) -> list[Path]:
+        """The folders to watch for drops: the glob's leading part without wildcards."""
+        pattern = Path(self.options["path"])
+        if not pattern.is_absolute():
+            pattern = self.pipeline.base_dir / pattern
+        parts = []
+        for part in pattern.parts:
+            if glob.has_magic(part):
+                break
+            parts.append(part)
+        folder = Path(*parts)
+        return [folder if folder.is_dir() or folder == pattern.parent else folder.parent]
+
+    def pending(self, cursor: dict[str, Any]) -> bool:
+        """True if a matching file holds bytes the cursor has not consumed (a last line
+        still waiting for its newline or for the file to settle)."""
+        files = cursor.get("files", {})
+        for path in self.paths():
+            state = files.get(str(path))
+            if state is None or path.stat().st_size > state.get("offset", 0):
+                return True
+        return False
+
+    async def _new_data_pages(self, paths: list[Path], cursor: dict[str, Any]) -> AsyncIterator[Page]:
+        """Only what is new since the committed cursor: whole new files and the appended
+        tail of known ones. Each page carries the cursor up to its last record, and the
+        writer commits it with the page's posts, so every line loads exactly once, even
+        across restarts. A file replaced in place (new inode, shorter, different start)
+        is read again from the top; its old records then count as duplicates."""
+        files = dict(cursor.get("files", {}))
+        for path in paths:
+            chunks = self._read_new(path, files.get(str(path)))
+            while (item := await asyncio.to_thread(next, chunks, None)) is not None:
+                page, state = item
+                if state is not None:
+                    files[str(path)] = state
+                page.cursor = {**cursor, "files": dict(files)}
+                yield page
+
+    def _read_new(self, path: Path, state: dict[str, Any] | None) -> Iterator[tuple[Page, dict[str, Any] | None]]:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return
+        same = state is not None and _same_file(path, st, state)
+        offset, line = (state["offset"], state.get("line", 0)) if same else (0, 0)
+        fmt = self.options.get("format") or guess_format(path)
+
+        def mark(offset: int, line: int) -> dict[str, Any]:
+            return {"inode": st.st_ino, "offset": offset, "line": line, "mtime": st.st_mtime,
+                    **_head(path, min(offset, HEAD))}
+
+        if fmt == "json":  # one document cannot be appended to: read it whole when it changed
+            if same and state.get("mtime") == st.st_mtime and offset == st.st_size:
+                return
+            chunks = list(self._read_chunks(path))
+            for index, page in enumerate(chunks):
+                yield page, (mark(st.st_size, 0) if index == len(chunks) - 1 else None)
+            return
+        if offset >= st.st_size:
+            return
+
+        encoding = self.options.get("encoding", "utf-8-sig")
+        with path.open("rb") as handle:
+            header = handle.readline() if fmt == "csv" else b""
+            if fmt == "csv" and offset < len(header):
+                offset = len(header)
+            handle.seek(offset)
+            data = handle.read(st.st_size - offset)
+        end = data.rfind(b"\n") + 1
+        if end < len(data) and time.time() - st.st_mtime >= SETTLE:
+            end = len(data)  # the writer is done; its last line just has no newline
+        url = str(path)
+        lines = _Lines(data[:end])
+        if fmt == "csv":
+            text = (_decode(line_, encoding) for line_ in lines)
+            reader = csv.reader(text, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+            columns = next(csv.reader([_decode(header, encoding)]), [])
+            records: list[Any] = []
+            for row in reader:
+                if not row:
+                    continue  # a blank line, as csv.DictReader skips them
+                record: dict[str, Any] = dict(zip(columns, row, strict=False))
+                if len(row) > len(columns):
+                    record["_extra"] = row[len(columns):]
+                records.append(record)
+                if len(records) >= CHUNK:
+                    yield Page(records, url), mark(offset + lines.consumed, 0)
+                    records = []
+            if records:
+                yield Page(records, url), mark(offset + lines.consumed, 0)
+            return
+
+        records, failures = [], []
+        for raw in lines:
+            line += 1
+            text = _decode(raw, encoding)
+            if not text.strip():
+                continue
+            try:
+                records.append(json.loads(text))
+            except json.JSONDecodeError as exc:
+                failures.append(FailedRecord("parse", f"{path} line {line}: invalid JSON: {exc}",
+                                             text.rstrip("\r\n"), {"url": url, "line": line}))
+            if len(records) + len(failures) >= CHUNK:
+                yield Page(records, url, failures=failures), mark(offset + lines.consumed, line)
+                records, failures = [], []
+        if records or failures:
+            yield Page(records, url, failures=failures), mark(offset + lines.consumed, line)
+
+
+class _Lines:
+    """Iterate the lines of a byte string, keeping count of the bytes handed out, so a
+    reader that pulls lines lazily (csv) tells us where each record ends."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.consumed = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.consumed < len(self.data):
+            end = self.data.find(b"\n", self.consumed)
+            end = len(self.data) if end < 0 else end + 1
+            line, self.consumed = self.data[self.consumed:end], end
+            yield line
+
+
+def _decode(raw: bytes, encoding: str) -> str:
+    return raw.decode(encoding, errors="replace")
+
+
+def _head(path: Path, length: int) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        return {"head": hashlib.sha1(handle.read(length)).hexdigest(), "head_len": length}
+
+
+def _same_file(path: Path, st: os.stat_result, state: dict[str, Any]) -> bool:
+    """The file the cursor describes, grown or unchanged, not a new one under its name."""
+    if state.get("inode") != st.st_ino or st.st_size < state.get("offset", 0):
+        return False
+    return _head(path, state.get("head_len", 0)).get("head") == state.get("head")
