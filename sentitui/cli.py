@@ -78,16 +78,20 @@ def tui(db_path: str, pipelines_dir: str) -> None:
 
 
 @main.command()
-@db_option
+@click.option("--db", "db_path", type=click.Path(dir_okay=False),
+              default=lambda: os.environ.get("SENTITUI_DB", "sentitui-demo.db"),
+              show_default="$SENTITUI_DB or ./sentitui-demo.db",
+              help="SQLite file; one an earlier demo made is emptied first")
 @click.option("--port", type=int, default=0, help="demo server port (default: a free one)")
-def demo(db_path: str, port: int) -> None:
-    """The bundled offline demo."""
+@click.option("--keep", is_flag=True, help="keep the last demo's data instead of starting empty")
+def demo(db_path: str, port: int, keep: bool) -> None:
+    """The bundled offline demo: a local server replaying sample_data live, and the console."""
     try:
         from sentitui.demo import run_demo
     except ImportError:
         run_demo = None
     if run_demo is not None:
-        run_demo(db_path=db_path, port=port)
+        run_demo(db_path=db_path, port=port, keep=keep)
         return
     # Until the demo server exists: load the demo pipeline headless and show the figures.
     pipelines = load_or_exit(str(REPO_PIPELINES))
