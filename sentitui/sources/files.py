@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import fnmatch
 import glob
 import hashlib
 import io
@@ -158,13 +159,21 @@ class FileSource(BaseSource):
         folder = Path(*parts)
         return [folder if folder.is_dir() or folder == pattern.parent else folder.parent]
 
+    def matches(self, path: str) -> bool:
+        """Whether a changed path is one this source reads (so other files stay quiet)."""
+        pattern = self.options["path"]
+        if not Path(pattern).is_absolute():
+            pattern = str(self.pipeline.base_dir / pattern)
+        return fnmatch.fnmatch(os.path.normpath(path), os.path.normpath(pattern))
+
     def pending(self, cursor: dict[str, Any]) -> bool:
         """True if a matching file holds bytes the cursor has not consumed (a last line
         still waiting for its newline or for the file to settle)."""
         files = cursor.get("files", {})
         for path in self.paths():
             state = files.get(str(path))
-            if state is None or path.stat().st_size > state.get("offset", 0):
+            size = path.stat().st_size
+            if (state is None and size > 0) or size > (state or {}).get("offset", size):
                 return True
         return False
 

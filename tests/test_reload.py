@@ -1,0 +1,125 @@
+"""Hot reload in one process: a real watched folder, a real engine, rows in SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import textwrap
+
+from aiohttp import web
+
+from sentitui.engine.watch import Continuous, locate
+from sentitui.models import ConfigInvalid, ConfigReloaded
+
+PIPELINE = """
+[pipeline]
+name = "live"
+schedule = "{schedule}"
+
+[[source]]
+name = "{name}"
+kind = "json_api"
+url = "{url}/posts"
+params = {{ tag = "{tag}" }}
+[source.fields]
+id = "id"
+text = "body"
+"""
+
+
+def api() -> web.Application:
+    app = web.Application()
+    served = iter(range(1, 1_000_000))
+
+    async def posts(request: web.Request) -> web.Response:
+        n = next(served)
+        return web.json_response([{"id": n, "body": f"{request.query.get('tag')} post {n}"}])
+
+    app.router.add_get("/posts", posts)
+    return app
+
+
+async def until(condition, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def tags(db_path) -> set[tuple[str, str]]:
+    with sqlite3.connect(db_path) as conn:
+        return {(s, t.split()[0]) for s, t in conn.execute("SELECT source, text FROM posts")}
+
+
+async def test_edit_add_break_and_delete_take_effect_in_a_running_engine(
+        tmp_path, serve, write_pipeline, make_engine, db_path):
+    server = await serve(api())
+    folder = tmp_path / "pipelines"
+    pipeline = write_pipeline(PIPELINE.format(schedule="0.2s", name="api", url=server.url,
+                                              tag="old"), name="live")
+    path = pipeline.path
+    events = []
+    async with make_engine(pipeline) as engine:
+        engine.subscribe(events.append)
+        continuous = Continuous(engine, folder, first_delay=0)
+        await continuous.start()
+        try:
+            await until(lambda: ("api", "old") in tags(db_path))
+            # an edit: the source restarts with its new settings
+            path.write_text(PIPELINE.format(schedule="0.2s", name="api", url=server.url, tag="new"))
+            await until(lambda: ("api", "new") in tags(db_path), timeout=5)
+            # a broken edit: the old pipeline keeps running; the error names file, line, key
+            path.write_text(PIPELINE.format(schedule="soon", name="api", url=server.url, tag="bad"))
+            await until(lambda: any(isinstance(e, ConfigInvalid) for e in events), timeout=5)
+            invalid = next(e for e in events if isinstance(e, ConfigInvalid))
+            assert invalid.problems == [
+                f"{path}:4: [pipeline]: key 'schedule': schedule 'soon' is neither an interval "
+                "like '30s', '5m', '1h' or '1d' nor a cron expression like '*/15 * * * *'"]
+            assert engine.pipeline("live").source("api").options["params"] == {"tag": "new"}
+            before = len(tags(db_path))
+            # a new file: its source appears and runs
+            (folder / "more.toml").write_text(PIPELINE.format(
+                schedule="0.2s", name="extra", url=server.url, tag="more").replace('"live"', '"more"'))
+            await until(lambda: ("extra", "more") in tags(db_path), timeout=5)
+            # a deleted file: its sources stop
+            path.unlink()
+            await until(lambda: "live" not in engine.pipelines, timeout=5)
+            await until(lambda: not engine.is_running("live", "api"), timeout=5)
+            with sqlite3.connect(db_path) as conn:
+                live_runs = conn.execute("SELECT COUNT(*) FROM runs WHERE pipeline = 'live'").fetchone()
+            await asyncio.sleep(0.5)  # several schedule periods: a removed source stays stopped
+            with sqlite3.connect(db_path) as conn:
+                assert conn.execute("SELECT COUNT(*) FROM runs WHERE pipeline = 'live'"
+                                    ).fetchone() == live_runs
+        finally:
+            await continuous.stop()
+    assert ("api", "bad") not in tags(db_path) and before > 0
+    reloads = [e for e in events if isinstance(e, ConfigReloaded)]
+    assert ("live", "api") in {k for e in reloads for k in e.changed}
+    assert ("more", "extra") in {k for e in reloads for k in e.added}
+    assert ("live", "api") in {k for e in reloads for k in e.removed}
+
+
+def test_locate_points_at_the_line_of_the_key(tmp_path):
+    path = tmp_path / "p.toml"
+    text = textwrap.dedent("""\
+        [pipeline]
+        name = "p"
+
+        [[source]]
+        name = "a"
+        kind = "json_api"
+
+        [[source]]
+        name = "b"
+        kind = "json_api"
+        colour = "red"
+        [source.fields]
+        id = "id"
+    """)
+    assert locate(f"{path} source 'b': unknown key 'colour' (known keys: …)", path, text) == \
+        f"{path}:11: source 'b': unknown key 'colour' (known keys: …)"
+    assert locate(f"{path} source 'b': key 'fields.text' is required", path, text) == \
+        f"{path}:12: source 'b': key 'fields.text' is required"
+    assert locate(f"{path}: invalid TOML: Expected '=' (at line 3, column 1)", path, text) == \
+        f"{path}:3: invalid TOML: Expected '=' (at line 3, column 1)"
