@@ -66,8 +66,23 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
     }, pk=("pipeline", "source"))
 
 
+def _migrate_2(db: sqlite_utils.Database) -> None:
+    """Continuous mode: `commands` an attached console writes for the daemon to carry
+    out (status pending -> running -> done | failed, with a readable outcome), and
+    `events`, the daemon's log lines and config reports for attached consoles."""
+    db["commands"].create({
+        "id": int, "created_at": str, "action": str, "pipeline": str, "source": str,
+        "args": str, "status": str, "outcome": str, "result": str, "done_at": str,
+    }, pk="id", defaults={"status": "pending"}, not_null={"action"})
+    db["commands"].create_index(["status"])
+    db["events"].create({
+        "id": int, "at": float, "kind": str, "level": str, "pipeline": str, "source": str,
+        "message": str, "data": str,
+    }, pk="id")
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
-MIGRATIONS = [_migrate_1]
+MIGRATIONS = [_migrate_1, _migrate_2]
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
