@@ -1,0 +1,1 @@
+"""The console (Textual). Only this package imports Textual; the engine never does."""

@@ -1,0 +1,305 @@
+"""The console: a Textual app with the engine embedded in the same event loop.
+
+The engine calls our listener for every event it emits; the listener only appends
+to a deque. A timer drains the deque a few times a second and hands the screen on
+top one summarised `EngineUpdate`, so a burst of 20,000 posts costs a handful of
+redraws, not 20,000. Screens read the database only in thread workers, each with
+its own `Store`, and draw what those workers post back.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from sentitui.config import PipelineConfig
+from sentitui.engine.engine import Engine
+from sentitui.models import (
+    EngineEvent,
+    LogLine,
+    RunFinished,
+    RunProgress,
+    RunStarted,
+    RunStats,
+    SourceStateChanged,
+)
+from sentitui.tui.commands import SentiCommands
+from sentitui.tui.events import EngineBatch, EngineUpdate, Key
+from sentitui.tui.screens.dashboard import DashboardScreen
+from sentitui.tui.screens.failed import FailedScreen
+from sentitui.tui.screens.help import HelpScreen
+from sentitui.tui.screens.logs import LogsScreen
+from sentitui.tui.screens.pipelines import PipelinesScreen
+from sentitui.tui.screens.posts import PostsScreen
+from sentitui.tui.screens.preview import PreviewScreen
+
+FLUSH_SECONDS = 0.25  # engine events reach the widgets at most 4 times a second
+LOG_LINES = 5_000  # log lines kept in memory for the Logs screen
+PENDING_EVENTS = 100_000  # safety bound on events waiting for the next flush
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker while stderr is still the real one.
+
+    The scorer's process pool starts it lazily, passing `sys.stderr.fileno()`; inside
+    the app Textual has replaced stderr with an object whose fileno() is -1, and the
+    spawn fails ("bad value(s) in fds_to_keep"), failing every post at the score stage.
+    """
+    try:
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
+    except (ImportError, OSError, AttributeError):  # no tracker on this platform
+        pass
+
+
+def choose_theme(env: dict[str, str] | None = None) -> str:
+    """SENTITUI_THEME wins; else a light theme when the terminal says its background is light."""
+    env = dict(os.environ) if env is None else env
+    if env.get("SENTITUI_THEME"):
+        return env["SENTITUI_THEME"]
+    background = env.get("COLORFGBG", "").split(";")[-1]
+    return "textual-light" if background in ("7", "15") else "textual-dark"
+
+
+class SentiApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "SentiTUI"
+    MODES: ClassVar[dict[str, Any]] = {
+        "dashboard": DashboardScreen,
+        "pipelines": PipelinesScreen,
+        "failed": FailedScreen,
+        "logs": LogsScreen,
+        "posts": PostsScreen,
+    }
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+    COMMANDS = App.COMMANDS | {SentiCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "show('dashboard')", "Dashboard", show=False),
+        Binding("2", "show('pipelines')", "Pipelines", show=False),
+        Binding("3", "show('failed')", "Failed records", show=False),
+        Binding("4", "show('logs')", "Logs", show=False),
+        Binding("5", "show('posts')", "Posts", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("ctrl+t", "toggle_dark", "Light/dark theme", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, db_path: str | Path, pipelines: list[PipelineConfig], *,
+                 engine: Engine | None = None, schedules: bool = False, title: str = "SentiTUI",
+                 theme: str | None = None, **engine_kwargs: Any) -> None:
+        super().__init__()
+        self.db_path = str(db_path)
+        self.pipelines = list(pipelines)
+        self.engine = engine or Engine(db_path, self.pipelines, **engine_kwargs)
+        start_resource_tracker()
+        self.schedules = schedules
+        self.title = title
+        self.initial_theme = theme or choose_theme()
+        self.log_lines: deque[LogLine] = deque(maxlen=LOG_LINES)
+        self.progress: dict[Key, RunProgress] = {}
+        self.data_version = 0  # bumped whenever the engine wrote rows
+        self._pending: deque[EngineEvent] = deque(maxlen=PENDING_EVENTS)
+        self._unsubscribe: Any = None
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        self.theme = self.initial_theme
+        self._unsubscribe = self.engine.subscribe(self._pending.append)
+        await self.engine.start()
+        if self.schedules and hasattr(self.engine, "start_schedules"):
+            started = self.engine.start_schedules()
+            if inspect.isawaitable(started):
+                await started
+        self.set_interval(FLUSH_SECONDS, self.flush_events)
+        self.engine.log("INFO", f"console started on {self.db_path}: {len(self.pipelines)} "
+                                f"pipeline(s), {len(self.sources())} source(s)")
+        await self.switch_mode("dashboard")
+
+    async def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.engine.close()
+
+    # ---- engine events ---------------------------------------------------------------
+
+    def flush_events(self) -> None:
+        """Drain the buffered engine events into one EngineUpdate for the screen on top."""
+        if not self._pending:
+            return
+        events = list(self._pending)
+        self._pending.clear()
+        batch = EngineBatch()
+        for event in events:
+            if isinstance(event, LogLine):
+                batch.logs.append(event)
+            elif isinstance(event, RunStarted):
+                key = (event.pipeline, event.source)
+                self.progress[key] = RunProgress(run_id=event.run_id, pipeline=event.pipeline,
+                                                 source=event.source, fetched=0, loaded=0,
+                                                 duplicates=0, failed=0, pages=0)
+                batch.sources.add(key)
+            elif isinstance(event, RunProgress):
+                self.progress[(event.pipeline, event.source)] = event
+                batch.sources.add((event.pipeline, event.source))
+                batch.data_changed = True
+            elif isinstance(event, RunFinished):
+                key = (event.stats.pipeline, event.stats.source)
+                self.progress.pop(key, None)
+                batch.sources.add(key)
+                batch.finished.append(event.stats)
+                batch.data_changed = True
+            elif isinstance(event, SourceStateChanged):
+                batch.sources.add((event.pipeline, event.source))
+        self.log_lines.extend(batch.logs)
+        if batch.data_changed:
+            self.data_version += 1
+        self.screen.post_message(EngineUpdate(batch))
+        from sentitui.tui.widgets.chrome import StatusHeader
+
+        for header in self.screen.query(StatusHeader):
+            header.refresh()
+
+    def engine_summary(self) -> tuple[str, str]:
+        """What the header says about the engine, and the colour of its dot."""
+        counts: dict[str, int] = {}
+        for state in self.engine.states.values():
+            counts[state.status] = counts.get(state.status, 0) + 1
+        parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in
+                 ("running", "backing_off", "failed", "paused") if counts.get(s)]
+        scheduled = any(getattr(s, "next_run", None) for s in self.engine.states.values())
+        if not parts:
+            return ("engine idle, schedules on" if scheduled else "engine idle"), "green"
+        style = ("red" if counts.get("failed") else
+                 "yellow" if counts.get("backing_off") or not counts.get("running") else "cyan")
+        return "engine: " + ", ".join(parts), style
+
+    # ---- actions shared by screens and the command palette ---------------------------
+
+    def action_show(self, mode: str) -> None:
+        if self.screen.is_modal:
+            self.pop_screen()
+        self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def sources(self) -> list[Key]:
+        return [(p.name, s.name) for p in self.pipelines for s in p.sources]
+
+    def pull_source(self, pipeline: str, source: str) -> None:
+        """Start a manual pull; a notification reports its counts when it ends."""
+        if self.engine.is_running(pipeline, source):
+            self.notify(f"{pipeline}/{source} is already running", markup=False)
+            return
+        self.run_worker(self._pull(pipeline, source), group="pulls", exit_on_error=False)
+
+    async def _pull(self, pipeline: str, source: str) -> None:
+        try:
+            stats = await self.engine.run_source(pipeline, source, "manual")
+        except Exception as exc:
+            self.notify(f"{pipeline}/{source}: {exc}", severity="error", markup=False)
+            return
+        self.notify_run(stats)
+
+    def pull_pipeline(self, pipeline: str | None = None) -> None:
+        """Pull every enabled source of one pipeline (of all pipelines when None)."""
+        self.run_worker(self._pull_pipeline(pipeline), group="pulls", exit_on_error=False)
+
+    async def _pull_pipeline(self, pipeline: str | None) -> None:
+        try:
+            results = await self.engine.run_pipelines([pipeline] if pipeline else None,
+                                                      trigger="manual")
+        except Exception as exc:
+            self.notify(f"{pipeline or 'all'}: {exc}", severity="error", markup=False)
+            return
+        for stats in results:
+            self.notify_run(stats)
+
+    def notify_run(self, stats: RunStats) -> None:
+        message = (f"{stats.pipeline}/{stats.source}: {stats.status} — {stats.loaded} loaded, "
+                   f"{stats.duplicates} duplicates, {stats.failed} failed")
+        if stats.error:
+            message += f" — {stats.error}"
+        severity = ("error" if stats.status == "failed" else
+                    "warning" if stats.failed or stats.status == "cancelled" else "information")
+        self.notify(message, severity=severity, markup=False)
+
+    def toggle_pause(self, pipeline: str, source: str) -> None:
+        paused = not self.engine.state(pipeline, source).paused
+        self.engine.pause(pipeline, source, paused)
+        self.notify(f"{pipeline}/{source} {'paused' if paused else 'resumed'}", markup=False)
+
+    def cancel_pull(self, pipeline: str, source: str) -> None:
+        if self.engine.cancel(pipeline, source):
+            self.notify(f"cancelling {pipeline}/{source}", markup=False)
+        else:
+            self.notify(f"{pipeline}/{source} is not running", markup=False)
+
+    def preview_source(self, pipeline: str, source: str) -> None:
+        self.push_screen(PreviewScreen(pipeline, source))
+
+    async def retry_failed(self, ids: list[int]) -> None:
+        if not ids:
+            self.notify("no failed records to retry")
+            return
+        outcome = await self.engine.retry_failed(ids, trigger="manual")
+        self.data_version += 1
+        message = f"retry: {len(outcome.resolved)} resolved, {len(outcome.still_failing)} still failing"
+        if outcome.still_failing:
+            first = next(iter(outcome.still_failing.values()))
+            message += f" — {first}"
+        self.notify(message, severity="warning" if outcome.still_failing else "information",
+                    markup=False)
+
+    def retry_all_open(self) -> None:
+        self.run_worker(self._retry_all_open(), group="actions", exit_on_error=False)
+
+    async def _retry_all_open(self) -> None:
+        from sentitui.tui.queries import FailedFilter, failed_ids
+
+        ids = await self.engine.writer.call(lambda store: failed_ids(store, FailedFilter()))
+        await self.retry_failed(ids)
+
+    async def ignore_failed(self, ids: list[int]) -> None:
+        await self.engine.ignore_failed(ids)
+        self.data_version += 1
+        self.notify(f"ignored {len(ids)} record(s)")
+
+
+@contextmanager
+def _console_logging() -> Iterator[None]:
+    """Keep log records off the terminal while Textual draws on it (the Logs screen has them)."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = [h for h in saved if isinstance(h, logging.FileHandler)
+                     or not isinstance(h, logging.StreamHandler)]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+
+
+def run_console(db_path: str, pipelines: list[PipelineConfig], *, schedules: bool = False,
+                title: str = "SentiTUI", **kwargs: Any) -> None:
+    """Open the console on `db_path`. `schedules=True` starts the pipelines' schedules too.
+
+    Extra keyword arguments go to `SentiApp` (`engine=`, `theme=`) or else to `Engine`.
+    """
+    app = SentiApp(db_path, pipelines, schedules=schedules, title=title, **kwargs)
+    with _console_logging():
+        app.run()

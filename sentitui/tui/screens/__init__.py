@@ -1,0 +1,1 @@
+"""One module per screen of the console, plus the modal screens (help, preview)."""

@@ -1,0 +1,209 @@
+"""3 Failed records: a filterable window of `failed_records`, the selected record's
+error, stage, attempts and raw payload, and the actions retry / retry all shown /
+ignore / copy payload to a file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Select, Static
+
+from sentitui.tui.queries import FailedFilter, Window, failed_ids, load_failed
+from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.widgets.table import selected_key, sync_table
+from sentitui.tui.widgets.text import cell, payload_kind, render_payload, safe
+
+PAGE = 200
+STAGES = ("fetch", "parse", "clean", "score", "load")
+STATUSES = ("open", "resolved", "ignored")
+
+
+def saved_payload_path(record: dict[str, Any], folder: Path) -> Path:
+    suffix = {"json": "json", "html": "html"}.get(payload_kind(record["payload"] or ""), "txt")
+    return folder / f"failed-{record['id']}.{suffix}"
+
+
+class FailedScreen(SentiScreen):
+    MODE = "failed"
+    AUTO_FOCUS = "#failed-table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "retry", "Retry"),
+        Binding("R", "retry_shown", "Retry all shown"),
+        Binding("i", "ignore", "Ignore"),
+        Binding("c", "copy", "Payload to file"),
+        Binding("slash", "search", "Search"),
+        Binding("left_square_bracket", "page(-1)", "Prev page", show=False),
+        Binding("right_square_bracket", "page(1)", "Next page", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filters = FailedFilter()
+        self.row_offset = 0
+        self.total = 0
+        self.record: dict[str, Any] | None = None
+
+    def compose_body(self) -> Iterable[Widget]:
+        sources = sorted({s for _, s in self.senti.sources()})
+        with Horizontal(classes="filters"):
+            yield Select([(s, s) for s in STATUSES] + [("all", "all")], value="open",
+                         allow_blank=False, compact=True, id="failed-status")
+            yield Select([(s, s) for s in sources], prompt="any source", compact=True,
+                         id="failed-source")
+            yield Select([(s, s) for s in STAGES], prompt="any stage", compact=True,
+                         id="failed-stage")
+            yield Input(placeholder="/ search errors", compact=True, id="failed-search")
+            yield Static(id="failed-count", classes="count")
+        with Horizontal(classes="split"):
+            table: DataTable[Any] = DataTable(id="failed-table", cursor_type="row",
+                                              zebra_stripes=True)
+            table.add_column("Id", key="id")
+            table.add_column("Source", key="source")
+            table.add_column("Stage", key="stage")
+            table.add_column("Tries", key="attempts")
+            table.add_column("Error", key="error")
+            yield table
+            with VerticalScroll(id="failed-detail", classes="detail"):
+                yield Static(id="failed-detail-text")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#failed-detail").border_title = "Record"
+
+    # ---- loading ---------------------------------------------------------------------
+
+    def reload(self) -> None:
+        filters, offset = FailedFilter(**self.filters.kwargs()), self.row_offset
+        self.fetch("failed", lambda store: load_failed(store, filters, PAGE, offset))
+
+    def show_failed(self, window: Window) -> None:
+        if not window.rows and window.total and self.row_offset:
+            self.row_offset = max(0, (window.total - 1) // PAGE * PAGE)  # the page emptied: step back
+            self.reload()
+            return
+        self.total = window.total
+        first = window.offset + 1 if window.rows else 0
+        self.query_one("#failed-count", Static).update(
+            Text(f"{first}-{window.offset + len(window.rows)} of {window.total:,}", style="dim"))
+        sync_table(self.query_one("#failed-table", DataTable), [
+            (str(row["id"]), [Text(str(row["id"]), justify="right"),
+                              cell(f"{row['pipeline']}/{row['source']}", 30),
+                              Text(row["stage"]), Text(str(row["attempts"]), justify="right"),
+                              cell(row["error"], 200)])
+            for row in window.rows])
+        self.load_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.load_detail()
+
+    def selected_id(self) -> int | None:
+        key = selected_key(self.query_one("#failed-table", DataTable))
+        return int(key) if key else None
+
+    def load_detail(self) -> None:
+        record_id = self.selected_id()
+        if record_id is None:
+            self.show_detail(None)
+            return
+        if self.record is not None and self.record["id"] == record_id:
+            return
+        self.fetch("detail", lambda store: store.failed_record(record_id))
+
+    def show_detail(self, record: dict[str, Any] | None) -> None:
+        self.record = record
+        target = self.query_one("#failed-detail-text", Static)
+        if record is None:
+            target.update(Text("no failed record selected", style="dim"))
+            return
+        meta = Text()
+        meta.append(f"#{record['id']} ", style="bold")
+        meta.append(safe(f"{record['pipeline']}/{record['source']}"))
+        meta.append(f"  stage {record['stage']}  ·  {record['status']}  ·  "
+                    f"{record['attempts']} attempt(s)  ·  run {record['run_id']}\n", style="dim")
+        meta.append(f"first {record['created_at']}  ·  last {record['updated_at']}\n", style="dim")
+        meta.append(safe(record["error"]) + "\n", style="red")
+        meta.append(f"payload ({len(record['payload'] or ''):,} chars, "
+                    f"{payload_kind(record['payload'] or '')}):", style="bold")
+        dark = self.app.current_theme.dark
+        target.update(Group(meta, render_payload(record["payload"], dark=dark)))
+
+    # ---- filters and paging ----------------------------------------------------------
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.BLANK else str(event.value)
+        if event.select.id == "failed-status":
+            self.filters.status = None if value == "all" else value
+        elif event.select.id == "failed-source":
+            self.filters.source = value
+        elif event.select.id == "failed-stage":
+            self.filters.stage = value
+        self.row_offset = 0
+        self.reload()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.filters.search = event.value.strip() or None
+        self.row_offset = 0
+        self.reload()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#failed-table").focus()
+
+    def action_search(self) -> None:
+        self.query_one("#failed-search").focus()
+
+    def action_page(self, step: int) -> None:
+        offset = self.row_offset + step * PAGE
+        if 0 <= offset < max(self.total, 1):
+            self.row_offset = offset
+            self.reload()
+
+    # ---- actions ---------------------------------------------------------------------
+
+    def action_retry(self) -> None:
+        if (record_id := self.selected_id()) is not None:
+            self.run_worker(self._retry([record_id]), group="failed-actions", exit_on_error=False)
+
+    def action_retry_shown(self) -> None:
+        filters = FailedFilter(**self.filters.kwargs())
+
+        async def retry_all() -> None:
+            ids = await self.senti.engine.writer.call(lambda store: failed_ids(store, filters))
+            await self._retry(ids)
+
+        self.run_worker(retry_all(), group="failed-actions", exit_on_error=False)
+
+    async def _retry(self, ids: list[int]) -> None:
+        await self.senti.retry_failed(ids)
+        self.record = None
+        self.reload()
+
+    def action_ignore(self) -> None:
+        if (record_id := self.selected_id()) is None:
+            return
+
+        async def ignore() -> None:
+            await self.senti.ignore_failed([record_id])
+            self.record = None
+            self.reload()
+
+        self.run_worker(ignore(), group="failed-actions", exit_on_error=False)
+
+    def action_copy(self) -> None:
+        record = self.record
+        if record is None:
+            return
+        path = saved_payload_path(record, Path.cwd())
+
+        async def write() -> None:
+            await asyncio.to_thread(path.write_text, record["payload"] or "", encoding="utf-8")
+            self.notify(f"payload of #{record['id']} written to {path}", markup=False)
+
+        self.run_worker(write(), group="failed-actions", exit_on_error=False)

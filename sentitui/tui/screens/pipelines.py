@@ -1,0 +1,216 @@
+"""2 Pipelines: every source's state, progress, last run, next run and last error,
+with the actions that drive the engine (pull, pull pipeline, pause, cancel, preview).
+
+States and progress come from the engine in memory (drawn after each flush);
+last runs come from the `runs` table, re-read when a run finishes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from sentitui.tui.events import EngineUpdate, Key
+from sentitui.tui.queries import PipelinesData, load_pipelines
+from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.widgets.table import selected_key, sync_table
+from sentitui.tui.widgets.text import cell, safe
+
+STATUS_STYLES = {
+    "running": "bold cyan",
+    "backing_off": "bold yellow",
+    "failed": "bold red",
+    "paused": "dim",
+    "cancelled": "yellow",
+    "idle": "",
+    "disabled": "dim",
+}
+COLUMNS = [("source", "Source"), ("status", "Status"), ("progress", "Progress"),
+           ("last", "Last run"), ("loaded", "Loaded"), ("dup", "Dup"), ("failed", "Failed"),
+           ("next", "Next"), ("error", "Last error")]
+
+
+def short_time(stamp: str | None) -> str:
+    """"2026-11-20T10:03:00Z" -> "11-20 10:03" (UTC)."""
+    if not stamp:
+        return "—"
+    return f"{stamp[5:10]} {stamp[11:16]}"
+
+
+def countdown(next_run: float | None, now: float) -> str:
+    if not next_run:
+        return "—"
+    seconds = max(int(next_run - now), 0)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"in {hours}h{minutes:02d}m"
+    return f"in {minutes}m{seconds:02d}s" if minutes else f"in {seconds}s"
+
+
+class PipelinesScreen(SentiScreen):
+    MODE = "pipelines"
+    AUTO_FOCUS = "#pipelines-table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "pull", "Pull now"),
+        Binding("P", "pull_pipeline", "Pull pipeline"),
+        Binding("a", "pull_all", "Pull all"),
+        Binding("space", "pause", "Pause/resume"),
+        Binding("x", "cancel", "Cancel"),
+        Binding("v", "preview", "Preview"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_runs: dict[Key, dict[str, Any]] = {}
+        self.keys: dict[str, Key] = {}
+
+    def compose_body(self) -> Iterable[Widget]:
+        table: DataTable[Any] = DataTable(id="pipelines-table", cursor_type="row", zebra_stripes=True)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        with VerticalScroll(id="pipeline-detail", classes="detail"):
+            yield Static(id="pipeline-detail-text")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(1.0, self.tick)
+        self.query_one("#pipeline-detail").border_title = "Source"
+        self.draw()
+
+    def reload(self) -> None:
+        self.fetch("pipelines", load_pipelines)
+        self.draw()
+
+    def show_pipelines(self, data: PipelinesData) -> None:
+        self.last_runs = data.last_runs
+        self.draw()
+
+    def on_engine_update(self, message: EngineUpdate) -> None:
+        if message.batch.finished:
+            self.fetch("pipelines", load_pipelines)
+        if message.batch.sources:
+            self.draw()
+
+    def tick(self) -> None:
+        """Keep countdowns and progress moving; cells that did not change are not touched."""
+        if self.is_current:
+            self.draw()
+
+    # ---- drawing ---------------------------------------------------------------------
+
+    def row_for(self, pipeline: str, source: str, now: float) -> list[Any]:
+        engine = self.senti.engine
+        config = engine.pipeline(pipeline).source(source)
+        state = engine.states.get((pipeline, source))
+        status = state.status if state else "idle"
+        if status == "idle" and not config.enabled:
+            status = "disabled"
+        if state and state.paused:
+            status = "paused"
+        progress = self.senti.progress.get((pipeline, source))
+        last = self.last_runs.get((pipeline, source))
+        if progress is not None:
+            counts = (progress.loaded, progress.duplicates, progress.failed)
+            progress_text = f"p{progress.pages} · {progress.fetched} fetched"
+        elif last is not None:
+            counts = (last["loaded"], last["duplicates"], last["failed"])
+            progress_text = "—"
+        else:
+            counts, progress_text = ("—", "—", "—"), "—"
+        if status == "backing_off" and state is not None:
+            error = state.detail
+        else:
+            error = (last or {}).get("error") or (state.detail if state else "") or ""
+        last_text = "—" if last is None else f"{short_time(last['started_at'])} {last['status']}"
+        return [
+            Text(f"{pipeline}/{source}"),
+            Text(status.replace("_", " "), style=STATUS_STYLES.get(status, "")),
+            Text(progress_text),
+            Text(last_text, style="red" if last and last["status"] == "failed" else ""),
+            Text(str(counts[0]), justify="right"),
+            Text(str(counts[1]), justify="right"),
+            Text(str(counts[2]), justify="right", style="red" if counts[2] not in (0, "—") else ""),
+            Text(countdown(getattr(state, "next_run", None), now)),
+            cell(error, 60, "red" if error else ""),
+        ]
+
+    def draw(self) -> None:
+        now = time.time()
+        rows = []
+        self.keys = {}
+        for pipeline, source in self.senti.sources():
+            key = f"{pipeline}/{source}"
+            self.keys[key] = (pipeline, source)
+            rows.append((key, self.row_for(pipeline, source, now)))
+        sync_table(self.query_one("#pipelines-table", DataTable), rows)
+        self.draw_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.draw_detail()
+
+    def draw_detail(self) -> None:
+        selected = self.selected()
+        text = Text()
+        if selected is not None:
+            pipeline, source = selected
+            engine = self.senti.engine
+            config = engine.pipeline(pipeline).source(source)
+            state = engine.states.get(selected)
+            schedule = config.schedule or engine.pipeline(pipeline).schedule
+            target = config.get("url") or config.get("path") or config.get("base_url") or ""
+            text.append(f"{pipeline}/{source}", style="bold")
+            text.append(f"  {config.kind}  {safe(target)}\n", style="dim")
+            text.append(f"schedule: {schedule or 'manual only'}")
+            if state is not None and state.detail:
+                text.append(f"  ·  {safe(state.detail)}")
+            last = self.last_runs.get(selected)
+            if last is not None:
+                ended = f" → {short_time(last['ended_at'])}" if last.get("ended_at") else ""
+                text.append(f"\nlast run #{last['id']} ({last['trigger']}) "
+                            f"{short_time(last['started_at'])}{ended}: {last['status']}, "
+                            f"{last['fetched']} fetched, {last['loaded']} loaded, "
+                            f"{last['duplicates']} duplicates, {last['failed']} failed")
+                if last.get("error"):
+                    text.append("\n" + safe(last["error"]), style="red")
+        self.query_one("#pipeline-detail-text", Static).update(text)
+
+    # ---- actions ---------------------------------------------------------------------
+
+    def selected(self) -> Key | None:
+        key = selected_key(self.query_one("#pipelines-table", DataTable))
+        return self.keys.get(key) if key else None
+
+    def action_pull(self) -> None:
+        if (selected := self.selected()) is not None:
+            self.senti.pull_source(*selected)
+
+    def action_pull_pipeline(self) -> None:
+        if (selected := self.selected()) is not None:
+            self.senti.pull_pipeline(selected[0])
+
+    def action_pull_all(self) -> None:
+        self.senti.pull_pipeline(None)
+
+    def action_pause(self) -> None:
+        if (selected := self.selected()) is not None:
+            self.senti.toggle_pause(*selected)
+            self.draw()
+
+    def action_cancel(self) -> None:
+        if (selected := self.selected()) is not None:
+            self.senti.cancel_pull(*selected)
+
+    def action_preview(self) -> None:
+        if (selected := self.selected()) is not None:
+            self.senti.preview_source(*selected)
+
+

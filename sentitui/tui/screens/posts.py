@@ -1,0 +1,150 @@
+"""5 Posts: full-text search (the FTS index) with source, label and feedback filters,
+a window of matching posts and the selected post's text and scores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Select, Static
+
+from sentitui.tui.queries import PostFilter, Window, load_posts
+from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.screens.pipelines import short_time
+from sentitui.tui.widgets.charts import LABEL_COLOURS
+from sentitui.tui.widgets.table import selected_key, sync_table
+from sentitui.tui.widgets.text import cell, safe
+
+PAGE = 100
+LABELS = ("positive", "neutral", "negative")
+FEEDBACK = ("praise", "complaint", "suggestion", "comparison", "other")
+
+
+class PostsScreen(SentiScreen):
+    MODE = "posts"
+    AUTO_FOCUS = "#posts-table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search"),
+        Binding("left_square_bracket", "page(-1)", "Prev page"),
+        Binding("right_square_bracket", "page(1)", "Next page"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filters = PostFilter()
+        self.row_offset = 0
+        self.total = 0
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def compose_body(self) -> Iterable[Widget]:
+        sources = sorted({s for _, s in self.senti.sources()})
+        with Horizontal(classes="filters"):
+            yield Input(placeholder="/ search posts", compact=True, id="posts-search")
+            yield Select([(s, s) for s in sources], prompt="any source", compact=True,
+                         id="posts-source")
+            yield Select([(s, s) for s in LABELS], prompt="any label", compact=True,
+                         id="posts-label")
+            yield Select([(s, s) for s in FEEDBACK], prompt="any feedback", compact=True,
+                         id="posts-feedback")
+            yield Static(id="posts-count", classes="count")
+        with Horizontal(classes="split"):
+            table: DataTable[Any] = DataTable(id="posts-table", cursor_type="row",
+                                              zebra_stripes=True)
+            table.add_column("Created", key="created")
+            table.add_column("Source", key="source")
+            table.add_column("Label", key="label")
+            table.add_column("Pol.", key="polarity")
+            table.add_column("Feedback", key="feedback")
+            table.add_column("Text", key="text")
+            yield table
+            with VerticalScroll(id="post-detail", classes="detail"):
+                yield Static(id="post-detail-text")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#post-detail").border_title = "Post"
+
+    def reload(self) -> None:
+        filters, offset = PostFilter(self.filters.query, **self.filters.kwargs()), self.row_offset
+        self.fetch("posts", lambda store: load_posts(store, filters, PAGE, offset))
+
+    def show_posts(self, window: Window) -> None:
+        self.total = window.total
+        first = window.offset + 1 if window.rows else 0
+        self.query_one("#posts-count", Static).update(
+            Text(f"{first}-{window.offset + len(window.rows)} of {window.total:,}", style="dim"))
+        self.rows = {str(row["id"]): row for row in window.rows}
+        sync_table(self.query_one("#posts-table", DataTable), [
+            (str(row["id"]), [
+                Text(short_time(row["created_at"])),
+                cell(row["source"], 20),
+                Text(row["label"] or "", style=LABEL_COLOURS.get(row["label"] or "", "")),
+                Text(f"{row['polarity'] or 0:+.2f}", justify="right"),
+                Text(row["feedback"] or ""),
+                cell(row["text"], 300),
+            ]) for row in window.rows])
+        self.draw_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.draw_detail()
+
+    def draw_detail(self) -> None:
+        key = selected_key(self.query_one("#posts-table", DataTable))
+        row = self.rows.get(key) if key else None
+        target = self.query_one("#post-detail-text", Static)
+        if row is None:
+            target.update(Text("no post selected", style="dim"))
+            return
+        text = Text()
+        text.append(safe(row["text"]) + "\n\n")
+        label = row["label"] or ""
+        text.append(f"{label} ", style=f"bold {LABEL_COLOURS.get(label, '')}")
+        text.append(f"polarity {row['polarity'] or 0:+.3f}  subjectivity "
+                    f"{row['subjectivity'] or 0:.2f}  ·  {row['feedback']}")
+        competitors = json.loads(row["competitors"] or "[]")
+        if competitors:
+            text.append(f"  ·  vs {safe(', '.join(competitors))}")
+        if row["rating"] is not None:
+            text.append(f"  ·  rating {row['rating']:g}")
+        segments = json.loads(row["segments"] or "{}")
+        details = [f"{row['pipeline']}/{row['source']} #{row['external_id']}",
+                   f"created {row['created_at'] or '—'}  fetched {row['fetched_at']}"]
+        if segments:
+            details.append("  ".join(f"{k}={v}" for k, v in segments.items()))
+        if row["lang"]:
+            details.append(f"lang {row['lang']}")
+        if row["url"]:
+            details.append(str(row["url"]))
+        text.append("\n" + safe("\n".join(details)), style="dim")
+        target.update(text)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.BLANK else str(event.value)
+        field = {"posts-source": "source", "posts-label": "label",
+                 "posts-feedback": "feedback"}.get(event.select.id or "")
+        if field:
+            setattr(self.filters, field, value)
+            self.row_offset = 0
+            self.reload()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.filters.query = event.value.strip() or None
+        self.row_offset = 0
+        self.reload()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#posts-table").focus()
+
+    def action_search(self) -> None:
+        self.query_one("#posts-search").focus()
+
+    def action_page(self, step: int) -> None:
+        offset = self.row_offset + step * PAGE
+        if 0 <= offset < max(self.total, 1):
+            self.row_offset = offset
+            self.reload()

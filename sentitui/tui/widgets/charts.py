@@ -1,0 +1,199 @@
+"""Charts drawn with text: a braille line chart and horizontal bars.
+
+Textual has no line chart, and these two are all the dashboard needs: each is a
+widget whose `render()` returns a `rich.text.Text` built from the data it was
+last given, so labels that came from a source (segment values) are never parsed
+as markup. Colours are mid-tone so they read on dark and light themes alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widget import Widget
+
+from sentitui.tui.widgets.text import safe
+
+SERIES_COLOURS = ["#3a86ff", "#e76f00", "#2a9d8f", "#c2188a", "#8f6bd8", "#9a8c00", "#d1495b"]
+LABEL_COLOURS = {"positive": "#2e9e44", "neutral": "#8a8a8a", "negative": "#d64040"}
+FEEDBACK_COLOUR = "#3a86ff"
+
+# Braille dot bits by (column, row) inside one 2x4 cell.
+_DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def format_time(epoch: float, span: float) -> str:
+    """An axis label: date and time for long spans, time alone for short ones (UTC)."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%H:%M" if span <= 6 * 3600 else "%m-%d %H:%M")
+
+
+@dataclass(slots=True)
+class Series:
+    name: str
+    points: list[tuple[float, float]]  # (epoch seconds, polarity -1..1), in time order
+
+
+class PolarityChart(Widget):
+    """Average polarity over time, one line per source, y from -1 to +1."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.series: list[Series] = []
+        self.x_range: tuple[float, float] | None = None
+        self.empty_message = "no posts yet"
+
+    def show(self, series: list[Series], x_range: tuple[float, float] | None,
+             empty_message: str = "no posts yet") -> None:
+        self.series, self.x_range, self.empty_message = series, x_range, empty_message
+        self.refresh()
+
+    def render(self) -> Text:
+        width, height = self.content_size.width, self.content_size.height
+        return render_chart(self.series, self.x_range, width, height, self.empty_message)
+
+
+def render_chart(series: Sequence[Series], x_range: tuple[float, float] | None, width: int,
+                 height: int, empty_message: str = "no posts yet") -> Text:
+    """The chart as text: plot rows, a time axis and a legend (pure, so it is testable)."""
+    margin = 5
+    plot_w, plot_h = width - margin, height - 2
+    if plot_w < 4 or plot_h < 2:
+        return Text("")
+    has_points = any(s.points for s in series)
+    if x_range is None or not has_points:
+        blank = [Text(" " * width) for _ in range(max(height - 1, 0))]
+        out = Text("\n").join(blank[: height // 2] + [Text(empty_message.center(width), "dim")]
+                              + blank[height // 2:])
+        return out
+    x0, x1 = x_range
+    span = max(x1 - x0, 1.0)
+    dots_w, dots_h = plot_w * 2, plot_h * 4
+    bits = [[0] * plot_w for _ in range(plot_h)]
+    owner = [[-1] * plot_w for _ in range(plot_h)]
+
+    def to_dot(t: float, value: float) -> tuple[int, int]:
+        x = round((t - x0) / span * (dots_w - 1))
+        y = round((1 - (max(-1.0, min(1.0, value)) + 1) / 2) * (dots_h - 1))
+        return max(0, min(dots_w - 1, x)), max(0, min(dots_h - 1, y))
+
+    def plot(x: int, y: int, index: int) -> None:
+        cx, cy = x // 2, y // 4
+        bits[cy][cx] |= _DOTS[x % 2][y % 4]
+        owner[cy][cx] = index
+
+    for index, one in enumerate(series):
+        dots = [to_dot(t, v) for t, v in one.points]
+        for (xa, ya), (xb, yb) in zip(dots, dots[1:], strict=False):
+            steps = max(abs(xb - xa), abs(yb - ya), 1)
+            for step in range(steps + 1):
+                plot(round(xa + (xb - xa) * step / steps), round(ya + (yb - ya) * step / steps), index)
+        if len(dots) == 1:
+            plot(*dots[0], index)
+
+    zero_row = round((dots_h - 1) / 2) // 4
+    lines: list[Text] = []
+    for row in range(plot_h):
+        line = Text(no_wrap=True)
+        if row == 0:
+            label = "+1.0"
+        elif row == plot_h - 1:
+            label = "-1.0"
+        elif row == zero_row:
+            label = " 0.0"
+        else:
+            label = ""
+        line.append(f"{label:>4}│", style="dim")
+        for col in range(plot_w):
+            mask = bits[row][col]
+            if mask:
+                colour = SERIES_COLOURS[owner[row][col] % len(SERIES_COLOURS)]
+                line.append(chr(0x2800 + mask), style=colour)
+            elif row == zero_row:
+                line.append("┄", style="dim")
+            else:
+                line.append(" ")
+        lines.append(line)
+
+    start, end = format_time(x0, span), format_time(x1, span)
+    axis = Text(" " * margin, no_wrap=True)
+    gap = max(plot_w - len(start) - len(end), 1)
+    axis.append(start + " " * gap + end, style="dim")
+    lines.append(axis)
+
+    legend = Text(" " * margin, no_wrap=True, overflow="ellipsis")
+    for index, one in enumerate(series):
+        legend.append("━━ ", style=SERIES_COLOURS[index % len(SERIES_COLOURS)])
+        legend.append(safe(one.name))
+        legend.append("  ")
+    lines.append(legend)
+    return Text("\n").join(lines)
+
+
+@dataclass(slots=True)
+class BarRow:
+    """One bar: a label, coloured parts (value, colour) and a figure after it."""
+
+    label: str
+    parts: list[tuple[float, str]]
+    figure: str = ""
+
+
+class Bars(Widget):
+    """Horizontal bars, one per row; stacked when a row has several parts."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.rows: list[BarRow] = []
+        self.scale: float | None = None
+        self.empty_message = "nothing yet"
+
+    def show(self, rows: list[BarRow], *, scale: float | None = None,
+             empty_message: str = "nothing yet") -> None:
+        """`scale` is the value of a full bar; None scales each row to its own total."""
+        self.rows, self.scale, self.empty_message = rows, scale, empty_message
+        self.refresh(layout=True)
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
+        return max(len(self.rows), 1)
+
+    def render(self) -> Text:
+        return render_bars(self.rows, self.content_size.width, self.scale, self.empty_message)
+
+
+def render_bars(rows: Sequence[BarRow], width: int, scale: float | None = None,
+                empty_message: str = "nothing yet") -> Text:
+    if not rows:
+        return Text(empty_message, style="dim")
+    label_w = min(max(cell_len(safe(r.label)) for r in rows), max(width // 2 - 2, 4))
+    figure_w = max(len(r.figure) for r in rows)
+    bar_w = max(width - label_w - figure_w - 2, 1)
+    lines = []
+    for row in rows:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        label = Text(safe(row.label))
+        label.truncate(label_w, overflow="ellipsis", pad=True)
+        line.append_text(label)
+        line.append(" ")
+        total = scale if scale else sum(v for v, _ in row.parts)
+        used = 0
+        for value, colour in row.parts:
+            if total <= 0 or value <= 0:
+                continue
+            eighths = round(value / total * bar_w * 8)
+            full, rest = divmod(eighths, 8)
+            full = min(full, bar_w - used)
+            chunk = "█" * full
+            if rest and used + full < bar_w and len(row.parts) == 1:
+                chunk += _EIGHTHS[rest]
+            line.append(chunk, style=colour)
+            used += len(chunk)
+        line.append(" " * (bar_w - used))
+        line.append(" " + row.figure.rjust(figure_w), style="bold")
+        lines.append(line)
+    return Text("\n").join(lines)

@@ -1,0 +1,66 @@
+"""Turning untrusted strings into things that are safe to draw.
+
+Source text (posts, payloads, error messages that quote them) is only ever shown
+as a `rich.text.Text`, never as a markup string, and with terminal control
+characters removed first: `[bold red]FAKE[/]` stays literal and `\\x1b[2J` cannot
+clear the screen.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+
+from sentitui.processing.clean import strip_controls
+
+# Payloads larger than this are cut for display (the file copy keeps them whole).
+MAX_PAYLOAD_CHARS = 100_000
+
+
+def safe(value: Any) -> str:
+    """A display-safe plain string (no escapes, no control characters)."""
+    return strip_controls("" if value is None else str(value))
+
+
+def cell(value: Any, limit: int = 120, style: str = "") -> Text:
+    """One line of untrusted text for a table cell: no newlines, cut at `limit`."""
+    text = " ".join(safe(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
+def payload_kind(payload: str) -> str:
+    """"json", "html" or "text": how the failed-record pane highlights a payload."""
+    stripped = payload.lstrip()
+    if stripped[:1] in ("{", "[", '"'):
+        try:
+            json.loads(payload)
+            return "json"
+        except ValueError:
+            pass
+    if stripped[:1] == "<":
+        return "html"
+    return "text"
+
+
+def render_payload(payload: str | None, *, dark: bool = True) -> RenderableType:
+    """A raw payload as received: JSON pretty-printed and highlighted, HTML as HTML."""
+    payload = payload or ""
+    kind = payload_kind(payload)
+    if kind == "json":
+        payload = json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
+    shown = safe(payload)
+    note = ""
+    if len(shown) > MAX_PAYLOAD_CHARS:
+        note = f"\n… {len(shown) - MAX_PAYLOAD_CHARS:,} more characters (c copies the whole payload)"
+        shown = shown[:MAX_PAYLOAD_CHARS]
+    if kind == "text":
+        return Text(shown + note)
+    theme = "ansi_dark" if dark else "ansi_light"
+    syntax = Syntax(shown + note, kind, theme=theme, word_wrap=True, background_color="default")
+    return syntax
