@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 _KINDS: dict[str, tuple[str, str]] = {
     "json_api": ("sentitui.sources.json_api", "JsonApiSource"),
     "file": ("sentitui.sources.files", "FileSource"),
+    "scrape": ("sentitui.sources.scrape", "ScrapeSource"),
+    # Social API presets, one module each (sources/presets/).
+    "x": ("sentitui.sources.presets.x", "XSource"),
 }
 
 
