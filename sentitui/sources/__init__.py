@@ -19,6 +19,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     "scrape": ("sentitui.sources.scrape", "ScrapeSource"),
     # Social API presets, one module each (sources/presets/).
     "x": ("sentitui.sources.presets.x", "XSource"),
+    "mastodon": ("sentitui.sources.presets.mastodon", "MastodonSource"),
 }
 
 
