@@ -24,7 +24,7 @@ from sentitui.tui.widgets.charts import (
 )
 from sentitui.tui.widgets.text import safe
 
-FEEDBACK_ORDER = ("praise", "complaint", "suggestion", "comparison", "other")
+FEEDBACK_ORDER = ("praise", "complaint", "suggestion", "comparison", "question", "other")
 
 
 def bucket_name(seconds: int) -> str:

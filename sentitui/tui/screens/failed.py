@@ -138,7 +138,7 @@ class FailedScreen(SentiScreen):
     # ---- filters and paging ----------------------------------------------------------
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        value = None if event.value is Select.BLANK else str(event.value)
+        value = None if event.value is Select.NULL else str(event.value)
         if event.select.id == "failed-status":
             self.filters.status = None if value == "all" else value
         elif event.select.id == "failed-source":

@@ -103,7 +103,7 @@ class LogsScreen(SentiScreen):
         self.query_one("#log-status", Static).update(status)
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        value = None if event.value is Select.BLANK else str(event.value)
+        value = None if event.value is Select.NULL else str(event.value)
         if event.select.id == "log-level":
             self.min_level = value or "INFO"
         elif event.select.id == "log-source":

@@ -22,7 +22,7 @@ from sentitui.tui.widgets.text import cell, safe
 
 PAGE = 100
 LABELS = ("positive", "neutral", "negative")
-FEEDBACK = ("praise", "complaint", "suggestion", "comparison", "other")
+FEEDBACK = ("praise", "complaint", "suggestion", "comparison", "question", "other")
 
 
 class PostsScreen(SentiScreen):
@@ -124,7 +124,7 @@ class PostsScreen(SentiScreen):
         target.update(text)
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        value = None if event.value is Select.BLANK else str(event.value)
+        value = None if event.value is Select.NULL else str(event.value)
         field = {"posts-source": "source", "posts-label": "label",
                  "posts-feedback": "feedback"}.get(event.select.id or "")
         if field:

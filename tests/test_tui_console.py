@@ -1,0 +1,241 @@
+"""The console driven with Textual's Pilot: real file sources in tmp_path, a real
+SQLite file, the engine embedded; assertions on rows and on the text drawn."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Log, Select, Static
+
+from sentitui.tui.app import SentiApp
+
+SIZE = (120, 40)
+
+
+def write_records(folder: Path, records: list[dict], name: str = "posts.jsonl") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n"
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+def pipeline_toml(text_field: str = "body") -> str:
+    return f"""
+    [pipeline]
+    name = "launch"
+    competitors = ["SilkPro"]
+
+    [[source]]
+    name = "drops"
+    kind = "file"
+    path = "../data/*.jsonl"
+    [source.fields]
+    id = "id"
+    text = "{text_field}"
+    created_at = "ts"
+    [source.fields.segments]
+    region = "region"
+    """
+
+
+RECORDS = [
+    {"id": n, "body": body, "ts": f"2026-11-20T10:{n:02d}:00Z", "region": region}
+    for n, (body, region) in enumerate([
+        ("AquaSilk made my hair so soft, love it!", "EU"),
+        ("The scent is awful and my scalp itches.", "US"),
+        ("Better than SilkPro for my curls.", "EU"),
+        ("Bought it today.", "APAC"),
+    ], start=1)
+]
+
+
+def count(db_path: Path, sql: str, params: tuple = ()) -> int:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(sql, params).fetchone()[0]
+
+
+def screen_text(app: SentiApp) -> str:
+    """Every line currently drawn on the screen, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Wait until the workers (pulls, queries) and the messages they post are done."""
+    for _ in range(rounds):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    pilot.app.flush_events()
+    await pilot.pause()
+
+
+@pytest.fixture
+def console(tmp_path, write_pipeline, make_engine, db_path):
+    def make(records: list[dict] = RECORDS, text_field: str = "body") -> SentiApp:
+        write_records(tmp_path / "data", records)
+        pipeline = write_pipeline(pipeline_toml(text_field))
+        return SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
+    return make
+
+
+async def test_manual_pull_loads_rows_and_the_dashboard_follows(console, db_path):
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        figures = app.screen.query_one("#figures", Static)
+        assert str(figures.render()).startswith("0 posts")
+
+        await pilot.press("2")
+        await settle(pilot)
+        assert "launch/drops" in screen_text(app)
+        await pilot.press("p")
+        await settle(pilot)
+
+        assert count(db_path, "SELECT COUNT(*) FROM posts") == 4
+        assert count(db_path, "SELECT COUNT(*) FROM runs WHERE trigger = 'manual' AND status = 'ok'") == 1
+        table = app.screen.query_one("#pipelines-table", DataTable)
+        row = [str(c) for c in table.get_row("launch/drops")]
+        assert row[1] == "idle" and row[4] == "4"  # status, loaded
+        messages = [n.message for n in app._notifications]
+        assert any("launch/drops: ok — 4 loaded, 0 duplicates, 0 failed" in m for m in messages)
+
+        await pilot.press("1")
+        await settle(pilot)
+        text = screen_text(app)
+        assert str(figures.render()).startswith("4 posts")
+        assert "drops" in text and "Segment: region" in text
+        assert "EU" in text and "APAC" in text
+
+
+async def test_failed_record_is_opened_retried_and_leaves_the_open_list(console, db_path):
+    app = console(RECORDS[:2], text_field="text")  # wrong mapping: every record fails at clean
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "p")
+        await settle(pilot)
+        assert count(db_path, "SELECT COUNT(*) FROM failed_records WHERE status = 'open'") == 2
+
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one("#failed-table", DataTable)
+        assert table.row_count == 2
+        first = table.ordered_rows[0].key.value
+        assert first == "2"  # newest first, and the cursor starts on it
+        detail = screen_text(app)
+        assert "record 2: text is missing or empty" in detail and "stage clean" in detail
+        assert '"body": "The scent is awful and my' in detail  # the payload, pretty-printed
+
+        app.engine.pipeline("launch").source("drops").options["fields"]["text"] = "body"
+        await pilot.press("r")
+        await settle(pilot)
+
+        assert [row.key.value for row in table.ordered_rows] == ["1"]
+        with sqlite3.connect(db_path) as conn:
+            status = conn.execute("SELECT status FROM failed_records WHERE id = ?",
+                                  (int(first),)).fetchone()[0]
+        assert status == "resolved"
+        assert count(db_path, "SELECT COUNT(*) FROM posts") == 1
+        assert "1-1 of 1" in screen_text(app)
+
+        select = app.screen.query_one("#failed-status", Select)
+        select.value = "resolved"
+        await settle(pilot)
+        assert [row.key.value for row in table.ordered_rows] == [first]
+
+
+async def test_log_filters_by_level_source_and_text(console):
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        engine = app.engine
+        engine.log("INFO", "page 1: 10 loaded", "launch", "drops")
+        engine.log("WARNING", "2 record(s) failed on page 2", "launch", "drops")
+        engine.log("ERROR", "fetch failed: HTTP 500", "launch", "other")
+        engine.log("DEBUG", "noise nobody wants")
+        await settle(pilot)
+        log = app.screen.query_one("#log", Log)
+
+        def shown() -> str:
+            return "\n".join(log.lines)
+
+        assert "page 1: 10 loaded" in shown() and "HTTP 500" in shown()
+        assert "noise nobody wants" not in shown()  # INFO+ by default
+
+        app.screen.query_one("#log-level", Select).value = "WARNING"
+        await settle(pilot)
+        assert "page 1" not in shown()
+        assert "2 record(s) failed" in shown() and "HTTP 500" in shown()
+
+        app.screen.query_one("#log-source", Select).value = "drops"
+        await settle(pilot)
+        assert "2 record(s) failed" in shown() and "HTTP 500" not in shown()
+
+        app.screen.query_one("#log-source", Select).clear()
+        await pilot.press("slash", *"http")
+        await settle(pilot)
+        assert app.screen.query_one("#log-search", Input).value == "http"
+        assert [line for line in log.lines if line.strip()]
+        assert all(
+            "HTTP 500" in line for line in log.lines if line.strip())
+
+        # Paused: new lines wait; following again shows them.
+        await pilot.press("enter")  # leave the search box
+        await pilot.press("f")
+        engine.log("ERROR", "HTTP 503 while paused", "launch", "other")
+        await settle(pilot)
+        assert "HTTP 503" not in shown()
+        assert "1 new" in str(app.screen.query_one("#log-status", Static).render())
+        await pilot.press("f")
+        await settle(pilot)
+        assert "HTTP 503 while paused" in shown()
+
+
+HOSTILE = "[bold red]FAKE ALERT[/] [/foo] [$error]x[/] \\[escaped] \x1b[2J\x1b]0;pwned\x07 end"
+
+
+async def test_hostile_text_renders_literally_everywhere(console, db_path):
+    records = [{"id": 1, "body": HOSTILE, "ts": "2026-11-20T10:00:00Z", "region": "[/foo]"},
+               {"id": 2, "body": "", "ts": "2026-11-20T10:00:00Z", "region": "[b]x",
+                "note": "\x1b]52;c;aGk=\x07clipboard \x1b[31mred"}]
+    app = console(records)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "p")
+        await settle(pilot)
+        assert count(db_path, "SELECT COUNT(*) FROM posts") == 1
+        literal = "[bold red]FAKE ALERT[/] [/foo] [$error]x[/] \\[escaped]"
+
+        await pilot.press("5")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "[bold red]FAKE ALERT[/]" in text
+        assert literal in str(app.screen.query_one("#post-detail-text", Static).render())
+        assert "\x1b" not in text and "pwned" not in text  # escape sequences go as a whole
+
+        await pilot.press("1")
+        await settle(pilot)
+        assert "[/foo]" in screen_text(app)  # a segment value
+
+        await pilot.press("3")
+        await settle(pilot)
+        text = screen_text(app)
+        assert '"region": "[b]x"' in text  # the raw payload, as received …
+        # JSON keeps control characters as \u escapes: visible, harmless text.
+        assert '"note": "\\u001b]52;c;aGk=\\u0007clipboard' in text and "\x1b" not in text
+
+        await pilot.press("4")
+        await settle(pilot)
+        assert app.is_running
+
+
+def test_engine_and_cli_never_import_textual():
+    code = ("import sys; import sentitui.cli, sentitui.engine.engine, sentitui.engine.runner, "
+            "sentitui.engine.writer, sentitui.engine.http, sentitui.sources, sentitui.store, "
+            "sentitui.config, sentitui.models, sentitui.processing.clean, "
+            "sentitui.processing.score, sentitui.processing.classify; "
+            "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')); "
+            "assert not bad, bad")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
