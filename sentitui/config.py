@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sentitui.engine.schedule import ScheduleError, parse_schedule
+from sentitui.processing.options import check_insight_options, parse_aspects, parse_competitors
 from sentitui.sources.base import Option
 
 
@@ -57,6 +58,14 @@ class PipelineConfig:
     positive_threshold: float = 0.05
     negative_threshold: float = -0.05
     keep_authors: bool = False
+    # Insight and privacy (processing/): competitor name -> aliases/hashtags, aspect ->
+    # keywords, scorer name, and how long posts / failed records are kept.
+    competitor_aliases: dict[str, list[str]] = field(default_factory=dict)
+    aspects: dict[str, list[str]] = field(default_factory=dict)
+    scorer: str = "sentitui"
+    redact_pii: bool = True
+    retention_days: int | None = None
+    failed_retention_days: int = 14
 
     @property
     def base_dir(self) -> Path:
@@ -87,6 +96,11 @@ PIPELINE_OPTIONS: dict[str, Option] = {
     "competitors": Option((list,), default=[]),
     "thresholds": Option((dict,), default={}, doc="{ positive = 0.05, negative = -0.05 }"),
     "keep_authors": Option((bool,), default=False),
+    "redact_pii": Option((bool,), default=True, doc="replace e-mails and phone numbers in text"),
+    "aspects": Option((dict,), default={}, doc='{ price = ["price", "expensive"], ... }'),
+    "scorer": Option((str,), default="sentitui", doc="sentitui | textblob | vader"),
+    "retention_days": Option((int,), doc="delete posts older than this (sentitui purge)"),
+    "failed_retention_days": Option((int,), default=14, doc="delete failed records older than this"),
 }
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -172,11 +186,20 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
     for key in thresholds:
         if key not in ("positive", "negative"):
             problems.append(f"{path} [pipeline]: unknown key 'thresholds.{key}' (known: positive, negative)")
+    competitor_names, competitor_aliases = parse_competitors(
+        pipe.get("competitors", []), f"{path} [pipeline]", problems)
+    check_insight_options(pipe, f"{path} [pipeline]", problems)
     pipeline = PipelineConfig(
         name=pipe.get("name", path.stem),
         path=path,
         schedule=pipe.get("schedule"),
-        competitors=[str(c) for c in pipe.get("competitors", [])],
+        competitors=competitor_names,
+        competitor_aliases=competitor_aliases,
+        aspects=parse_aspects(pipe.get("aspects", {}), f"{path} [pipeline]", problems),
+        scorer=pipe.get("scorer", "sentitui"),
+        redact_pii=pipe.get("redact_pii", True),
+        retention_days=pipe.get("retention_days"),
+        failed_retention_days=pipe.get("failed_retention_days", 14),
         positive_threshold=float(thresholds.get("positive", 0.05)),
         negative_threshold=float(thresholds.get("negative", -0.05)),
         keep_authors=pipe.get("keep_authors", False),

@@ -61,6 +61,8 @@ class Post:
     rating: float | None = None
     segments: dict[str, Any] = field(default_factory=dict)
     run_id: int | None = None
+    # aspect -> {"polarity": float, "label": str} for the pipeline's aspects it mentions
+    aspects: dict[str, Any] = field(default_factory=dict)
     # The mapped fields before cleaning; used for incremental cursors, not stored.
     fields: dict[str, Any] = field(default_factory=dict, repr=False)
 

@@ -81,8 +81,16 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
     }, pk="id")
 
 
+def _migrate_3(db: sqlite_utils.Database) -> None:
+    """Insight: `posts.aspects`, a JSON object aspect -> {"polarity", "label"} for the
+    aspects a post mentions; indexes for retention (purge by age)."""
+    db.execute("ALTER TABLE posts ADD COLUMN aspects TEXT")
+    db["posts"].create_index(["pipeline", "created_at"], index_name="posts_pipeline_created")
+    db["failed_records"].create_index(["created_at"], index_name="failed_records_created")
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
-MIGRATIONS = [_migrate_1, _migrate_2]
+MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3]
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -187,12 +195,13 @@ class Store:
                 cur = conn.executemany(
                     "INSERT OR IGNORE INTO posts (pipeline, source, external_id, url, author_hash, "
                     "text, lang, created_at, fetched_at, polarity, subjectivity, label, feedback, "
-                    "competitors, rating, segments, run_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "competitors, rating, segments, run_id, aspects) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(p.pipeline, p.source, p.external_id, p.url, p.author_hash, p.text, p.lang,
                       p.created_at, p.fetched_at or now, p.polarity, p.subjectivity, p.label,
                       p.feedback, json.dumps(p.competitors), p.rating,
-                      json.dumps(p.segments, ensure_ascii=False), stats.run_id)
+                      json.dumps(p.segments, ensure_ascii=False), stats.run_id,
+                      json.dumps(p.aspects, ensure_ascii=False))
                      for p in write.posts])
                 loaded = max(cur.rowcount, 0) if write.posts else 0
                 duplicates = len(write.posts) - loaded

@@ -23,13 +23,14 @@ def sample_texts(n: int = 600) -> list[str]:
 
 
 def test_score_batch_values() -> None:
-    assert score_batch(["I love this shampoo", "This is terrible", "It is a bottle", ""]) == [
+    texts = ["I love this shampoo", "This is terrible", "It is a bottle", ""]
+    assert score_batch(texts, "textblob") == [
         (0.5, 0.6),
         (-1.0, 1.0),
         (0.0, 0.0),
         (0.0, 0.0),
     ]
-    assert score_batch(["AquaSilk is not bad at all"]) == [(0.35, 0.6667)]
+    assert score_batch(["AquaSilk is not bad at all"], "textblob") == [(0.35, 0.6667)]
     assert score_batch([]) == []
 
 
@@ -78,9 +79,9 @@ async def test_scorer_thread_mode_runs_off_the_event_loop(monkeypatch: pytest.Mo
     threads: set[str] = set()
     real = score_module.score_batch
 
-    def spy(texts: list[str]) -> list[tuple[float, float]]:
+    def spy(texts: list[str], scorer: str = "sentitui") -> list[tuple[float, float]]:
         threads.add(threading.current_thread().name)
-        return real(texts)
+        return real(texts, scorer)
 
     monkeypatch.setattr(score_module, "score_batch", spy)
     texts = sample_texts(600)
@@ -127,7 +128,7 @@ async def test_scorer_replaces_a_broken_pool() -> None:
 
 async def test_scorer_closed_refuses_work() -> None:
     scorer = Scorer(workers=0)
-    assert await scorer.score(["fine"]) == [(0.4167, 0.5)]
+    assert await scorer.score(["fine"], "textblob") == [(0.4167, 0.5)]
     scorer.close()
     scorer.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
@@ -139,3 +140,26 @@ def test_scorer_rejects_bad_arguments() -> None:
         Scorer(workers=-1)
     with pytest.raises(ValueError):
         Scorer(batch_size=0)
+
+
+def test_default_scorer_differs_from_textblob_where_it_should() -> None:
+    # TextBlob as shipped cannot read emoji, hashtags or stretched words.
+    texts = ["sooo goood 😍", "#BestDayEver", "I dont think I will be back"]
+    assert [p for p, _ in score_batch(texts, "textblob")] == [0.0, 0.0, 0.0]
+    default = [p for p, _ in score_batch(texts)]
+    assert default[0] > 0.5 and default[1] > 0.5 and default[2] < -0.05
+
+
+def test_unknown_scorer_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown scorer 'nope'"):
+        score_batch(["hi"], "nope")
+
+
+async def test_scorer_analyse_gives_aspect_polarities_in_the_pool() -> None:
+    aspects = {"scent": ("smell", "scent"), "price": ("price", "expensive")}
+    texts = ["Love the scent, but the price is awful.", "Bought it today."]
+    async with Scorer(workers=1) as scorer:
+        first, second = await scorer.analyse(texts, "sentitui", aspects)
+    assert first.aspects["scent"] > 0.05 and first.aspects["price"] < -0.05
+    assert second.aspects == {}
+    assert (first.polarity, first.subjectivity) == score_batch(texts[:1])[0]

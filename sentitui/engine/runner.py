@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from sentitui.engine.http import AuthError, FetchError
 from sentitui.models import FailedRecord, Page, Post, RunProgress, RunStats
-from sentitui.processing.classify import classify
 from sentitui.processing.clean import CleanError, clean_record
-from sentitui.processing.score import label_for
+from sentitui.processing.insight import insight_for, public_handles
 from sentitui.sources.base import Source, SourceContext
 from sentitui.store import PageWrite, utc_now
 
@@ -60,7 +59,8 @@ async def transform(engine: Engine, source: Source, payloads: list[Any],
         try:
             post = clean_record(fields, pipeline=pipeline.name, source=source.config.name,
                                 author_secret=secret, fetched_at=fetched_at,
-                                keep_authors=pipeline.keep_authors)
+                                keep_authors=pipeline.keep_authors, redact=pipeline.redact_pii,
+                                public_handles=public_handles(pipeline))
         except CleanError as exc:
             where = f"record {fields.get('id')!r}: " if fields.get("id") not in (None, "") else ""
             out.failures.append(FailedRecord("clean", f"{where}{exc}", raw_payload(payload)))
@@ -75,17 +75,18 @@ async def transform(engine: Engine, source: Source, payloads: list[Any],
 
     if out.posts:
         try:
-            scores = await engine.scorer.score([p.text for p in out.posts])
+            analyses = await engine.scorer.analyse([p.text for p in out.posts], pipeline.scorer,
+                                                   pipeline.aspects)
         except Exception as exc:
             for post in out.posts:
                 out.failures.append(FailedRecord("score", f"scoring failed: {exc}",
                                                  raw_payload(post.fields["payload"])))
             out.posts = []
             return out
-        for post, (polarity, subjectivity) in zip(out.posts, scores, strict=True):
-            post.polarity, post.subjectivity = polarity, subjectivity
-            post.label = label_for(polarity, pipeline.positive_threshold, pipeline.negative_threshold)
-            post.feedback, post.competitors = classify(post.text, polarity, pipeline.competitors)
+        for post, analysis in zip(out.posts, analyses, strict=True):
+            found = insight_for(post.text, analysis, pipeline)
+            post.polarity, post.subjectivity, post.label = found.polarity, found.subjectivity, found.label
+            post.feedback, post.competitors, post.aspects = found.feedback, found.competitors, found.aspects
             out.fields.append(post.fields)
     return out
 

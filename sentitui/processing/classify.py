@@ -8,8 +8,10 @@ curly apostrophes count as straight ones. The first rule that applies wins:
 0. Competitors. Every configured competitor named in the text — as a word, a
    `#hashtag` or an `@mention`; multi-word names also match with their words run
    together or hyphenated ("Hair Glow", "#HairGlow") — goes into the matched list,
-   spelled as in the config, in config order, once each. This list is returned
-   whatever the feedback turns out to be.
+   spelled as in the config, in config order, once each. A competitor configured
+   as a table (`{ name = "SilkPro", aliases = ["Silk Pro", "#slkpro"] }`) also
+   matches on each alias, the same way. This list is returned whatever the
+   feedback turns out to be.
 1. comparison — a competitor was matched, or a comparison cue appears:
    "better than", "worse than", "compared to/with", "switched/switching/switch
    from/to", "vs", "versus", "than my old/usual/previous".
@@ -48,6 +50,7 @@ TextBlob's ("not bad at all" is positive, which is right).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 __all__ = ["FEEDBACK", "classify"]
@@ -143,7 +146,11 @@ _ENDS_STATEMENT = re.compile(r"[.!][\W_]*$")
 
 
 @lru_cache(maxsize=64)
-def _competitor_patterns(competitors: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+def _competitor_patterns(
+    competitors: tuple[str, ...], aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """One pattern per competitor: its name or any alias (a leading # or @ optional)."""
+    alias_map = dict(aliases)
     patterns: list[tuple[str, re.Pattern[str]]] = []
     seen: set[str] = set()
     for name in competitors:
@@ -153,8 +160,13 @@ def _competitor_patterns(competitors: tuple[str, ...]) -> tuple[tuple[str, re.Pa
         if not words or key in seen:
             continue
         seen.add(key)
-        body = r"[\s_-]*".join(re.escape(word) for word in words)
-        patterns.append((canonical, re.compile(rf"(?<!\w)[#@]?{body}(?!\w)", _I)))
+        bodies = []
+        for form in (canonical, *alias_map.get(name, ())):
+            form_words = form.strip().lstrip("#@").split()
+            if form_words:
+                bodies.append(r"[\s_-]*".join(re.escape(word) for word in form_words))
+        body = "|".join(bodies)
+        patterns.append((canonical, re.compile(rf"(?<!\w)[#@]?(?:{body})(?!\w)", _I)))
     return tuple(patterns)
 
 
@@ -179,11 +191,17 @@ def _is_question(text: str) -> bool:
     return bool(_AUX_START.search(text))
 
 
-def classify(text: str, polarity: float, competitors: list[str]) -> tuple[str, list[str]]:
-    """(feedback, matched competitors) for a cleaned post text; see the module docstring."""
+def classify(text: str, polarity: float, competitors: list[str],
+             aliases: Mapping[str, Sequence[str]] | None = None) -> tuple[str, list[str]]:
+    """(feedback, matched competitors) for a cleaned post text; see the module docstring.
+
+    `aliases` maps a competitor's name to other spellings and hashtags ("Silk Pro",
+    "#silkpro"); a match on any of them reports the name as configured."""
     text = text.replace("\u2019", "'").replace("\u2018", "'")
+    frozen = tuple((name, tuple(forms)) for name, forms in (aliases or {}).items())
     matched = [
-        name for name, pattern in _competitor_patterns(tuple(competitors)) if pattern.search(text)
+        name for name, pattern in _competitor_patterns(tuple(competitors), frozen)
+        if pattern.search(text)
     ]
     if matched or _COMPARISON.search(text):
         return "comparison", matched

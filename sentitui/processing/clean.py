@@ -28,6 +28,7 @@ import html
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
@@ -44,6 +45,7 @@ __all__ = [
     "hash_author",
     "parse_rating",
     "parse_time",
+    "pseudonymise_text",
     "redact_pii",
     "strip_controls",
 ]
@@ -329,6 +331,43 @@ def hash_author(author: str, secret: bytes) -> str:
     return hmac.new(secret, normalised, hashlib.sha256).hexdigest()[:16]
 
 
+_MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9_](?:[\w.-]*\w)?)(?:@[\w-]+(?:\.[\w-]+)+)?")
+
+
+def _handle_key(handle: str) -> str:
+    return re.sub(r"[\s_.-]", "", handle.lstrip("#@")).casefold()
+
+
+def _scrub_handle(text: str, author: str) -> str:
+    """Replace the author's handle (and a fediverse handle's local part) with `[author]`."""
+    forms = {author}
+    if "@" in author.strip("@"):
+        forms.add(author.strip("@").split("@")[0])
+    for form in sorted(forms, key=len, reverse=True):
+        form = form.strip().lstrip("@")
+        if len(form) >= 3:
+            text = re.sub(rf"(?<![\w.]){re.escape(form)}(?![\w])", "[author]", text, flags=re.I)
+    return text
+
+
+def pseudonymise_text(text: str, author: str | None, public_handles: Iterable[str] = ()) -> str:
+    """Remove people's handles from a post's text (used unless `keep_authors = true`).
+
+    The author's own handle or name becomes `[author]`; every other `@mention`
+    (fediverse `@bob@host` too) becomes `@user`, except handles in `public_handles`
+    (the pipeline's competitors and their aliases), compared without case, spaces,
+    dots, dashes or underscores, so "@SilkPro" still counts as a comparison.
+    """
+    if author:
+        text = _scrub_handle(text, author)
+    public = {_handle_key(h) for h in public_handles}
+
+    def replace(match: re.Match[str]) -> str:
+        return match.group() if _handle_key(match.group(1)) in public else "@user"
+
+    return _MENTION.sub(replace, text) if "@" in text else text
+
+
 # ---- ratings ----------------------------------------------------------------------------
 
 _RATING = re.compile(
@@ -427,6 +466,8 @@ def clean_record(
     author_secret: bytes,
     fetched_at: str,
     keep_authors: bool = False,
+    redact: bool = True,
+    public_handles: Iterable[str] = (),
 ) -> Post:
     """Mapped post fields -> a cleaned (unscored) Post, or CleanError.
 
@@ -444,20 +485,30 @@ def clean_record(
         isinstance(raw_text, bool) or not isinstance(raw_text, str | int | float)
     ):
         raise CleanError(f"text {_show(raw_text)} is not a string")
-    text = redact_pii(clean_text(raw_text)) if raw_text is not None else ""
+    text = clean_text(raw_text) if raw_text is not None else ""
+    if redact:
+        text = redact_pii(text)
     if not text:
         raise CleanError("text is missing or empty")
 
     author_hash = None
-    author = _optional_str(fields, "author")
+    author = fields.get("author")
     if author is not None:
-        author = clean_text(author)
+        if isinstance(author, bool) or not isinstance(author, str | int | float):
+            # The value itself stays out of the message: it may be a handle.
+            raise CleanError(f"author is not a string (got {type(author).__name__})")
+        author = clean_text(str(author))
         if author:
             author_hash = author if keep_authors else hash_author(author, author_secret)
 
     url = _optional_str(fields, "url")
     if url is not None:
         url = strip_controls(url).strip() or None
+
+    if not keep_authors:
+        text = pseudonymise_text(text, author, public_handles)
+        if url and author:
+            url = _scrub_handle(url, author)
 
     lang = _optional_str(fields, "lang")
     if lang is not None:

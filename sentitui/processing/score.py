@@ -1,13 +1,22 @@
 """Sentiment scoring off the event loop.
 
-`score_batch` is the unit of work: a plain, picklable top-level function that turns
-texts into (polarity, subjectivity) pairs with TextBlob's pattern analyzer. `Scorer`
-runs batches in a process pool (spawn start method: the parent has threads, so fork
-is never safe) or, with `workers=0`, in one background thread for small jobs and tests.
+Three scorers, chosen per pipeline (`scorer = "..."`):
+- `sentitui` (the default): TextBlob's lexicon with rules for social text
+  (negation, boosters, emoji, hashtags, stretched words, tuned cut-offs); see
+  `processing/sentiment.py` and README "Insight" for how it compares.
+- `textblob`: TextBlob's pattern analyzer as shipped.
+- `vader`: VADER's compound score, from the optional extra `sentitui[vader]`
+  (subjectivity is the share of non-neutral words).
+
+`score_batch(texts, scorer)` and `analyse_batch(texts, scorer, aspects)` are the
+units of work: plain, picklable top-level functions. `Scorer` runs them in a
+process pool (spawn start method: the parent has threads, so fork is never safe)
+or, with `workers=0`, in one background thread for small jobs and tests.
 
     async with Scorer(workers=2) as scorer:
-        await scorer.start()                  # optional: spawn workers, load the lexicon
-        pairs = await scorer.score(texts)     # same order as texts
+        await scorer.start()                            # optional: spawn workers, load lexicons
+        pairs = await scorer.score(texts, "textblob")   # [(polarity, subjectivity)], same order
+        found = await scorer.analyse(texts, "sentitui", {"price": ("price", "expensive")})
 
 A worker that dies (killed, out of memory) breaks a process pool; `score` then
 replaces the pool and retries the call once before letting `BrokenProcessPool` out.
@@ -16,26 +25,102 @@ replaces the pool and retries the call once before letting `BrokenProcessPool` o
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import multiprocessing
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Self
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Self
 
 from textblob import TextBlob
 
-__all__ = ["Scorer", "label_for", "score_batch"]
+from sentitui.processing.sentiment import score_text
+
+__all__ = [
+    "DEFAULT_SCORER",
+    "SCORERS",
+    "Analysis",
+    "Scorer",
+    "analyse_batch",
+    "label_for",
+    "score_batch",
+    "scorer_problem",
+]
+
+DEFAULT_SCORER = "sentitui"
+SCORERS = ("sentitui", "textblob", "vader")
+# Aspect keywords by aspect name, as tuples so they pickle and hash.
+Aspects = Mapping[str, Sequence[str]]
 
 
-def score_batch(texts: list[str]) -> list[tuple[float, float]]:
-    """TextBlob (polarity, subjectivity) for each text, rounded to 4 decimals."""
-    out: list[tuple[float, float]] = []
-    for text in texts:
-        if not text:
-            out.append((0.0, 0.0))
-            continue
-        sentiment = TextBlob(text).sentiment
-        # `+ 0.0` turns a rounded -0.0 into 0.0.
-        out.append((round(sentiment.polarity, 4) + 0.0, round(sentiment.subjectivity, 4) + 0.0))
+def _textblob(text: str) -> tuple[float, float]:
+    sentiment = TextBlob(text).sentiment
+    return sentiment.polarity, sentiment.subjectivity
+
+
+@lru_cache(maxsize=1)
+def _vader_analyzer() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def _vader(text: str) -> tuple[float, float]:
+    scores = _vader_analyzer().polarity_scores(text)
+    return scores["compound"], 1.0 - scores["neu"]
+
+
+_FUNCTIONS: dict[str, Callable[[str], tuple[float, float]]] = {
+    "sentitui": score_text,
+    "textblob": _textblob,
+    "vader": _vader,
+}
+
+
+def scorer_problem(name: str) -> str | None:
+    """Why a scorer name cannot be used here, or None when it can."""
+    if name not in _FUNCTIONS:
+        return f"unknown scorer {name!r} (known: {', '.join(SCORERS)})"
+    if name == "vader" and importlib.util.find_spec("vaderSentiment") is None:
+        return "scorer 'vader' needs the optional extra: pip install 'sentitui[vader]'"
+    return None
+
+
+def _score_one(text: str, scorer: str) -> tuple[float, float]:
+    if not text:
+        return 0.0, 0.0
+    polarity, subjectivity = _FUNCTIONS[scorer](text)
+    # `+ 0.0` turns a rounded -0.0 into 0.0.
+    return round(polarity, 4) + 0.0, round(subjectivity, 4) + 0.0
+
+
+def score_batch(texts: list[str], scorer: str = DEFAULT_SCORER) -> list[tuple[float, float]]:
+    """(polarity, subjectivity) for each text with the named scorer, rounded to 4 decimals."""
+    if scorer not in _FUNCTIONS:
+        raise ValueError(scorer_problem(scorer))
+    return [_score_one(text, scorer) for text in texts]
+
+
+@dataclass(slots=True)
+class Analysis:
+    """What the worker computes for one post: overall scores and a polarity per aspect."""
+
+    polarity: float
+    subjectivity: float
+    aspects: dict[str, float] = field(default_factory=dict)
+
+
+def analyse_batch(texts: list[str], scorer: str = DEFAULT_SCORER,
+                  aspects: Aspects | None = None) -> list[Analysis]:
+    """Scores plus aspect polarities (sentence level, see processing/aspects.py)."""
+    from sentitui.processing.aspects import aspect_polarities
+
+    out = []
+    for (polarity, subjectivity), text in zip(score_batch(texts, scorer), texts, strict=True):
+        found = aspect_polarities(text, aspects, lambda s: _score_one(s, scorer)[0]) if aspects else {}
+        out.append(Analysis(polarity, subjectivity, found))
     return out
 
 
@@ -49,8 +134,9 @@ def label_for(polarity: float, positive: float = 0.05, negative: float = -0.05) 
 
 
 def _warm_worker() -> None:
-    """Pool initializer: import TextBlob and load its lexicon before the first real batch."""
-    score_batch(["warm up the lexicon"])
+    """Pool initializer: import TextBlob and load the lexicons before the first real batch."""
+    score_batch(["warm up the lexicon"], "textblob")
+    score_batch(["warm up the lexicon"], "sentitui")
 
 
 class Scorer:
@@ -96,31 +182,44 @@ class Scorer:
         loop = asyncio.get_running_loop()
         await asyncio.gather(
             *(
-                loop.run_in_executor(executor, score_batch, ["ok"])
+                loop.run_in_executor(executor, score_batch, ["ok"], DEFAULT_SCORER)
                 for _ in range(max(1, self.workers))
             )
         )
 
     # -- scoring ---------------------------------------------------------------------------
 
-    async def score(self, texts: list[str]) -> list[tuple[float, float]]:
-        """(polarity, subjectivity) for each text, in order."""
+    async def score(self, texts: list[str],
+                    scorer: str = DEFAULT_SCORER) -> list[tuple[float, float]]:
+        """(polarity, subjectivity) for each text, in order, with the named scorer."""
         if not texts:
             return []
         try:
-            return await self._score_once(texts)
+            return await self._run_batches(score_batch, texts, scorer)
         except BrokenProcessPool:
-            return await self._score_once(texts)
+            return await self._run_batches(score_batch, texts, scorer)
 
-    async def _score_once(self, texts: list[str]) -> list[tuple[float, float]]:
+    async def analyse(self, texts: list[str], scorer: str = DEFAULT_SCORER,
+                      aspects: Aspects | None = None) -> list[Analysis]:
+        """`score` plus a polarity for each aspect a text mentions."""
+        if not texts:
+            return []
+        frozen = {name: tuple(words) for name, words in (aspects or {}).items()}
+        try:
+            return await self._run_batches(analyse_batch, texts, scorer, frozen)
+        except BrokenProcessPool:
+            return await self._run_batches(analyse_batch, texts, scorer, frozen)
+
+    async def _run_batches(self, function: Callable[..., list[Any]], texts: list[str],
+                           *args: Any) -> list[Any]:
         executor = self._ensure_executor()
         loop = asyncio.get_running_loop()
         size = self.batch_size
-        futures: list[asyncio.Future[list[tuple[float, float]]]] = []
+        futures: list[asyncio.Future[list[Any]]] = []
         try:
             for i in range(0, len(texts), size):
                 batch = list(texts[i : i + size])
-                futures.append(loop.run_in_executor(executor, score_batch, batch))
+                futures.append(loop.run_in_executor(executor, function, batch, *args))
             results = await asyncio.gather(*futures)
         except BrokenProcessPool:
             for future in futures:
