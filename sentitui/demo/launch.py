@@ -15,7 +15,6 @@ from pathlib import Path
 from string import Template
 
 from sentitui.config import PipelineConfig, load_pipelines
-from sentitui.demo.feeds import SAMPLE_DATA
 from sentitui.demo.server import DemoServer, DemoThread, FaultPlan
 from sentitui.store import Store
 
@@ -35,7 +34,7 @@ def render_pipeline(url: str, folder: Path) -> Path:
     """Write the live pipeline for a server at `url`; returns the folder to load."""
     folder.mkdir(parents=True, exist_ok=True)
     text = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
-        url=url, sample_data=SAMPLE_DATA.as_posix())
+        url=url)
     (folder / "live.toml").write_text(text, encoding="utf-8")
     return folder
 
