@@ -14,7 +14,7 @@ import yaml
 from conftest import SHARED_FIXTURES
 
 from sentitui.models import LogLine, SourceStateChanged
-from sentitui.processing.clean import clean_text, hash_author, parse_time, redact_pii
+from sentitui.processing.clean import clean_record, hash_author, parse_time
 from sentitui.store import Store
 
 API = SHARED_FIXTURES / "api"
@@ -87,13 +87,13 @@ def author_secret(db_path: Path) -> bytes:
         store.close()
 
 
-def expected_text(text: str) -> str:
-    """What the cleaner makes of a recorded text (HTML, entities, whitespace, PII)."""
-    return redact_pii(clean_text(text))
-
-
 def expected_row(text: str, created_at: Any, author: str | None, secret: bytes) -> dict[str, Any]:
-    return {"text": expected_text(text), "created_at": parse_time(created_at),
+    """The row a recorded post should become, given the text, time and author the preset
+    should read from it. The text is put through the cleaner (HTML, entities, PII and
+    handles are its business); the author hash is computed here with `hash_author`."""
+    cleaned = clean_record({"id": "expected", "text": text, "author": author}, pipeline="launch",
+                           source="expected", author_secret=secret, fetched_at="")
+    return {"text": cleaned.text, "created_at": parse_time(created_at),
             "author_hash": hash_author(author, secret) if author else None}
 
 

@@ -30,6 +30,8 @@ from presets_replay import (
     source_toml,
 )
 
+from sentitui.processing.clean import hash_author
+
 TOKEN = "test-bearer-token"
 NYC = recording("twitter/pytwitter_search_tweets_for_nyc.json")
 TWEEPY = cassette_bodies("twitter/tweepy_test_client_search_recent_tweets.yaml")[0][2]
@@ -140,7 +142,7 @@ async def test_expansions_give_location_followers_and_the_retweeted_original(
     assert (stats.loaded, stats.duplicates) == (1, 1)  # the retweet counts as its original
     row = rows[original["id"]]
     assert row["created_at"] == "2026-11-20T09:00:00Z"
-    assert row["author_hash"] == expected_row("", None, "42", author_secret(db_path))["author_hash"]
+    assert row["author_hash"] == hash_author("42", author_secret(db_path))
     assert '"location": "Lyon, France"' in row["segments"] and '"followers": "1k-10k"' in row["segments"]
     assert server.queries()[0]["query"] == "#aquasilk"
     assert "location" in server.queries()[0]["user.fields"]

@@ -20,6 +20,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     # Social API presets, one module each (sources/presets/).
     "x": ("sentitui.sources.presets.x", "XSource"),
     "mastodon": ("sentitui.sources.presets.mastodon", "MastodonSource"),
+    "reddit": ("sentitui.sources.presets.reddit", "RedditSource"),
 }
 
 
