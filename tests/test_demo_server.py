@@ -92,6 +92,20 @@ async def test_backlog_loads_and_each_fault_ends_as_a_failed_record(demo, make_e
     assert review[0] == 2 and set(json.loads(review[1])) == {"age_group", "region", "hair_type"}
 
 
+async def test_an_html_page_served_as_200_is_a_parse_failure_and_skips_nothing(demo, make_engine, db_path):
+    server, clock, pipelines = await demo(FaultPlan(at={"reviews": {2: "html"}}))
+
+    async with make_engine(*pipelines) as engine:
+        broken = await engine.run_source("live", "reviews", "cli")
+        after = await engine.run_source("live", "reviews", "cli")
+
+    assert (broken.loaded, broken.failed) == (10, 1)  # page 1, then the maintenance page
+    assert (after.loaded, after.duplicates) == (15, 0)  # the rest, from where it stopped
+    stage, error, payload = rows(db_path, "SELECT stage, error, payload FROM failed_records")[0]
+    assert stage == "parse" and "invalid JSON" in error
+    assert payload.startswith("<!DOCTYPE html>")
+
+
 async def test_later_runs_load_only_new_arrivals(demo, make_engine, db_path):
     server, clock, pipelines = await demo(FaultPlan())
 

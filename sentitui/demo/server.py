@@ -35,7 +35,7 @@ REVIEWS_PATH = "/api/shop/products/aquasilk/reviews"
 FAULTS = ("429", "500", "truncated", "html")
 MAINTENANCE_PAGE = """<!DOCTYPE html>
 <html><head><title>503 Service Temporarily Unavailable</title></head>
-<body><h1>We'll be right back</h1><p>social.example is down for maintenance.</p></body></html>
+<body><h1>We'll be right back</h1><p>This service is down for maintenance.</p></body></html>
 """
 
 
@@ -84,9 +84,10 @@ class FaultPlan:
                 FaultRule("social", "429", every=17, start=12),
                 FaultRule("social", "500", every=23, start=9),
                 FaultRule("social", "truncated", every=29, start=15),
-                FaultRule("social", "500", every=61, start=40, length=3),
+                FaultRule("social", "500", every=60, start=20, length=3),
                 FaultRule("reviews", "500", every=13, start=7),
                 FaultRule("reviews", "truncated", every=19, start=5),
+                FaultRule("reviews", "html", every=23, start=10),
             ],
         )
 
