@@ -21,6 +21,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     "x": ("sentitui.sources.presets.x", "XSource"),
     "mastodon": ("sentitui.sources.presets.mastodon", "MastodonSource"),
     "reddit": ("sentitui.sources.presets.reddit", "RedditSource"),
+    "bluesky": ("sentitui.sources.presets.bluesky", "BlueskySource"),
 }
 
 
