@@ -67,12 +67,23 @@ def main(ctx: click.Context, verbose: int) -> None:
 @main.command()
 @db_option
 @pipelines_option
-def tui(db_path: str, pipelines_dir: str) -> None:
-    """Open the console with the engine embedded."""
+@click.option("--attach", is_flag=True,
+              help="attach to a database a `sentitui run --watch` daemon is filling; "
+                   "actions go to the daemon, no second engine starts")
+def tui(db_path: str, pipelines_dir: str, attach: bool) -> None:
+    """Open the console with the engine embedded (or attached to a daemon)."""
     try:
         from sentitui.tui.app import run_console
     except ImportError:
         fail_usage("the console is not built yet; use `sentitui run`")
+    if attach:
+        from sentitui.engine.remote import RemoteEngine
+
+        local = load_or_exit(pipelines_dir) if Path(pipelines_dir).is_dir() else []
+        engine = RemoteEngine(db_path, local)
+        run_console(db_path=db_path, pipelines=engine.read_published() or local, engine=engine,
+                    title="SentiTUI (attached)")
+        return
     pipelines = load_or_exit(pipelines_dir)
     run_console(db_path=db_path, pipelines=pipelines)
 

@@ -309,6 +309,18 @@ class Engine:
         self.state(pipeline, source).stop_reason = reason
         return True
 
+    async def drain(self, reason: str, timeout: float = 20.0) -> None:
+        """Stop every running run after the page in hand; cancel what still runs after
+        `timeout` seconds (its uncommitted pages are fetched again next time)."""
+        tasks = list(self._running.values())
+        for key in list(self._running):
+            self.stop_after_page(*key, reason)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=timeout)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
     async def reload(self, pipelines: Iterable[PipelineConfig]) -> ConfigReloaded:
         """Swap in new pipeline settings without a restart.
 

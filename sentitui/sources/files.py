@@ -156,7 +156,7 @@ class FileSource(BaseSource):
             if glob.has_magic(part):
                 break
             parts.append(part)
-        folder = Path(*parts)
+        folder = Path(os.path.normpath(Path(*parts)))
         return [folder if folder.is_dir() or folder == pattern.parent else folder.parent]
 
     def matches(self, path: str) -> bool:

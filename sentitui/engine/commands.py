@@ -1,0 +1,140 @@
+"""The link between an attached console and the daemon, through the SQLite file.
+
+An attached console (`sentitui tui --attach`) cannot call the daemon's engine, so it
+writes a row to `commands`; the daemon claims pending rows every half second,
+carries them out and marks each `done` or `failed` with a readable outcome. The
+daemon in turn publishes what only it knows: its log lines and config reports
+(the `events` table) and a snapshot of its sources' states (meta key `daemon`).
+
+Plain functions over a `Store`: the daemon calls them on its writer thread, the
+attached console on its own connection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sentitui.store import Store, iso, utc_now
+
+ACTIONS = ("pull", "pull_pipeline", "pull_all", "retry", "ignore", "pause", "resume", "cancel")
+COMMAND_TTL = 60.0  # seconds: a command nobody picked up by then is stale, not run late
+DAEMON_KEY = "daemon"  # meta key of the daemon's published snapshot
+KEEP_EVENTS = 5000
+
+
+@dataclass(slots=True)
+class Command:
+    id: int
+    action: str
+    pipeline: str | None = None
+    source: str | None = None
+    args: dict[str, Any] | None = None
+    status: str = "pending"  # pending | running | done | failed
+    outcome: str | None = None
+    result: dict[str, Any] | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Command:
+        return cls(id=row["id"], action=row["action"], pipeline=row["pipeline"],
+                   source=row["source"], args=json.loads(row["args"] or "{}"),
+                   status=row["status"], outcome=row["outcome"],
+                   result=json.loads(row["result"]) if row["result"] else None)
+
+
+def submit(store: Store, action: str, pipeline: str | None = None, source: str | None = None,
+           **args: Any) -> int:
+    """Queue a command for the daemon; returns its id."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown command {action!r} (known: {', '.join(ACTIONS)})")
+    with store.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO commands (created_at, action, pipeline, source, args, status) "
+            "VALUES (?, ?, ?, ?, ?, 'pending')",
+            (utc_now(), action, pipeline, source, json.dumps(args)))
+    return int(cur.lastrowid)
+
+
+def get(store: Store, command_id: int) -> Command | None:
+    rows = store.rows("SELECT * FROM commands WHERE id = ?", (command_id,))
+    return Command.from_row(rows[0]) if rows else None
+
+
+def claim(store: Store, now: float | None = None) -> list[Command]:
+    """Mark pending commands running and return them; expire the stale ones."""
+    cutoff = iso((now or time.time()) - COMMAND_TTL)
+    with store.transaction() as conn:
+        conn.execute("UPDATE commands SET status = 'failed', done_at = ?, outcome = ? "
+                     "WHERE status = 'pending' AND created_at < ?",
+                     (utc_now(), f"expired: no daemon picked it up within {COMMAND_TTL:.0f} s",
+                      cutoff))
+        rows = store.rows("SELECT * FROM commands WHERE status = 'pending' ORDER BY id")
+        conn.executemany("UPDATE commands SET status = 'running' WHERE id = ?",
+                         [(row["id"],) for row in rows])
+    return [Command.from_row({**row, "status": "running"}) for row in rows]
+
+
+def finish(store: Store, command_id: int, ok: bool, outcome: str,
+           result: dict[str, Any] | None = None) -> None:
+    with store.transaction() as conn:
+        conn.execute("UPDATE commands SET status = ?, outcome = ?, result = ?, done_at = ? "
+                     "WHERE id = ?", ("done" if ok else "failed", outcome,
+                                      json.dumps(result) if result is not None else None,
+                                      utc_now(), command_id))
+
+
+def fail_open(store: Store, outcome: str) -> int:
+    """Fail commands still pending or running (the daemon is stopping or gone)."""
+    with store.transaction() as conn:
+        cur = conn.execute("UPDATE commands SET status = 'failed', outcome = ?, done_at = ? "
+                           "WHERE status IN ('pending', 'running')", (outcome, utc_now()))
+    return cur.rowcount
+
+
+# ---- events and the daemon's snapshot ---------------------------------------------------
+
+
+def append_events(store: Store, events: list[dict[str, Any]]) -> None:
+    """events: dicts with at, kind, level, pipeline, source, message, data (JSON-able)."""
+    if not events:
+        return
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO events (at, kind, level, pipeline, source, message, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(e["at"], e["kind"], e.get("level"), e.get("pipeline"), e.get("source"),
+              e.get("message"), json.dumps(e.get("data")) if e.get("data") is not None else None)
+             for e in events])
+        conn.execute("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?",
+                     (KEEP_EVENTS,))
+
+
+def events_after(store: Store, last_id: int, limit: int = 500) -> list[dict[str, Any]]:
+    rows = store.rows("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))
+    for row in rows:
+        row["data"] = json.loads(row["data"]) if row["data"] else None
+    return rows
+
+
+def last_event_id(store: Store) -> int:
+    return store.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+
+
+def publish(store: Store, snapshot: dict[str, Any]) -> None:
+    with store.transaction():
+        store.set_meta(DAEMON_KEY, json.dumps(snapshot, ensure_ascii=False))
+
+
+def snapshot(store: Store) -> dict[str, Any] | None:
+    value = store.meta(DAEMON_KEY)
+    return json.loads(value) if value else None
+
+
+def abandon(store: Store, command_id: int, outcome: str) -> bool:
+    """Fail a command nobody claimed (no daemon); False if a daemon took it meanwhile."""
+    with store.transaction() as conn:
+        cur = conn.execute("UPDATE commands SET status = 'failed', outcome = ?, done_at = ? "
+                           "WHERE id = ? AND status = 'pending'", (outcome, utc_now(), command_id))
+    return cur.rowcount == 1

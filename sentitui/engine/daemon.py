@@ -1,0 +1,264 @@
+"""`sentitui run --watch`: the headless daemon that keeps the pipelines flowing.
+
+It runs every schedule, reloads edited pipeline files, ingests drop folders, and
+carries out the commands an attached console writes (see commands.py), until
+SIGINT or SIGTERM. Then it stops each run after the page in hand, lets the writer
+commit, marks whatever is still open `cancelled` and exits 0. It logs to stderr
+and to a rotating file next to the database (`<db>.log`, or $SENTITUI_LOG).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sentitui.config import ConfigError, PipelineConfig, load_pipelines
+from sentitui.engine import commands
+from sentitui.engine.engine import Engine
+from sentitui.engine.watch import Continuous, Select
+from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent, LogLine, RunStats
+from sentitui.store import Store
+
+logger = logging.getLogger("sentitui")
+POLL = 0.5  # seconds between looks at the commands table
+HEARTBEAT = 2.0  # seconds between snapshots when nothing changed
+GRACE = 20.0  # seconds runs get to finish their page on shutdown
+LOG_BYTES = 5_000_000
+LOG_BACKUPS = 3
+
+
+def log_path_for(db_path: str | Path) -> Path:
+    return Path(os.environ.get("SENTITUI_LOG") or Path(db_path).with_suffix(".log"))
+
+
+def setup_logging(path: Path) -> logging.Handler:
+    """INFO and up to a rotating file, and to stderr (through the root handler the CLI set)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES,
+                                                   backupCount=LOG_BACKUPS, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
+    if not logging.getLogger().handlers:
+        logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    return handler
+
+
+def selection(pipelines_dir: Path, selected: list[PipelineConfig],
+              source_name: str | None) -> Select:
+    """What the daemon runs after a reload: every pipeline in the folder if none was
+    named at start, else the named ones; only `--source` when it was given."""
+    try:
+        everything = {p.name for p in load_pipelines(pipelines_dir)}
+    except ConfigError:
+        everything = set()
+    names = {p.name for p in selected}
+    every = names >= everything
+
+    def select(pipeline: PipelineConfig) -> PipelineConfig | None:
+        if not every and pipeline.name not in names:
+            return None
+        if source_name is None:
+            return pipeline
+        sources = [s for s in pipeline.sources if s.name == source_name]
+        return replace(pipeline, sources=sources) if sources else None
+
+    return select
+
+
+def run_daemon(db_path: str | Path, pipelines_dir: Path, selected: list[PipelineConfig],
+               source_name: str | None) -> int:
+    """Run until SIGINT/SIGTERM; returns the exit status (0 after a clean stop)."""
+    handler = setup_logging(log_path_for(db_path))
+    async def main() -> int:  # the engine is built inside the loop it runs on
+        return await Daemon(db_path, pipelines_dir, selected, source_name).run()
+
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping
+        return 130
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+class Daemon:
+    def __init__(self, db_path: str | Path, pipelines_dir: Path, selected: list[PipelineConfig],
+                 source_name: str | None) -> None:
+        self.db_path = Path(db_path)
+        self.pipelines_dir = Path(pipelines_dir)
+        self.select = selection(self.pipelines_dir, selected, source_name)
+        pipelines = [s for p in selected if (s := self.select(p)) is not None]
+        self.engine = Engine(self.db_path, pipelines)
+        self.continuous = Continuous(self.engine, self.pipelines_dir, self.select)
+        self.stopping = asyncio.Event()
+        self._events: list[dict[str, Any]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._published: tuple[str, float] = ("", 0.0)
+        self.started_at = time.time()
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        engine = self.engine
+        engine.subscribe(self._record)
+        await engine.start()
+        logger.info("daemon %d started on %s (pipelines: %s, log: %s)", os.getpid(), self.db_path,
+                    self.pipelines_dir, log_path_for(self.db_path))
+        for pipeline in engine.pipelines.values():
+            for source in pipeline.sources:
+                schedule = engine.schedule_of(pipeline.name, source.name)
+                watch = " + drop folder" if source.kind == "file" and source.get("watch") else ""
+                logger.info("%s/%s: %s%s", pipeline.name, source.name,
+                            f"schedule {schedule}" if schedule else "no schedule", watch)
+        await self.continuous.start()
+        poller = asyncio.create_task(self._poll(), name="daemon commands")
+        await self.stopping.wait()
+
+        logger.info("stopping: finishing the pages in hand")
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
+        await self.continuous.stop()
+        await engine.drain("stopped: the daemon is shutting down", timeout=GRACE)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await engine.writer.call(commands.fail_open, "the daemon stopped before finishing it")
+        await self._flush(stopped=True)
+        await engine.close()
+        store = Store(self.db_path)
+        try:
+            closed = store.close_open_runs("cancelled")
+        finally:
+            store.close()
+        logger.info("daemon stopped (%d open run(s) marked cancelled)", closed)
+        return 0
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self.stopping.is_set():
+            logger.warning("%s again: still finishing the pages in hand", sig.name)
+        else:
+            logger.info("%s received", sig.name)
+        self.stopping.set()
+
+    # ---- what attached consoles see ---------------------------------------------------
+
+    def _record(self, event: EngineEvent) -> None:
+        """Keep the events a console cannot read from the runs table, for the next flush."""
+        if isinstance(event, LogLine):
+            self._events.append({"at": event.at, "kind": "log", "level": event.level,
+                                 "pipeline": event.pipeline, "source": event.source,
+                                 "message": event.message})
+        elif isinstance(event, ConfigInvalid):
+            self._events.append({"at": event.at, "kind": "config_invalid", "level": "ERROR",
+                                 "message": "\n".join(event.problems),
+                                 "data": {"path": event.path, "problems": event.problems}})
+        elif isinstance(event, ConfigReloaded):
+            self._events.append({"at": event.at, "kind": "config_reloaded", "level": "INFO",
+                                 "data": {"added": event.added, "removed": event.removed,
+                                          "changed": event.changed}})
+
+    def snapshot(self, stopped: bool = False) -> dict[str, Any]:
+        engine = self.engine
+        return {
+            "pid": os.getpid(),
+            "started_at": self.started_at,
+            "stopped": stopped,
+            "pipelines_dir": str(self.pipelines_dir.resolve()),
+            "log": str(log_path_for(self.db_path).resolve()),
+            "pipelines": [{
+                "name": p.name, "path": str(p.path), "schedule": p.schedule,
+                "sources": [{"name": s.name, "kind": s.kind, "schedule": s.schedule,
+                             "enabled": s.enabled} for s in p.sources],
+            } for p in engine.pipelines.values()],
+            "states": [{"pipeline": p, "source": s, "status": st.status, "detail": st.detail,
+                        "paused": st.paused, "next_run": st.next_run}
+                       for (p, s), st in engine.states.items() if p in engine.pipelines],
+        }
+
+    async def _flush(self, stopped: bool = False) -> None:
+        events, self._events = self._events, []
+        await self.engine.writer.call(commands.append_events, events)
+        data = self.snapshot(stopped)
+        text = repr(data)
+        now = time.time()
+        if stopped or text != self._published[0] or now - self._published[1] >= HEARTBEAT:
+            await self.engine.writer.call(commands.publish, {**data, "heartbeat": now})
+            self._published = (text, now)
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                for command in await self.engine.writer.call(commands.claim):
+                    task = asyncio.create_task(self._execute(command), name=f"command {command.id}")
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                await self._flush()
+            except Exception:
+                logger.exception("reading commands failed")
+            await asyncio.sleep(POLL)
+
+    # ---- commands ---------------------------------------------------------------------
+
+    async def _execute(self, command: commands.Command) -> None:
+        where = "/".join(x for x in (command.pipeline, command.source) if x)
+        self.engine.log("INFO", f"command {command.id}: {command.action} {where}".rstrip())
+        try:
+            ok, outcome, result = await self._carry_out(command)
+        except KeyError as exc:
+            ok, outcome, result = False, str(exc.args[0]), None
+        except Exception as exc:
+            ok, outcome, result = False, f"{type(exc).__name__}: {exc}", None
+        self.engine.log("INFO" if ok else "ERROR", f"command {command.id} {command.action}: {outcome}")
+        await self.engine.writer.call(commands.finish, command.id, ok, outcome, result)
+
+    async def _carry_out(self, command: commands.Command) -> tuple[bool, str, dict[str, Any] | None]:
+        engine, action = self.engine, command.action
+        pipeline, source = command.pipeline or "", command.source or ""
+        args = command.args or {}
+        if action in ("pull", "pull_pipeline", "pull_all"):
+            if action == "pull":
+                engine.pipeline(pipeline).source(source)  # KeyError names what is unknown
+                runs = [await engine.run_source(pipeline, source, "manual")]
+            else:
+                runs = await engine.run_pipelines([pipeline] if action == "pull_pipeline" else None,
+                                                  trigger="manual")
+            return (all(r.status == "ok" for r in runs), summarize(runs),
+                    {"run_ids": [r.run_id for r in runs]})
+        if action == "retry":
+            outcome = await engine.retry_failed([int(i) for i in args.get("ids", [])], "manual")
+            return (not outcome.still_failing,
+                    f"{len(outcome.resolved)} resolved, {len(outcome.still_failing)} still failing",
+                    {"resolved": outcome.resolved,
+                     "still_failing": {str(k): v for k, v in outcome.still_failing.items()}})
+        if action == "ignore":
+            ids = [int(i) for i in args.get("ids", [])]
+            await engine.ignore_failed(ids)
+            return True, f"{len(ids)} record(s) ignored", None
+        if action in ("pause", "resume"):
+            engine.pipeline(pipeline).source(source)
+            engine.pause(pipeline, source, action == "pause")
+            return True, "paused" if action == "pause" else "resumed", None
+        if action == "cancel":
+            cancelled = engine.cancel(pipeline, source)
+            return True, "cancelled" if cancelled else "was not running", None
+        return False, f"unknown action {action!r}", None
+
+
+def summarize(runs: list[RunStats]) -> str:
+    if not runs:
+        return "no enabled source to run"
+    return "; ".join(f"run {r.run_id} {r.pipeline}/{r.source} {r.status}: {r.loaded} loaded, "
+                     f"{r.duplicates} duplicates, {r.failed} failed"
+                     + (f" ({r.error})" if r.error else "") for r in runs)
