@@ -22,6 +22,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     "mastodon": ("sentitui.sources.presets.mastodon", "MastodonSource"),
     "reddit": ("sentitui.sources.presets.reddit", "RedditSource"),
     "bluesky": ("sentitui.sources.presets.bluesky", "BlueskySource"),
+    "hackernews": ("sentitui.sources.presets.hackernews", "HackerNewsSource"),
 }
 
 
