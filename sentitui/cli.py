@@ -418,5 +418,10 @@ async def _preview(db_path: str, pipelines: list[PipelineConfig], pipeline: str,
         return await engine.preview(pipeline, source)
 
 
+# evaluate, rescore, export, purge (sentitui/cli_insight.py)
+from sentitui.cli_insight import register as _register_insight  # noqa: E402
+
+_register_insight(main, db_option, pipelines_option)
+
 if __name__ == "__main__":
     main()

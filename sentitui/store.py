@@ -433,6 +433,65 @@ class Store:
         row = self.conn.execute("SELECT MIN(created_at), MAX(created_at) FROM posts").fetchone()
         return row[0], row[1]
 
+    # ---- insight panels (competitors, aspects) ------------------------------------------
+
+    def competitor_summary(self, pipeline: str | None = None) -> list[dict[str, Any]]:
+        """Per competitor mentioned: `mentions` (posts naming it), `share_of_voice`
+        (mentions / all posts in scope, 0..1), `avg_polarity` of those posts and their
+        positive/neutral/negative counts; most mentioned first."""
+        where, params = ("WHERE posts.pipeline = ?", [pipeline]) if pipeline else ("", [])
+        total = self.conn.execute(f"SELECT COUNT(*) FROM posts {where}", params).fetchone()[0]
+        rows = self.rows(
+            "SELECT c.value AS competitor, COUNT(*) AS mentions, "
+            "ROUND(AVG(posts.polarity), 4) AS avg_polarity, "
+            "SUM(posts.label = 'positive') AS positive, SUM(posts.label = 'neutral') AS neutral, "
+            "SUM(posts.label = 'negative') AS negative "
+            f"FROM posts, json_each(posts.competitors) AS c {where} "
+            "GROUP BY c.value ORDER BY mentions DESC, competitor", params)
+        for row in rows:
+            row["share_of_voice"] = round(row["mentions"] / total, 4) if total else 0.0
+        return rows
+
+    def aspect_summary(self, segment_key: str | None = None,
+                       pipeline: str | None = None) -> list[dict[str, Any]]:
+        """Per aspect (and per value of `segment_key`, e.g. "age_group", when given):
+        `mentions`, `avg_polarity`, positive/neutral/negative counts and
+        `negative_share`. Posts without that segment are left out of a segmented
+        summary. Ordered by segment, then most negative mentions first."""
+        clauses, params = ["posts.aspects IS NOT NULL"], []
+        segment_sql = "NULL"
+        if segment_key:
+            path = "$." + json.dumps(segment_key)
+            segment_sql = "json_extract(posts.segments, ?)"
+            clauses.append("json_extract(posts.segments, ?) IS NOT NULL")
+            params.append(path)
+        if pipeline:
+            clauses.append("posts.pipeline = ?")
+            params.append(pipeline)
+        select_params = [path] if segment_key else []
+        rows = self.rows(
+            f"SELECT {segment_sql} AS segment, a.key AS aspect, COUNT(*) AS mentions, "
+            "ROUND(AVG(json_extract(a.value, '$.polarity')), 4) AS avg_polarity, "
+            "SUM(json_extract(a.value, '$.label') = 'positive') AS positive, "
+            "SUM(json_extract(a.value, '$.label') = 'neutral') AS neutral, "
+            "SUM(json_extract(a.value, '$.label') = 'negative') AS negative "
+            "FROM posts, json_each(posts.aspects) AS a WHERE " + " AND ".join(clauses) + " "
+            "GROUP BY segment, aspect ORDER BY segment, negative DESC, mentions DESC, aspect",
+            select_params + params)
+        for row in rows:
+            row["negative_share"] = round(row["negative"] / row["mentions"], 4)
+        return rows
+
+    def top_complaints(self, segment_key: str | None = None,
+                       pipeline: str | None = None) -> dict[Any, str]:
+        """{segment value: the aspect with the most negative mentions} — "price is the
+        top complaint among 18-24". Without a key the one entry is under None."""
+        top: dict[Any, str] = {}
+        for row in self.aspect_summary(segment_key, pipeline):
+            if row["negative"] and row["segment"] not in top:
+                top[row["segment"]] = row["aspect"]
+        return top
+
 
 def fts_query(text: str) -> str:
     """User words -> a safe FTS5 query: each word quoted, so `-`, `:` or `"` cannot
