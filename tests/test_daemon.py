@@ -316,3 +316,43 @@ async def test_attached_console_sees_daemon_rows_and_its_pull_is_run_by_the_daem
     assert daemon.stop() == 0
     # paused: the new drop was not pulled
     assert count(daemon.db, "SELECT COUNT(*) FROM posts WHERE external_id LIKE 'late%'") == 0
+
+
+async def test_attached_console_pulls_through_the_daemon_and_draws_its_rows(tmp_path, daemons):
+    from textual.widgets import DataTable
+
+    from sentitui.tui.app import SentiApp
+
+    jsonl(tmp_path / "data" / "reviews.jsonl", "r", n=4)
+    write(tmp_path / "pipelines" / "launch.toml", FILE_PIPELINE.format(
+        name="launch", schedule="1h", source="reviews", path="../data/reviews.jsonl")
+        .replace('schedule = "1h"', ""))
+    daemon = daemons()
+    await until(lambda: "started on" in daemon.log_text(), "daemon ready", daemon)
+    pipelines = load_pipelines(tmp_path / "pipelines")
+    remote = RemoteEngine(daemon.db, pipelines, poll=0.1)
+    app = SentiApp(daemon.db, pipelines, engine=remote, theme="textual-dark")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: remote.daemon_alive, "heartbeat", daemon)
+        await pilot.press("2")
+        await pilot.pause()
+        await pilot.press("p")  # pull now: a command the daemon carries out
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        messages = [n.message for n in app._notifications]
+        assert any("launch/reviews: ok — 4 loaded" in m for m in messages), messages
+        table = app.screen.query_one("#pipelines-table", DataTable)
+
+        def drawn() -> list[str]:
+            return [str(cell) for cell in table.get_row("launch/reviews")]
+
+        await until(lambda: drawn()[1:2] == ["idle"] and drawn()[4] == "4", "row drawn", daemon)
+        assert "launch/reviews" in screen_text(app)
+    assert query(daemon.db, "SELECT trigger, status, loaded FROM runs") == [("manual", "ok", 4)]
+    assert query(daemon.db, "SELECT action, source, status FROM commands") == \
+        [("pull", "reviews", "done")]
+    assert daemon.stop() == 0
+
+
+def screen_text(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
