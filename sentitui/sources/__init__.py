@@ -23,6 +23,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     "reddit": ("sentitui.sources.presets.reddit", "RedditSource"),
     "bluesky": ("sentitui.sources.presets.bluesky", "BlueskySource"),
     "hackernews": ("sentitui.sources.presets.hackernews", "HackerNewsSource"),
+    "youtube": ("sentitui.sources.presets.youtube", "YouTubeSource"),
 }
 
 
