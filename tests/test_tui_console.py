@@ -4,6 +4,7 @@ SQLite file, the engine embedded; assertions on rows and on the text drawn."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -239,3 +240,44 @@ def test_engine_and_cli_never_import_textual():
             "assert not bad, bad")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+async def test_preview_shows_raw_beside_posts_and_writes_nothing(console, db_path):
+    app = console([*RECORDS[:3], {"id": 9, "body": "", "ts": "2026-11-20T10:00:00Z"}])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "v")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Preview launch/drops" in text
+        assert "4 raw records → 3 posts, 1 would fail" in text
+        assert "would fail at clean: record 9: text is missing or empty" in text
+        assert '"body": "Better than SilkPro for my curls.",' in text  # raw, beside …
+        assert re.search(r"│ Better than SilkPro for my curls\. +│", text)  # … the post,
+        assert re.search(r"positive \+0\.\d\d · subjectivity 0\.\d\d · comparison", text)  # scored
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "Preview launch/drops" not in screen_text(app)
+    assert count(db_path, "SELECT COUNT(*) FROM posts") == 0
+    assert count(db_path, "SELECT COUNT(*) FROM failed_records") == 0
+
+
+async def test_schedules_start_and_the_next_run_counts_down(tmp_path, write_pipeline, make_engine):
+    import asyncio
+
+    from sentitui.models import RunFinished
+
+    write_records(tmp_path / "data", RECORDS)
+    pipeline = write_pipeline(pipeline_toml().replace('competitors = ["SilkPro"]',
+                                                      'schedule = "1h"'))
+    app = SentiApp(tmp_path / "test.db", [pipeline], engine=make_engine(pipeline),
+                   schedules=True, theme="textual-dark")
+    finished = asyncio.Event()
+    app.engine.subscribe(lambda event: isinstance(event, RunFinished) and finished.set())
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(finished.wait(), 10)  # the first scheduled run, within ~1 s
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one("#pipelines-table", DataTable)
+        next_cell = str(table.get_row("launch/drops")[7])
+        assert re.fullmatch(r"in (\d\dm\d\ds|1h0\dm)", next_cell), next_cell  # ~1 h, jittered
+        assert "schedules on" in screen_text(app)
