@@ -169,7 +169,9 @@ class Runner:
 
     async def _transform_pages(self, queue: asyncio.Queue[Page | None], cursor: dict[str, Any]) -> None:
         stats = self.stats
+        committed = 0  # the fetcher runs ahead, so stats.pages is not this page's number
         while (page := await queue.get()) is not None:
+            committed += 1
             done = await transform(self.engine, self.source, page.records, stats.run_id)
             failures = page.failures + done.failures
             for failure in failures:
@@ -185,7 +187,7 @@ class Runner:
             if failures:
                 self.log("WARNING", f"{len(failures)} record(s) failed on {page.url or 'page'}: "
                                     f"{failures[0].error[:200]}")
-            self.log("INFO", f"page {stats.pages}: {loaded} loaded, {duplicates} duplicate, "
+            self.log("INFO", f"page {committed}: {loaded} loaded, {duplicates} duplicate, "
                              f"{len(failures)} failed")
             self.engine.emit(RunProgress(
                 run_id=stats.run_id, pipeline=self.pipeline, source=self.name,
