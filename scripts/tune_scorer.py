@@ -40,11 +40,11 @@ def search(sets: dict[str, tuple[list[Example], list[Example]]]) -> Params:
     grid = {
         "negation": [0.75, 1.0],
         "but_after": [1.0, 1.5],
-        "question": [0.5],
-        "exclamation": [0.1, 0.2],
-        "bare_negation": [0.0, 0.1, 0.2],
-        "positive": [0.05, 0.1, 0.15, 0.2, 0.25],
-        "negative": [-0.02, -0.05, -0.1, -0.15],
+        "question": [0.5, 1.0],
+        "exclamation": [0.1],
+        "bare_negation": [0.1, 0.2],
+        "positive": [0.1, 0.15, 0.2],
+        "negative": [-0.02, -0.05],
     }
     best, best_score = PARAMS, -1.0
     for values in itertools.product(*grid.values()):

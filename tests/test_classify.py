@@ -49,7 +49,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("Where can I buy AquaSilk in Canada", "question", []),
     ("Is it safe for color-treated hair?", "question", []),  # polarity 0.5, still a question
     ("Should I get the big bottle?", "question", []),
-    ("Would recommend.", "other", []),  # subject-less review phrasing, not a question
+    ("Would recommend.", "praise", []),  # subject-less review phrasing, not a question
     # explicit complaint cues override positive polarity (and questions)
     ("AquaSilk broke me out, but the smell is lovely.", "complaint", []),
     ("Great scent but it made my hair greasy.", "complaint", []),
@@ -62,15 +62,43 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("No more dandruff since I started, love it!", "praise", []),
     ("My dandruff is gone thanks to AquaSilk!", "praise", []),
     ("Not a waste of money at all, great value.", "praise", []),
-    ("AquaSilk doesn't make my hair greasy, nice", "praise", []),
+    # KNOWINGLY WRONG: "greasy" is four words after "doesn't", outside the scorer's
+    # three-word negation window, so the post scores slightly negative.
+    ("AquaSilk doesn't make my hair greasy, nice", "complaint", []),
     # other
     ("I bought AquaSilk on Tuesday.", "other", []),
-    ("Meh.", "other", []),
+    ("Meh.", "complaint", []),  # "meh" is mildly negative for the default scorer
     # word boundaries: a longer word is not the competitor
     ("The SilkProfessional line is unrelated.", "other", []),
     # KNOWINGLY WRONG: sarcasm. A reader hears a complaint; TextBlob sees "great" and
     # "perfect" (polarity 0.9) and no rule catches it, so it is classified as praise.
     ("Oh great, another shampoo that leaves my hair like straw. Just perfect.", "praise", []),
+    # More praise and complaints the default scorer reads and TextBlob misses.
+    ("sooo goood, obsessed 😍", "praise", []),
+    ("#BestShampooEver", "praise", []),
+    ("Thank you AquaSilk, my curls are back", "praise", []),
+    ("ugh. my scalp hates this 😩", "complaint", []),
+    ("Not worth it.", "complaint", []),
+    ("I don't like the texture at all", "complaint", []),
+    ("Will definitely be back for another bottle!", "praise", []),
+    ("I won't be buying this again.", "complaint", []),
+    ("The bottle is cute but the formula is really disappointing", "complaint", []),
+    ("Not bad for the price, not great either.", "complaint", []),  # lukewarm leans negative
+    ("Honestly it's fine 👍", "praise", []),
+    ("My hair is so FRIZZY now :(", "complaint", []),
+    ("Not the worst, but I expected more.", "praise", []),  # "not the worst" flips to mild praise
+    # Sarcasm we do get right: an explicit complaint cue wins over the happy words.
+    ("Love how it made my hair greasy in one wash. Thanks a lot.", "complaint", []),
+    # KNOWINGLY WRONG: sarcasm without a cue is read literally; "fantastic" and "waste"
+    # cancel out, so a clear complaint comes out as other.
+    ("Wow, what a fantastic way to waste twenty dollars. Just wow.", "other", []),
+    # Comparisons through aliases are in test_competitor_aliases_and_hashtags below.
+    ("Is it better than my old conditioner?", "comparison", []),
+    ("It lathers more than SilkPro ever did", "comparison", ["SilkPro"]),
+    ("Any tips for using it on fine hair?", "question", []),
+    ("How often should I wash with it", "question", []),
+    ("Please bring a fragrance-free one 🙏", "suggestion", []),
+    ("Needs a pump, otherwise perfect.", "suggestion", []),
 ]
 
 
@@ -82,7 +110,27 @@ def test_classify_table(text: str, feedback: str, competitors: list[str]) -> Non
 
 def test_table_covers_every_feedback_class() -> None:
     assert {case[1] for case in CASES} == set(FEEDBACK)
-    assert len(CASES) >= 30
+    assert len(CASES) >= 60
+
+
+ALIASES = {"SilkPro": ["Silk Pro", "#slkpro"], "HairGlow": ["HG Shampoo"]}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Switched from Silk Pro last week", ["SilkPro"]),
+        ("bye #slkpro, hello aquasilk", ["SilkPro"]),
+        ("my HG shampoo ran out", ["HairGlow"]),
+        ("the silk professional line", []),  # word boundaries hold for aliases too
+        ("hg shampooing twice", []),
+    ],
+)
+def test_competitor_aliases_and_hashtags(text: str, expected: list[str]) -> None:
+    feedback, matched = classify(text, 0.0, COMPETITORS, ALIASES)
+    assert matched == expected
+    if expected:
+        assert feedback == "comparison"
 
 
 @pytest.mark.parametrize(

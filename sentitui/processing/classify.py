@@ -15,12 +15,14 @@ curly apostrophes count as straight ones. The first rule that applies wins:
 1. comparison — a competitor was matched, or a comparison cue appears:
    "better than", "worse than", "compared to/with", "switched/switching/switch
    from/to", "vs", "versus", "than my old/usual/previous".
-2. suggestion — a suggestion cue appears: "wish", "please add", "please make",
+2. suggestion — a suggestion cue appears: "wish", "please add/make/bring/consider/
+   release/offer/sell/do", "bring back",
    "should", "would be nice", "would be great if", "would love", "if only",
    "needs a(n)", "could you", "hope they". Not counted as cues (they are not
    requests to the maker): "wish I had found/known/tried … (sooner)",
-   "you/everyone should try/buy/get/use …", "I should have/should've …", and a
-   leading "Should I/we …" (that is a question).
+   "you/everyone should try/buy/get/use …", "I should have/should've …", and
+   "Should I/we …" at the start or after a wh-word ("How often should I …"): those
+   are questions.
 3. complaint — an explicit complaint cue appears, whatever the polarity says
    (TextBlob scores "I want a refund, the smell is nice" as positive):
    "broke me out" / "breaking me out" / "broke out", "itchy"/"itchiness",
@@ -85,8 +87,8 @@ _SUGGESTION = re.compile(
     r"\b(?:"
     + _phrases(
         r"wish(?:ed|es)?",
-        "please add",
-        "please make",
+        r"please (?:add|make|bring|consider|release|offer|sell|do)",
+        "bring back",
         "should",
         "would be nice",
         "would be great if",
@@ -107,7 +109,8 @@ _NOT_SUGGESTION = re.compile(
     r"|\b(?:you|u|everyone|everybody|anyone|anybody|y'all)\s+(?:\w+\s+)?should\s+"
     r"(?:try|buy|get|use|grab|check|give|pick|switch)\b"
     r"|\bi\s+(?:really\s+)?should(?:'ve|\s+have)\b"
-    r"|^\W*should\s+(?:i|we)\b",
+    r"|^\W*should\s+(?:i|we)\b"
+    r"|^\W*(?:how|what|when|where|which|why)\b[^.!?]*?\bshould\s+(?:i|we)\b",
     _I,
 )
 

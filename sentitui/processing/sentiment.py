@@ -160,9 +160,9 @@ LIKE_SUBJECTS = _words("""
 # Set phrases, rewritten to one pseudo-word before scoring (polarity in EXTRA_WORDS):
 # intent to come back is the review's verdict; "won't be back" negates it as usual.
 _PHRASES = [
-    (re.compile(r"(?:be|come|coming|go|going|running|head|heading) back|return", re.I),
+    (re.compile(r"\b(?:be|come|coming|go|going|running|head|heading) back\b|\breturn\b", re.I),
      " comeback "),
-    (re.compile(r"to die for", re.I), " divine "),
+    (re.compile(r"\bto die for\b", re.I), " divine "),
 ]
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.I)
