@@ -23,7 +23,10 @@ from textual.binding import Binding, BindingType
 
 from sentitui.config import PipelineConfig
 from sentitui.engine.engine import Engine
+from sentitui.engine.watch import Continuous
 from sentitui.models import (
+    ConfigInvalid,
+    ConfigReloaded,
     EngineEvent,
     LogLine,
     RunFinished,
@@ -96,9 +99,12 @@ class SentiApp(App[None]):
 
     def __init__(self, db_path: str | Path, pipelines: list[PipelineConfig], *,
                  engine: Engine | None = None, schedules: bool = False, title: str = "SentiTUI",
-                 theme: str | None = None, **engine_kwargs: Any) -> None:
+                 theme: str | None = None, pipelines_dir: str | Path | None = None,
+                 **engine_kwargs: Any) -> None:
         super().__init__()
         self.db_path = str(db_path)
+        self.pipelines_dir = pipelines_dir  # watched for hot reload (embedded engine only)
+        self.continuous: Continuous | None = None
         self.pipelines = list(pipelines)
         self.engine = engine or Engine(db_path, self.pipelines, **engine_kwargs)
         start_resource_tracker()
@@ -117,7 +123,11 @@ class SentiApp(App[None]):
         self.theme = self.initial_theme
         self._unsubscribe = self.engine.subscribe(self._pending.append)
         await self.engine.start()
-        if self.schedules and hasattr(self.engine, "start_schedules"):
+        if self.pipelines_dir is not None and isinstance(self.engine, Engine):
+            self.continuous = Continuous(self.engine, Path(self.pipelines_dir),
+                                         schedules=self.schedules)
+            await self.continuous.start()
+        elif self.schedules and hasattr(self.engine, "start_schedules"):
             started = self.engine.start_schedules()
             if inspect.isawaitable(started):
                 await started
@@ -129,6 +139,8 @@ class SentiApp(App[None]):
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self.continuous is not None:
+            await self.continuous.stop()
         await self.engine.close()
 
     # ---- engine events ---------------------------------------------------------------
@@ -161,6 +173,11 @@ class SentiApp(App[None]):
                 batch.data_changed = True
             elif isinstance(event, SourceStateChanged):
                 batch.sources.add((event.pipeline, event.source))
+            elif isinstance(event, ConfigReloaded):
+                batch.sources.update(event.added + event.removed + event.changed)
+            elif isinstance(event, ConfigInvalid):
+                self.notify("\n".join(event.problems), title="pipeline file not reloaded",
+                            severity="error", timeout=10, markup=False)
         self.log_lines.extend(batch.logs)
         if batch.data_changed:
             self.data_version += 1
@@ -199,7 +216,8 @@ class SentiApp(App[None]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def sources(self) -> list[Key]:
-        return [(p.name, s.name) for p in self.pipelines for s in p.sources]
+        # The engine's pipelines, not the ones we started with: hot reload changes them.
+        return [(p.name, s.name) for p in self.engine.pipelines.values() for s in p.sources]
 
     def pull_source(self, pipeline: str, source: str) -> None:
         """Start a manual pull; a notification reports its counts when it ends."""

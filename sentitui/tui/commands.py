@@ -27,7 +27,7 @@ def console_commands(app: SentiApp) -> Iterator[Command]:
     yield "Help: list every key", "key ?", app.action_help
     yield "Toggle light/dark theme", "key ctrl+t", app.action_toggle_dark
     yield "Pull all pipelines", "manual run of every enabled source", partial(app.pull_pipeline, None)
-    for pipeline in app.pipelines:
+    for pipeline in app.engine.pipelines.values():  # reloaded pipelines included
         yield (f"Pull pipeline {pipeline.name}", "manual run of its enabled sources",
                partial(app.pull_pipeline, pipeline.name))
     for pipeline, source in app.sources():

@@ -33,10 +33,9 @@ class EngineUpdate(Message):
 class Loaded(Message):
     """A thread worker's query result, delivered to the screen that asked for it."""
 
-    def __init__(self, group: str, seq: int, result: Any) -> None:
+    def __init__(self, group: str, result: Any) -> None:
         super().__init__()
         self.group = group
-        self.seq = seq
         self.result = result
 
 

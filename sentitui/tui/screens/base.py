@@ -27,7 +27,8 @@ class SentiScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._seq: dict[str, int] = {}
+        self._queries_running: set[str] = set()
+        self._queries_queued: dict[str, Callable[[Store], Any]] = {}
         self._seen_version = -1
 
     @property
@@ -67,11 +68,15 @@ class SentiScreen(Screen[None]):
     def fetch(self, group: str, query: Callable[[Store], Any]) -> None:
         """Run `query(store)` in a thread; `show_<group>(result)` draws it on the UI thread.
 
-        A newer fetch of the same group supersedes an older one still running, so a
-        slow stale answer never overwrites a fresh one.
+        At most one query per group runs at a time: asking again while one runs keeps
+        only the newest request and starts it when the running one ends. So a slow
+        query (the dashboard at 100k posts) never piles up threads, and a stale answer
+        is never drawn after a fresh one.
         """
-        seq = self._seq.get(group, 0) + 1
-        self._seq[group] = seq
+        if group in self._queries_running:
+            self._queries_queued[group] = query
+            return
+        self._queries_running.add(group)
         db_path = self.senti.db_path
 
         def job() -> None:
@@ -80,16 +85,24 @@ class SentiScreen(Screen[None]):
             except Exception as exc:
                 self.post_message(QueryFailed(group, f"{type(exc).__name__}: {exc}"))
                 return
-            self.post_message(Loaded(group, seq, result))
+            self.post_message(Loaded(group, result))
 
         self.run_worker(job, thread=True, group=f"query-{group}", exit_on_error=False)
 
+    def _query_done(self, group: str) -> None:
+        self._queries_running.discard(group)
+        if (queued := self._queries_queued.pop(group, None)) is not None:
+            self.fetch(group, queued)
+
     def on_loaded(self, message: Loaded) -> None:
         message.stop()
-        if message.seq == self._seq.get(message.group):
+        superseded = message.group in self._queries_queued  # a newer answer is on its way
+        self._query_done(message.group)
+        if not superseded:
             getattr(self, f"show_{message.group}")(message.result)
 
     def on_query_failed(self, message: QueryFailed) -> None:
         message.stop()
+        self._query_done(message.group)
         self.notify(f"could not read the database ({message.group}): {message.error}",
                     severity="error", markup=False)
