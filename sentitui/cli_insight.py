@@ -90,11 +90,16 @@ def rescore(pipeline: str | None, batch_size: int, workers: int, as_json: bool, 
     selected = _select(load_or_exit(pipelines_dir), pipeline, pipelines_dir)
     store = Store(db_path)
 
+    live = sys.stderr.isatty()
+
     def progress(name: str, done: int, total: int) -> None:
-        if not as_json:
-            click.echo(f"\r{name}: {done}/{total} posts rescored", nl=False, err=True)
-            if done == total:
-                click.echo("", err=True)
+        if as_json:
+            return
+        line = f"{name}: {done}/{total} posts rescored"
+        if live:  # one line that counts up; a log file gets one line per batch
+            click.echo(f"\r{line}", nl=done == total, err=True)
+        else:
+            click.echo(line, err=True)
 
     async def go() -> dict[str, int]:
         async with Scorer(workers=workers) as scorer:

@@ -1,0 +1,56 @@
+"""`sentitui rescore`, `export` and `purge` as a user runs them, on the offline demo data."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def sentitui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sentitui.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_rescore_export_purge_commands(tmp_path: Path) -> None:
+    pipelines = tmp_path / "pipelines"
+    pipelines.mkdir()
+    shutil.copytree(REPO / "sample_data", tmp_path / "sample_data")
+    demo = (REPO / "pipelines" / "demo.toml").read_text()
+    (pipelines / "demo.toml").write_text(demo)
+    common = ["--db", "t.db", "--pipelines", "pipelines"]
+    assert sentitui("run", "--once", "--json", *common, cwd=tmp_path).returncode == 0
+    db = sqlite3.connect(tmp_path / "t.db")
+    labels_before = dict(db.execute("SELECT label, COUNT(*) FROM posts GROUP BY label"))
+    assert labels_before.get("positive", 0) > 0
+
+    # Raise the positive cut-off and add aspects: rescore must change stored rows.
+    (pipelines / "demo.toml").write_text(demo.replace(
+        'competitors = ["SilkPro", "HairGlow"]',
+        'competitors = ["SilkPro", "HairGlow"]\nthresholds = { positive = 0.99 }\n'
+        'aspects = { scent = ["scent", "smell"] }'))
+    result = sentitui("rescore", "demo", "--json", "--batch-size", "200", *common, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    total = sum(labels_before.values())
+    assert json.loads(result.stdout) == {"updated": total, "by_pipeline": {"demo": total}}
+    labels_after = dict(db.execute("SELECT label, COUNT(*) FROM posts GROUP BY label"))
+    assert labels_after.get("positive", 0) < labels_before["positive"]
+    assert db.execute("SELECT COUNT(*) FROM posts WHERE aspects LIKE '%scent%'").fetchone()[0] > 0
+
+    result = sentitui("export", "--format", "csv", "--out", "out/posts.csv", *common, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "out" / "posts.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == total and "maya.w" not in (tmp_path / "out" / "posts.csv").read_text()
+
+    result = sentitui("purge", "--json", "--failed-payloads", *common, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    failed = db.execute("SELECT COUNT(*) FROM failed_records").fetchone()[0]
+    assert json.loads(result.stdout)["payloads_blanked"] == failed > 0
+    assert sentitui("rescore", "nope", *common, cwd=tmp_path).returncode == 2
