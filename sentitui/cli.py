@@ -371,6 +371,17 @@ def validate(pipelines_dir: str) -> None:
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="print the figures as one JSON object")
+@click.option("--quick", is_flag=True, help="tiny sizes: a smoke run, not a measurement")
+def bench(as_json: bool, quick: bool) -> None:
+    """Ingest throughput and peak memory; scrape pages/s next to Scrapy on a local site."""
+    from sentitui.bench import format_report, run_bench
+
+    figures = run_bench(quick=quick)
+    click.echo(json.dumps(figures) if as_json else format_report(figures))
+
+
+@main.command()
 @click.argument("pipeline")
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True)

@@ -1,0 +1,432 @@
+"""`sentitui bench`: throughput figures, measured on this machine, on local data only.
+
+- ingest: posts/s through the whole Engine (file source -> clean -> score -> classify
+  -> SQLite) for ~20k generated records, and the process's peak RSS.
+- scrape: pages/s crawling a generated shop of >= 2,000 review pages served by an
+  aiohttp server in a subprocess, next to Scrapy crawling the same site with the same
+  selectors (robots.txt obeyed, 8 requests at a time per host, no delay, in both).
+  Scrapy is the `bench` extra; without it the figure says "scrapy not installed".
+  Then the same crawl through the Engine, scoring and loading every review.
+
+Speed goals live here, never in timed unit tests. `python -m sentitui.bench serve-site`
+and `... scrapy` are the subprocesses the bench starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+INGEST_RECORDS = 20_000
+SITE_PRODUCTS = 2_000  # product pages; plus one listing page per 20 products
+QUICK_RECORDS = 500
+QUICK_PRODUCTS = 40
+PER_LISTING = 20
+REVIEWS_PER_PAGE = 5
+CONCURRENCY = 8  # Scrapy's default CONCURRENT_REQUESTS_PER_DOMAIN
+
+# The selectors both crawlers use (Scrapy's text selector adds " ::text", since
+# Scrapy has no "whole element text" shorthand).
+SELECTORS = {
+    "item": "article.review",
+    "fields": {"text": ".review-body", "author": ".author::text", "rating": ".stars::attr(style)",
+               "created_at": "time::attr(datetime)",
+               "segments": {"age_range": ".reviewer .age::text", "hair_type": ".reviewer .hair-type::text"}},
+    "follow": "a.product-link",
+    "next_page": "a.next",
+}
+
+_OPENERS = ["Honestly,", "Week two:", "Update:", "So far", "Okay so", ""]
+_SENTENCES = [
+    "AquaSilk made my curls soft and defined without weighing them down",
+    "the scent is light and lasts all day",
+    "it left my scalp itchy after the third wash",
+    "I wish it came in a bigger bottle for the price",
+    "not better than HairGlow, not worse either",
+    "the pump broke on day one and the bottle leaked all over my bag",
+    "my hair has never been this shiny",
+    "I went back to SilkPro after a week",
+    "please make a fragrance-free version",
+    "great lather, rinses clean, no residue",
+]
+
+
+def _text(rng: random.Random, sentences: int) -> str:
+    parts = [rng.choice(_SENTENCES) for _ in range(sentences)]
+    opener = rng.choice(_OPENERS)
+    text = ". ".join(p[0].upper() + p[1:] for p in parts) + rng.choice([".", "!", "!!", " :)"])
+    return f"{opener} {text}".strip()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+# ---- (a) ingest -------------------------------------------------------------------------
+
+
+def write_records(path: Path, count: int, seed: int = 5) -> None:
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(count):
+            out.write(json.dumps({
+                "id": n, "body": _text(rng, rng.randint(1, 3)), "user": f"user{rng.randint(1, 5000)}",
+                "ts": f"2026-11-{20 + n % 6:02d}T{n % 24:02d}:{n % 60:02d}:00Z",
+                "region": rng.choice(["UK", "EU", "US-East", "APAC"]),
+            }) + "\n")
+
+
+def _pipeline(tmp: Path, name: str, source: dict[str, Any]) -> Any:
+    """A pipeline as if read from a TOML file (validation included)."""
+    from sentitui.config import load_pipeline_file
+
+    def toml_value(value: Any) -> str:
+        if isinstance(value, dict):
+            return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+        return json.dumps(value)
+
+    lines = ["[pipeline]", f'name = "{name}"', "", "[[source]]"]
+    lines += [f"{key} = {toml_value(value)}" for key, value in source.items()]
+    path = tmp / f"{name}.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return load_pipeline_file(path)
+
+
+async def bench_ingest(records: int, tmp: Path) -> dict[str, Any]:
+    from sentitui.engine.engine import Engine
+
+    data = tmp / "records.jsonl"
+    write_records(data, records)
+    pipeline = _pipeline(tmp, "ingest", {
+        "name": "drop", "kind": "file", "path": str(data), "format": "jsonl",
+        "fields": {"id": "id", "text": "body", "author": "user", "created_at": "ts",
+                   "segments": {"region": "region"}}})
+    async with Engine(tmp / "ingest.db", [pipeline]) as engine:
+        started = time.perf_counter()
+        stats = await engine.run_source("ingest", "drop", "cli")
+        seconds = time.perf_counter() - started
+    return {"records": records, "loaded": stats.loaded, "failed": stats.failed,
+            "seconds": round(seconds, 2), "posts_per_s": round(stats.loaded / seconds, 1),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+# ---- (b) scrape: the site ----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ReviewSite:
+    """A generated shop: listing pages of products, each product page with reviews."""
+
+    products: int
+
+    @property
+    def listings(self) -> int:
+        return -(-self.products // PER_LISTING)
+
+    @property
+    def pages(self) -> int:
+        return self.products + self.listings
+
+    @property
+    def reviews(self) -> int:
+        return self.products * REVIEWS_PER_PAGE
+
+    def chrome(self, title: str, body: str) -> str:
+        nav = "".join(f'<li><a href="/c/{n}">Category {n}</a></li>' for n in range(24))
+        foot = "".join(f'<a href="/info/{n}">Help topic {n}</a> ' for n in range(16))
+        return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+                f'<link rel="stylesheet" href="/s.css"><script>window.dataLayer=[];</script></head>'
+                f'<body><header><nav class="main-nav"><ul>{nav}</ul></nav></header>'
+                f'<main>{body}</main><footer>{foot}<p>© 2026 Lumen Hair Co.</p></footer></body></html>')
+
+    def listing(self, number: int) -> str:
+        first = (number - 1) * PER_LISTING
+        items = "".join(
+            f'<li class="tile"><a class="product-link" href="/p/{n}">AquaSilk item {n}</a>'
+            f'<span class="price">${10 + n % 20}.90</span></li>'
+            for n in range(first, min(first + PER_LISTING, self.products)))
+        nxt = f'<a class="next" href="/shop/page/{number + 1}">Next</a>' if number < self.listings else ""
+        return self.chrome(f"Shop page {number}", f'<h1>All products</h1><ul class="grid">{items}</ul>{nxt}')
+
+    def product(self, number: int) -> str:
+        rng = random.Random(number)
+        reviews = []
+        for r in range(REVIEWS_PER_PAGE):
+            stars = rng.randint(1, 5)
+            reviews.append(
+                f'<article class="review" id="r{number}-{r}"><header>'
+                f'<span class="author">{rng.choice(["Maya", "Jonas", "Priya", "Sam", "Lena"])} '
+                f'{chr(65 + rng.randint(0, 25))}.</span>'
+                f'<div class="rating"><span class="stars" style="width: {stars * 20}%"></span></div>'
+                f'<time datetime="2026-11-{20 + rng.randint(0, 5):02d}T{rng.randint(0, 23):02d}:00:00Z">'
+                f'November 2026</time></header>'
+                f'<ul class="reviewer"><li class="age">{rng.choice(["18-24", "25-34", "35-44"])}</li>'
+                f'<li class="hair-type">{rng.choice(["straight", "wavy", "curly", "coily"])}</li></ul>'
+                f'<div class="review-body"><p>{_text(rng, rng.randint(2, 4))}</p>'
+                f'<p>{_text(rng, 1)}</p></div>'
+                f'<footer><button>Helpful</button> <a href="/report/{number}-{r}">Report</a></footer>'
+                f'</article>')
+        body = (f'<div class="product"><h1>AquaSilk item {number}</h1><p class="description">'
+                f'{_text(rng, 6)}</p></div><section class="reviews"><h2>Reviews</h2>'
+                f'{"".join(reviews)}</section>')
+        return self.chrome(f"AquaSilk item {number}", body)
+
+    def all_pages(self) -> dict[str, bytes]:
+        pages = {f"/shop/page/{n}": self.listing(n).encode() for n in range(1, self.listings + 1)}
+        pages.update({f"/p/{n}": self.product(n).encode() for n in range(self.products)})
+        # Report and category pages are off-limits, as on real shops.
+        pages["/robots.txt"] = b"User-agent: *\nDisallow: /report/\nDisallow: /c/\n"
+        return pages
+
+
+def serve_site(products: int) -> None:
+    """Subprocess entry: serve the site on a free loopback port; print the port."""
+    from aiohttp import web
+
+    pages = ReviewSite(products).all_pages()
+
+    async def handle(request: web.Request) -> web.Response:
+        body = pages.get(request.path)
+        if body is None:
+            return web.Response(status=404, text="not found")
+        kind = "text/plain" if request.path == "/robots.txt" else "text/html"
+        return web.Response(body=body, content_type=kind, charset="utf-8")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        print(site._server.sockets[0].getsockname()[1], flush=True)  # type: ignore[union-attr]
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until closed
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+class SiteProcess:
+    """The site server in its own process, so it does not share our event loop or CPU."""
+
+    def __init__(self, products: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sentitui.bench", "serve-site", "--products", str(products)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.strip().isdigit():
+            self.close()
+            raise RuntimeError("the bench site server did not start")
+        self.url = f"http://127.0.0.1:{line.strip()}"
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+# ---- (b) scrape: the crawlers ----------------------------------------------------------
+
+
+def _scrape_source_options(url: str) -> dict[str, Any]:
+    return {"name": "shop", "kind": "scrape", "start_urls": [f"{url}/shop/page/1"],
+            "delay": 0, "concurrency": CONCURRENCY, "max_pages": 100_000, **SELECTORS}
+
+
+async def bench_sentitui_crawl(url: str, tmp: Path) -> dict[str, Any]:
+    """The scrape source alone: crawl, fetch, decode, parse, extract (what Scrapy does)."""
+    from sentitui.engine.http import HttpClient
+    from sentitui.sources import make_source
+    from sentitui.sources.base import SourceContext
+
+    pipeline = _pipeline(tmp, "crawl", _scrape_source_options(url))
+    source = make_source(pipeline.sources[0], pipeline)
+    pages = items = 0
+    async with HttpClient() as http:
+        started = time.perf_counter()
+        async for page in source.pages(SourceContext(http=http)):
+            pages += 1
+            items += len(page.records)
+        seconds = time.perf_counter() - started
+    return {"pages": pages, "items": items, "seconds": round(seconds, 2),
+            "pages_per_s": round(pages / seconds, 1)}
+
+
+async def bench_engine_crawl(url: str, tmp: Path) -> dict[str, Any]:
+    """The same crawl through the Engine: every review cleaned, scored and loaded."""
+    from sentitui.engine.engine import Engine
+
+    pipeline = _pipeline(tmp, "scrape", _scrape_source_options(url))
+    async with Engine(tmp / "scrape.db", [pipeline]) as engine:
+        started = time.perf_counter()
+        stats = await engine.run_source("scrape", "shop", "cli")
+        seconds = time.perf_counter() - started
+    return {"pages": stats.pages, "loaded": stats.loaded, "failed": stats.failed,
+            "seconds": round(seconds, 2), "pages_per_s": round(stats.pages / seconds, 1),
+            "posts_per_s": round(stats.loaded / seconds, 1)}
+
+
+def scrapy_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("scrapy") is not None
+
+
+def bench_scrapy_crawl(url: str) -> dict[str, Any]:
+    """Scrapy on the same site, in its own process (Twisted wants its own reactor)."""
+    if not scrapy_installed():
+        return {"error": "scrapy not installed (pip install 'sentitui[bench]')"}
+    done = subprocess.run([sys.executable, "-m", "sentitui.bench", "scrapy", "--url", url],
+                          capture_output=True, text=True, timeout=900)
+    if done.returncode != 0 or not done.stdout.strip():
+        return {"error": f"scrapy failed: {done.stderr.strip()[-500:]}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_scrapy(url: str) -> None:
+    """Subprocess entry: crawl with Scrapy, print {"pages", "items", "seconds", "pages_per_s"}."""
+    import scrapy
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    fields = {k: v for k, v in SELECTORS["fields"].items() if k != "segments"}
+    segments = SELECTORS["fields"]["segments"]
+    timing: dict[str, float] = {}
+    counts = {"pages": 0, "items": 0}
+
+    # Scrapy holds signal handlers weakly: these live as long as this frame.
+    def engine_started() -> None:
+        timing["start"] = time.perf_counter()
+
+    def spider_closed() -> None:
+        timing["end"] = time.perf_counter()
+
+    class ReviewSpider(scrapy.Spider):
+        name = "reviews"
+        start_urls = [f"{url}/shop/page/1"]
+
+        def parse(self, response: Any) -> Any:
+            counts["pages"] += 1
+            for review in response.css(SELECTORS["item"]):
+                item = {name: review.css(css).get() for name, css in fields.items() if name != "text"}
+                item["text"] = " ".join(t.strip() for t in review.css(fields["text"] + " ::text").getall()
+                                        if t.strip())
+                item["segments"] = {name: review.css(css).get() for name, css in segments.items()}
+                item["id"] = review.attrib.get("id")
+                counts["items"] += 1
+                yield item
+            for css in (SELECTORS["follow"], SELECTORS["next_page"]):
+                yield from response.follow_all(css=css, callback=self.parse)
+
+        @classmethod
+        def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
+            spider = super().from_crawler(crawler, *args, **kwargs)
+            crawler.signals.connect(engine_started, signal=signals.engine_started)
+            crawler.signals.connect(spider_closed, signal=signals.spider_closed)
+            return spider
+
+    process = CrawlerProcess(settings={
+        "ROBOTSTXT_OBEY": True,
+        "CONCURRENT_REQUESTS": 16,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": CONCURRENCY,
+        "DOWNLOAD_DELAY": 0,
+        "LOG_LEVEL": "ERROR",
+        "TELNETCONSOLE_ENABLED": False,
+        "USER_AGENT": "SentiTUI-bench (Scrapy)",
+    })
+    process.crawl(ReviewSpider)
+    process.start()
+    seconds = timing["end"] - timing["start"]
+    print(json.dumps({"pages": counts["pages"], "items": counts["items"], "seconds": round(seconds, 2),
+                      "pages_per_s": round(counts["pages"] / seconds, 1)}))
+
+
+# ---- the report -------------------------------------------------------------------------
+
+
+def run_bench(quick: bool = False, *, records: int | None = None,
+              products: int | None = None, scrapy: bool = True) -> dict[str, Any]:
+    """Every figure, as one dict (what `sentitui bench --json` prints)."""
+    records = records or (QUICK_RECORDS if quick else INGEST_RECORDS)
+    products = products or (QUICK_PRODUCTS if quick else SITE_PRODUCTS)
+    figures: dict[str, Any] = {"quick": quick}
+    with tempfile.TemporaryDirectory(prefix="sentitui-bench-") as folder:
+        tmp = Path(folder)
+        figures["ingest"] = asyncio.run(bench_ingest(records, tmp))
+        site = SiteProcess(products)
+        try:
+            shape = ReviewSite(products)
+            figures["scrape"] = {"site_pages": shape.pages, "site_reviews": shape.reviews,
+                                 "concurrency_per_host": CONCURRENCY}
+            figures["scrape"]["sentitui"] = asyncio.run(bench_sentitui_crawl(site.url, tmp))
+            figures["scrape"]["scrapy"] = (bench_scrapy_crawl(site.url) if scrapy
+                                           else {"error": "skipped"})
+            figures["scrape"]["engine"] = asyncio.run(bench_engine_crawl(site.url, tmp))
+        finally:
+            site.close()
+    ours = figures["scrape"]["sentitui"].get("pages_per_s")
+    theirs = figures["scrape"]["scrapy"].get("pages_per_s")
+    figures["scrape"]["speedup_vs_scrapy"] = round(ours / theirs, 2) if ours and theirs else None
+    figures["peak_rss_mb"] = peak_rss_mb()
+    return figures
+
+
+def format_report(figures: dict[str, Any]) -> str:
+    ingest, scrape = figures["ingest"], figures["scrape"]
+    lines = [
+        f"ingest   {ingest['posts_per_s']:>9} posts/s   {ingest['loaded']} of {ingest['records']} "
+        f"records through the Engine (file -> score -> SQLite) in {ingest['seconds']} s; "
+        f"peak RSS {ingest['peak_rss_mb']} MB",
+        f"scrape   site of {scrape['site_pages']} pages ({scrape['site_reviews']} reviews), "
+        f"{scrape['concurrency_per_host']} requests at a time, robots.txt obeyed",
+    ]
+    ours = scrape["sentitui"]
+    lines.append(f"  sentitui {ours['pages_per_s']:>9} pages/s   {ours['pages']} pages, "
+                 f"{ours['items']} reviews in {ours['seconds']} s (crawl + parse, as Scrapy)")
+    theirs = scrape["scrapy"]
+    if "error" in theirs:
+        lines.append(f"  scrapy   {theirs['error']}")
+    else:
+        lines.append(f"  scrapy   {theirs['pages_per_s']:>9} pages/s   {theirs['pages']} pages, "
+                     f"{theirs['items']} reviews in {theirs['seconds']} s")
+    if scrape.get("speedup_vs_scrapy"):
+        lines.append(f"  sentitui / scrapy: {scrape['speedup_vs_scrapy']}x (goal: 1.5x)")
+    engine = scrape["engine"]
+    lines.append(f"  engine   {engine['pages_per_s']:>9} pages/s   {engine['loaded']} posts scored and "
+                 f"loaded in {engine['seconds']} s ({engine['posts_per_s']} posts/s)")
+    lines.append(f"peak RSS {figures['peak_rss_mb']} MB")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m sentitui.bench")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve-site", help="serve the bench site (used by the bench)")
+    serve.add_argument("--products", type=int, default=SITE_PRODUCTS)
+    crawl = commands.add_parser("scrapy", help="crawl with Scrapy (used by the bench)")
+    crawl.add_argument("--url", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "serve-site":
+        serve_site(args.products)
+    else:
+        run_scrapy(args.url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""`sentitui bench --quick`: a smoke run with tiny sizes (the figures are not checked
+for speed here; speed goals belong to the bench itself)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from sentitui.bench import (
+    QUICK_PRODUCTS,
+    QUICK_RECORDS,
+    REVIEWS_PER_PAGE,
+    ReviewSite,
+    scrapy_installed,
+)
+from sentitui.cli import main
+
+
+def test_bench_quick_json_reports_every_figure():
+    result = CliRunner().invoke(main, ["bench", "--quick", "--json"])
+
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    ingest, scrape = figures["ingest"], figures["scrape"]
+    assert (ingest["records"], ingest["loaded"], ingest["failed"]) == (QUICK_RECORDS, QUICK_RECORDS, 0)
+    assert ingest["posts_per_s"] > 0 and ingest["peak_rss_mb"] > 10
+    site = ReviewSite(QUICK_PRODUCTS)
+    assert (scrape["site_pages"], scrape["site_reviews"]) == (site.pages, QUICK_PRODUCTS * REVIEWS_PER_PAGE)
+    # Every page of the site crawled once, every review extracted, by each crawler.
+    assert (scrape["sentitui"]["pages"], scrape["sentitui"]["items"]) == (site.pages, site.reviews)
+    assert (scrape["engine"]["pages"], scrape["engine"]["loaded"]) == (site.pages, site.reviews)
+    if scrapy_installed():
+        assert (scrape["scrapy"]["pages"], scrape["scrapy"]["items"]) == (site.pages, site.reviews)
+        assert scrape["speedup_vs_scrapy"] > 0
+    else:
+        assert scrape["scrapy"] == {"error": "scrapy not installed (pip install 'sentitui[bench]')"}
+
+
+def test_bench_site_pages_link_every_product_once():
+    site = ReviewSite(45)
+    pages = site.all_pages()
+    assert site.pages == 48 and len(pages) == site.pages + 1  # + robots.txt
+    last = pages["/shop/page/3"].decode()
+    assert 'href="/p/44"' in last and 'class="next"' not in last
+    assert pages["/p/7"].decode().count('class="review"') == REVIEWS_PER_PAGE
