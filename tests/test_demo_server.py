@@ -46,64 +46,76 @@ async def demo(tmp_path):
 
 
 async def test_backlog_loads_and_each_fault_ends_as_a_failed_record(demo, make_engine, db_path):
-    # Social: page 1 fine, then a 429 (retried), then a page cut mid-JSON.
-    # Reviews: three 500s in a row outlast `retries = 2`: a fetch failure.
-    faults = FaultPlan(at={"social": {2: "429", 3: "truncated"}, "reviews": {1: "500", 2: "500", 3: "500"}},
+    # Page 1 fine, then a 429 (retried), then a page cut mid-JSON; later three 500s in
+    # a row, which outlast the live pipeline's `retries = 2`: a fetch failure.
+    faults = FaultPlan(at={"social": {2: "429", 3: "truncated", 6: "500", 7: "500", 8: "500"}},
                        retry_after=0)
     server, clock, pipelines = await demo(faults)
 
     async with make_engine(*pipelines) as engine:
         first = await engine.run_source("live", "social", "cli")
         second = await engine.run_source("live", "social", "cli")
-        reviews_down = await engine.run_source("live", "reviews", "cli")
-        reviews_up = await engine.run_source("live", "reviews", "cli")
+        clock.advance(server.social.every * 4)
+        arrived = server.social.released - 60
+        down = await engine.run_source("live", "social", "cli")
         fetch_failure = rows(db_path, "SELECT id FROM failed_records WHERE stage = 'fetch'")[0][0]
         retried = await engine.retry_failed([fetch_failure])
 
     assert server.served_faults == [("social", 2, "429"), ("social", 3, "truncated"),
-                                    ("reviews", 1, "500"), ("reviews", 2, "500"), ("reviews", 3, "500")]
+                                    ("social", 6, "500"), ("social", 7, "500"), ("social", 8, "500")]
     # The broken page stops the first run without moving the since_id cursor past it ...
     assert (first.status, first.loaded, first.failed) == ("ok", 20, 1)
     # ... so the second run picks up exactly the posts that page carried, and the rest.
     assert (second.status, second.fetched, second.loaded, second.duplicates, second.failed) == \
         ("ok", 40, 38, 0, 2)
-    social = rows(db_path, "SELECT COUNT(*), COUNT(DISTINCT external_id) FROM posts WHERE source = 'social'")
-    assert social == [(58, 58)]  # 60 backlog records - 2 malformed, none twice
+    assert (down.status, down.loaded) == ("failed", 0) and "HTTP 500" in down.error
+    # Retrying the fetch failure asks its URL again and loads what arrived meanwhile.
+    assert retried.resolved == [fetch_failure]
+    social = rows(db_path, "SELECT COUNT(*), COUNT(DISTINCT external_id) FROM posts")
+    assert social == [(58 + arrived, 58 + arrived)]  # 60 backlog - 2 malformed, none twice
 
-    failed = rows(db_path, "SELECT source, stage, error, payload FROM failed_records ORDER BY id")
-    by_kind = {(source, stage): (error, payload) for source, stage, error, payload in failed}
-    assert len(failed) == 4
-    source, stage, error, payload = failed[0]
-    assert (source, stage) == ("social", "parse") and "invalid JSON" in error
+    failed = rows(db_path, "SELECT stage, error, payload, status FROM failed_records ORDER BY id")
+    assert [f[0] for f in failed] == ["parse", "parse", "clean", "fetch"]
+    stage, error, payload, _ = failed[0]
+    assert "invalid JSON" in error and "cursor=20" in error
     assert payload.startswith('[{"id": "') and len(payload) > 1000  # the cut body, as received
-    error, payload = by_kind[("social", "clean")]
+    stage, error, payload, _ = failed[1]
+    assert "cannot map record" in error and TRUNCATED_ID in payload  # posts.jsonl line 37
+    stage, error, payload, _ = failed[2]
     assert EMPTY_ID in error and "text is missing or empty" in error
     assert json.loads(payload)["id"] == EMPTY_ID
-    record_errors = [f for f in failed if f[1] == "parse" and "cannot map record" in f[2]]
-    assert len(record_errors) == 1 and TRUNCATED_ID in record_errors[0][3]
-    error, payload = by_kind[("reviews", "fetch")]
-    assert "HTTP 500" in error and payload.startswith("Internal Server Error")
-
-    assert (reviews_down.status, reviews_down.loaded) == ("failed", 0)
-    assert (reviews_up.status, reviews_up.loaded, reviews_up.failed) == ("ok", 25, 0)
-    # Retrying the fetch failure fetches its URL again; the posts are there already.
-    assert retried.resolved == [fetch_failure]
-    review = rows(db_path, "SELECT rating, segments FROM posts WHERE external_id = 'R10001'")[0]
-    assert review[0] == 2 and set(json.loads(review[1])) == {"age_group", "region", "hair_type"}
+    stage, error, payload, status = failed[3]
+    assert "HTTP 500" in error and payload.startswith("Internal Server Error") and status == "resolved"
+    segments = rows(db_path, "SELECT segments FROM posts LIMIT 1")[0][0]
+    assert set(json.loads(segments)) == {"age_group", "region", "hair_type"}
 
 
-async def test_an_html_page_served_as_200_is_a_parse_failure_and_skips_nothing(demo, make_engine, db_path):
-    server, clock, pipelines = await demo(FaultPlan(at={"reviews": {2: "html"}}))
+async def test_review_pages_are_crawled_and_a_maintenance_page_is_a_parse_failure(
+        demo, make_engine, db_path):
+    # Requests 1-3 are the three pages of the first crawl; 5 is page 2 on the second.
+    server, clock, pipelines = await demo(FaultPlan(at={"reviews": {5: "html"}}))
 
     async with make_engine(*pipelines) as engine:
-        broken = await engine.run_source("live", "reviews", "cli")
-        after = await engine.run_source("live", "reviews", "cli")
+        first = await engine.run_source("live", "reviews", "cli")
+        second = await engine.run_source("live", "reviews", "cli")
+        unchanged, requests = server.not_modified, len(server.seen)
+        clock.advance(server.reviews.every * 3)  # three new reviews: R10026-R10028
+        third = await engine.run_source("live", "reviews", "cli")
 
-    assert (broken.loaded, broken.failed) == (10, 1)  # page 1, then the maintenance page
-    assert (after.loaded, after.duplicates) == (15, 0)  # the rest, from where it stopped
+    assert (first.status, first.loaded, first.failed) == ("ok", 25, 0)
+    assert (second.loaded, second.failed) == (0, 1)
+    # Page 1 answered 304; page 2 was the maintenance page, whose lack of links ends the crawl.
+    assert (unchanged, requests) == (1, 5)
+    assert (third.loaded, third.duplicates, third.failed) == (3, 15, 0)  # pages 2 and 3 re-read
     stage, error, payload = rows(db_path, "SELECT stage, error, payload FROM failed_records")[0]
-    assert stage == "parse" and "invalid JSON" in error
-    assert payload.startswith("<!DOCTYPE html>")
+    assert stage == "parse" and "page=2" in error
+    assert payload.startswith("<!DOCTYPE html>") and "maintenance" in payload
+    review = rows(db_path, "SELECT text, rating, author_hash, segments FROM posts "
+                           "WHERE external_id = 'R10001'")[0]
+    assert review[0].startswith("The pump spits out a tiny squirt") and review[1] == 2
+    assert review[2] and "Max" not in review[2]
+    assert json.loads(review[3]) == {"age_group": "25-34", "region": "UK", "hair_type": "coily"}
+    assert rows(db_path, "SELECT COUNT(*) FROM posts WHERE external_id = 'R10028'") == [(1,)]
 
 
 async def test_later_runs_load_only_new_arrivals(demo, make_engine, db_path):

@@ -4,8 +4,9 @@ Endpoints (GET):
 - `/api/v1/timelines/tag/aquasilk` — Mastodon-style: a top-level JSON list,
   `since_id` for new posts only, `limit` (default 20, max 40), and a
   `Link: <…?cursor=N>; rel="next"` header while more are waiting.
-- `/api/shop/products/aquasilk/reviews` — `{"reviews": [...], "meta":
-  {"next_cursor"}}`, with `per_page`, `cursor` and `since_id` (e.g. `R10020`).
+- `/shop/aquasilk/reviews?page=N` — the shop's reviews as HTML pages for the
+  `scrape` source: oldest first, 10 a page, `a.next` links, ETags (a page that
+  did not change answers 304), and a `/robots.txt`.
 - `/status` — what has been released and served so far; `/` lists the endpoints.
 
 Faults follow a FaultPlan keyed by the feed's request number (1-based, retries
@@ -19,6 +20,8 @@ becomes a `fetch` failed record. Nothing here imports Textual.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import html
 import threading
 import time
 from collections import Counter
@@ -31,7 +34,9 @@ from aiohttp import web
 from sentitui.demo.feeds import Feed, Item, ReviewFeed, SocialFeed
 
 SOCIAL_PATH = "/api/v1/timelines/tag/aquasilk"
-REVIEWS_PATH = "/api/shop/products/aquasilk/reviews"
+PAGES_PATH = "/shop/aquasilk/reviews"
+PAGE_SIZE = 10  # reviews per HTML page
+ROBOTS_TXT = "User-agent: *\nDisallow: /account/\n"
 FAULTS = ("429", "500", "truncated", "html")
 MAINTENANCE_PAGE = """<!DOCTYPE html>
 <html><head><title>503 Service Temporarily Unavailable</title></head>
@@ -86,7 +91,6 @@ class FaultPlan:
                 FaultRule("social", "truncated", every=29, start=15),
                 FaultRule("social", "500", every=60, start=20, length=3),
                 FaultRule("reviews", "500", every=13, start=7),
-                FaultRule("reviews", "truncated", every=19, start=5),
                 FaultRule("reviews", "html", every=23, start=10),
             ],
         )
@@ -105,6 +109,7 @@ class DemoServer:
         self.requests: Counter[str] = Counter()  # feed -> requests served
         self.served_faults: list[tuple[str, int, str]] = []  # (feed, request number, fault)
         self.seen: list[tuple[str, dict[str, str]]] = []  # (feed, query) of every request
+        self.not_modified = 0  # review pages answered 304
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -115,7 +120,8 @@ class DemoServer:
         app.router.add_get("/", self.index)
         app.router.add_get("/status", self.status)
         app.router.add_get(SOCIAL_PATH, self.social_timeline)
-        app.router.add_get(REVIEWS_PATH, self.review_list)
+        app.router.add_get(PAGES_PATH, self.review_page)
+        app.router.add_get("/robots.txt", self.robots)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -168,7 +174,7 @@ class DemoServer:
         return web.json_response({
             "service": "SentiTUI demo server (sample_data replayed)",
             "endpoints": {SOCIAL_PATH: "since_id, limit, cursor; Link rel=next",
-                          REVIEWS_PATH: "since_id, per_page, cursor", "/status": "counters"},
+                          PAGES_PATH: "page; HTML, ETag", "/status": "counters"},
         })
 
     async def status(self, request: web.Request) -> web.Response:
@@ -202,19 +208,59 @@ class DemoServer:
             headers["Link"] = f'<{nxt}>; rel="next"'
         return self._respond(fault, [item.record for item in items[:limit]], headers)
 
-    async def review_list(self, request: web.Request) -> web.Response:
+    async def robots(self, request: web.Request) -> web.Response:
+        return web.Response(text=ROBOTS_TXT)
+
+    async def review_page(self, request: web.Request) -> web.Response:
+        """Page N of the reviews as a shop renders them, oldest first, so only the last
+        page changes when a review arrives and the others answer 304 to a crawler."""
         fault = self._fault("reviews", request)
         try:
-            per_page = min(max(int(request.query.get("per_page", 10)), 1), 50)
-            items, offset = self._window(self.reviews, request.query)
-        except ValueError as exc:
-            return web.json_response({"error": f"bad parameter: {exc}"}, status=400)
-        more = len(items) > per_page
-        return self._respond(fault, {
-            "reviews": [item.record for item in items[:per_page]],
-            "meta": {"next_cursor": str(offset + per_page) if more else None,
-                     "waiting": len(items)},
-        }, {})
+            number = max(int(request.query.get("page", 1)), 1)
+        except ValueError:
+            return web.Response(status=400, text="bad page number")
+        self.reviews.sync()
+        items = self.reviews.items
+        pages = max(-(-len(items) // PAGE_SIZE), 1)
+        if number > pages:
+            return web.Response(status=404, text="no such page")
+        chunk = items[(number - 1) * PAGE_SIZE: number * PAGE_SIZE]
+        body = render_review_page([i.record for i in chunk], number, pages)
+        etag = '"' + hashlib.sha1(body.encode()).hexdigest()[:16] + '"'
+        if fault in ("429", "500", "html"):  # a cut-off HTML page would still parse: not used
+            return self._respond(fault, None, {})
+        if request.headers.get("If-None-Match") == etag:
+            self.not_modified += 1
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(text=body, content_type="text/html", headers={"ETag": etag})
+
+
+def render_review_page(reviews: list[dict[str, Any]], number: int, pages: int) -> str:
+    """One page of reviews; every value from the data is HTML-escaped."""
+    esc = html.escape
+    parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+             f"<title>AquaSilk reviews, page {number} of {pages}</title></head><body>",
+             "<h1>AquaSilk Shampoo 250ml: customer reviews</h1>"]
+    for review in reviews:
+        who = review.get("reviewer", {})
+        paragraphs = "".join(f"<p>{esc(p)}</p>" for p in str(review.get("body", "")).split("\n\n") if p)
+        parts.append(
+            f'<article class="review" id="{esc(str(review.get("review_id", "")))}">'
+            f'<h3 class="title">{esc(str(review.get("title", "")))}</h3>'
+            f'<span class="rating" title="{esc(str(review.get("rating", "")))} out of 5"></span>'
+            f'<span class="author">{esc(str(who.get("name", "")))}</span> '
+            f'<time datetime="{esc(str(review.get("date", "")))}">{esc(str(review.get("date", ""))[:10])}</time>'
+            f'<div class="body">{paragraphs}</div>'
+            f'<ul class="reviewer"><li class="age">{esc(str(who.get("age_range", "")))}</li>'
+            f'<li class="region">{esc(str(who.get("region", "")))}</li>'
+            f'<li class="hair">{esc(str(who.get("hair_type", "")))}</li></ul></article>')
+    nav = []
+    if number > 1:
+        nav.append(f'<a class="prev" href="{PAGES_PATH}?page={number - 1}">previous</a>')
+    if number < pages:
+        nav.append(f'<a class="next" href="{PAGES_PATH}?page={number + 1}">next</a>')
+    parts.append(f"<nav>{' '.join(nav)}</nav></body></html>")
+    return "\n".join(parts)
 
 
 def _since(value: str | None) -> int | None:
