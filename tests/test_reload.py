@@ -123,3 +123,43 @@ def test_locate_points_at_the_line_of_the_key(tmp_path):
         f"{path}:12: source 'b': key 'fields.text' is required"
     assert locate(f"{path}: invalid TOML: Expected '=' (at line 3, column 1)", path, text) == \
         f"{path}:3: invalid TOML: Expected '=' (at line 3, column 1)"
+
+
+async def test_console_shows_a_new_source_and_a_broken_file_without_restarting(
+        tmp_path, write_pipeline, make_engine, db_path):
+    from textual.widgets import DataTable
+
+    from sentitui.tui.app import SentiApp
+
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"id": 1, "text": "AquaSilk is lovely"}\n', encoding="utf-8")
+    source = """
+        [[source]]
+        name = "{name}"
+        kind = "file"
+        path = "../data.jsonl"
+        [source.fields]
+        id = "id"
+        text = "text"
+    """
+    head = '[pipeline]\nname = "launch"\n'
+    pipeline = write_pipeline(head + source.format(name="first"), name="launch")
+    app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark",
+                   pipelines_dir=pipeline.path.parent)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.screen.query_one("#pipelines-table", DataTable)
+
+        def rows() -> set[str]:
+            return {str(row.key.value) for row in table.ordered_rows}
+
+        assert rows() == {"launch/first"}
+        pipeline.path.write_text(head + source.format(name="first") + source.format(name="second"))
+        await until(lambda: rows() == {"launch/first", "launch/second"}, timeout=5)
+        pipeline.path.write_text(head + source.format(name="first") + "\n[[source]]\nname = 3\n")
+        await until(lambda: any(n.title == "pipeline file not reloaded"
+                                for n in app._notifications), timeout=5)
+        problems = next(n.message for n in app._notifications if n.title)
+        assert f"{pipeline.path}:13: source '#2': key 'name' must be a string" in problems
+        assert rows() == {"launch/first", "launch/second"}  # the last good version stays

@@ -277,15 +277,17 @@ class Continuous:
     """Schedules + hot reload + drop folders for one engine, started and stopped together."""
 
     def __init__(self, engine: Engine, pipelines_dir: Path | None, select: Select | None = None,
-                 *, first_delay: float = 1.0) -> None:
+                 *, first_delay: float = 1.0, schedules: bool = True) -> None:
         self.engine = engine
         self.first_delay = first_delay
+        self.schedules = schedules
         self.pipelines = (PipelineWatcher(engine, Path(pipelines_dir), select)
                           if pipelines_dir is not None else None)
         self.drops = DropWatcher(engine)
 
     async def start(self) -> None:
-        self.engine.start_schedules(first_delay=self.first_delay)
+        if self.schedules:
+            self.engine.start_schedules(first_delay=self.first_delay)
         if self.pipelines is not None:
             await self.pipelines.start()
         await self.drops.start()
