@@ -163,3 +163,37 @@ async def test_console_shows_a_new_source_and_a_broken_file_without_restarting(
         problems = next(n.message for n in app._notifications if n.title)
         assert f"{pipeline.path}:13: source '#2': key 'name' must be a string" in problems
         assert rows() == {"launch/first", "launch/second"}  # the last good version stays
+
+
+async def test_changed_source_keeps_its_cursor(serve, write_pipeline, make_engine):
+    app = web.Application()
+
+    async def posts(request: web.Request) -> web.Response:
+        floor = int(request.query.get("since_id", 0))
+        return web.json_response([{"id": n, "body": f"AquaSilk {n}"} for n in (1, 2, 3) if n > floor])
+
+    app.router.add_get("/posts", posts)
+    server = await serve(app)
+    text = """
+        [pipeline]
+        name = "live"
+
+        [[source]]
+        name = "api"
+        kind = "json_api"
+        url = "{url}/posts"
+        max_pages = {pages}
+        incremental = {{ param = "since_id", field = "id" }}
+        [source.fields]
+        id = "id"
+        text = "body"
+    """
+    pipeline = write_pipeline(text.format(url=server.url, pages=5))
+    async with make_engine(pipeline) as engine:
+        assert (await engine.run_source("live", "api")).loaded == 3
+        event = await engine.reload([write_pipeline(text.format(url=server.url, pages=9))])
+        assert event.changed == [("live", "api")]
+        assert engine.pipeline("live").source("api").max_pages == 9
+        stats = await engine.run_source("live", "api")
+    assert (stats.fetched, stats.loaded) == (0, 0)
+    assert server.queries()[-1] == {"since_id": "3"}
