@@ -24,6 +24,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     "bluesky": ("sentitui.sources.presets.bluesky", "BlueskySource"),
     "hackernews": ("sentitui.sources.presets.hackernews", "HackerNewsSource"),
     "youtube": ("sentitui.sources.presets.youtube", "YouTubeSource"),
+    "instagram": ("sentitui.sources.presets.instagram", "InstagramSource"),
 }
 
 
