@@ -25,6 +25,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     "hackernews": ("sentitui.sources.presets.hackernews", "HackerNewsSource"),
     "youtube": ("sentitui.sources.presets.youtube", "YouTubeSource"),
     "instagram": ("sentitui.sources.presets.instagram", "InstagramSource"),
+    "facebook": ("sentitui.sources.presets.facebook", "FacebookSource"),
 }
 
 
