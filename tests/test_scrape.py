@@ -304,11 +304,13 @@ async def test_page_that_loses_its_items_is_a_parse_failure_with_the_html(
         assert json.loads(context)["url"] == server.url + start
         assert any("layout" in w and start in w for w in warnings)
 
-        # Someone fixes the selector; retrying re-reads the stored HTML, no request made.
+        # Retrying re-reads the stored HTML (no request): useless until the selector is fixed.
         before = len(site.hits)
+        unfixed = await engine.retry_failed([record_id])
         engine.pipelines["launch"].source("shop").options["item"] = "article.rv-card"
-        outcome = await engine.retry_failed([record_id])
-    assert outcome.resolved == [record_id] and len(site.hits) == before
+        fixed = await engine.retry_failed([record_id])
+    assert "still no items" in unfixed.still_failing[record_id]
+    assert fixed.resolved == [record_id] and len(site.hits) == before
 
 
 async def test_max_pages_and_an_unreachable_start_url(serve, write_pipeline, make_engine, db_path):

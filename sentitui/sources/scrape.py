@@ -178,7 +178,8 @@ class ScrapeSource(BaseSource):
             fetched_at = datetime.now(UTC)
         page = extract_page(body, url=url, content_type=None, fetched_at=fetched_at,
                             config=self.extract_config)
-        if not page.records:
+        if not page.records and context.get("previous_items"):
+            # A page that lost its items is fixed only when the selectors find them again.
             raise ValueError(f"still no items on {url} with the current selectors")
         return Page(records=page.records, url=page.url)
 
