@@ -263,10 +263,15 @@ class _Crawl:
         workers = [asyncio.create_task(self._worker(), name=f"scrape worker {n}")
                    for n in range(min(64, self.concurrency * max(1, len(hosts))))]
         held: Page | None = None
+        first = True
         try:
             while (item := await self.out.get()) is not _DONE:
                 if isinstance(item, BaseException):
                     raise item
+                if first:  # at once, so a preview needs no second page
+                    first = False
+                    yield self._with_cursor(item, final=False)
+                    continue
                 # Hold one page back, so the last one can carry the final cursor.
                 if held is not None:
                     yield self._with_cursor(held, final=False)
