@@ -62,9 +62,10 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("No more dandruff since I started, love it!", "praise", []),
     ("My dandruff is gone thanks to AquaSilk!", "praise", []),
     ("Not a waste of money at all, great value.", "praise", []),
-    # KNOWINGLY WRONG: "greasy" is four words after "doesn't", outside the scorer's
-    # three-word negation window, so the post scores slightly negative.
-    ("AquaSilk doesn't make my hair greasy, nice", "complaint", []),
+    # "my" does not use up the three-word negation window, so "greasy" is negated.
+    ("AquaSilk doesn't make my hair greasy, nice", "praise", []),
+    # Negation further away than three content words is not applied; here that is right.
+    ("I never thought a shampoo could leave my curls this frizzy", "complaint", []),
     # other
     ("I bought AquaSilk on Tuesday.", "other", []),
     ("Meh.", "complaint", []),  # "meh" is mildly negative for the default scorer

@@ -151,6 +151,11 @@ NEGATORS = _words("""
     not no never nothing nobody none neither nor without cannot cant dont doesnt didnt isnt
     wasnt arent werent wont wouldnt couldnt shouldnt aint hasnt havent hadnt nope
 """)
+# Words that do not use up the negation window: "I don't think I will be back".
+NEGATION_TRANSPARENT = _words("""
+    i you we they it this that will would be to the a an my your think believe feel is was
+    am are ever going gonna really
+""")
 CONTRASTS = _words("but however though although yet")
 # "like" is a verb of liking only after these ("I like", "don't like"), not "like rubber".
 LIKE_SUBJECTS = _words("""
@@ -244,7 +249,8 @@ def score_text(text: str, params: Params = PARAMS) -> tuple[float, float]:
     for match in _TOKEN.finditer(prepared):
         kind = match.lastgroup
         token = match.group()
-        position += 1
+        if token.lower() not in NEGATION_TRANSPARENT:
+            position += 1
         if kind == "stop":
             if "?" in token:
                 values[sentence_start:] = [(p * params.question, s, w)
