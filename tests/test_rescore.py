@@ -30,11 +30,12 @@ def test_rescore_export_purge_commands(tmp_path: Path) -> None:
     labels_before = dict(db.execute("SELECT label, COUNT(*) FROM posts GROUP BY label"))
     assert labels_before.get("positive", 0) > 0
 
-    # Raise the positive cut-off and add aspects: rescore must change stored rows.
+    # Raise the positive cut-off and wipe the aspects: rescore must rebuild both.
+    db.execute("UPDATE posts SET aspects = NULL")
+    db.commit()
     (pipelines / "demo.toml").write_text(demo.replace(
         'competitors = ["SilkPro", "HairGlow"]',
-        'competitors = ["SilkPro", "HairGlow"]\nthresholds = { positive = 0.99 }\n'
-        'aspects = { scent = ["scent", "smell"] }'))
+        'competitors = ["SilkPro", "HairGlow"]\nthresholds = { positive = 0.99 }'))
     result = sentitui("rescore", "demo", "--json", "--batch-size", "200", *common, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     total = sum(labels_before.values())

@@ -94,7 +94,8 @@ EXTRA_WORDS: dict[str, tuple[float, float]] = {
     "impressed": (0.6, 0.7), "pleased": (0.6, 0.8), "satisfied": (0.5, 0.6),
     "works": (0.2, 0.2), "worked": (0.2, 0.2), "love": (0.6, 0.6), "yes": (0.3, 0.4),
     "comeback": (0.5, 0.5), "divine": (0.8, 0.9), "yeah": (0.2, 0.4), "waited": (-0.3, 0.3),
-    "ass": (-0.5, 0.8), "gag": (-0.6, 0.8),
+    "ass": (-0.5, 0.8), "gag": (-0.6, 0.8), "frizz": (-0.4, 0.6),
+    "soft": (0.5, 0.6),  # TextBlob: 0.1; for hair it is the point
     # negative
     "ugh": (-0.6, 0.8), "argh": (-0.6, 0.8), "meh": (-0.3, 0.7), "blah": (-0.3, 0.6),
     "damn": (-0.4, 0.7), "dammit": (-0.5, 0.8), "hell": (-0.4, 0.6), "crap": (-0.6, 0.8),
@@ -168,6 +169,9 @@ _PHRASES = [
     (re.compile(r"\b(?:be|come|coming|go|going|running|head|heading) back\b|\breturn\b", re.I),
      " comeback "),
     (re.compile(r"\bto die for\b", re.I), " divine "),
+    # Idioms with a negator that are not negative: "beats X, no contest", "not kidding".
+    (re.compile(r"\bno (?:contest|doubt|question)\b", re.I), " clearly "),
+    (re.compile(r"\b(?:not|no) (?:kidding|joke|lie)\b", re.I), " honestly "),
 ]
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.I)
@@ -246,6 +250,7 @@ def score_text(text: str, params: Params = PARAMS) -> tuple[float, float]:
     previous = ""
     sentence_start = 0  # index in values of the current sentence's first opinion word
     negators = flipped = 0
+    negator = ""
     for match in _TOKEN.finditer(prepared):
         kind = match.lastgroup
         token = match.group()
@@ -280,6 +285,7 @@ def score_text(text: str, params: Params = PARAMS) -> tuple[float, float]:
                 "do", "does", "did", "is", "was", "are", "were", "could", "would", "should",
                 "has", "have", "had", "ca", "wo", "ai", "need", "must"):
             negated_at = position
+            negator = plain
             negators += 1
             previous = plain
             continue
@@ -293,7 +299,7 @@ def score_text(text: str, params: Params = PARAMS) -> tuple[float, float]:
             value: tuple[float, float, bool] | None = (0.4, 0.5, False)
         else:
             value = _word_value(token, lexicon)
-        previous = plain
+        before, previous = previous, plain
         if value is None:
             continue
         polarity, subjectivity, stretched = value
@@ -301,8 +307,9 @@ def score_text(text: str, params: Params = PARAMS) -> tuple[float, float]:
         if stretched or (shouting_allowed and token.isupper() and len(token) > 1):
             polarity *= 1 + params.emphasis
         if negated_at is not None and position - negated_at <= params.negation_window:
-            polarity *= -params.negation
             flipped += 1
+            if not (negator == "never" and before in ("this", "so", "such")):
+                polarity *= -params.negation  # "never felt this soft" is praise, not a flip
         negated_at, modifier = None, 1.0
         values.append((max(-1.0, min(1.0, polarity)), subjectivity, clause_weight))
 
