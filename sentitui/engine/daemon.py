@@ -33,6 +33,7 @@ HEARTBEAT = 2.0  # seconds between snapshots when nothing changed
 GRACE = 20.0  # seconds runs get to finish their page on shutdown
 LOG_BYTES = 5_000_000
 LOG_BACKUPS = 3
+STOP_REASON = "stopped: the daemon is shutting down"
 
 
 def log_path_for(db_path: str | Path) -> Path:
@@ -128,7 +129,7 @@ class Daemon:
         poller.cancel()
         await asyncio.gather(poller, return_exceptions=True)
         await self.continuous.stop()
-        await engine.drain("stopped: the daemon is shutting down", timeout=GRACE)
+        await engine.drain(STOP_REASON, timeout=GRACE)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
         for task in self._tasks:
@@ -146,6 +147,11 @@ class Daemon:
         return 0
 
     def _on_signal(self, sig: signal.Signals) -> None:
+        # Flag the runs in flight at once, so none fetches past the page in hand
+        # while the watchers and schedules wind down.
+        for pipeline in self.engine.pipelines.values():
+            for source in pipeline.sources:
+                self.engine.stop_after_page(pipeline.name, source.name, STOP_REASON)
         if self.stopping.is_set():
             logger.warning("%s again: still finishing the pages in hand", sig.name)
         else:
