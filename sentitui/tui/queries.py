@@ -152,7 +152,8 @@ def load_posts(store: Store, filters: PostFilter, limit: int, offset: int) -> Wi
 @dataclass(slots=True)
 class PipelinesData:
     last_runs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    recent: list[dict[str, Any]] = field(default_factory=list)  # newest runs first
 
 
-def load_pipelines(store: Store) -> PipelinesData:
-    return PipelinesData(store.last_runs())
+def load_pipelines(store: Store, recent: int = 50) -> PipelinesData:
+    return PipelinesData(store.last_runs(), store.runs(limit=recent))

@@ -35,6 +35,9 @@ STATUS_STYLES = {
 COLUMNS = [("source", "Source"), ("status", "Status"), ("progress", "Progress"),
            ("last", "Last run"), ("loaded", "Loaded"), ("dup", "Dup"), ("failed", "Failed"),
            ("next", "Next"), ("error", "Last error")]
+RUN_COLUMNS = [("id", "Run"), ("source", "Source"), ("trigger", "Trigger"), ("started", "Started"),
+               ("status", "Status"), ("fetched", "Fetched"), ("loaded", "Loaded"),
+               ("dup", "Dup"), ("failed", "Failed"), ("error", "Error")]
 
 
 def short_time(stamp: str | None) -> str:
@@ -77,6 +80,10 @@ class PipelinesScreen(SentiScreen):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
+        runs: DataTable[Any] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        for key, label in RUN_COLUMNS:
+            runs.add_column(label, key=key)
+        yield runs
         with VerticalScroll(id="pipeline-detail", classes="detail"):
             yield Static(id="pipeline-detail-text")
 
@@ -84,6 +91,7 @@ class PipelinesScreen(SentiScreen):
         super().on_mount()
         self.set_interval(1.0, self.tick)
         self.query_one("#pipeline-detail").border_title = "Source"
+        self.query_one("#runs-table").border_title = "Recent runs"
         self.draw()
 
     def reload(self) -> None:
@@ -93,9 +101,20 @@ class PipelinesScreen(SentiScreen):
     def show_pipelines(self, data: PipelinesData) -> None:
         self.last_runs = data.last_runs
         self.draw()
+        sync_table(self.query_one("#runs-table", DataTable), [
+            (str(run["id"]), [
+                Text(str(run["id"]), justify="right"),
+                Text(f"{run['pipeline']}/{run['source']}"),
+                Text(run["trigger"] or ""),
+                Text(short_time(run["started_at"])),
+                Text(run["status"] or "", style=STATUS_STYLES.get(run["status"] or "", "")),
+                *(Text(str(run[k] or 0), justify="right")
+                  for k in ("fetched", "loaded", "duplicates", "failed")),
+                cell(run["error"] or "", 80, "red"),
+            ]) for run in data.recent])
 
     def on_engine_update(self, message: EngineUpdate) -> None:
-        if message.batch.finished:
+        if message.batch.sources:  # runs started, progressed or ended: a cheap query
             self.fetch("pipelines", load_pipelines)
         if message.batch.sources:
             self.draw()
