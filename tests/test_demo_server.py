@@ -188,6 +188,16 @@ def test_demo_thread_serves_and_stops():
         urllib.request.urlopen(url + "/status", timeout=2)
 
 
+def test_a_port_in_use_is_reported_not_hung():
+    first = DemoThread(DemoServer(faults=FaultPlan()))
+    url = first.start()
+    try:
+        with pytest.raises(OSError):
+            DemoThread(DemoServer(faults=FaultPlan()), port=int(url.rsplit(":", 1)[1])).start()
+    finally:
+        first.stop()
+
+
 def test_only_a_demo_database_is_reset(tmp_path):
     demo_db = tmp_path / "demo.db"
     assert prepare_database(demo_db) is True

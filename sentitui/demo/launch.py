@@ -93,6 +93,7 @@ def run_demo(db_path: str, port: int = 0, *, keep: bool = False, seed: int = 202
                 pass
             return
         run_console(str(db), pipelines, schedules=True, title="SentiTUI demo")
+        say(f"the demo's data stays in {db}: try `sentitui stats --db {db}`")
     finally:
         thread.stop()
 
