@@ -85,7 +85,7 @@ def tui(db_path: str, pipelines_dir: str, attach: bool) -> None:
                     title="SentiTUI (attached)")
         return
     pipelines = load_or_exit(pipelines_dir)
-    run_console(db_path=db_path, pipelines=pipelines)
+    run_console(db_path=db_path, pipelines=pipelines, pipelines_dir=pipelines_dir)
 
 
 @main.command()
