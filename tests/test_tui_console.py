@@ -281,3 +281,39 @@ async def test_schedules_start_and_the_next_run_counts_down(tmp_path, write_pipe
         next_cell = str(table.get_row("launch/drops")[7])
         assert re.fullmatch(r"in (\d\dm\d\ds|1h0\dm)", next_cell), next_cell  # ~1 h, jittered
         assert "schedules on" in screen_text(app)
+
+
+async def test_ignore_and_payload_to_file(console, db_path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    records = [{"id": 1, "body": "", "ts": "2026-11-20T10:00:00Z"},
+               {"id": 2, "body": "", "ts": "2026-11-20T10:00:00Z", "note": "<b>[red]x</b>"}]
+    app = console(records)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "p", "3")
+        await settle(pilot)
+        table = app.screen.query_one("#failed-table", DataTable)
+        assert [row.key.value for row in table.ordered_rows] == ["2", "1"]
+        await pilot.press("c")
+        await settle(pilot)
+        saved = json.loads((tmp_path / "failed-2.json").read_text(encoding="utf-8"))
+        assert saved == records[1]  # the payload whole, as received
+        await pilot.press("i")
+        await settle(pilot)
+        assert [row.key.value for row in table.ordered_rows] == ["1"]
+    assert count(db_path, "SELECT COUNT(*) FROM failed_records WHERE status = 'ignored'") == 1
+
+
+async def test_command_palette_offers_a_pull_of_each_source(console, db_path):
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"pull launch/drops")
+        await settle(pilot)
+        assert "Pull launch/drops" in screen_text(app)
+        assert "Preview launch/drops" not in screen_text(app)  # filtered by what was typed
+        await pilot.press("enter")
+        await settle(pilot)
+        assert count(db_path, "SELECT COUNT(*) FROM posts") == 4
+        assert count(db_path, "SELECT COUNT(*) FROM runs WHERE trigger = 'manual'") == 1
