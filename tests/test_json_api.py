@@ -337,3 +337,33 @@ async def test_auth_error_is_not_retried(serve, write_pipeline, make_engine, db_
 
     assert stats.status == "failed" and "401" in stats.error
     assert len(server.requests) == 1
+
+
+async def test_retrying_a_fetch_failure_refetches_with_the_source_headers(serve, write_pipeline, make_engine, db_path):
+    app = web.Application()
+    state = {"up": False}
+
+    async def guarded(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != "Bearer s3cret":
+            return web.Response(status=401)
+        if not state["up"]:
+            return web.Response(status=503, text="maintenance")
+        return web.json_response(POSTS[:2])
+
+    app.router.add_get("/api", guarded)
+    server = await serve(app)
+    pipeline = write_pipeline(pipeline_toml(server.url + "/api", "", "",
+                                            'headers = { Authorization = "Bearer s3cret" }'))
+
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("launch", "api", "cli")
+        assert stats.status == "failed"
+        with sqlite3.connect(db_path) as conn:
+            [(failed_id, stage)] = conn.execute("SELECT id, stage FROM failed_records").fetchall()
+        assert stage == "fetch"
+        state["up"] = True
+        outcome = await engine.retry_failed([failed_id])
+
+    assert outcome.resolved == [failed_id]
+    assert count(db_path) == 2
+    assert count(db_path, "SELECT COUNT(*) FROM failed_records WHERE status = 'resolved'") == 1

@@ -418,9 +418,9 @@ class Engine:
         context = json.loads(row["context"] or "{}")
         try:
             if row["stage"] == "fetch":
-                response = await self.http.get(context.get("url", ""), retries=1,
-                                               timeout=source.config.timeout)
-                page = source.reparse(response.text(), context)
+                ctx = SourceContext(http=self.http, log=lambda level, msg: self.log(
+                    level, msg, source.pipeline.name, source.config.name))
+                page = await source.refetch(ctx, context.get("url", ""))
             elif row["stage"] == "parse":
                 page = source.reparse(row["payload"], context)
             else:

@@ -68,6 +68,10 @@ class Source(Protocol):
         """The cursor to persist after a page whose posts had these mapped fields."""
         ...
 
+    async def refetch(self, ctx: SourceContext, url: str) -> Page:
+        """Fetch one URL again and parse it (used to retry a fetch failure)."""
+        ...
+
 
 class BaseSource:
     """Defaults shared by the source kinds; subclasses set KIND and OPTIONS."""
@@ -85,6 +89,13 @@ class BaseSource:
 
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
         raise ReparseUnsupported(f"{self.KIND} sources cannot re-parse a stored page")
+
+    async def refetch(self, ctx: SourceContext, url: str) -> Page:
+        """Fetch one stored URL again (retrying a fetch failure) with the source's own
+        headers, so token-protected APIs get their credentials."""
+        response = await ctx.http.get(url, headers=self.options.get("headers") or None,
+                                      retries=1, timeout=self.config.timeout)
+        return self.reparse(response.text(), {"url": url})
 
     def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
