@@ -367,3 +367,27 @@ async def test_retrying_a_fetch_failure_refetches_with_the_source_headers(serve,
     assert outcome.resolved == [failed_id]
     assert count(db_path) == 2
     assert count(db_path, "SELECT COUNT(*) FROM failed_records WHERE status = 'resolved'") == 1
+
+
+async def test_retrying_a_truncated_page_fetches_it_again(serve, write_pipeline, make_engine, db_path):
+    app = web.Application()
+    state = {"cut": True}
+
+    async def once_cut(request: web.Request) -> web.Response:
+        body = json.dumps(POSTS[:3])
+        return web.Response(text=body[:40] if state["cut"] else body, content_type="application/json")
+
+    app.router.add_get("/api", once_cut)
+    server = await serve(app)
+    pipeline = write_pipeline(pipeline_toml(server.url + "/api", "", ""))
+
+    async with make_engine(pipeline) as engine:
+        await engine.run_source("launch", "api", "cli")
+        with sqlite3.connect(db_path) as conn:
+            [(failed_id, stage)] = conn.execute("SELECT id, stage FROM failed_records").fetchall()
+        assert stage == "parse"
+        state["cut"] = False
+        outcome = await engine.retry_failed([failed_id])
+
+    assert outcome.resolved == [failed_id]
+    assert count(db_path) == 3

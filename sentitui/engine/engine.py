@@ -416,13 +416,22 @@ class Engine:
     async def _retry_one(self, source: Source, row: dict[str, Any], stats: RunStats) -> str | None:
         """Returns None when the record now loads (or is a duplicate), else the new error."""
         context = json.loads(row["context"] or "{}")
+        url = str(context.get("url") or "")
+        ctx = SourceContext(http=self.http, log=lambda level, msg: self.log(
+            level, msg, source.pipeline.name, source.config.name))
         try:
             if row["stage"] == "fetch":
-                ctx = SourceContext(http=self.http, log=lambda level, msg: self.log(
-                    level, msg, source.pipeline.name, source.config.name))
-                page = await source.refetch(ctx, context.get("url", ""))
-            elif row["stage"] == "parse":
-                page = source.reparse(row["payload"], context)
+                page = await source.refetch(ctx, url)
+            elif row["stage"] == "parse" and not context.get("record"):
+                # A whole page that did not parse: read the stored body again (the
+                # mapping may be fixed); if it is still unreadable, e.g. cut off in
+                # transit, fetch its URL again.
+                try:
+                    page = source.reparse(row["payload"], context)
+                except Exception:
+                    if not url.startswith(("http://", "https://")):
+                        raise
+                    page = await source.refetch(ctx, url)
             else:
                 page = Page(records=[json.loads(row["payload"])])
         except (FetchError, ValueError, NotImplementedError) as exc:

@@ -54,7 +54,8 @@ async def transform(engine: Engine, source: Source, payloads: list[Any],
         try:
             fields = source.map_record(payload)
         except Exception as exc:
-            out.failures.append(FailedRecord("parse", f"cannot map record: {exc}", raw_payload(payload)))
+            out.failures.append(FailedRecord("parse", f"cannot map record: {exc}",
+                                             raw_payload(payload), {"record": True}))
             continue
         try:
             post = clean_record(fields, pipeline=pipeline.name, source=source.config.name,
