@@ -47,15 +47,20 @@ class PolarityChart(Widget):
         self.series: list[Series] = []
         self.x_range: tuple[float, float] | None = None
         self.empty_message = "no posts yet"
+        self._drawn: tuple[tuple[int, int], Text] | None = None  # (size, text) of the last draw
 
     def show(self, series: list[Series], x_range: tuple[float, float] | None,
              empty_message: str = "no posts yet") -> None:
         self.series, self.x_range, self.empty_message = series, x_range, empty_message
+        self._drawn = None
         self.refresh()
 
     def render(self) -> Text:
-        width, height = self.content_size.width, self.content_size.height
-        return render_chart(self.series, self.x_range, width, height, self.empty_message)
+        """Drawn again only when the data or the size changed (a repaint reuses it)."""
+        size = (self.content_size.width, self.content_size.height)
+        if self._drawn is None or self._drawn[0] != size:
+            self._drawn = (size, render_chart(self.series, self.x_range, *size, self.empty_message))
+        return self._drawn[1]
 
 
 def render_chart(series: Sequence[Series], x_range: tuple[float, float] | None, width: int,
