@@ -424,11 +424,11 @@ class Engine:
                 page = await source.refetch(ctx, url)
             elif row["stage"] == "parse" and not context.get("record"):
                 # A whole page that did not parse: read the stored body again (the
-                # mapping may be fixed); if it is still unreadable, e.g. cut off in
-                # transit, fetch its URL again.
+                # mapping may be fixed); if the body itself is not JSON, e.g. cut off
+                # in transit, fetch its URL again.
                 try:
                     page = source.reparse(row["payload"], context)
-                except Exception:
+                except json.JSONDecodeError:
                     if not url.startswith(("http://", "https://")):
                         raise
                     page = await source.refetch(ctx, url)
@@ -440,6 +440,8 @@ class Engine:
             return f"retry failed at {row['stage']}: {type(exc).__name__}: {exc}"
         if page.failures:
             return page.failures[0].error
+        if not page.records:
+            return f"retry found no records at {url or 'the stored payload'}"
         done = await transform(self, source, page.records, stats.run_id)
         if done.failures:
             return done.failures[0].error
