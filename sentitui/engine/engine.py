@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,17 +18,16 @@ from typing import Any
 from sentitui.config import PipelineConfig
 from sentitui.engine.http import FetchError, HttpClient
 from sentitui.engine.runner import Runner, Transformed, transform
-from sentitui.engine.schedule import Clock, PrioritySlots, Schedule, parse_schedule
+from sentitui.engine.schedule import Clock, PrioritySlots, Schedule
+from sentitui.engine.surface import EngineSurface
 from sentitui.engine.writer import Writer
 from sentitui.models import (
     ConfigReloaded,
-    EngineEvent,
     LogLine,
     Page,
     RunFinished,
     RunStarted,
     RunStats,
-    SourceStateChanged,
     SourceStatus,
 )
 from sentitui.processing.score import Scorer
@@ -37,17 +36,6 @@ from sentitui.sources.base import Source, SourceContext
 from sentitui.store import PageWrite
 
 logger = logging.getLogger("sentitui")
-Listener = Callable[[EngineEvent], None]
-
-
-@dataclass(slots=True)
-class SourceState:
-    status: SourceStatus = "idle"
-    detail: str = ""
-    paused: bool = False
-    last: RunStats | None = None
-    next_run: float | None = None  # epoch seconds of the next scheduled run
-    stop_reason: str | None = None  # set: the running run stops after its current page
 
 
 @dataclass(slots=True)
@@ -65,7 +53,7 @@ class Preview:
     result: Transformed
 
 
-class Engine:
+class Engine(EngineSurface):
     def __init__(
         self,
         db_path: str | Path,
@@ -77,13 +65,11 @@ class Engine:
         clock: Clock | None = None,
     ) -> None:
         self.db_path = Path(db_path)
-        self.pipelines: dict[str, PipelineConfig] = {p.name: p for p in pipelines}
+        super().__init__({p.name: p for p in pipelines})
         self.http = http or HttpClient()
         self.scorer = Scorer(workers=score_workers)
         self.writer = Writer(self.db_path)
         self.author_secret = b""
-        self.states: dict[tuple[str, str], SourceState] = {}
-        self._listeners: list[Listener] = []
         self._slots = PrioritySlots(max_concurrent_runs)  # manual pulls go first
         self.clock = clock or Clock()
         self._running: dict[tuple[str, str], asyncio.Task[RunStats]] = {}
@@ -122,41 +108,12 @@ class Engine:
 
     # ---- events ----------------------------------------------------------------------
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call `listener(event)` on the engine's loop for every event; returns unsubscribe."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
-    def emit(self, event: EngineEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                logger.exception("engine event listener failed")
-
     def log(self, level: str, message: str, pipeline: str = "", source: str = "") -> None:
         where = f"{pipeline}/{source}: " if source else ""
         logger.log(logging.getLevelName(level), "%s%s", where, message)
         self.emit(LogLine(level=level, message=message, pipeline=pipeline, source=source))
 
-    def state(self, pipeline: str, source: str) -> SourceState:
-        return self.states.setdefault((pipeline, source), SourceState())
-
-    def set_status(self, pipeline: str, source: str, status: SourceStatus, detail: str = "") -> None:
-        state = self.state(pipeline, source)
-        if (state.status, state.detail) == (status, detail):
-            return
-        state.status, state.detail = status, detail
-        self.emit(SourceStateChanged(pipeline=pipeline, source=source, status=status, detail=detail))
-
     # ---- lookups ---------------------------------------------------------------------
-
-    def pipeline(self, name: str) -> PipelineConfig:
-        try:
-            return self.pipelines[name]
-        except KeyError:
-            known = ", ".join(sorted(self.pipelines)) or "none"
-            raise KeyError(f"no pipeline named {name!r} (known: {known})") from None
 
     def make_source(self, pipeline: str, source: str) -> Source:
         config = self.pipeline(pipeline)
@@ -236,12 +193,6 @@ class Engine:
             return stats
 
     # ---- schedules -------------------------------------------------------------------
-
-    def schedule_of(self, pipeline: str, source: str) -> Schedule | None:
-        """A source's schedule: its own, else its pipeline's (None: manual pulls only)."""
-        config = self.pipeline(pipeline)
-        text = config.source(source).schedule or config.schedule
-        return parse_schedule(text) if text else None
 
     def start_schedules(self, *, first_delay: float = 1.0) -> None:
         """Run every enabled, scheduled source repeatedly until stop_schedules().

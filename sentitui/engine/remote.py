@@ -22,24 +22,20 @@ from typing import Any, TypeVar
 
 from sentitui.config import PipelineConfig, SourceConfig
 from sentitui.engine import commands
-from sentitui.engine.engine import Preview, RetryOutcome, SourceState
-from sentitui.engine.schedule import Schedule, parse_schedule
+from sentitui.engine.engine import Preview, RetryOutcome
+from sentitui.engine.surface import EngineSurface
 from sentitui.models import (
     ConfigInvalid,
     ConfigReloaded,
-    EngineEvent,
     LogLine,
     RunFinished,
     RunProgress,
     RunStarted,
     RunStats,
-    SourceStateChanged,
-    SourceStatus,
 )
 from sentitui.store import Store
 
 logger = logging.getLogger("sentitui")
-Listener = Callable[[EngineEvent], None]
 T = TypeVar("T")
 POLL = 0.5
 DAEMON_TIMEOUT = 10.0  # seconds without a heartbeat before we say no daemon is running
@@ -81,18 +77,16 @@ def stats_from_row(row: dict[str, Any]) -> RunStats:
                     started_at=_epoch(row["started_at"]) or 0.0, ended_at=_epoch(row["ended_at"]))
 
 
-class RemoteEngine:
+class RemoteEngine(EngineSurface):
     def __init__(self, db_path: str | Path, pipelines: Iterable[PipelineConfig] = (), *,
                  poll: float = POLL, daemon_timeout: float = DAEMON_TIMEOUT) -> None:
         self.db_path = Path(db_path)
         self.local: dict[str, PipelineConfig] = {p.name: p for p in pipelines}  # for preview
-        self.pipelines: dict[str, PipelineConfig] = dict(self.local)
-        self.states: dict[tuple[str, str], SourceState] = {}
+        super().__init__(dict(self.local))
         self.writer = Reader(self.db_path)
         self.daemon: dict[str, Any] | None = None  # the daemon's last published snapshot
         self.poll = poll
         self.daemon_timeout = daemon_timeout
-        self._listeners: list[Listener] = []
         self._running: dict[tuple[str, str], int] = {}  # source -> its running run id
         self._tracked: dict[int, dict[str, Any]] = {}  # running run rows, by id
         self._last_run = 0
@@ -142,41 +136,8 @@ class RemoteEngine:
 
     # ---- events, states, lookups (as on Engine) ---------------------------------------
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
-    def emit(self, event: EngineEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                logger.exception("engine event listener failed")
-
     def log(self, level: str, message: str, pipeline: str = "", source: str = "") -> None:
         self.emit(LogLine(level=level, message=message, pipeline=pipeline, source=source))
-
-    def state(self, pipeline: str, source: str) -> SourceState:
-        return self.states.setdefault((pipeline, source), SourceState())
-
-    def set_status(self, pipeline: str, source: str, status: SourceStatus, detail: str = "") -> None:
-        state = self.state(pipeline, source)
-        if (state.status, state.detail) != (status, detail):
-            state.status, state.detail = status, detail
-            self.emit(SourceStateChanged(pipeline=pipeline, source=source, status=status,
-                                         detail=detail))
-
-    def pipeline(self, name: str) -> PipelineConfig:
-        try:
-            return self.pipelines[name]
-        except KeyError:
-            known = ", ".join(sorted(self.pipelines)) or "none"
-            raise KeyError(f"no pipeline named {name!r} (known: {known})") from None
-
-    def schedule_of(self, pipeline: str, source: str) -> Schedule | None:
-        config = self.pipeline(pipeline)
-        text = config.source(source).schedule or config.schedule
-        return parse_schedule(text) if text else None
 
     def is_running(self, pipeline: str, source: str) -> bool:
         return (pipeline, source) in self._running
