@@ -395,6 +395,14 @@ class Store:
                      label: str | None = None, feedback: str | None = None,
                      limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """Posts newest first; `query` is full-text (FTS5 syntax, words are ANDed)."""
+        where, params = self._posts_filter(query, source, label, feedback)
+        return self.rows(
+            f"SELECT * FROM posts {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset))
+
+    @staticmethod
+    def _posts_filter(query: str | None, source: str | None, label: str | None,
+                      feedback: str | None) -> tuple[str, list[Any]]:
         clauses, params = [], []
         if query:
             clauses.append("posts.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
@@ -403,10 +411,7 @@ class Store:
             if value:
                 clauses.append(f"posts.{column} = ?")
                 params.append(value)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        return self.rows(
-            f"SELECT * FROM posts {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset))
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def count_posts(self, pipeline: str | None = None) -> int:
         if pipeline:
@@ -417,15 +422,7 @@ class Store:
     def count_search_posts(self, query: str | None = None, *, source: str | None = None,
                            label: str | None = None, feedback: str | None = None) -> int:
         """How many posts `search_posts` would page through (for "rows 1-100 of N")."""
-        clauses, params = [], []
-        if query:
-            clauses.append("posts.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
-            params.append(fts_query(query))
-        for column, value in (("source", source), ("label", label), ("feedback", feedback)):
-            if value:
-                clauses.append(f"posts.{column} = ?")
-                params.append(value)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params = self._posts_filter(query, source, label, feedback)
         return self.conn.execute(f"SELECT COUNT(*) FROM posts {where}", params).fetchone()[0]
 
     def post_time_range(self) -> tuple[str | None, str | None]:
@@ -486,11 +483,17 @@ class Store:
                        pipeline: str | None = None) -> dict[Any, str]:
         """{segment value: the aspect with the most negative mentions} — "price is the
         top complaint among 18-24". Without a key the one entry is under None."""
-        top: dict[Any, str] = {}
-        for row in self.aspect_summary(segment_key, pipeline):
-            if row["negative"] and row["segment"] not in top:
-                top[row["segment"]] = row["aspect"]
-        return top
+        return top_complaints_of(self.aspect_summary(segment_key, pipeline))
+
+
+def top_complaints_of(rows: Iterable[dict[str, Any]]) -> dict[Any, str]:
+    """`Store.top_complaints` from rows `aspect_summary` already returned (the first
+    aspect with negative mentions in each segment: rows come most negative first)."""
+    top: dict[Any, str] = {}
+    for row in rows:
+        if row["negative"] and row["segment"] not in top:
+            top[row["segment"]] = row["aspect"]
+    return top
 
 
 def fts_query(text: str) -> str:
