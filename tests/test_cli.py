@@ -131,7 +131,7 @@ def test_failed_ignore_leaves_the_open_list(tmp_path):
 
 def test_validate_and_bad_config_exit_2(tmp_path):
     pipelines = tmp_path / "pipelines"
-    shutil.copytree(REPO / "pipelines", pipelines, ignore=shutil.ignore_patterns("examples"))
+    shutil.copytree(REPO / "pipelines", pipelines)
     # the copied demo.toml points at ../sample_data relative to its folder
     shutil.copytree(REPO / "sample_data", tmp_path / "sample_data")
     ok = sentitui("validate", "--pipelines", str(pipelines), cwd=tmp_path)

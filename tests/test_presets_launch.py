@@ -1,6 +1,6 @@
-"""pipelines/examples/launch.toml: every preset against the real hosts, tokens from the
-environment. It must validate once the variables are set, name each missing one when
-they are not, and stay out of the default pipelines folder (CI sets no tokens)."""
+"""pipelines/launch.toml: every preset against the real hosts, tokens from the
+environment. Its sources ship disabled, so the default pipelines folder loads with no
+tokens set (CI has none); enabling a source makes each missing variable an error."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from conftest import REPO
 from sentitui.config import ConfigError, load_pipeline_file, load_pipelines
 from sentitui.sources import kinds, make_source
 
-LAUNCH = REPO / "pipelines" / "examples" / "launch.toml"
+LAUNCH = REPO / "pipelines" / "launch.toml"
 ENV = {"X_BEARER_TOKEN": "x", "MASTODON_TOKEN": "m", "REDDIT_TOKEN": "r", "BLUESKY_TOKEN": "b",
        "YOUTUBE_API_KEY": "y", "INSTAGRAM_TOKEN": "i", "INSTAGRAM_USER_ID": "1784",
        "FACEBOOK_PAGE_TOKEN": "f", "FACEBOOK_PAGE_ID": "1929"}
@@ -30,14 +30,25 @@ def test_launch_pipeline_covers_every_preset_against_the_real_hosts():
     assert urls["bluesky"] == "https://bsky.social/xrpc/app.bsky.feed.searchPosts"
 
 
-def test_launch_pipeline_names_each_missing_variable():
+def test_enabled_launch_sources_name_each_missing_variable(tmp_path):
+    enabled = tmp_path / "launch.toml"
+    enabled.write_text(LAUNCH.read_text().replace("enabled = false", "enabled = true"))
     with pytest.raises(ConfigError) as err:
-        load_pipeline_file(LAUNCH, env={})
+        load_pipeline_file(enabled, env={})
     missing = "\n".join(err.value.problems)
     for var in ENV:
         assert f"environment variable {var} is not set" in missing
 
 
-def test_default_pipelines_folder_does_not_load_the_launch_pipeline():
-    names = {p.name for p in load_pipelines(REPO / "pipelines", env={})}
-    assert "launch" not in names
+def test_default_pipelines_folder_loads_launch_disabled_without_tokens():
+    launch = {p.name: p for p in load_pipelines(REPO / "pipelines", env={})}["launch"]
+    assert launch.sources and not any(s.enabled for s in launch.sources)
+    assert "X_BEARER_TOKEN" in launch.source("x").missing_env
+
+
+async def test_pulling_a_source_whose_secret_is_unset_fails_with_its_name(make_engine):
+    launch = load_pipeline_file(LAUNCH, env={})
+    async with make_engine(launch) as engine:
+        stats = await engine.run_source("launch", "x", "manual")
+    assert stats.status == "failed"
+    assert "X_BEARER_TOKEN" in stats.error

@@ -175,7 +175,13 @@ class Engine(EngineSurface):
                             lambda status, detail="": self.set_status(pipeline_name, source_name,
                                                                       status, detail))
             try:
-                await runner.run()
+                missing = source.config.missing_env
+                if missing:  # a disabled source pulled by hand before its secrets are set
+                    stats.status = "failed"
+                    stats.error = (f"environment variable(s) {', '.join(missing)} not set: "
+                                   f"set them and reload the pipeline")
+                else:
+                    await runner.run()
             finally:
                 await self.writer.call(lambda store: store.finish_run(stats))
                 self.state(pipeline_name, source_name).last = stats
