@@ -317,3 +317,95 @@ async def test_command_palette_offers_a_pull_of_each_source(console, db_path):
         await settle(pilot)
         assert count(db_path, "SELECT COUNT(*) FROM posts") == 4
         assert count(db_path, "SELECT COUNT(*) FROM runs WHERE trigger = 'manual'") == 1
+
+
+INSIGHT_PIPELINE = """
+[pipeline]
+name = "launch"
+competitors = ["SilkPro", "HairGlow"]
+aspects = { price = ["price", "expensive"], scent = ["scent", "smell"] }
+
+[[source]]
+name = "drops"
+kind = "file"
+path = "../data/*.jsonl"
+[source.fields]
+id = "id"
+text = "body"
+[source.fields.segments]
+age_group = "age"
+"""
+
+INSIGHT_RECORDS = [
+    {"id": n, "body": body, "age": age}
+    for n, (body, age) in enumerate([
+        ("The price is awful, a terrible rip-off.", "18-24"),
+        ("Way too expensive and the price is a horrible joke.", "18-24"),
+        ("I love the scent, wonderful smell.", "18-24"),
+        ("The scent is awful and stale.", "35-44"),
+        ("Great price, I love it.", "35-44"),
+        ("Better than SilkPro, my hair loves it.", "35-44"),
+        ("SilkPro was awful, this is great.", "18-24"),
+        ("HairGlow smells nicer honestly.", "35-44"),
+    ], start=1)
+]
+
+
+async def test_dashboard_competitor_and_aspect_panels_from_real_rows(
+        tmp_path, write_pipeline, make_engine, db_path):
+    write_records(tmp_path / "data", INSIGHT_RECORDS)
+    pipeline = write_pipeline(INSIGHT_PIPELINE)
+    app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "no competitor named yet" in screen_text(app)
+        assert "no aspect mentioned yet" in screen_text(app)
+        await pilot.press("2", "p")
+        await settle(pilot)
+        assert count(db_path, "SELECT COUNT(*) FROM posts") == 8
+        await pilot.press("1")
+        await settle(pilot)
+        text = screen_text(app)
+        # Share of voice: SilkPro in 2 posts of 8, HairGlow in 1; then average polarity.
+        assert re.search(r"SilkPro +█+ +25% [+-]\d\.\d\d", text), text
+        assert re.search(r"HairGlow +█+ +12% [+-]\d\.\d\d", text), text
+        assert "Aspects by age_group (s)" in text
+        assert "price is the top complaint among 18-24" in text
+        assert "scent is the top complaint among 35-44" in text
+        assert re.search(r"price +3 +-\d\.\d\d +-\d\.\d\d", text), text  # 18-24 first: most mentions
+
+
+async def test_source_filters_follow_hot_reload_and_keep_the_choice(console, write_pipeline):
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")  # the Logs screen exists before the reload
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        select = app.screen.query_one("#posts-source", Select)
+        select.value = "drops"
+        await settle(pilot)
+
+        grown = write_pipeline(pipeline_toml() + """
+        [[source]]
+        name = "newshop"
+        kind = "file"
+        path = "../data/*.csv"
+        [source.fields]
+        id = "id"
+        text = "body"
+        """)
+        await app.engine.reload([grown])
+        await settle(pilot)
+        assert select.value == "drops" and app.screen.filters.source == "drops"
+        select.focus()
+        await pilot.press("enter")  # open the list
+        await pilot.pause()
+        assert "newshop" in screen_text(app)
+        await pilot.press("escape")
+
+        await pilot.press("4")  # a screen that was not on top catches up when shown
+        await settle(pilot)
+        app.screen.query_one("#log-source", Select).value = "newshop"  # a legal value now
+        await settle(pilot)
+        assert app.screen.source == "newshop"

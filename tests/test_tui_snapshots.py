@@ -22,6 +22,7 @@ PIPELINE = """
 [pipeline]
 name = "launch"
 competitors = ["SilkPro", "HairGlow"]
+aspects = { scent = ["scent"], price = ["price"], packaging = ["bottle"], "hair feel" = ["soft"] }
 
 [[source]]
 name = "social"
@@ -49,6 +50,7 @@ TEXTS = [
     ("Is the scent strong?", "question"),
 ]
 AGES = ["18-24", "25-34", "35-44", "45-54"]
+ASPECTS = ["scent", "price", "packaging", "hair feel"]
 REGIONS = ["EU", "US", "APAC"]
 BASE = 1795608000  # 2026-11-25T12:00:00Z
 STAMP = "2026-11-22T09:30:00Z"
@@ -58,6 +60,16 @@ def iso(epoch: float) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def aspects_of(i: int, polarity: float) -> dict[str, dict[str, object]]:
+    """Two aspects per post; price leans negative for the youngest group."""
+    found = {}
+    for aspect in (ASPECTS[i % 4], ASPECTS[(i + 1) % 4]):
+        value = round(polarity - (0.5 if aspect == "price" and i % 4 == 0 else 0.0), 3)
+        label = "positive" if value >= 0.05 else "negative" if value <= -0.05 else "neutral"
+        found[aspect] = {"polarity": value, "label": label}
+    return found
 
 
 def make_posts(source: str, n: int, phase: float) -> list[Post]:
@@ -70,7 +82,9 @@ def make_posts(source: str, n: int, phase: float) -> list[Post]:
             pipeline="launch", source=source, external_id=f"{source}-{i}", text=f"{text} #{i}",
             created_at=iso(BASE + i * 1800 + (0 if source == "social" else 900)),
             fetched_at=STAMP, polarity=polarity, subjectivity=0.5, label=label, feedback=feedback,
-            competitors=["SilkPro"] if feedback == "comparison" else [],
+            competitors=(["SilkPro"] if feedback == "comparison" else
+                         ["HairGlow"] if i % 7 == 0 else []),
+            aspects=aspects_of(i, polarity),
             rating=4.0 if source == "reviews" else None,
             segments={"age_group": AGES[i % 4], "region": REGIONS[i % 3]}))
     return posts

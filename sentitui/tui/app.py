@@ -37,6 +37,7 @@ from sentitui.models import (
 )
 from sentitui.tui.commands import SentiCommands
 from sentitui.tui.events import EngineBatch, EngineUpdate, Key
+from sentitui.tui.screens.base import WIDE_COLUMNS
 from sentitui.tui.screens.dashboard import DashboardScreen
 from sentitui.tui.screens.failed import FailedScreen
 from sentitui.tui.screens.help import HelpScreen
@@ -84,7 +85,8 @@ class SentiApp(App[None]):
         "logs": LogsScreen,
         "posts": PostsScreen,
     }
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"),
+                                                               (WIDE_COLUMNS, "-wide")]
     COMMANDS = App.COMMANDS | {SentiCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "show('dashboard')", "Dashboard", show=False),
@@ -114,6 +116,7 @@ class SentiApp(App[None]):
         self.log_lines: deque[LogLine] = deque(maxlen=LOG_LINES)
         self.progress: dict[Key, RunProgress] = {}
         self.data_version = 0  # bumped whenever the engine wrote rows
+        self.config_version = 0  # bumped whenever hot reload changed the pipelines
         self._pending: deque[EngineEvent] = deque(maxlen=PENDING_EVENTS)
         self._unsubscribe: Any = None
 
@@ -175,12 +178,15 @@ class SentiApp(App[None]):
                 batch.sources.add((event.pipeline, event.source))
             elif isinstance(event, ConfigReloaded):
                 batch.sources.update(event.added + event.removed + event.changed)
+                batch.config_changed = True
             elif isinstance(event, ConfigInvalid):
                 self.notify("\n".join(event.problems), title="pipeline file not reloaded",
                             severity="error", timeout=10, markup=False)
         self.log_lines.extend(batch.logs)
         if batch.data_changed:
             self.data_version += 1
+        if batch.config_changed:
+            self.config_version += 1
         self.screen.post_message(EngineUpdate(batch))
         from sentitui.tui.widgets.chrome import StatusHeader
 

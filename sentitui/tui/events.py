@@ -20,6 +20,7 @@ class EngineBatch:
     sources: set[Key] = field(default_factory=set)  # whose state or progress changed
     finished: list[RunStats] = field(default_factory=list)
     data_changed: bool = False  # posts or failed records were written
+    config_changed: bool = False  # hot reload added, removed or changed sources
 
 
 class EngineUpdate(Message):

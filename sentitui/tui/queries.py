@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sentitui.store import Store, iso
+from sentitui.store import Store, iso, top_complaints_of
 
 T = TypeVar("T")
 
@@ -59,6 +59,12 @@ class DashboardData:
     x_range: tuple[float, float] | None
     window: str
     bucket_seconds: int
+    # Insight panels: per competitor mentioned (Store.competitor_summary) and per
+    # aspect, overall and per value of `segment_key` (Store.aspect_summary).
+    competitors: list[dict[str, Any]] = field(default_factory=list)
+    aspects: list[dict[str, Any]] = field(default_factory=list)
+    aspects_by_segment: list[dict[str, Any]] = field(default_factory=list)
+    top_complaints: dict[Any, str] = field(default_factory=dict)  # segment value -> aspect
 
 
 def load_dashboard(store: Store, window: str, segment_key: str | None,
@@ -81,6 +87,7 @@ def load_dashboard(store: Store, window: str, segment_key: str | None,
             start, end = epoch(first), epoch(last)
             bucket = bucket_for(max(end - start, 60))
             x_range = (start // bucket * bucket, (end // bucket + 1) * bucket)
+    by_segment = store.aspect_summary(segment_key) if segment_key else []
     series: dict[str, list[tuple[float, float]]] = {}
     for row in store.sentiment_over_time(bucket, since):
         middle = epoch(row["bucket"]) + bucket / 2
@@ -97,6 +104,10 @@ def load_dashboard(store: Store, window: str, segment_key: str | None,
         x_range=x_range,
         window=window,
         bucket_seconds=bucket,
+        competitors=store.competitor_summary(),
+        aspects=store.aspect_summary(),
+        aspects_by_segment=by_segment,
+        top_complaints=top_complaints_of(by_segment),
     )
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Footer, Select
 
 from sentitui.store import Store
 from sentitui.tui.events import EngineUpdate, Loaded, QueryFailed
@@ -20,16 +20,23 @@ if TYPE_CHECKING:
     from sentitui.tui.app import SentiApp
 
 REFRESH_SECONDS = 1.0  # how often a screen re-queries while new rows keep arriving
+WIDE_COLUMNS = 120  # screens get the class -wide from this width on, -narrow below
 
 
 class SentiScreen(Screen[None]):
+    """Note: Textual calls a message handler of every class in the MRO, so subclasses
+    must not call `super().on_mount()` & co. (that would run the base one twice)."""
+
     MODE: ClassVar[str] = ""
+    SOURCE_FILTER: ClassVar[str] = ""  # id of the screen's source Select, if it has one
 
     def __init__(self) -> None:
         super().__init__()
         self._queries_running: set[str] = set()
         self._queries_queued: dict[str, Callable[[Store], Any]] = {}
         self._seen_version = -1
+        self._seen_config = -1
+        self._source_options: list[str] = []
 
     @property
     def senti(self) -> SentiApp:
@@ -48,6 +55,7 @@ class SentiScreen(Screen[None]):
         self.set_interval(REFRESH_SECONDS, self._refresh_if_stale)
 
     def on_screen_resume(self) -> None:
+        self.sync_source_filter()
         self._seen_version = self.senti.data_version
         self.reload()
 
@@ -61,7 +69,41 @@ class SentiScreen(Screen[None]):
         """Query what the screen shows (in workers) and draw it when the results come."""
 
     def on_engine_update(self, message: EngineUpdate) -> None:
-        """Engine events since the last flush; the default waits for the next refresh."""
+        """Engine events since the last flush; the default waits for the next refresh
+        (a subclass's handler runs as well as this one)."""
+        if message.batch.config_changed:
+            self.sync_source_filter()
+
+    # ---- the source filter follows hot reload ----------------------------------------
+
+    def source_names(self) -> list[str]:
+        return sorted({source for _, source in self.senti.sources()})
+
+    def source_filter(self) -> Select[str]:
+        """The screen's source Select, with the sources the engine has now."""
+        self._seen_config = self.senti.config_version
+        self._source_options = self.source_names()
+        return Select([(s, s) for s in self._source_options], prompt="any source",
+                      compact=True, id=self.SOURCE_FILTER)
+
+    def sync_source_filter(self) -> None:
+        """Refill the source Select after hot reload added or removed sources, keeping
+        the current choice (still listed, even if its source went: its rows remain)."""
+        if not self.SOURCE_FILTER or self._seen_config == self.senti.config_version:
+            return
+        self._seen_config = self.senti.config_version
+        select = self.query_one(f"#{self.SOURCE_FILTER}", Select)
+        names = self.source_names()
+        current = select.value
+        if current is not Select.NULL and current not in names:
+            names = sorted([*names, str(current)])
+        if names == self._source_options:
+            return
+        self._source_options = names
+        with self.prevent(Select.Changed):  # the filter itself does not change
+            select.set_options([(s, s) for s in names])
+            if current is not Select.NULL:
+                select.value = current
 
     # ---- database reads in thread workers --------------------------------------------
 

@@ -1,5 +1,10 @@
-"""1 Dashboard: headline figures, polarity over time per source, label, feedback and
-segment splits. Re-queried at most once a second while the engine writes rows."""
+"""1 Dashboard: headline figures, polarity over time per source, label, feedback,
+segment and competitor splits, and sentiment per aspect by segment with the top
+complaint of each segment. Re-queried at most once a second while the engine writes rows.
+
+At 80 columns the chart keeps the first screen with the splits under it and the body
+scrolls to the competitor and aspect panels; from 120 columns the competitors join
+the splits row and everything fits."""
 
 from __future__ import annotations
 
@@ -7,16 +12,19 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.containers import Container, Horizontal
+from textual.containers import Container, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
 from sentitui.tui.queries import WINDOWS, DashboardData, load_dashboard
-from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.screens.base import WIDE_COLUMNS, SentiScreen
 from sentitui.tui.widgets.charts import (
     FEEDBACK_COLOUR,
     LABEL_COLOURS,
+    AspectGrid,
+    AspectTable,
     BarRow,
     Bars,
     PolarityChart,
@@ -39,6 +47,53 @@ def label_parts(row: dict) -> list[tuple[float, str]]:
     return [(row.get(name) or 0, LABEL_COLOURS[name]) for name in ("positive", "neutral", "negative")]
 
 
+def join_names(names: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def complaint_headline(top: dict, columns: list[str], overall_top: str | None) -> list[Text]:
+    """Sentences like "price is the top complaint among 18-24 and 25-34", one per aspect
+    that tops some segment (most segments first); without segments, the overall one."""
+    by_aspect: dict[str, list[str]] = {}
+    for column in columns:
+        if column in top:
+            by_aspect.setdefault(top[column], []).append(column)
+    for segment, aspect in top.items():  # segments beyond the columns shown
+        if str(segment) not in columns:
+            by_aspect.setdefault(aspect, []).append(str(segment))
+    sentences = []
+    for aspect, segments in sorted(by_aspect.items(), key=lambda item: -len(item[1])):
+        sentence = Text()
+        sentence.append(safe(aspect), style=f"bold {LABEL_COLOURS['negative']}")
+        sentence.append(" is the top complaint among ")
+        sentence.append(safe(join_names(segments)), style="bold")
+        sentences.append(sentence)
+    if not sentences and overall_top:
+        sentence = Text()
+        sentence.append(safe(overall_top), style=f"bold {LABEL_COLOURS['negative']}")
+        sentence.append(" is the top complaint")
+        sentences.append(sentence)
+    if not sentences:
+        sentences.append(Text("no complaints about an aspect yet", style="dim"))
+    return sentences
+
+
+def aspect_table(data: DashboardData) -> AspectTable:
+    overall = {row["aspect"]: row for row in data.aspects}
+    mentions: dict[str, int] = {}
+    cells: dict[tuple[str, str], dict] = {}
+    for row in data.aspects_by_segment:
+        segment = str(row["segment"])
+        mentions[segment] = mentions.get(segment, 0) + row["mentions"]
+        cells[(segment, row["aspect"])] = row
+    columns = sorted(mentions, key=lambda s: (-mentions[s], s))
+    overall_top = next((row["aspect"] for row in data.aspects if row["negative"]), None)
+    top = {str(k): v for k, v in data.top_complaints.items()}
+    return AspectTable(complaint_headline(top, columns, overall_top), list(overall),
+                       overall, columns, cells)
+
+
 class DashboardScreen(SentiScreen):
     MODE = "dashboard"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -55,19 +110,27 @@ class DashboardScreen(SentiScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static(id="figures")
-        with Container(id="dash-body"):
+        with VerticalScroll(id="dash-body"):
             yield PolarityChart(id="chart")
-            with Horizontal(id="splits"):
+            with Container(id="splits"):
                 yield Bars(id="labels")
                 yield Bars(id="feedback")
                 yield Bars(id="segments")
+                yield Bars(id="competitors")
+            yield AspectGrid(id="aspects")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#chart").border_title = "Polarity over time"
         self.query_one("#labels").border_title = "Labels by source"
         self.query_one("#feedback").border_title = "Feedback"
         self.query_one("#segments").border_title = "Segment"
+        competitors = self.query_one("#competitors")
+        competitors.border_title = "Competitors"
+        competitors.border_subtitle = "share · polarity"
+        self.query_one("#aspects").border_title = "Aspects"
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.size_panels()
 
     def reload(self) -> None:
         window, key = self.window, self.segment_key
@@ -132,10 +195,6 @@ class DashboardScreen(SentiScreen):
                    f"{data.feedback[kind]:,} {data.feedback[kind] / total:4.0%}")
             for kind in kinds], scale=top or None, empty_message="no posts yet")
 
-        # The three panels share the height of the longest.
-        lines = max(len(data.by_source), len(kinds), len(data.segments), 1)
-        for bars in self.query(Bars):
-            bars.styles.height = lines + 2
         segments = self.query_one("#segments", Bars)
         # A Text title: segment names are never read as markup.
         segments.border_title = Text(f"Segment: {safe(data.segment_key)} (s)"
@@ -143,3 +202,38 @@ class DashboardScreen(SentiScreen):
         segments.show([
             BarRow(str(row["segment"]), label_parts(row), f"{row['posts']:,}")
             for row in data.segments], empty_message="no segments in the posts")
+
+        pipelines_config = list(getattr(self.senti.engine, "pipelines", {}).values())
+        top_mentions = max((row["mentions"] for row in data.competitors), default=0)
+        self.query_one("#competitors", Bars).show([
+            BarRow(str(row["competitor"]), label_parts(row),
+                   f"{row['share_of_voice']:.0%} {row['avg_polarity'] or 0:+.2f}")
+            for row in data.competitors], scale=top_mentions or None,
+            empty_message=("no competitor named yet"
+                           if any(getattr(p, "competitors", None) for p in pipelines_config)
+                           else "no competitors configured"))
+
+        aspects = self.query_one("#aspects", AspectGrid)
+        aspects.border_title = Text(f"Aspects by {safe(data.segment_key)} (s)"
+                                    if data.segment_key else "Aspects")
+        aspects.show(aspect_table(data), empty_message=(
+            "no aspect mentioned yet"
+            if any(getattr(p, "aspects", None) for p in pipelines_config)
+            else "no aspects configured (pipeline key aspects)"))
+        self.size_panels()
+
+    def size_panels(self) -> None:
+        """The panels of a row share the height of the longest: labels, feedback and
+        segments, and the competitors too when they sit in the same row (wide)."""
+        data = self.data
+        if data is None:
+            return
+        kinds = len(data.feedback)
+        lines = max(len(data.by_source), kinds, len(data.segments), 1)
+        wide = self.size.width >= WIDE_COLUMNS
+        if wide:
+            lines = max(lines, len(data.competitors))
+        for name in ("labels", "feedback", "segments"):
+            self.query_one(f"#{name}", Bars).styles.height = lines + 2
+        competitors = self.query_one("#competitors", Bars)
+        competitors.styles.height = (lines if wide else max(len(data.competitors), 1)) + 2

@@ -33,6 +33,7 @@ def saved_payload_path(record: dict[str, Any], folder: Path) -> Path:
 
 class FailedScreen(SentiScreen):
     MODE = "failed"
+    SOURCE_FILTER = "failed-source"
     AUTO_FOCUS = "#failed-table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "retry", "Retry"),
@@ -52,12 +53,10 @@ class FailedScreen(SentiScreen):
         self.record: dict[str, Any] | None = None
 
     def compose_body(self) -> Iterable[Widget]:
-        sources = sorted({s for _, s in self.senti.sources()})
         with Horizontal(classes="filters"):
             yield Select([(s, s) for s in STATUSES] + [("all", "all")], value="open",
                          allow_blank=False, compact=True, id="failed-status")
-            yield Select([(s, s) for s in sources], prompt="any source", compact=True,
-                         id="failed-source")
+            yield self.source_filter()
             yield Select([(s, s) for s in STAGES], prompt="any stage", compact=True,
                          id="failed-stage")
             yield Input(placeholder="/ search errors", compact=True, id="failed-search")
@@ -75,7 +74,6 @@ class FailedScreen(SentiScreen):
                 yield Static(id="failed-detail-text")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#failed-detail").border_title = "Record"
 
     # ---- loading ---------------------------------------------------------------------

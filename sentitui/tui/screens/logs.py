@@ -39,6 +39,7 @@ def format_line(line: LogLine) -> list[str]:
 
 class LogsScreen(SentiScreen):
     MODE = "logs"
+    SOURCE_FILTER = "log-source"
     AUTO_FOCUS = "#log"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "follow", "Pause/follow"),
@@ -56,12 +57,10 @@ class LogsScreen(SentiScreen):
         self.missed = 0
 
     def compose_body(self) -> Iterable[Widget]:
-        sources = sorted({s for _, s in self.senti.sources()})
         with Horizontal(classes="filters"):
             yield Select([(f"{level}+", level) for level in LEVELS], value=self.min_level,
                          allow_blank=False, compact=True, id="log-level")
-            yield Select([(s, s) for s in sources], prompt="any source", compact=True,
-                         id="log-source")
+            yield self.source_filter()
             yield Input(placeholder="/ search", compact=True, id="log-search")
             yield Static(id="log-status", classes="count")
         yield Log(max_lines=self.senti.log_lines.maxlen, id="log")

@@ -88,7 +88,6 @@ class PipelinesScreen(SentiScreen):
             yield Static(id="pipeline-detail-text")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.set_interval(1.0, self.tick)
         self.query_one("#pipeline-detail").border_title = "Source"
         self.query_one("#runs-table").border_title = "Recent runs"

@@ -27,6 +27,7 @@ FEEDBACK = ("praise", "complaint", "suggestion", "comparison", "question", "othe
 
 class PostsScreen(SentiScreen):
     MODE = "posts"
+    SOURCE_FILTER = "posts-source"
     AUTO_FOCUS = "#posts-table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search"),
@@ -42,11 +43,9 @@ class PostsScreen(SentiScreen):
         self.rows: dict[str, dict[str, Any]] = {}
 
     def compose_body(self) -> Iterable[Widget]:
-        sources = sorted({s for _, s in self.senti.sources()})
         with Horizontal(classes="filters"):
             yield Input(placeholder="/ search posts", compact=True, id="posts-search")
-            yield Select([(s, s) for s in sources], prompt="any source", compact=True,
-                         id="posts-source")
+            yield self.source_filter()
             yield Select([(s, s) for s in LABELS], prompt="any label", compact=True,
                          id="posts-label")
             yield Select([(s, s) for s in FEEDBACK], prompt="any feedback", compact=True,
@@ -66,7 +65,6 @@ class PostsScreen(SentiScreen):
                 yield Static(id="post-detail-text")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#post-detail").border_title = "Post"
 
     def reload(self) -> None:

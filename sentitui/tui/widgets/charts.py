@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.cells import cell_len
+from rich.console import Console
 from rich.text import Text
 from textual.widget import Widget
 
@@ -202,3 +203,125 @@ def render_bars(rows: Sequence[BarRow], width: int, scale: float | None = None,
         line.append(" " + row.figure.rjust(figure_w), style="bold")
         lines.append(line)
     return Text("\n").join(lines)
+
+
+def polarity_colour(polarity: float | None) -> str:
+    if polarity is None:
+        return LABEL_COLOURS["neutral"]
+    if polarity >= 0.05:
+        return LABEL_COLOURS["positive"]
+    if polarity <= -0.05:
+        return LABEL_COLOURS["negative"]
+    return LABEL_COLOURS["neutral"]
+
+
+@dataclass(slots=True)
+class AspectTable:
+    """Sentiment per aspect: overall and per segment value, with headline sentences.
+
+    `overall` and `cells` hold `Store.aspect_summary` rows (`mentions`, `avg_polarity`,
+    label counts); `cells` is keyed by (segment value, aspect)."""
+
+    headline: list[Text]
+    aspects: list[str]
+    overall: dict[str, dict]
+    columns: list[str]
+    cells: dict[tuple[str, str], dict]
+
+
+class AspectGrid(Widget):
+    """Headline sentences over a grid: one row per aspect, its mentions and average
+    polarity overall, then one column per segment value (as many as fit)."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.table: AspectTable | None = None
+        self.empty_message = "nothing yet"
+
+    def show(self, table: AspectTable | None, empty_message: str = "nothing yet") -> None:
+        self.table, self.empty_message = table, empty_message
+        self.refresh(layout=True)
+
+    def lines(self, width: int) -> list[Text]:
+        return aspect_lines(self.table, width, self.empty_message, self.app.console)
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
+        return max(len(self.lines(width)), 1)
+
+    def render(self) -> Text:
+        return Text("\n").join(self.lines(self.content_size.width))
+
+
+HEADLINE_MIN = 36  # the headline goes beside the grid when it gets at least this width
+
+
+def aspect_lines(table: AspectTable | None, width: int, empty_message: str = "nothing yet",
+                 console: Console | None = None) -> list[Text]:
+    """The panel as lines of text (pure, so it is testable): the headline sentences
+    beside the grid when the width allows, else above it; grid rows never wrap."""
+    if table is None or not table.aspects:
+        return [Text(empty_message, style="dim")]
+    width = max(width, 10)
+    console = console or Console(width=width)
+    grid = aspect_grid(table, width)
+    grid_w = max(line.cell_len for line in grid)
+    beside = width - grid_w - 3
+    if beside >= HEADLINE_MIN:
+        headline = [line for sentence in table.headline for line in sentence.wrap(console, beside)]
+        lines = []
+        for index in range(max(len(grid), len(headline))):
+            line = grid[index].copy() if index < len(grid) else Text()
+            line.pad_right(grid_w - line.cell_len)
+            line.append("   ")
+            if index < len(headline):
+                line.append_text(headline[index])
+            lines.append(line)
+        return lines
+    return [line for sentence in table.headline for line in sentence.wrap(console, width)] + grid
+
+
+def aspect_grid(table: AspectTable, width: int) -> list[Text]:
+    """A header and one row per aspect: mentions, overall average polarity, then the
+    average polarity in each segment value, as many columns as fit in `width`."""
+    label_w = min(max(6, *(cell_len(safe(a)) for a in table.aspects)), 14)
+    count_w = max([len(f"{row['mentions']:,}") for row in table.overall.values()] + [1])
+    fixed = label_w + 1 + count_w + 1 + 6  # aspect, mentions, overall polarity
+    col_w = max(min(max((cell_len(safe(c)) for c in table.columns), default=5), 10), 5)
+    fits = max((width - fixed - 4) // (col_w + 1), 0)  # 4: room for "+N" more columns
+    if fits >= len(table.columns) - 1 and fixed + len(table.columns) * (col_w + 1) <= width:
+        fits = len(table.columns)
+    columns = table.columns[:fits]
+    more = len(table.columns) - len(columns)
+
+    def cut(value: str, size: int, justify: str = "right") -> Text:
+        text = Text(safe(value), no_wrap=True, overflow="ellipsis")
+        text.truncate(size, overflow="ellipsis")
+        pad = size - text.cell_len
+        return Text(" " * pad) + text if justify == "right" else text + Text(" " * pad)
+
+    def figure(row: dict | None, size: int) -> Text:
+        if row is None or row.get("avg_polarity") is None:
+            return Text("·".rjust(size), style="dim")
+        polarity = row["avg_polarity"]
+        return Text(f"{polarity:+.2f}".rjust(size), style=polarity_colour(polarity))
+
+    header = Text(no_wrap=True, overflow="ellipsis", style="dim")
+    header.append_text(cut("aspect", label_w, "left"))
+    header.append(" " + "n".rjust(count_w) + " " + "all".rjust(6))
+    for column in columns:
+        header.append(" ")
+        header.append_text(cut(column, col_w))
+    if more:
+        header.append(f" +{more}")
+    lines = [header]
+    for aspect in table.aspects:
+        row = table.overall.get(aspect)
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append_text(cut(aspect, label_w, "left"))
+        line.append(" " + f"{row['mentions'] if row else 0:,}".rjust(count_w) + " ", style="bold")
+        line.append_text(figure(row, 6))
+        for column in columns:
+            line.append(" ")
+            line.append_text(figure(table.cells.get((column, aspect)), col_w))
+        lines.append(line)
+    return lines
