@@ -150,6 +150,42 @@ def test_default_scorer_differs_from_textblob_where_it_should() -> None:
     assert default[0] > 0.5 and default[1] > 0.5 and default[2] < -0.05
 
 
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("it was the nicest thing EVER", 1),  # inflected form of a lexicon word: "nice"
+        ("She amazes me", 1),  # a verb TextBlob's adjective lexicon lacks
+        ("Steve Jobs resigns, stocks slide on Europe woes", -1),  # events and nouns
+        ("Damn damn damn #Cowboys", -1),  # a booster with nothing to boost counts itself
+        ("#stillbitter", -1),  # lower-case hashtag split into known words
+        ("hahahaha that was fun", 1),  # laughter in any length
+        ("Where are my CDs? =/", -1),  # emoticon
+        ("Flight cancelled, heading back home...", -1),  # "heading back" is no verdict
+        ("pretty good", 1),
+        ("not good", -1),
+    ],
+)
+def test_default_scorer_reads_social_text(text: str, sign: int) -> None:
+    [(polarity, _)] = score_batch([text])
+    assert polarity * sign >= 0.05, polarity
+
+
+def test_default_scorer_model_maps_cutoffs_onto_default_thresholds() -> None:
+    from sentitui.processing.sentiment import MODEL, Model, _polarity
+
+    assert MODEL.negative < 0 < MODEL.positive
+    assert _polarity(MODEL.positive, MODEL) == pytest.approx(0.05)
+    assert _polarity(MODEL.negative, MODEL) == pytest.approx(-0.05)
+    assert label_for(round(_polarity(MODEL.positive - 1e-6, MODEL), 4)) == "neutral"
+    assert _polarity(0.0, MODEL) == 0.0
+    scores = [x / 10 for x in range(-100, 101)]
+    polarities = [_polarity(x, MODEL) for x in scores]
+    assert polarities == sorted(polarities) and polarities[0] > -1 and polarities[-1] < 1
+    # A text with no opinion in it scores exactly 0 whatever the model.
+    assert score_batch(["It is a bottle", "arrived on Tuesday"]) == [(0.0, 0.0), (0.0, 0.0)]
+    assert isinstance(MODEL, Model)
+
+
 def test_unknown_scorer_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown scorer 'nope'"):
         score_batch(["hi"], "nope")

@@ -2,73 +2,104 @@
 
 TextBlob as shipped averages the polarity of the adjectives it knows. On tweets and
 short reviews that misses most of the signal: emoji and emoticons, hashtags
-(#fail), stretched words ("sooo goood"), slang ("ugh", "yay"), verbs of feeling
-("miss", "hurts"), and it counts quantity words ("more" +0.5, "own" +0.6, "first"
-+0.25) as praise. This scorer keeps TextBlob's word polarities and subjectivities
-and adds, in this order, per token:
+(#fail), stretched words ("sooo goood"), slang ("ugh", "yay"), verbs and nouns of
+feeling ("miss", "hurts", "funeral"), inflected forms ("nicest", "amazes"), and it
+counts quantity words ("more" +0.5, "own" +0.6) as praise. This scorer keeps
+TextBlob's word polarities and subjectivities and reads a text in three steps.
 
-1. Text clean-up: HTML entities decoded, URLs and @mentions dropped, `#CamelCase`
-   hashtags split into words, letters repeated 3+ times squeezed ("sooo" -> "so",
-   which also marks the word as emphasised).
-2. Lexicon: a short hand-written list of social/review words TextBlob lacks
-   (`EXTRA_WORDS`), emoji and emoticons (`EMOJI`, `EMOTICONS`), then TextBlob's
-   own entries minus the quantity/position words in `NOT_SENTIMENT`.
-3. Modifiers on the next sentiment word: boosters ("very", "so", "really") multiply
-   it by 1 + `booster`; dampeners ("kinda", "slightly") by `dampener`; a negator
-   ("not", "never", "n't", "without", "no") up to three words before it, in the
-   same clause, flips it and scales it by `negation` ("not good" = -0.6 × good);
-   ALL CAPS in mixed-case text and stretched letters add `emphasis`.
-4. Clauses: words before "but"/"however"/"though" weigh `but_before`, words after
-   weigh `but_after` — the clause after "but" is what the writer means.
-5. Polarity is the weighted mean of the sentiment words, nudged by `exclamation`
-   per "!" (at most three) in the direction it already has, clipped to -1..1.
-6. Calibration: cut-offs chosen on tuning data (`Params.positive`/`negative`) are
-   mapped onto the pipeline's default ±0.05 by a monotone piecewise-linear stretch,
-   so `label_for(polarity)` with the default thresholds gives the tuned labels and
-   a pipeline's own `thresholds` still move the cut-offs as with TextBlob.
+1. Reading (`read`), per token:
+   - clean-up: HTML entities decoded, URLs and @mentions dropped, `#CamelCase`
+     hashtags split into words, and lower-case ones (`#stillbitter`) too when every
+     piece is in TextBlob's spelling word list and one carries an opinion; laughter
+     ("hahaha", "lol", "lmao") read as one word; letters repeated 3+ times squeezed
+     ("sooo" -> "so", which also marks the word as emphasised);
+   - lexicon: TextBlob's entries minus the quantity/position/topic words in
+     `NOT_SENTIMENT`, then `GENERAL_WORDS` (feelings, events, verbs, nouns,
+     interjections TextBlob lacks) and `EXTRA_WORDS` (social/review words), emoji and
+     emoticons (`EMOJI`, `EMOTICONS`); a word not found is looked up by its base form
+     ("nicest" -> nice, "hated" -> hate), comparatives only of adjectives;
+   - modifiers: boosters ("very", "so", "pretty") multiply the next opinion word by
+     1 + `booster`, dampeners ("kinda") by `dampener`; a booster with nothing to
+     boost counts as a word of its own if it has a clear polarity ("damn it"); a
+     negator ("not", "never", "n't", "without", "no") up to `negation_window` words
+     before an opinion word, in the same clause, flips it ("not good" = -good); ALL
+     CAPS in mixed-case text and stretched letters add `emphasis`;
+   - clauses: words before the last "but"/"however"/"though" weigh `but_before`,
+     after it `but_after`; opinion words in a sentence ending in "?" count `question`.
+2. Features (`features`): the weighted mean polarity of the opinion words, their
+   squashed sum (`s / (1 + |s|)`, so that several opinion words count for more than
+   one), the sum of the emoji/emoticons, "!" (at most three) in the direction of the
+   mean, and negators that flipped nothing ("Won't go.").
+3. Model: a weighted sum of the features (`Model.weights`), labelled by two cut-offs
+   (`Model.negative`, `Model.positive`). The weights are a cumulative-logit (ordinal
+   logistic) fit and the cut-offs maximise the mean macro-F1 of the two sets, both
+   on the tuning part of the real labelled data only, by `scripts/tune_scorer.py
+   --fit` (plain Python); README "Insight" lists the held-out figures. The score is
+   mapped onto polarity -1..1 so that the cut-offs land on the pipeline's default
+   ±0.05: `label_for(polarity)` gives the tuned labels, and a pipeline's own
+   `thresholds` still move the cut-offs as with TextBlob. A text with no opinion
+   in it scores exactly 0.
 
-The numbers in `Params` were chosen by `scripts/tune_scorer.py` on the tuning part of
-the real labelled data (a fixed split); README "Insight" lists the held-out figures.
+Everything is deterministic and cheap (lexicons load once per process); `score_text`
+is a plain top-level function, so it pickles for the Scorer's process pool.
 Known limits: sarcasm, and negation that reaches further than three words.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["Params", "PARAMS", "score_text"]
+__all__ = ["FEATURES", "MODEL", "PARAMS", "Model", "Params", "Reading", "features", "read",
+           "score_text"]
 
 
 @dataclass(frozen=True, slots=True)
 class Params:
+    """How the rules read a text (step 1); chosen on the tuning data by cross-validation."""
+
     negation: float = 1.0
-    booster: float = 0.3
+    booster: float = 0.5
     dampener: float = 0.5
     emphasis: float = 0.2
-    exclamation: float = 0.1
     but_before: float = 0.5
     but_after: float = 1.0
-    question: float = 0.5  # scale of opinion words in a sentence that ends with "?"
+    question: float = 0.25  # scale of opinion words in a sentence that ends with "?"
     negation_window: int = 3  # words between a negator and the opinion word it flips
-    bare_negation: float = 0.2  # a negator with no opinion word to flip ("Won't go.") counts as this
-    positive: float = 0.15  # raw cut-offs, calibrated onto ±0.05
-    negative: float = -0.02
 
 
 PARAMS = Params()
+
+FEATURES = ("mean", "sum", "symbols", "exclamation", "bare_negation")
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """Step 3: score = sum(weight * feature); labels by the cut-offs on that score."""
+
+    weights: tuple[float, ...]  # one per name in FEATURES
+    negative: float  # score <= negative: "negative"
+    positive: float  # score >= positive: "positive"; in between: "neutral"
+    spread: float = 2.0  # score units per tanh unit when mapping onto polarity
+
+
+# Fitted by `scripts/tune_scorer.py --fit` on the tuning split; do not edit by hand.
+MODEL = Model(weights=(2.1284, 3.3685, 2.2843, 0.3843, 1.2512), negative=-0.2313, positive=0.9259)
 
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
-# Quantity, order and colour words that TextBlob scores but that carry no opinion.
+
+# Quantity, order, colour and topic words that TextBlob scores but that carry no opinion.
 NOT_SENTIMENT = _words("""
     more most many much own other first last next new old few little least less real full
     high long early certain general main whole able large black green dark live social
-    young particular due several late right sure top
+    young particular due several late right sure top game chicken secret past half
+    complete dry
 """)
 
 # Social and review words missing from TextBlob's lexicon: (polarity, subjectivity).
@@ -121,6 +152,56 @@ EXTRA_WORDS: dict[str, tuple[float, float]] = {
     "sigh": (-0.3, 0.7), "whining": (-0.5, 0.7), "annoyed": (-0.6, 0.8), "mad": (-0.5, 0.8),
 }
 
+def _graded(table: dict[float, str]) -> dict[str, tuple[float, float]]:
+    """{polarity: "word word ..."} -> {word: (polarity, subjectivity)}."""
+    return {word: (polarity, round(min(1.0, 0.3 + abs(polarity)), 2))
+            for polarity, words in table.items() for word in words.split()}
+
+
+# General opinion words TextBlob's adjective lexicon lacks (feelings, events, verbs,
+# nouns, interjections), or scores far off ("killed" -0.2, "victim" -0.08).
+GENERAL_WORDS = _graded({
+    0.8: "awesomeness masterpiece bliss blissful ecstatic heartwarming",
+    0.7: """fab delish congratz kickass merry hurrah hurray yippee excellence triumph delight
+        joyful stoked gratitude blessing blessings admiration brilliance paradise""",
+    0.6: """affectionate cuteness grats amazes amazed amaze victory hallelujah admire admired
+        honored honoured honor honour inspiration inspired thrill excitement celebration
+        appreciate appreciates appreciation kindness miracle treasure succeed succeeded
+        achievement champion champions hero heroes legend pleasure psyched""",
+    0.5: """amused epic rad reward rewarded award awarded awards respect respected salute cheers
+        cheer hug hugs hugged hugging cuddle cuddles giggle giggling grin grinning smiley
+        smiles laughs lmfao rotfl relaxing relaxed friendship achieve achieved accomplish
+        improve improved improvement improves gem beauty bless praise pumped thnx thanx tnx
+        tks thankyou tickled""",
+    0.4: """welcome kiss kisses luv lovin relax solved solution peace xo xoxoxo helped helps""",
+    0.3: """achievable healing prayers homie support supports supported help wish wished wishing
+        amen chill xx""",
+    -0.3: """heck protest protests resign resigns distracted concerned freezing warned warning
+        ignore ignored delay delays delayed cancel cancelled canceled lawsuit oops apologize
+        apologise""",
+    -0.4: """pricey confusing unemployment fight fights fighting disagree overpaid unwarranted
+        worry worries arrested blame blames blamed stress panic shock ache aches aching
+        headache sickness flu fever error errors glitch bug bugs mistake mistakes struggle
+        struggling struggled complaints complaining refuse refused banned ban boo booo tears
+        dread debt""",
+    -0.5: """wasteland exhausted exhausting woe woes convicted offender bitter neglect neglected
+        neglecting punish punishment nonsense fear fears feared anxiety stressed annoy
+        annoys annoyance irritated frustration disappoint displeased dislike dislikes
+        disliked sadness sorrow funeral suffer suffered injury injured injuries wound
+        wounded cancer disease victim victims war bomb explosion crashed accident crisis
+        emergency threat threats threatened danger arrest steal steals stole stolen theft
+        lies cheat cheated loss losses defeat defeated loser losers outage damage damaged
+        mess messed trouble troubles poverty poison reject rejected rejection shame
+        embarrassed guilt ew eww ick lied liar jerk damnit goddamn""",
+    -0.6: """crappy doom bully bullying horror terror stressful grieve mourn mourning suffering
+        misery depression hatred hater haters rage fraud scam corruption scandal failure
+        disaster ruin ruins destroy destroyed enemy ashamed bastard wanker douche shitty
+        pissing heartbreak loneliness killed layoffs abuse""",
+    -0.7: """loathe despair shameful suicide racist horrified disgust tragedy catastrophe
+        nightmare murder murdered violence assault abused ruined heartless heartbroken
+        heartbreaking asshole scumbag douchebag""",
+})
+
 EMOJI: dict[str, float] = {
     "😍": 0.8, "🥰": 0.8, "🤩": 0.8, "😘": 0.6, "❤": 0.7, "♥": 0.7, "💕": 0.7, "💖": 0.7,
     "💗": 0.6, "💓": 0.6, "💞": 0.6, "💘": 0.6, "💙": 0.5, "💚": 0.5, "💛": 0.5, "💜": 0.5,
@@ -135,17 +216,22 @@ EMOJI: dict[str, float] = {
 }
 
 EMOTICONS: dict[str, float] = {
-    ":)": 0.5, ":-)": 0.5, ":]": 0.5, "=)": 0.5, ":d": 0.7, ":-d": 0.7, "=d": 0.7,
-    "xd": 0.5, ";)": 0.3, ";-)": 0.3, ":p": 0.3, ":-p": 0.3, "<3": 0.7, "<33": 0.7,
-    "^_^": 0.5, "^^": 0.4, ":o)": 0.4, ":*": 0.5,
-    ":(": -0.6, ":-(": -0.6, ":[": -0.5, "=(": -0.5, ":'(": -0.6, ":/": -0.3, ":-/": -0.3,
-    ":|": -0.2, ">:(": -0.8, "</3": -0.7, "-_-": -0.3, "d:": -0.5,
+    ":)": 0.5, ":-)": 0.5, ":]": 0.5, "=)": 0.5, "=]": 0.5, ": )": 0.5, "(:": 0.5,
+    ":d": 0.7, ":-d": 0.7, "=d": 0.7, ";d": 0.5, "xd": 0.5, ";)": 0.3, ";-)": 0.3,
+    ":p": 0.3, ":-p": 0.3, "=p": 0.3, ";p": 0.3, "<3": 0.7, "<33": 0.7, "<333": 0.7,
+    "^_^": 0.5, "^^": 0.4, "^.^": 0.5, ":o)": 0.4, ":*": 0.5, ":-*": 0.5, ":')": 0.5,
+    ":3": 0.4, "x3": 0.4, "=3": 0.4,
+    ":(": -0.6, ":-(": -0.6, ":[": -0.5, "=(": -0.5, "=[": -0.5, ": (": -0.5, "):": -0.5,
+    ":'(": -0.6, ";(": -0.5, ":((": -0.7, ":c": -0.5, ":-c": -0.5, ":/": -0.3, ":-/": -0.3,
+    "=/": -0.3, ":\\": -0.3, ":s": -0.3, ":@": -0.6, ":|": -0.2, ">:(": -0.8, "</3": -0.7,
+    ":l": -0.3, "-_-": -0.3, "-.-": -0.3, "t_t": -0.5, "d:": -0.5,
 }
 
 BOOSTERS = _words("""
     very so really super extremely totally absolutely incredibly truly highly completely
     seriously insanely ridiculously utterly deeply especially particularly exceptionally
-    amazingly awfully terribly too quite most way hella mega damn freaking fucking
+    amazingly awfully terribly too quite most way hella mega damn freaking fucking pretty
+    bloody
 """)
 DAMPENERS = _words("kinda sorta slightly somewhat fairly barely hardly partly marginally")
 NEGATORS = _words("""
@@ -164,16 +250,24 @@ LIKE_SUBJECTS = _words("""
     doesnt never
 """)
 # Set phrases, rewritten to one pseudo-word before scoring (polarity in EXTRA_WORDS):
-# intent to come back is the review's verdict; "won't be back" negates it as usual.
+# intent to come back is the review's verdict; "won't be back" negates it as usual
+# ("going/heading back home" is not a verdict).
 _PHRASES = [
-    (re.compile(r"\b(?:be|come|coming|go|going|running|head|heading) back\b|\breturn\b", re.I),
-     " comeback "),
+    (re.compile(r"\b(?:be|come|coming) back\b|\breturn\b", re.I), " comeback "),
     (re.compile(r"\bto die for\b", re.I), " divine "),
     # Idioms with a negator that are not negative: "beats X, no contest", "not kidding".
     (re.compile(r"\bno (?:contest|doubt|question)\b", re.I), " clearly "),
     (re.compile(r"\b(?:not|no) (?:kidding|joke|lie)\b", re.I), " honestly "),
 ]
 
+_LAUGH = re.compile(r"\b(?:a?(?:ha|he|hi){2,}h?|(?:lo)+l+|lolz|lulz|lmao+|lmfao+|rofl+|rotfl+)\b", re.I)
+# Inflections whose base form may be in the lexicon: (suffix, endings to put back).
+_SUFFIXES = (
+    ("iest", ("y",)), ("ier", ("y",)), ("ily", ("y",)), ("ies", ("y",)), ("ied", ("y",)),
+    ("est", ("", "e")), ("er", ("", "e")), ("ing", ("", "e")), ("ed", ("", "e")),
+    ("es", ("", "e")), ("s", ("",)), ("ly", ("", "le")), ("ness", ("",)),
+)
+_NOT_INFLECTED = _words("number ranker treated treating treats")
 _URL = re.compile(r"https?://\S+|www\.\S+", re.I)
 _MENTION = re.compile(r"(?<!\w)@[\w.]+(?:@[\w.-]+)?")
 _HASHTAG = re.compile(r"#(\w+)")
@@ -202,6 +296,7 @@ def _lexicon() -> dict[str, tuple[float, float]]:
         polarity, subjectivity, _ = textblob_sentiment[word][None]
         if word not in NOT_SENTIMENT and polarity != 0:
             words[word] = (float(polarity), float(subjectivity))
+    words.update(GENERAL_WORDS)
     words.update(EXTRA_WORDS)
     return words
 
@@ -210,9 +305,59 @@ def _prepare(text: str) -> str:
     text = html.unescape(text)
     text = _URL.sub(" ", text)
     text = _MENTION.sub(" ", text)
+    text = _LAUGH.sub(" haha ", text)
     for pattern, replacement in _PHRASES:
         text = pattern.sub(replacement, text)
-    return _HASHTAG.sub(lambda m: " " + _CAMEL.sub(" ", m.group(1)) + " ", text)
+    return _HASHTAG.sub(_hashtag_words, text)
+
+
+def _hashtag_words(match: re.Match[str]) -> str:
+    """"#CamelCase" -> "Camel Case"; "#stillbitter" -> "still bitter" when every piece
+    is a known word (TextBlob's spelling word list) and one of them carries an opinion."""
+    tag = match.group(1)
+    if tag != tag.lower() or tag in _lexicon() or len(tag) < 5 or _STRETCH.search(tag):
+        return " " + _CAMEL.sub(" ", tag) + " "
+    pieces = _segment(tag)
+    return " " + " ".join(pieces or [tag]) + " "
+
+
+def _segment(tag: str) -> list[str] | None:
+    vocabulary = _vocabulary()
+    lexicon = _lexicon()
+    n = len(tag)
+    # best[i] = (cost, pieces) for tag[:i]; fewer pieces first, then more common words
+    best: list[tuple[float, list[str]] | None] = [None] * (n + 1)
+    best[0] = (0.0, [])
+    for end in range(1, n + 1):
+        for start in range(max(0, end - 20), end):
+            piece = tag[start:end]
+            if best[start] is None or (piece not in vocabulary and piece not in lexicon):
+                continue
+            if len(piece) == 1 and piece not in ("a", "i"):
+                continue
+            cost = best[start][0] + 1.0 - 0.01 * vocabulary.get(piece, 0.0)
+            if best[end] is None or cost < best[end][0]:
+                best[end] = (cost, best[start][1] + [piece])
+    found = best[n]
+    if found is None or not any(piece in lexicon for piece in found[1]):
+        return None
+    return found[1]
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> dict[str, float]:
+    """TextBlob's spelling word list: word -> log frequency."""
+    from pathlib import Path
+
+    import textblob
+
+    path = Path(textblob.__file__).parent / "en" / "en-spelling.txt"
+    words = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith(";"):
+            word, _, count = line.partition(" ")
+            words[word.lower()] = math.log(1 + float(count))
+    return words
 
 
 def _word_value(word: str, lexicon: dict[str, tuple[float, float]]) -> tuple[float, float, bool] | None:
@@ -223,26 +368,81 @@ def _word_value(word: str, lexicon: dict[str, tuple[float, float]]) -> tuple[flo
         stretched = True
         squeezed = _STRETCH.sub(r"\1\1", lower)
         lower = squeezed if squeezed in lexicon else _STRETCH.sub(r"\1", lower)
-    found = lexicon.get(lower)
+    found = lexicon.get(lower) or _inflected(lower, lexicon)
     if found is None:
         return None
     return found[0], found[1], stretched
+
+
+def _inflected(word: str, lexicon: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
+    """The entry of a word's base form: "nicest" -> nice, "amazes" -> amaze, "wins" -> win.
+
+    Comparatives and superlatives only of adjectives; "-s", "-ed", "-ing" only of words
+    that are not just adjectives ("goods", "means", "sounds" are other words)."""
+    if word in _NOT_INFLECTED:
+        return None
+    adjectives = _adjectives()
+    for suffix, endings in _SUFFIXES:
+        stem = word[: -len(suffix)]
+        if not word.endswith(suffix) or len(stem) < 3:
+            continue
+        if suffix == "es" and not stem.endswith(("s", "x", "z", "ch", "sh", "o")):
+            continue  # "wines" is not "win" + es; "-s" is tried next
+        bases = [stem + ending for ending in endings]
+        if stem[-1] == stem[-2] and stem[-1] not in "aeiouls":
+            bases.append(stem[:-1])  # "bigger" -> big, "stopped" -> stop
+        for base in bases:
+            if base in lexicon:
+                comparative = suffix in ("er", "est", "ier", "iest")
+                if comparative == (base in adjectives) or suffix in ("ly", "ily", "ness"):
+                    return lexicon[base]
+        return None
+    return None
+
+
+@lru_cache(maxsize=1)
+def _adjectives() -> frozenset[str]:
+    """TextBlob's entries that are adjectives, and not also another part of speech here."""
+    from textblob.en import sentiment as textblob_sentiment
+
+    _lexicon()
+    return frozenset(word for word in dict.keys(textblob_sentiment)
+                     if "JJ" in textblob_sentiment[word] and word not in GENERAL_WORDS
+                     and word not in EXTRA_WORDS)
 
 
 def _normal(word: str) -> str:
     return _STRETCH.sub(r"\1", word.lower().replace("’", "'")).replace("'", "")
 
 
-def score_text(text: str, params: Params = PARAMS) -> tuple[float, float]:
-    """(polarity -1..1, subjectivity 0..1) of one text; see the module docstring."""
+_NT_STEMS = _words("do does did is was are were could would should has have had ca wo ai need must")
+
+
+@dataclass(slots=True)
+class Reading:
+    """What the rules find in one text, before the model weighs it."""
+
+    values: list[tuple[float, float, float, bool]]  # (polarity, subjectivity, weight, symbol)
+    bangs: int
+    bare_negations: int
+    question: bool
+
+
+def _is_negator(plain: str) -> bool:
+    return plain in NEGATORS or plain.endswith("nt") and plain[:-2] in _NT_STEMS
+
+
+def read(text: str, params: Params = PARAMS) -> Reading:
+    """The opinion words, emoji and emoticons of a text, with their rule-adjusted values."""
     lexicon = _lexicon()
     prepared = _prepare(text)
     letters = [c for c in prepared if c.isalpha()]
     shouting_allowed = bool(letters) and sum(c.isupper() for c in letters) < 0.6 * len(letters)
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(prepared)]
 
-    values: list[tuple[float, float, float]] = []  # (polarity, subjectivity, weight)
+    values: list[tuple[float, float, float, bool]] = []
     clause_weight = 1.0
-    before_contrast: list[int] = []  # indexes of values in the clause before "but"
+    before_contrast = 0  # values before the last "but"
     modifier = 1.0
     negated_at: int | None = None
     position = 0
@@ -251,15 +451,15 @@ def score_text(text: str, params: Params = PARAMS) -> tuple[float, float]:
     sentence_start = 0  # index in values of the current sentence's first opinion word
     negators = flipped = 0
     negator = ""
-    for match in _TOKEN.finditer(prepared):
-        kind = match.lastgroup
-        token = match.group()
+    question = False
+    for index, (kind, token) in enumerate(tokens):
         if token.lower() not in NEGATION_TRANSPARENT:
             position += 1
         if kind == "stop":
             if "?" in token:
-                values[sentence_start:] = [(p * params.question, s, w)
-                                           for p, s, w in values[sentence_start:]]
+                question = True
+                values[sentence_start:] = [(p * params.question, s, w, e)
+                                           for p, s, w, e in values[sentence_start:]]
             if "\n" in token or "." in token or "?" in token:
                 sentence_start = len(values)
             negated_at, modifier, previous = None, 1.0, ""
@@ -270,33 +470,36 @@ def score_text(text: str, params: Params = PARAMS) -> tuple[float, float]:
             negated_at, modifier, previous = None, 1.0, ""
             continue
         if kind == "emoticon":
-            values.append((EMOTICONS[token.lower()], 1.0, clause_weight))
+            values.append((EMOTICONS[token.lower()], 1.0, clause_weight, True))
             continue
         if kind == "emoji":
-            values.append((EMOJI[token], 1.0, clause_weight))
+            values.append((EMOJI[token], 1.0, clause_weight, True))
             continue
         plain = _normal(token)
         if plain in CONTRASTS:
-            before_contrast = list(range(len(values)))
+            before_contrast = len(values)
             clause_weight = params.but_after
             negated_at, modifier = None, 1.0
             continue
-        if plain in NEGATORS or plain.endswith("nt") and plain[:-2] in (
-                "do", "does", "did", "is", "was", "are", "were", "could", "would", "should",
-                "has", "have", "had", "ca", "wo", "ai", "need", "must"):
+        if _is_negator(plain):
             negated_at = position
             negator = plain
             negators += 1
             previous = plain
             continue
-        if plain in BOOSTERS or plain in DAMPENERS:
+        if (plain in BOOSTERS or plain in DAMPENERS) and _modifies(tokens, index, lexicon):
             modifier = 1 + params.booster if plain in BOOSTERS else params.dampener
             previous = plain
-            # A booster can be an opinion word of its own ("super!"); only as a modifier
-            # when something follows, so fall through to scoring on the last word.
             continue
         if plain in ("like", "likes") and previous in LIKE_SUBJECTS:
             value: tuple[float, float, bool] | None = (0.4, 0.5, False)
+        elif plain == "mean" and previous in ("i", "you"):
+            value = None  # "I mean", "you mean"
+        elif plain in BOOSTERS or plain in DAMPENERS:
+            # A booster with nothing to boost is an opinion word only if strong ("damn it").
+            value = _word_value(token, lexicon)
+            if value is not None and abs(value[0]) < 0.25:
+                value = None
         else:
             value = _word_value(token, lexicon)
         before, previous = previous, plain
@@ -311,31 +514,57 @@ def score_text(text: str, params: Params = PARAMS) -> tuple[float, float]:
             if not (negator == "never" and before in ("this", "so", "such")):
                 polarity *= -params.negation  # "never felt this soft" is praise, not a flip
         negated_at, modifier = None, 1.0
-        values.append((max(-1.0, min(1.0, polarity)), subjectivity, clause_weight))
+        values.append((max(-1.0, min(1.0, polarity)), subjectivity, clause_weight, False))
 
-    if negators > flipped and params.bare_negation:
-        values.append((-params.bare_negation, 0.5, 1.0))
+    values[:before_contrast] = [(p, s, params.but_before, e) for p, s, _, e in values[:before_contrast]]
+    return Reading(values, bangs, max(0, negators - flipped), question)
+
+
+def _modifies(tokens: list[tuple[str | None, str]], index: int,
+              lexicon: dict[str, tuple[float, float]]) -> bool:
+    """Whether the booster/dampener at `index` modifies a word that follows it."""
+    for kind, token in tokens[index + 1: index + 3]:
+        if kind != "word":
+            return kind in ("emoji", "emoticon")
+        plain = _normal(token)
+        if plain in BOOSTERS or plain in DAMPENERS or _is_negator(plain):
+            continue
+        return plain in ("like", "likes") or _word_value(token, lexicon) is not None
+    return False
+
+
+def features(reading: Reading) -> tuple[float, ...]:
+    """The model's inputs (see FEATURES); all 0 for a text with no opinion in it."""
+    values = reading.values
+    bare = -float(min(reading.bare_negations, 2))
     if not values:
-        return 0.0, 0.0
-    weights = [w for _, _, w in values]
-    for index in before_contrast:
-        weights[index] = params.but_before
-    total = sum(weights)
-    raw = sum(p * w for (p, _, _), w in zip(values, weights, strict=True)) / total
-    subjectivity = sum(s * w for (_, s, _), w in zip(values, weights, strict=True)) / total
-    if raw and bangs:
-        raw += params.exclamation * min(bangs, 3) * (1 if raw > 0 else -1)
-    polarity = _calibrate(max(-1.0, min(1.0, raw)), params)
-    return round(polarity, 4) + 0.0, round(min(1.0, subjectivity), 4) + 0.0
+        return (0.0, 0.0, 0.0, 0.0, bare)
+    total = sum(w for _, _, w, _ in values)
+    mean = sum(p * w for p, _, w, _ in values) / total
+    weighted = sum(p * w for p, _, w, _ in values)
+    symbols = sum(p for p, _, _, symbol in values if symbol)
+    direction = (mean > 0) - (mean < 0)
+    return (mean, weighted / (1 + abs(weighted)), symbols, float(direction * min(reading.bangs, 3)),
+            bare)
 
 
-def _calibrate(raw: float, params: Params) -> float:
-    """Map the tuned cut-offs onto ±0.05, linearly in between, keeping -1, 0 and 1."""
-    positive, negative = params.positive, params.negative
-    if raw >= positive:
-        return 0.05 + (raw - positive) * 0.95 / (1 - positive)
-    if raw <= negative:
-        return -0.05 + (raw - negative) * 0.95 / (1 + negative)
-    if raw >= 0:
-        return raw * 0.05 / positive if positive > 0 else 0.0
-    return raw * 0.05 / -negative if negative < 0 else 0.0
+def score_text(text: str, params: Params = PARAMS, model: Model = MODEL) -> tuple[float, float]:
+    """(polarity -1..1, subjectivity 0..1) of one text; see the module docstring."""
+    reading = read(text, params)
+    score = sum(w * f for w, f in zip(model.weights, features(reading), strict=True))
+    values = reading.values
+    total = sum(w for _, _, w, _ in values)
+    subjectivity = sum(s * w for _, s, w, _ in values) / total if total else 0.0
+    return round(_polarity(score, model), 4) + 0.0, round(min(1.0, subjectivity), 4) + 0.0
+
+
+def _polarity(score: float, model: Model) -> float:
+    """Map a score onto -1..1: the cut-offs onto ±0.05, 0 onto 0, monotone throughout."""
+    if score >= model.positive:
+        return 0.05 + 0.95 * math.tanh((score - model.positive) / model.spread)
+    if score <= model.negative:
+        return -0.05 + 0.95 * math.tanh((score - model.negative) / model.spread)
+    # In between, stay clear of ±0.05 after rounding to 4 decimals.
+    if score >= 0:
+        return 0.0499 * score / model.positive
+    return 0.0499 * score / -model.negative
