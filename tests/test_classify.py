@@ -90,9 +90,11 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("Not the worst, but I expected more.", "praise", []),  # "not the worst" flips to mild praise
     # Sarcasm we do get right: an explicit complaint cue wins over the happy words.
     ("Love how it made my hair greasy in one wash. Thanks a lot.", "complaint", []),
-    # KNOWINGLY WRONG: sarcasm without a cue is read literally; "fantastic" and "waste"
-    # cancel out, so a clear complaint comes out as other.
-    ("Wow, what a fantastic way to waste twenty dollars. Just wow.", "other", []),
+    ("Wow, what a fantastic way to waste twenty dollars. Just wow.", "complaint", []),
+    ("Not a waste of money at all, my curls love it", "praise", []),
+    # KNOWINGLY WRONG: sarcasm without a cue is read literally, so a clear complaint
+    # comes out as praise.
+    ("Oh great, my hair feels like straw. Just perfect.", "praise", []),
     # Comparisons through aliases are in test_competitor_aliases_and_hashtags below.
     ("Is it better than my old conditioner?", "comparison", []),
     ("It lathers more than SilkPro ever did", "comparison", ["SilkPro"]),

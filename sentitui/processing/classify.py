@@ -26,7 +26,8 @@ curly apostrophes count as straight ones. The first rule that applies wins:
 3. complaint — an explicit complaint cue appears, whatever the polarity says
    (TextBlob scores "I want a refund, the smell is nice" as positive):
    "broke me out" / "breaking me out" / "broke out", "itchy"/"itchiness",
-   "dandruff", "refund", "waste of money", "returned it"/"returning it",
+   "dandruff", "refund", "waste of money/time", "wasted $30"/"waste twenty dollars",
+   "returned it"/"returning it",
    "made/makes/left/leaves my hair/scalp (so) greasy/oily/dry/frizzy",
    "never again". A cue does not count when one of "not", "no", "never",
    "without", "zero", "no longer" or a "n't" word comes up to three words before
@@ -123,7 +124,8 @@ _COMPLAINT_CUES = re.compile(
         "itchiness",
         "dandruff",
         r"refund(?:ed|s)?",
-        "waste of money",
+        r"wast(?:e|ed|es|ing) (?:of (?:money|time)|my (?:money|time)|\$?\d+|"
+        r"\w+ (?:dollars|bucks|euros|pounds|quid))",
         r"return(?:ed|ing) it",
         r"(?:made|make|makes|making|left|leaves) my (?:hair|scalp) (?:(?:so|really|super|very|all) )?"
         r"(?:greasy|oily|dry|frizzy)",
