@@ -39,6 +39,17 @@ def fail_usage(message: str) -> None:
     sys.exit(2)
 
 
+def open_existing_store(db_path: str) -> Any:
+    """The store, for commands that only read or tidy it: a missing file is a usage
+    error, not a new empty database left behind."""
+    from sentitui.store import Store
+
+    if not Path(db_path).is_file():
+        fail_usage(f"no database at {db_path}: run `sentitui run` (or `sentitui demo`) first, "
+                   f"or pass --db / set SENTITUI_DB")
+    return Store(db_path)
+
+
 def load_or_exit(pipelines_dir: str) -> list[PipelineConfig]:
     try:
         return load_pipelines(Path(pipelines_dir))
@@ -220,9 +231,8 @@ def failed() -> None:
 def failed_list(as_json: bool, status: str, source_name: str | None, stage: str | None,
                 limit: int, db_path: str) -> None:
     """Failed records, newest first."""
-    from sentitui.store import Store
 
-    store = Store(db_path)
+    store = open_existing_store(db_path)
     rows = store.failed_records(status=None if status == "all" else status, source=source_name,
                                 stage=stage, limit=limit)
     if as_json:
@@ -248,9 +258,8 @@ def failed_list(as_json: bool, status: str, source_name: str | None, stage: str 
 @db_option
 def failed_show(record_id: int, as_json: bool, db_path: str) -> None:
     """One failed record with its raw payload."""
-    from sentitui.store import Store
 
-    row = Store(db_path).failed_record(record_id)
+    row = open_existing_store(db_path).failed_record(record_id)
     if row is None:
         fail_usage(f"no failed record with id {record_id}")
     if as_json:
@@ -285,14 +294,13 @@ def _pretty_payload(payload: str) -> str:
 def failed_retry(record_ids: tuple[int, ...], retry_all: bool, as_json: bool, db_path: str,
                  pipelines_dir: str) -> None:
     """Re-run records from their raw payloads through parse, clean, score and load."""
-    from sentitui.store import Store
 
     if not record_ids and not retry_all:
         fail_usage("give failed record ids or --all")
     pipelines = load_or_exit(pipelines_dir)
     ids = list(record_ids)
     if retry_all:
-        ids = [r["id"] for r in Store(db_path).failed_records(status="open", limit=1_000_000)]
+        ids = [r["id"] for r in open_existing_store(db_path).failed_records(status="open", limit=1_000_000)]
     outcome = asyncio.run(_retry(db_path, pipelines, ids))
     if as_json:
         click.echo(json.dumps({"resolved": outcome.resolved,
@@ -317,9 +325,8 @@ async def _retry(db_path: str, pipelines: list[PipelineConfig], ids: list[int]) 
 @db_option
 def failed_ignore(record_ids: tuple[int, ...], db_path: str) -> None:
     """Mark records as ignored: they leave the open list but stay in the table."""
-    from sentitui.store import Store
 
-    Store(db_path).mark_failed(record_ids, "ignored")
+    open_existing_store(db_path).mark_failed(record_ids, "ignored")
     click.echo(f"ignored {len(record_ids)} record(s)")
 
 
@@ -338,9 +345,8 @@ def stats(as_json: bool, db_path: str) -> None:
 
 
 def _stats(db_path: str) -> dict[str, Any]:
-    from sentitui.store import Store
 
-    store = Store(db_path)
+    store = open_existing_store(db_path)
     return {**store.totals(), "by_source": store.totals_by_source(),
             "feedback": store.feedback_split(), "runs": store.runs(limit=20)}
 

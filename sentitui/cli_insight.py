@@ -23,6 +23,12 @@ def fail_usage(message: str) -> None:
     fail(message)
 
 
+def open_existing_store(db_path: str) -> Any:
+    from sentitui.cli import open_existing_store as open_store
+
+    return open_store(db_path)
+
+
 def load_or_exit(pipelines_dir: str) -> list[PipelineConfig]:
     from sentitui.cli import load_or_exit as load
 
@@ -85,10 +91,9 @@ def rescore(pipeline: str | None, batch_size: int, workers: int, as_json: bool, 
     pipelines' current config; fetches nothing."""
     from sentitui.maintenance import rescore as rescore_posts
     from sentitui.processing.score import Scorer
-    from sentitui.store import Store
 
     selected = _select(load_or_exit(pipelines_dir), pipeline, pipelines_dir)
-    store = Store(db_path)
+    store = open_existing_store(db_path)
 
     live = sys.stderr.isatty()
 
@@ -125,12 +130,11 @@ def export(fmt: str, pipeline: str | None, out_path: str | None, db_path: str,
     """Posts for analysts as CSV or JSONL: authors as keyed hashes (unless a pipeline sets
     keep_authors), text with e-mails and phone numbers redacted, nothing past retention."""
     from sentitui.maintenance import export_posts, open_output
-    from sentitui.store import Store
 
     pipelines = load_or_exit(pipelines_dir)
     if pipeline is not None:
         _select(pipelines, pipeline, pipelines_dir)
-    store = Store(db_path)
+    store = open_existing_store(db_path)
     out = open_output(out_path)
     try:
         count = export_posts(store, pipelines, out, fmt=fmt, pipeline=pipeline)
@@ -148,9 +152,8 @@ def purge(failed_payloads: bool, as_json: bool, db_path: str, pipelines_dir: str
     """Apply retention: delete posts older than each pipeline's retention_days and failed
     records older than failed_retention_days (default 14)."""
     from sentitui.maintenance import purge as purge_store
-    from sentitui.store import Store
 
-    store = Store(db_path)
+    store = open_existing_store(db_path)
     try:
         result = purge_store(store, load_or_exit(pipelines_dir), failed_payloads=failed_payloads)
     finally:

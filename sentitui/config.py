@@ -275,7 +275,8 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
 def load_pipelines(directory: Path, env: dict[str, str] | None = None) -> list[PipelineConfig]:
     """Load every `*.toml` in the folder; collect problems from all files before failing."""
     if not directory.is_dir():
-        raise ConfigError([f"{directory}: pipelines folder does not exist"])
+        raise ConfigError([f"{directory}: pipelines folder does not exist "
+                           f"(pass --pipelines DIR or set SENTITUI_PIPELINES)"])
     pipelines: list[PipelineConfig] = []
     problems: list[str] = []
     names: dict[str, Path] = {}

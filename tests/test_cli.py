@@ -176,3 +176,12 @@ def test_source_failing_after_retries_exits_1(tmp_path):
     assert "connection failed" in summary["runs"][0]["error"]
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT stage FROM failed_records").fetchone()[0] == "fetch"
+
+
+def test_reading_commands_on_a_missing_database_say_so_and_create_nothing(tmp_path):
+    for args in (["stats"], ["failed", "list"], ["failed", "show", "1"],
+                 ["export", "--pipelines", str(REPO / "pipelines")]):
+        result = sentitui(*args, "--db", str(tmp_path / "none.db"), cwd=tmp_path)
+        assert result.returncode == 2, args
+        assert "no database at" in result.stderr and "none.db" in result.stderr
+    assert list(tmp_path.iterdir()) == []
