@@ -409,3 +409,47 @@ async def test_source_filters_follow_hot_reload_and_keep_the_choice(console, wri
         app.screen.query_one("#log-source", Select).value = "newshop"  # a legal value now
         await settle(pilot)
         assert app.screen.source == "newshop"
+
+
+async def test_recent_runs_keep_the_newest_run_in_view(console):
+    app = console(RECORDS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        for _ in range(8):
+            await pilot.press("p")
+            await settle(pilot)
+        runs = app.screen.query_one("#runs-table", DataTable)
+        assert runs.row_count == 8
+        assert runs.cursor_row == 0 and runs.scroll_y == 0
+        assert "   8  launch/drops  manual" in screen_text(app)
+
+
+LONG = ("page http://127.0.0.1:34579/shop/aquasilk/reviews?page=3: no item matched "
+        "'article.review' (the page is 'Down for maintenance', 2,114 bytes) — check the selector")
+
+
+async def test_log_lines_wrap_to_the_width_and_rewrap_on_resize(console):
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        app.engine.log("WARNING", LONG, "launch", "drops")
+        await settle(pilot)
+        log = app.screen.query_one("#log", Log)
+
+        def check(width: int) -> None:
+            lines = [line for line in log.lines if line.strip()]
+            assert all(len(line) <= width for line in lines), lines
+            shown = "".join("".join(lines).split())  # lines may break inside the URL
+            assert "".join(("launch/drops: " + LONG).split()) in shown  # all of it, in the box
+
+        check(80 - 2 - 2)  # the box's border and the scrollbar
+        narrow = log.line_count
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        check(120 - 2 - 2)
+        assert log.line_count < narrow  # wrapped again, to the new width
+        await pilot.resize_terminal(60, 20)
+        await settle(pilot)
+        check(60 - 2 - 2)

@@ -2,18 +2,23 @@
 
 Lines live in the app's bounded deque (the newest LOG_LINES); this screen draws
 them into a `Log` widget (plain text, never markup; it writes thousands of lines
-in milliseconds) and appends only new matching lines after each flush.
+in milliseconds) and appends only new matching lines after each flush. `Log` does
+not wrap, so lines are wrapped here to its width (and again when it changes): at
+80 columns a URL in an error must not run off the edge.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Log, Select, Static
 
@@ -29,12 +34,41 @@ def rank(level: str) -> int:
     return LEVELS.index(level) if level in LEVELS else 1
 
 
-def format_line(line: LogLine) -> list[str]:
-    """One log event as display lines (UTC time, level, where, message; no escapes)."""
+INDENT = " " * 17  # continuation lines start under the message, after time and level
+
+
+def format_line(line: LogLine, width: int = 0) -> list[str]:
+    """One log event as display lines (UTC time, level, where, message; no escapes),
+    wrapped to `width` columns when it is given."""
     stamp = datetime.fromtimestamp(line.at, UTC).strftime("%H:%M:%S")
     where = f"{line.pipeline}/{line.source}: " if line.source else ""
     first, *rest = safe(line.message).split("\n") or [""]
-    return [f"{stamp} {line.level:<7} {safe(where)}{first}"] + [f"{'':17}{r}" for r in rest]
+    lines = [f"{stamp} {line.level:<7} {safe(where)}{first}"] + [f"{INDENT}{r}" for r in rest]
+    if width <= len(INDENT) + 10:  # not laid out yet, or too narrow to be worth it
+        return lines
+    wrapped: list[str] = []
+    for text in lines:
+        if len(text) <= width:
+            wrapped.append(text)
+        else:
+            wrapped.extend(textwrap.wrap(text, width, subsequent_indent=INDENT,
+                                         break_on_hyphens=False, replace_whitespace=False)
+                           or [text])
+    return wrapped
+
+
+class LogView(Log):
+    """The `Log`, telling its screen when its width changed (lines are wrapped to it)."""
+
+    class Resized(Message):
+        pass
+
+    def wrap_width(self) -> int:
+        # Room is kept for the vertical scrollbar, so its arrival does not cut lines.
+        return self.content_region.width - self.styles.scrollbar_size_vertical
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.post_message(self.Resized())
 
 
 class LogsScreen(SentiScreen):
@@ -55,6 +89,7 @@ class LogsScreen(SentiScreen):
         self.search = ""
         self.following = True
         self.missed = 0
+        self.wrapped_to = 0  # the width the lines in the Log were wrapped to
 
     def compose_body(self) -> Iterable[Widget]:
         with Horizontal(classes="filters"):
@@ -63,7 +98,7 @@ class LogsScreen(SentiScreen):
             yield self.source_filter()
             yield Input(placeholder="/ search", compact=True, id="log-search")
             yield Static(id="log-status", classes="count")
-        yield Log(max_lines=self.senti.log_lines.maxlen, id="log")
+        yield LogView(max_lines=self.senti.log_lines.maxlen, id="log")
 
     def matches(self, line: LogLine) -> bool:
         if rank(line.level) < rank(self.min_level):
@@ -77,19 +112,25 @@ class LogsScreen(SentiScreen):
 
     def reload(self) -> None:
         """Redraw every kept line that passes the filters."""
-        log = self.query_one("#log", Log)
+        log = self.query_one("#log", LogView)
+        self.wrapped_to = width = log.wrap_width()
         log.clear()
         log.write_lines([text for line in self.senti.log_lines if self.matches(line)
-                         for text in format_line(line)])
+                         for text in format_line(line, width)])
         self.missed = 0
         self.draw_status()
+
+    def on_log_view_resized(self, message: LogView.Resized) -> None:
+        if self.query_one("#log", LogView).wrap_width() != self.wrapped_to:
+            self.reload()
 
     def on_engine_update(self, message: EngineUpdate) -> None:
         new = [line for line in message.batch.logs if self.matches(line)]
         if not new:
             return
         if self.following:
-            self.query_one("#log", Log).write_lines([t for line in new for t in format_line(line)])
+            self.query_one("#log", Log).write_lines(
+                [t for line in new for t in format_line(line, self.wrapped_to)])
         else:
             self.missed += len(new)
             self.draw_status()

@@ -110,7 +110,7 @@ class PipelinesScreen(SentiScreen):
                 *(Text(str(run[k] or 0), justify="right")
                   for k in ("fetched", "loaded", "duplicates", "failed")),
                 cell(run["error"] or "", 80, "red"),
-            ]) for run in data.recent])
+            ]) for run in data.recent], keep_top=True)  # newest first: new runs stay in view
 
     def on_engine_update(self, message: EngineUpdate) -> None:
         if message.batch.sources:  # runs started, progressed or ended: a cheap query

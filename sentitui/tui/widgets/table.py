@@ -4,7 +4,8 @@ Tables only ever hold one window (LIMIT/OFFSET) of rows. A refresh whose rows
 are the same keys in the same order only rewrites the cells that changed
 (`update_cell` is cheap); any other change rebuilds the window with `clear` and
 `add_rows`, which for a window of a few hundred rows is also cheap, and puts the
-cursor back on the row it was on.
+cursor back on the row it was on (or, with `keep_top`, on the first row when it
+was there, so a newest-first list shows the rows that arrive at its top).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 
-def sync_table(table: DataTable[Any], rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
+def sync_table(table: DataTable[Any], rows: Sequence[tuple[str, Sequence[Any]]], *,
+               keep_top: bool = False) -> None:
     """Make `table` show `rows` ((key, cells) pairs), touching as little as possible."""
     current = [row.key.value for row in table.ordered_rows]
     wanted = [key for key, _ in rows]
@@ -29,7 +31,8 @@ def sync_table(table: DataTable[Any], rows: Sequence[tuple[str, Sequence[Any]]])
                     table.update_cell(key, column, after, update_width=True)
         return
     cursor_key: str | None = None
-    if table.row_count and table.is_valid_row_index(table.cursor_row):
+    on_top = keep_top and table.cursor_row == 0
+    if table.row_count and table.is_valid_row_index(table.cursor_row) and not on_top:
         cursor_key = table.ordered_rows[table.cursor_row].key.value
     table.clear()
     for key, cells in rows:
