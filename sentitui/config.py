@@ -83,12 +83,13 @@ class PipelineConfig:
 COMMON_SOURCE_OPTIONS: dict[str, Option] = {
     "name": Option((str,), required=True),
     "kind": Option((str,), required=True),
-    "max_pages": Option((int,), doc="stop after this many pages in one run"),
+    "max_pages": Option((int,), doc="stop after this many pages in one run", minimum=1),
     "enabled": Option((bool,), default=True),
     "schedule": Option((str,), doc="interval (\"5m\") or cron; overrides the pipeline's"),
-    "retries": Option((int,), default=4, doc="retries of a failing request"),
-    "timeout": Option((int, float), default=30.0, doc="seconds per request"),
-    "backoff": Option((int, float), default=1.0, doc="first retry delay in seconds; doubles each retry"),
+    "retries": Option((int,), default=4, doc="retries of a failing request", minimum=0),
+    "timeout": Option((int, float), default=30.0, doc="seconds per request", minimum=0.1),
+    "backoff": Option((int, float), default=1.0, doc="first retry delay in seconds; doubles each retry",
+                      minimum=0),
 }
 
 PIPELINE_OPTIONS: dict[str, Option] = {
@@ -153,12 +154,20 @@ def _validate_table(table: dict[str, Any], options: dict[str, Option], where: st
             problems.append(f"{where}: key {key!r} must be {_type_name(option.types)}, "
                             f"not {type(value).__name__} {value!r}")
             continue
+        if option.minimum is not None and isinstance(value, int | float) \
+                and not isinstance(value, bool) and not value >= option.minimum:
+            problems.append(f"{where}: key {key!r} must be at least {option.minimum:g}, not {value!r}")
+            continue
+        if key == "name" and isinstance(value, str) and not value.strip():
+            problems.append(f"{where}: key 'name' must not be empty")
+            continue
         out[key] = value
     for key, option in options.items():
         if key in out:
             continue
         if option.required:
-            problems.append(f"{where}: missing required key {key!r}")
+            if key not in table:  # present but invalid: reported above
+                problems.append(f"{where}: missing required key {key!r}")
         elif option.default is not None:
             out[key] = option.default
     return out
@@ -174,6 +183,10 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError([f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line "
+                           f"{line}); TOML files must be saved as UTF-8"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
 
@@ -185,9 +198,13 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         raise ConfigError(problems + [f"{path}: missing [pipeline] table"])
     pipe = _validate_table(pipeline_table, PIPELINE_OPTIONS, f"{path} [pipeline]", problems)
     thresholds = pipe.get("thresholds", {})
-    for key in thresholds:
+    for key in list(thresholds):
         if key not in ("positive", "negative"):
             problems.append(f"{path} [pipeline]: unknown key 'thresholds.{key}' (known: positive, negative)")
+        elif not _check_type(thresholds[key], (float,)):
+            problems.append(f"{path} [pipeline]: key 'thresholds.{key}' must be a number, "
+                            f"not {type(thresholds[key]).__name__} {thresholds[key]!r}")
+            thresholds = {k: v for k, v in thresholds.items() if k != key}
     competitor_names, competitor_aliases = parse_competitors(
         pipe.get("competitors", []), f"{path} [pipeline]", problems)
     check_insight_options(pipe, f"{path} [pipeline]", problems)
@@ -213,6 +230,10 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         raw_sources = []
     seen: set[str] = set()
     for index, table in enumerate(raw_sources, start=1):
+        if not isinstance(table, dict):
+            problems.append(f"{path}: source #{index} must be a table ([[source]] with keys), "
+                            f"not {type(table).__name__} {table!r}")
+            continue
         label = table.get("name") if isinstance(table.get("name"), str) else f"#{index}"
         where = f"{path} source {label!r}"
         kind = table.get("kind")

@@ -82,6 +82,16 @@ def test_missing_environment_variable_is_named(tmp_path):
     (('type = "cursor"', 'type = "pages"'), "key 'pagination.type' must be one of"),
     (('kind = "json_api"', 'kind = "myspace"'), "key 'kind': unknown kind 'myspace'"),
     (('schedule = "5m"', 'schedule = "every tuesday"'), "key 'schedule'"),
+    (('max_pages = 3', 'max_pages = 0'), "key 'max_pages' must be at least 1, not 0"),
+    (('max_pages = 3', 'retries = -1'), "key 'retries' must be at least 0, not -1"),
+    (('max_pages = 3', 'timeout = 0'), "key 'timeout' must be at least 0.1, not 0"),
+    (('name = "api"', 'name = " "'), "key 'name' must not be empty"),
+    (('url = "https://api.example.com/posts"', 'url = "api.example.com/posts"'),
+     "key 'url': 'api.example.com/posts' is not an http(s) URL"),
+    (('type = "cursor", cursor_path = "meta.next", param = "cursor"',
+      'type = "offset", limit = "100"'), "key 'pagination.limit' must be a whole number"),
+    (('competitors = ["SilkPro", "HairGlow"]', 'thresholds = { positive = "high" }'),
+     "key 'thresholds.positive' must be a number, not str 'high'"),
 ])
 def test_each_mistake_is_reported_with_its_key(tmp_path, edit, expected):
     text = GOOD.replace('token = "x"\n', "").replace(*edit)
@@ -116,3 +126,31 @@ def test_bundled_demo_pipeline_is_valid():
     pipelines = load_pipelines(REPO / "pipelines")
     demo = next(p for p in pipelines if p.name == "demo")
     assert {s.kind for s in demo.sources} == {"file"}
+
+
+def test_file_that_is_not_utf8_is_named_not_a_crash(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[pipeline]\nname = "café"\n'.encode("latin-1"))
+    assert problems(path) == [f"{path}: not UTF-8 text (byte 0xe9 on line 2); "
+                              "TOML files must be saved as UTF-8"]
+
+
+def test_source_entries_that_are_not_tables_are_named(tmp_path):
+    path = write(tmp_path, 'source = [1, "x"]\n[pipeline]\nname = "p"\n')
+    assert problems(path) == [f"{path}: source #1 must be a table ([[source]] with keys), not int 1",
+                              f"{path}: source #2 must be a table ([[source]] with keys), not str 'x'"]
+
+
+def test_unknown_file_encoding_is_a_config_error(tmp_path):
+    path = write(tmp_path, """
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "drop"
+        kind = "file"
+        path = "*.csv"
+        encoding = "utf-9"
+        fields = { id = "id", text = "t" }
+    """)
+    assert problems(path) == [f"{path} source 'drop': key 'encoding': unknown text encoding "
+                              "'utf-9' (e.g. utf-8, utf-8-sig, cp1252, latin-1)"]

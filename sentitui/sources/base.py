@@ -27,6 +27,7 @@ class Option:
     required: bool = False
     default: Any = None
     doc: str = ""
+    minimum: float | None = None  # numbers below it are a config error
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ rest of the file still loads.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import fnmatch
 import glob
@@ -55,6 +56,13 @@ class FileSource(BaseSource):
         for required in ("id", "text"):
             if required not in fields:
                 problems.append(f"key 'fields.{required}' is required")
+        encoding = config.get("encoding")
+        if isinstance(encoding, str):
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                problems.append(f"key 'encoding': unknown text encoding {encoding!r} "
+                                f"(e.g. utf-8, utf-8-sig, cp1252, latin-1)")
         return problems
 
     def paths(self) -> list[Path]:

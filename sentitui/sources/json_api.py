@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from sentitui.engine.http import AuthError, Response
 from sentitui.engine.ratelimit import DEFAULT_RULES, RateLimitRules
@@ -89,6 +89,10 @@ class JsonApiSource(BaseSource):
     @classmethod
     def check_config(cls, config: Any) -> list[str]:
         problems = []
+        url = config.get("url")
+        if isinstance(url, str) and (urlsplit(url).scheme not in ("http", "https")
+                                     or not urlsplit(url).hostname):
+            problems.append(f"key 'url': {url!r} is not an http(s) URL")
         fields = config.get("fields") or {}
         for required in ("id", "text"):
             if required not in fields:
@@ -114,6 +118,12 @@ class JsonApiSource(BaseSource):
                 for key, required in allowed.items():
                     if required and key not in pagination:
                         problems.append(f"missing key 'pagination.{key}' for type {kind!r}")
+                for key, least in (("start", 0), ("limit", 1)):
+                    value = pagination.get(key)
+                    if key in allowed and value is not None and (
+                            isinstance(value, bool) or not isinstance(value, int) or value < least):
+                        problems.append(f"key 'pagination.{key}' must be a whole number of at "
+                                        f"least {least}, not {value!r}")
         incremental = config.get("incremental")
         if incremental is not None:
             for key in ("param", "field"):
