@@ -453,3 +453,36 @@ async def test_log_lines_wrap_to_the_width_and_rewrap_on_resize(console):
         await pilot.resize_terminal(60, 20)
         await settle(pilot)
         check(60 - 2 - 2)
+
+
+async def test_escape_leaves_a_search_box_so_the_keys_work_again(console):
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("slash", *"soft")
+        await settle(pilot)
+        search = app.screen.query_one("#posts-search", Input)
+        assert app.screen.focused is search and search.value == "soft"
+        await pilot.press("escape")
+        assert app.screen.focused is app.screen.query_one("#posts-table", DataTable)
+        await pilot.press("4")  # a screen key again, not a "4" typed into the search
+        await settle(pilot)
+        assert app.current_mode == "logs" and search.value == "soft"
+        await pilot.press("slash", "escape", "3")
+        await settle(pilot)
+        assert app.current_mode == "failed"
+
+
+async def test_failed_search_takes_percent_and_underscore_literally(console):
+    app = console(RECORDS[:2], text_field="text")  # every record fails at clean
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "p", "3")
+        await settle(pilot)
+        table = app.screen.query_one("#failed-table", DataTable)
+        assert table.row_count == 2
+        for query, rows in (("%", 0), ("_", 0), ("text_is", 0), ("text is", 2), ("record 2", 1)):
+            search = app.screen.query_one("#failed-search", Input)
+            search.value = query
+            await settle(pilot)
+            assert table.row_count == rows, query

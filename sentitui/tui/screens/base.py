@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Select
+from textual.widgets import Footer, Input, Select
 
 from sentitui.store import Store
 from sentitui.tui.events import EngineUpdate, Loaded, QueryFailed
@@ -29,6 +30,11 @@ class SentiScreen(Screen[None]):
 
     MODE: ClassVar[str] = ""
     SOURCE_FILTER: ClassVar[str] = ""  # id of the screen's source Select, if it has one
+    # esc in a search box or filter goes back to the table (else typing 1-5 or q there
+    # only ever types; enter does the same in a search box).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "leave_filter", "Back to the table", show=False),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,6 +73,10 @@ class SentiScreen(Screen[None]):
 
     def reload(self) -> None:
         """Query what the screen shows (in workers) and draw it when the results come."""
+
+    def action_leave_filter(self) -> None:
+        if isinstance(self.focused, Input | Select) and self.AUTO_FOCUS:
+            self.query_one(self.AUTO_FOCUS).focus()
 
     def on_engine_update(self, message: EngineUpdate) -> None:
         """Engine events since the last flush; the default waits for the next refresh

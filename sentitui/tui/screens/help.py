@@ -16,7 +16,7 @@ WIDGET_KEYS = [
     ("ctrl+p", "command palette: every action by name"),
     ("tab / shift+tab", "move between filters, table and detail"),
     ("↑ ↓ pgup pgdn", "move in a table"),
-    ("esc", "close a dialog"),
+    ("esc", "close a dialog; leave a search box or filter"),
     ("ctrl+q", "quit"),
 ]
 
