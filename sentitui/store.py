@@ -313,9 +313,10 @@ class Store:
             if value:
                 clauses.append(f"{column} = ?")
                 params.append(value)
-        if search:
-            clauses.append("error LIKE ?")
-            params.append(f"%{search}%")
+        if search:  # a substring: % and _ are only themselves
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("error LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def runs(self, limit: int = 50, pipeline: str | None = None) -> list[dict[str, Any]]:
