@@ -32,7 +32,7 @@ from sentitui.models import (
 )
 from sentitui.processing.score import Scorer
 from sentitui.sources import make_source
-from sentitui.sources.base import Source, SourceContext
+from sentitui.sources.base import Source, SourceContext, parse_json
 from sentitui.store import PageWrite
 
 logger = logging.getLogger("sentitui")
@@ -390,7 +390,7 @@ class Engine(EngineSurface):
                         raise
                     page = await source.refetch(ctx, url)
             else:
-                page = Page(records=[json.loads(row["payload"])])
+                page = Page(records=[parse_json(row["payload"])])
         except (FetchError, ValueError, NotImplementedError) as exc:
             return f"retry failed at {row['stage']}: {exc}"
         except Exception as exc:

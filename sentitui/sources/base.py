@@ -8,6 +8,7 @@ failures, cursors), so a source never touches the store.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -100,6 +101,21 @@ class BaseSource:
 
     def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
+
+
+# ---- JSON from outside -----------------------------------------------------------------
+
+
+def parse_json(text: str | bytes) -> Any:
+    """`json.loads` for data from outside. JSON nested deeper than Python's recursion
+    limit (about 1,000 levels) raises json.JSONDecodeError like any other unreadable
+    JSON, instead of a RecursionError that would take the whole run down."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        raise json.JSONDecodeError("nested too deeply to read (more than about 1,000 levels)",
+                                   doc, 0) from None
 
 
 # ---- dotted paths ----------------------------------------------------------------------

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from sentitui.models import FailedRecord, Page
-from sentitui.sources.base import BaseSource, Option, SourceContext, get_path, map_fields
+from sentitui.sources.base import (
+    BaseSource,
+    Option,
+    SourceContext,
+    get_path,
+    map_fields,
+    parse_json,
+)
 
 CHUNK = 500
 SETTLE = 1.0  # seconds a file must be quiet before a last line without newline counts
@@ -77,7 +84,7 @@ class FileSource(BaseSource):
         return map_fields(payload, self.options["fields"])
 
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
-        value = json.loads(body)
+        value = parse_json(body)
         records = value if isinstance(value, list) else [value]
         return Page(records=records, url=context.get("url", ""))
 
@@ -105,7 +112,7 @@ class FileSource(BaseSource):
         if fmt == "json":
             body = path.read_text(encoding=encoding, errors="replace")
             try:
-                records = get_path(json.loads(body), self.options.get("records", ""))
+                records = get_path(parse_json(body), self.options.get("records", ""))
                 if not isinstance(records, list):
                     raise ValueError(f"records path {self.options.get('records', '')!r} "
                                      f"does not lead to a list")
@@ -126,7 +133,7 @@ class FileSource(BaseSource):
                 if not line.strip():
                     continue
                 try:
-                    records.append(json.loads(line))
+                    records.append(parse_json(line))
                 except json.JSONDecodeError as exc:
                     failures.append(FailedRecord(
                         "parse", f"{path} line {number}: invalid JSON: {exc}", line.rstrip("\n"),
@@ -262,7 +269,7 @@ class FileSource(BaseSource):
             if not text.strip():
                 continue
             try:
-                records.append(json.loads(text))
+                records.append(parse_json(text))
             except json.JSONDecodeError as exc:
                 failures.append(FailedRecord("parse", f"{path} line {line}: invalid JSON: {exc}",
                                              text.rstrip("\r\n"), {"url": url, "line": line}))

@@ -17,7 +17,14 @@ from urllib.parse import urljoin, urlsplit
 from sentitui.engine.http import AuthError, Response
 from sentitui.engine.ratelimit import DEFAULT_RULES, RateLimitRules
 from sentitui.models import FailedRecord, Page
-from sentitui.sources.base import BaseSource, Option, SourceContext, get_path, map_fields
+from sentitui.sources.base import (
+    BaseSource,
+    Option,
+    SourceContext,
+    get_path,
+    map_fields,
+    parse_json,
+)
 
 PAGINATION_KEYS: dict[str, dict[str, bool]] = {
     # type -> {key: required}
@@ -200,7 +207,7 @@ class JsonApiSource(BaseSource):
             raise AuthError(exc.url, message, exc.status, exc.body, exc.headers) from None
 
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
-        return Page(records=self.records_of(json.loads(body)), url=context.get("url", ""))
+        return Page(records=self.records_of(parse_json(body)), url=context.get("url", ""))
 
     async def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
         headers = self.options.get("headers") or {}
@@ -231,7 +238,7 @@ class JsonApiSource(BaseSource):
             ctx.set_status("running", "")
             body = response.text()
             try:
-                data = json.loads(body)
+                data = parse_json(body)
                 records = self.records_of(data)
             except (json.JSONDecodeError, PageParseError) as exc:
                 reason = f"invalid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)

@@ -10,12 +10,11 @@ text and is its own post.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sentitui.engine.http import AuthError, FetchError, Response
 from sentitui.engine.ratelimit import RateLimitRules
-from sentitui.sources.base import Option, SourceContext
+from sentitui.sources.base import Option, SourceContext, parse_json
 from sentitui.sources.json_api import comparable
 from sentitui.sources.presets.common import (
     CURSOR_FIELD,
@@ -90,7 +89,7 @@ AUTH_ERRORS = ("ExpiredToken", "InvalidToken", "AuthMissing", "AuthenticationReq
 
 def xrpc_error(body: str) -> str | None:
     try:
-        error = json.loads(body).get("error")
+        error = parse_json(body).get("error")
     except (ValueError, AttributeError):
         return None
     return error if isinstance(error, str) else None

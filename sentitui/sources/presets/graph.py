@@ -12,13 +12,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from sentitui.engine.http import AuthError, FetchError, Response
 from sentitui.engine.ratelimit import RateLimitRules, clock, next_allowed
-from sentitui.sources.base import Option, SourceContext
+from sentitui.sources.base import Option, SourceContext, parse_json
 from sentitui.sources.presets.common import SocialPreset, preset_options
 
 GRAPH_URL = "https://graph.facebook.com"
@@ -42,7 +41,7 @@ def graph_options(**specific: Option) -> dict[str, Option]:
 def graph_error(body: str) -> dict[str, Any]:
     """`{"error": {"code": 4, "message": …}}` -> the inner object ({} when absent)."""
     try:
-        error = json.loads(body).get("error")
+        error = parse_json(body).get("error")
     except (ValueError, AttributeError):
         return {}
     return error if isinstance(error, dict) else {}

@@ -10,13 +10,12 @@ for hashtag media. Rate limits and errors: see graph.py.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from sentitui.engine.http import FetchError
 from sentitui.models import Page
-from sentitui.sources.base import Option, SourceContext
+from sentitui.sources.base import Option, SourceContext, parse_json
 from sentitui.sources.presets.common import CURSOR_FIELD, as_object, segments
 from sentitui.sources.presets.graph import GraphPreset, graph_options
 
@@ -50,7 +49,7 @@ class InstagramSource(GraphPreset):
         response = await self.fetch(ctx, self.endpoint_url("/ig_hashtag_search"), params,
                                     self.options["headers"])
         try:
-            found = json.loads(response.text()).get("data") or []
+            found = parse_json(response.text()).get("data") or []
             return str(found[0]["id"])
         except (ValueError, AttributeError, IndexError, KeyError, TypeError):
             raise FetchError(response.url, f"Instagram knows no hashtag #{tag} "

@@ -11,7 +11,6 @@ at midnight Pacific time. A video with comments disabled is skipped with a warni
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sentitui.engine.http import AuthError, FetchError, Response
 from sentitui.engine.ratelimit import clock
 from sentitui.models import Page
-from sentitui.sources.base import Option, SourceContext
+from sentitui.sources.base import Option, SourceContext, parse_json
 from sentitui.sources.json_api import comparable, newest
 from sentitui.sources.presets.common import CURSOR_FIELD, SocialPreset, as_object, preset_options
 
@@ -150,7 +149,7 @@ def thread_time(record: Any) -> str | None:
 def error_reason(body: str) -> str | None:
     """The reason of a Google API error body (errors[0].reason, or details' ErrorInfo)."""
     try:
-        error = json.loads(body).get("error") or {}
+        error = parse_json(body).get("error") or {}
     except (ValueError, AttributeError):
         return None
     for entry in (error.get("details") or []) + (error.get("errors") or []):
