@@ -3,6 +3,7 @@ SQLite file, the engine embedded; assertions on rows and on the text drawn."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
@@ -486,3 +487,51 @@ async def test_failed_search_takes_percent_and_underscore_literally(console):
             search.value = query
             await settle(pilot)
             assert table.row_count == rows, query
+
+
+async def test_a_cancelled_pull_ends_with_a_notification_of_how_it_ended(
+        serve, write_pipeline, make_engine, db_path):
+    from aiohttp import web
+
+    async def slow(request):
+        await asyncio.sleep(3)
+        return web.json_response([])
+
+    async def fast(request):
+        return web.json_response([{"id": 1, "text": "hi"}])
+
+    routes = web.Application()
+    routes.router.add_get("/slow", slow)
+    routes.router.add_get("/fast", fast)
+    server = await serve(routes)
+    sources = "".join(f"""
+    [[source]]
+    name = "{name}"
+    kind = "json_api"
+    url = "{server.url}/{name}"
+    records = ""
+    [source.fields]
+    id = "id"
+    text = "text"
+    """ for name in ("slow", "fast"))
+    pipeline = write_pipeline('[pipeline]\nname = "p"\n' + sources)
+    app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
+
+    def said() -> list[str]:
+        return [n.message for n in app._notifications]
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "p")  # the cursor is on p/slow
+        await asyncio.sleep(0.3)
+        await pilot.press("x")
+        await settle(pilot)
+        assert "cancelling p/slow" in said()
+        assert any(m.startswith("p/slow: cancelled — 0 loaded") for m in said()), said()
+
+        app.clear_notifications()
+        await pilot.press("a")  # pull all, then cancel one of them
+        await asyncio.sleep(0.3)
+        await pilot.press("x")
+        await settle(pilot)
+        assert any(m.startswith("p/slow: cancelled") for m in said()), said()
+        assert any(m.startswith("p/fast: ok — 1 loaded") for m in said()), said()

@@ -9,6 +9,7 @@ its own `Store`, and draw what those workers post back.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import os
@@ -235,10 +236,27 @@ class SentiApp(App[None]):
     async def _pull(self, pipeline: str, source: str) -> None:
         try:
             stats = await self.engine.run_source(pipeline, source, "manual")
+        except asyncio.CancelledError:
+            if self._we_are_cancelled():
+                raise
+            self._notify_last(pipeline, source)  # the run was cancelled (x): say how it ended
+            return
         except Exception as exc:
             self.notify(f"{pipeline}/{source}: {exc}", severity="error", markup=False)
             return
         self.notify_run(stats)
+
+    @staticmethod
+    def _we_are_cancelled() -> bool:
+        """True when this worker itself is being cancelled (the app is closing), not
+        merely a run it was waiting for (which `await` reports the same way)."""
+        task = asyncio.current_task()
+        return task is not None and task.cancelling() > 0
+
+    def _notify_last(self, pipeline: str, source: str) -> None:
+        last = getattr(self.engine.states.get((pipeline, source)), "last", None)
+        if last is not None:
+            self.notify_run(last)
 
     def pull_pipeline(self, pipeline: str | None = None) -> None:
         """Pull every enabled source of one pipeline (of all pipelines when None)."""
@@ -248,6 +266,23 @@ class SentiApp(App[None]):
         try:
             results = await self.engine.run_pipelines([pipeline] if pipeline else None,
                                                       trigger="manual")
+        except asyncio.CancelledError:
+            if self._we_are_cancelled():
+                raise
+            # One of the runs was cancelled, which ends the wait for all of them: report
+            # the ones that ended, and wait for the others one by one.
+            for p in self.engine.pipelines.values():
+                if pipeline is not None and p.name != pipeline:
+                    continue
+                for config in p.sources:
+                    if not config.enabled:
+                        continue
+                    if self.engine.is_running(p.name, config.name):  # joins the run
+                        self.run_worker(self._pull(p.name, config.name), group="pulls",
+                                        exit_on_error=False)
+                    else:
+                        self._notify_last(p.name, config.name)
+            return
         except Exception as exc:
             self.notify(f"{pipeline or 'all'}: {exc}", severity="error", markup=False)
             return
@@ -257,7 +292,7 @@ class SentiApp(App[None]):
     def notify_run(self, stats: RunStats) -> None:
         message = (f"{stats.pipeline}/{stats.source}: {stats.status} — {stats.loaded} loaded, "
                    f"{stats.duplicates} duplicates, {stats.failed} failed")
-        if stats.error:
+        if stats.error and stats.error != stats.status:  # not "cancelled — … — cancelled"
             message += f" — {stats.error}"
         severity = ("error" if stats.status == "failed" else
                     "warning" if stats.failed or stats.status == "cancelled" else "information")
