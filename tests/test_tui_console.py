@@ -535,3 +535,52 @@ async def test_a_cancelled_pull_ends_with_a_notification_of_how_it_ended(
         await settle(pilot)
         assert any(m.startswith("p/slow: cancelled") for m in said()), said()
         assert any(m.startswith("p/fast: ok — 1 loaded") for m in said()), said()
+
+
+async def test_pipeline_detail_says_what_a_source_reads_and_whether_it_runs(
+        tmp_path, write_pipeline, make_engine, db_path):
+    from sentitui.models import RunFinished
+
+    write_records(tmp_path / "data", RECORDS)
+    scheduled = pipeline_toml().replace('competitors = ["SilkPro"]', 'schedule = "1h"')
+    pipeline = write_pipeline(scheduled + """
+    [[source]]
+    name = "shop"
+    kind = "scrape"
+    start_urls = ["http://127.0.0.1:9/reviews", "http://127.0.0.1:9/more"]
+    item = "article"
+    [source.fields]
+    text = "p"
+
+    [[source]]
+    name = "later"
+    kind = "file"
+    path = "../data/*.jsonl"
+    schedule = "5m"
+    enabled = false
+    [source.fields]
+    id = "id"
+    text = "body"
+    """)
+    app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), schedules=True,
+                   theme="textual-dark")
+    finished = asyncio.Event()
+    app.engine.subscribe(lambda event: isinstance(event, RunFinished)
+                         and event.stats.source == "drops" and finished.set())
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(finished.wait(), 10)  # the first scheduled run
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one("#pipelines-table", DataTable)
+        detail = app.screen.query_one("#pipeline-detail-text", Static)
+        assert str(table.get_row("launch/drops")[7]).startswith("in ")
+        await pilot.press("space")  # pause launch/drops
+        await settle(pilot)
+        assert str(table.get_row("launch/drops")[7]) == "—"  # no countdown to a skipped run
+        assert "paused: scheduled runs are skipped" in str(detail.render())
+        await pilot.press("down")
+        await settle(pilot)
+        assert "scrape  http://127.0.0.1:9/reviews (+1 more)" in str(detail.render())
+        await pilot.press("down")
+        await settle(pilot)
+        assert "schedule: 5m  ·  disabled: runs only when pulled" in str(detail.render())

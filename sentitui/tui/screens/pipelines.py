@@ -58,6 +58,19 @@ def countdown(next_run: float | None, now: float) -> str:
     return f"in {minutes}m{seconds:02d}s" if minutes else f"in {seconds}s"
 
 
+def target_of(config: Any) -> str:
+    """What a source reads: its URL, path or host, or a crawler's first start URL."""
+    for key in ("url", "path", "base_url"):
+        if value := config.get(key):
+            return str(value)
+    urls = config.get("start_urls") or []
+    if isinstance(urls, str):
+        return urls
+    if urls:
+        return str(urls[0]) + (f" (+{len(urls) - 1} more)" if len(urls) > 1 else "")
+    return ""
+
+
 class PipelinesScreen(SentiScreen):
     MODE = "pipelines"
     AUTO_FOCUS = "#pipelines-table"
@@ -157,7 +170,8 @@ class PipelinesScreen(SentiScreen):
             Text(str(counts[0]), justify="right"),
             Text(str(counts[1]), justify="right"),
             Text(str(counts[2]), justify="right", style="red" if counts[2] not in (0, "—") else ""),
-            Text(countdown(getattr(state, "next_run", None), now)),
+            Text("—" if status == "paused" else  # its schedule is skipped
+                 countdown(getattr(state, "next_run", None), now)),
             cell(error, 60, "red" if error else ""),
         ]
 
@@ -184,10 +198,14 @@ class PipelinesScreen(SentiScreen):
             config = engine.pipeline(pipeline).source(source)
             state = engine.states.get(selected)
             schedule = config.schedule or engine.pipeline(pipeline).schedule
-            target = config.get("url") or config.get("path") or config.get("base_url") or ""
             text.append(f"{pipeline}/{source}", style="bold")
-            text.append(f"  {config.kind}  {safe(target)}\n", style="dim")
+            text.append(f"  {config.kind}  {safe(target_of(config))}\n", style="dim")
             text.append(f"schedule: {schedule or 'manual only'}")
+            if not config.enabled:
+                text.append("  ·  disabled: runs only when pulled (p)", style="yellow")
+            elif state is not None and state.paused:
+                text.append("  ·  paused: scheduled runs are skipped (space resumes)",
+                            style="yellow")
             if state is not None and state.detail:
                 text.append(f"  ·  {safe(state.detail)}")
             last = self.last_runs.get(selected)
