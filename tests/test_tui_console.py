@@ -584,3 +584,43 @@ async def test_pipeline_detail_says_what_a_source_reads_and_whether_it_runs(
         await pilot.press("down")
         await settle(pilot)
         assert "schedule: 5m  ·  disabled: runs only when pulled" in str(detail.render())
+
+
+async def test_preview_says_why_it_is_empty_and_names_a_missing_secret(
+        tmp_path, write_pipeline, make_engine, db_path, monkeypatch):
+    monkeypatch.delenv("QA_UNSET_TOKEN", raising=False)
+    write_records(tmp_path / "data", RECORDS)
+    drops = write_pipeline(pipeline_toml().replace('kind = "file"', 'kind = "file"\nwatch = true'))
+    app = SentiApp(db_path, [drops], engine=make_engine(drops), theme="textual-dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "p")  # the run leaves a cursor at the end of the file
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        text = " ".join(screen_text(app).split())
+        assert "0 raw records → 0 posts" in text
+        assert "Nothing new: a preview starts where the next run would" in text
+        await pilot.press("escape")
+
+        secret = write_pipeline("""
+        [pipeline]
+        name = "api"
+        [[source]]
+        name = "locked"
+        kind = "json_api"
+        url = "http://127.0.0.1:9/api"
+        headers = { Authorization = "Bearer ${QA_UNSET_TOKEN}" }
+        enabled = false
+        retries = 6
+        backoff = 5
+        [source.fields]
+        id = "id"
+        text = "text"
+        """, name="api")
+        await app.engine.reload([*app.engine.pipelines.values(), secret])
+        await settle(pilot)
+        await pilot.press("down", "v")
+        await asyncio.wait_for(settle(pilot), 5)  # not after six retries 5 s apart
+        text = " ".join(screen_text(app).split())
+        assert "Preview api/locked" in text
+        assert "preview failed: environment variable(s) QA_UNSET_TOKEN not set" in text

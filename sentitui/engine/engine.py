@@ -414,6 +414,9 @@ class Engine(EngineSurface):
     async def preview(self, pipeline: str, source_name: str) -> Preview:
         """Fetch the first page and transform it, writing nothing."""
         source = self.make_source(pipeline, source_name)
+        if missing := source.config.missing_env:  # as a run says it, not after the retries
+            raise ValueError(f"environment variable(s) {', '.join(missing)} not set: "
+                             f"set them and reload the pipeline")
         cursor = await self.writer.call(lambda store: store.cursor(pipeline, source_name))
         ctx = SourceContext(http=self.http, cursor=cursor,
                             log=lambda level, msg: self.log(level, msg, pipeline, source_name))

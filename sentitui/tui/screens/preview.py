@@ -4,6 +4,7 @@ Nothing is written: this is how a new source's mapping gets checked."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -17,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from sentitui.models import Post
+from sentitui.tui.queries import with_store
 from sentitui.tui.widgets.text import render_payload, safe
 
 if TYPE_CHECKING:
@@ -53,12 +55,22 @@ def post_text(post: Post) -> Text:
     return text
 
 
-def render_preview(preview: Preview, dark: bool) -> RenderableType:
+NOTHING_NEW = ("Nothing new: a preview starts where the next run would, from the cursor "
+               "the last run left (since_id, file offset, page ETags), and there is nothing "
+               "after it yet.")
+NOTHING_AT_ALL = ("The source gave no records: check its url or path, `records` and "
+                  "the log (4).")
+
+
+def render_preview(preview: Preview, dark: bool, has_cursor: bool = False) -> RenderableType:
     result = preview.result
     summary = Text()
     summary.append(safe(preview.url or "(no page)"), style="bold")
     summary.append(f"\n{len(preview.raw)} raw records → {len(result.posts)} posts, "
                    f"{len(result.failures)} would fail. Nothing was written.\n")
+    if not preview.raw and not result.failures:
+        summary.append(NOTHING_NEW if has_cursor else NOTHING_AT_ALL, style="yellow")
+        summary.append("\n")
     parts: list[RenderableType] = [summary]
     if result.posts:
         table = Table("raw record", "post it would become", expand=True, show_lines=True,
@@ -103,7 +115,14 @@ class PreviewScreen(ModalScreen[None]):
         except Exception as exc:
             body.update(Text(f"preview failed: {safe(exc)}", style="red"))
             return
-        body.update(render_preview(preview, app.current_theme.dark))
+        has_cursor = False
+        if not preview.raw:  # why there is nothing to show
+            try:
+                has_cursor = bool(await asyncio.to_thread(
+                    with_store, app.db_path, lambda store: store.cursor(self.pipeline, self.source)))
+            except Exception:  # the explanation is a nicety; the preview stands without it
+                pass
+        body.update(render_preview(preview, app.current_theme.dark, has_cursor))
 
     def action_close(self) -> None:
         self.dismiss()
