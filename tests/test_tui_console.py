@@ -624,3 +624,18 @@ async def test_preview_says_why_it_is_empty_and_names_a_missing_secret(
         text = " ".join(screen_text(app).split())
         assert "Preview api/locked" in text
         assert "preview failed: environment variable(s) QA_UNSET_TOKEN not set" in text
+
+
+async def test_every_pipelines_key_shows_in_the_footer_at_80_columns(console):
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        footer = screen_text(app).splitlines()[-1]
+        for key in ("p Pull", "P Pull pipeline", "a Pull all", "space Pause", "x Cancel",
+                    "v Preview", "^p palette"):
+            assert key in footer, footer
+        await pilot.press("question_mark")
+        await settle(pilot)
+        text = str(app.screen.query_one(Static).render())  # the help keeps the long names
+        assert re.search(r"p +Pull now", text) and re.search(r"space +Pause/resume", text)

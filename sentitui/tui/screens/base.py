@@ -60,6 +60,11 @@ class SentiScreen(Screen[None]):
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self._refresh_if_stale)
 
+    def on_resize(self) -> None:
+        # Below 120 columns the footer drops its padding, so that every key of a screen
+        # (six on Pipelines) shows at 80 columns.
+        self.query_one(Footer).compact = self.size.width < WIDE_COLUMNS
+
     def on_screen_resume(self) -> None:
         self.sync_source_filter()
         self._seen_version = self.senti.data_version

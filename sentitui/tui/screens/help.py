@@ -34,8 +34,8 @@ def help_text(app_bindings: list[BindingType], screens: list[tuple[str, list[Bin
     def rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
         out = []
         for binding in bindings:
-            if isinstance(binding, Binding):
-                out.append((display_key(binding.key), binding.description))
+            if isinstance(binding, Binding):  # the tooltip, where the footer's word is short
+                out.append((display_key(binding.key), binding.tooltip or binding.description))
         return out
 
     section("Everywhere", rows(app_bindings) + WIDGET_KEYS)

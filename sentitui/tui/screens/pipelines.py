@@ -75,10 +75,10 @@ class PipelinesScreen(SentiScreen):
     MODE = "pipelines"
     AUTO_FOCUS = "#pipelines-table"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "pull", "Pull now"),
+        Binding("p", "pull", "Pull", tooltip="Pull now"),
         Binding("P", "pull_pipeline", "Pull pipeline"),
         Binding("a", "pull_all", "Pull all"),
-        Binding("space", "pause", "Pause/resume"),
+        Binding("space", "pause", "Pause", tooltip="Pause/resume"),  # short words: 80 columns
         Binding("x", "cancel", "Cancel"),
         Binding("v", "preview", "Preview"),
     ]
