@@ -16,8 +16,9 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from sentitui.sources.base import (
     map_fields,
     parse_json,
 )
+from sentitui.textcodec import FALLBACK
 
 CHUNK = 500
 SETTLE = 1.0  # seconds a file must be quiet before a last line without newline counts
@@ -85,6 +87,12 @@ class FileSource(BaseSource):
 
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
         value = parse_json(body)
+        if "line" not in context:  # a whole JSON document: its records are where `records` says
+            path = self.options.get("records", "")
+            records = get_path(value, path)
+            if not isinstance(records, list):
+                raise ValueError(f"records path {path!r} does not lead to a list")
+            return Page(records=records, url=context.get("url", ""))
         records = value if isinstance(value, list) else [value]
         return Page(records=records, url=context.get("url", ""))
 
@@ -109,53 +117,53 @@ class FileSource(BaseSource):
         fmt = self.options.get("format") or guess_format(path)
         encoding = self.options.get("encoding", "utf-8-sig")
         url = str(path)
-        if fmt == "json":
-            body = path.read_text(encoding=encoding, errors="replace")
-            try:
-                records = get_path(parse_json(body), self.options.get("records", ""))
-                if not isinstance(records, list):
-                    raise ValueError(f"records path {self.options.get('records', '')!r} "
-                                     f"does not lead to a list")
-            except ValueError as exc:
-                yield Page([], url, failures=[FailedRecord("parse", f"{path}: {exc}", body, {"url": url})])
-                return
-            for start in range(0, len(records), CHUNK):
-                yield Page(records[start:start + CHUNK], url)
-            return
-
-        with path.open("r", encoding=encoding, errors="replace", newline="") as handle:
-            if fmt == "csv":
-                yield from self._csv_chunks(handle, url, path.suffix.lower() == ".tsv")
-                return
-            records: list[Any] = []
-            failures: list[FailedRecord] = []
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(parse_json(line))
-                except json.JSONDecodeError as exc:
-                    failures.append(FailedRecord(
-                        "parse", f"{path} line {number}: invalid JSON: {exc}", line.rstrip("\n"),
-                        {"url": url, "line": number}))
-                if len(records) + len(failures) >= CHUNK:
+        with path.open("r", encoding=encoding, errors=FALLBACK, newline="") as handle:
+            if fmt == "json":
+                yield from self._json_chunks(handle, path)
+            elif fmt == "csv":
+                rows = _csv_rows(handle, "\t" if path.suffix.lower() == ".tsv" else ",")
+                yield from (page for page, _ in _csv_pages(rows, path, None, 0))
+            else:
+                records: list[Any] = []
+                failures: list[FailedRecord] = []
+                for number, line, cut in _bounded_lines(handle):
+                    if not line.strip():
+                        continue
+                    try:
+                        if cut:
+                            raise json.JSONDecodeError(f"line longer than {MAX_LINE:,} characters "
+                                                       f"({cut:,} more were not read)", line, 0)
+                        records.append(parse_json(line))
+                    except json.JSONDecodeError as exc:
+                        failures.append(FailedRecord(
+                            "parse", f"{path} line {number}: invalid JSON: {exc}", line.rstrip("\n"),
+                            {"url": url, "line": number}))
+                    if len(records) + len(failures) >= CHUNK:
+                        yield Page(records, url, failures=failures)
+                        records, failures = [], []
+                if records or failures:
                     yield Page(records, url, failures=failures)
-                    records, failures = [], []
-            if records or failures:
-                yield Page(records, url, failures=failures)
 
-    @staticmethod
-    def _csv_chunks(handle: io.TextIOBase, url: str, tabs: bool) -> Iterator[Page]:
-        reader = csv.DictReader(handle, delimiter="\t" if tabs else ",")
+    def _json_chunks(self, handle: io.TextIOBase, path: Path) -> Iterator[Page]:
+        """One JSON document, streamed: the records list is read item by item, so a
+        200 MB export costs a page of records in memory, not the whole document."""
+        url = str(path)
+        stream = _JsonStream(handle)
         records: list[Any] = []
-        for row in reader:
-            # Extra cells land under the None key; keep them visible in the payload.
-            if None in row:
-                row["_extra"] = row.pop(None)
-            records.append(row)
-            if len(records) >= CHUNK:
-                yield Page(records, url)
-                records = []
+        try:
+            for record in stream.records(self.options.get("records", "")):
+                records.append(record)
+                if len(records) >= CHUNK:
+                    yield Page(records, url)
+                    records = []
+        except ValueError as exc:
+            body, whole = _document_body(path, self.options.get("encoding", "utf-8-sig"))
+            where = f"{path} line {stream.line_of(stream.error_at)}" if stream.error_at is not None \
+                else str(path)
+            note = "" if whole else f" (payload: the first {MAX_DOCUMENT_PAYLOAD:,} characters)"
+            failure = FailedRecord("parse", f"{where}: {exc}{note}", body, {"url": url})
+            yield Page(records, url, failures=[failure])
+            return
         if records:
             yield Page(records, url)
 
@@ -245,21 +253,11 @@ class FileSource(BaseSource):
         lines = _Lines(data[:end])
         if fmt == "csv":
             text = (_decode(line_, encoding) for line_ in lines)
-            reader = csv.reader(text, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
             columns = next(csv.reader([_decode(header, encoding)]), [])
-            records: list[Any] = []
-            for row in reader:
-                if not row:
-                    continue  # a blank line, as csv.DictReader skips them
-                record: dict[str, Any] = dict(zip(columns, row, strict=False))
-                if len(row) > len(columns):
-                    record["_extra"] = row[len(columns):]
-                records.append(record)
-                if len(records) >= CHUNK:
-                    yield Page(records, url), mark(offset + lines.consumed, 0)
-                    records = []
-            if records:
-                yield Page(records, url), mark(offset + lines.consumed, 0)
+            rows = _csv_rows(text, "\t" if path.suffix.lower() == ".tsv" else ",")
+            first_line = line if line else len(header.splitlines()) or 1
+            for page, last_line in _csv_pages(rows, path, columns, first_line):
+                yield page, mark(offset + lines.consumed, last_line)
             return
 
         records, failures = [], []
@@ -297,7 +295,236 @@ class _Lines:
 
 
 def _decode(raw: bytes, encoding: str) -> str:
-    return raw.decode(encoding, errors="replace")
+    return raw.decode(encoding, errors=FALLBACK)
+
+
+# ---- CSV rows, whatever the file holds ---------------------------------------------------
+
+MAX_CSV_FIELD = 16 * 1024 * 1024  # characters; a longer cell is a parse failure, not a crash
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))
+
+
+class _Taken:
+    """The lines a csv reader pulls, kept until the record they make is handed out,
+    so a row the reader rejects is stored as written, with its line number."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self.taken: list[str] = []
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.taken.append(line)
+        self.count += 1
+        return line
+
+    def take(self) -> tuple[str, int]:
+        """The raw text of the last record and the number of its first line."""
+        raw, first = "".join(self.taken), self.count - len(self.taken) + 1
+        self.taken = []
+        return raw, first
+
+
+def _csv_rows(lines: Iterable[str], delimiter: str) -> Iterator[tuple[list[str] | None, str, int, str]]:
+    """(row, raw text, first line number, error) for each record; a row the csv module
+    rejects (a cell over the size limit, say) comes with row None and the error, and
+    reading goes on with the next line."""
+    taken = _Taken(lines)
+    reader = csv.reader(taken, delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+            error = ""
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row, error = None, str(exc)
+        raw, line = taken.take()
+        yield row, raw, line, error
+
+
+def _csv_pages(rows: Iterator[tuple[list[str] | None, str, int, str]], path: Path,
+               columns: list[str] | None, line_offset: int) -> Iterator[tuple[Page, int]]:
+    """Pages of CSV records (dicts as csv.DictReader makes them: missing cells None,
+    extra cells under `_extra`) and the number of the last line each page read.
+    Without `columns`, the first non-blank row is the header."""
+    url = str(path)
+    records: list[Any] = []
+    failures: list[FailedRecord] = []
+    last = line_offset
+    for row, raw, line, error in rows:
+        line += line_offset
+        last = line + max(raw.count("\n"), 1) - 1
+        if row is None:
+            failures.append(FailedRecord("parse", f"{path} line {line}: unreadable CSV row: {error}",
+                                         raw.rstrip("\r\n"), {"url": url, "line": line}))
+        elif not row:
+            continue  # a blank line, as csv.DictReader skips them
+        elif columns is None:
+            columns = row
+            continue
+        else:
+            record: dict[str, Any] = dict(zip(columns, row, strict=False))
+            for name in columns[len(row):]:
+                record.setdefault(name, None)
+            if len(row) > len(columns):  # keep extra cells visible in the payload
+                record["_extra"] = row[len(columns):]
+            records.append(record)
+        if len(records) + len(failures) >= CHUNK:
+            yield Page(records, url, failures=failures), last
+            records, failures = [], []
+    if records or failures:
+        yield Page(records, url, failures=failures), last
+
+
+# ---- long lines and big JSON documents ---------------------------------------------------
+
+MAX_LINE = 64 * 1024 * 1024  # characters of one JSONL line held at once
+MAX_DOCUMENT_PAYLOAD = 32 * 1024 * 1024  # characters of an unreadable JSON document kept
+READ_SIZE = 1024 * 1024
+
+
+def _bounded_lines(handle: io.TextIOBase) -> Iterator[tuple[int, str, int]]:
+    """(number, line, characters cut) for each line; a line longer than MAX_LINE is
+    cut there and the rest of it skipped, so one endless line cannot fill memory."""
+    number = 0
+    while True:
+        line = handle.readline(MAX_LINE)
+        if not line:
+            return
+        number += 1
+        cut = 0
+        if len(line) >= MAX_LINE and not line.endswith("\n"):
+            while more := handle.readline(READ_SIZE):
+                cut += len(more)
+                if more.endswith("\n"):
+                    break
+        yield number, line, cut
+
+
+def _document_body(path: Path, encoding: str) -> tuple[str, bool]:
+    """The document as text for a failed record: whole, or its first part if huge."""
+    with path.open("r", encoding=encoding, errors=FALLBACK, newline="") as handle:
+        body = handle.read(MAX_DOCUMENT_PAYLOAD)
+        return body, not handle.read(1)
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+class _JsonStream:
+    """Reads the records of one JSON document from a text handle without holding it
+    whole: follows the dotted `records` path through objects (and list indexes),
+    then decodes the list's items one at a time with a buffer of a few MB."""
+
+    def __init__(self, handle: io.TextIOBase) -> None:
+        self.handle = handle
+        self.buf = ""
+        self.pos = 0
+        self.lines_before = 0  # newlines in the text already dropped from the buffer
+        self.eof = False
+        self.error_at: int | None = None  # buffer position of a syntax error
+
+    def line_of(self, pos: int | None) -> int:
+        return self.lines_before + self.buf.count("\n", 0, pos or 0) + 1
+
+    def _fill(self) -> bool:
+        if self.eof:
+            return False
+        data = self.handle.read(max(READ_SIZE, len(self.buf) - self.pos))
+        if not data:
+            self.eof = True
+            return False
+        self.lines_before += self.buf.count("\n", 0, self.pos)
+        self.buf = self.buf[self.pos:] + data
+        self.pos = 0
+        return True
+
+    def _peek(self) -> str:
+        """The next character that is not white space ("" at the end)."""
+        while True:
+            self.pos = _SPACE.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._fill():
+                return ""
+
+    def _expect(self, char: str) -> None:
+        if self._peek() != char:
+            self._fail(f"expected {char!r}")
+        self.pos += 1
+
+    def _fail(self, message: str) -> None:
+        self.error_at = self.pos
+        found = self.buf[self.pos:self.pos + 40]
+        raise ValueError(f"invalid JSON: {message} at {found!r}" if found
+                         else f"invalid JSON: {message}, found the end of the file")
+
+    def _value(self) -> Any:
+        """Decode the next complete value, reading more of the file as needed."""
+        self._peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                self._fail("nested too deeply to read (more than about 1,000 levels)")
+            except json.JSONDecodeError as exc:
+                if len(self.buf) - self.pos > MAX_LINE or not self._fill():
+                    self.pos = exc.pos
+                    self._fail(exc.msg.removesuffix(" at"))
+                continue
+            if end < len(self.buf) or self.eof or not self._fill():  # "12" may go on as "123"
+                self.pos = end
+                return value
+
+    def records(self, path: str) -> Iterator[Any]:
+        parts = path.split(".") if path else []
+        for depth, part in enumerate(parts):
+            char = self._peek()
+            if char == "{":
+                self.pos += 1
+                while True:
+                    if self._peek() == "}":
+                        raise ValueError(f"records path {path!r} not found "
+                                         f"(no key {'.'.join(parts[:depth + 1])!r})")
+                    key = self._value()
+                    self._expect(":")
+                    if key == part:
+                        break
+                    self._value()
+                    if self._peek() == ",":
+                        self.pos += 1
+            elif char == "[" and part.isdigit():
+                self.pos += 1
+                for _ in range(int(part)):
+                    if self._peek() == "]":
+                        raise ValueError(f"records path {path!r} not found")
+                    self._value()
+                    if self._peek() == ",":
+                        self.pos += 1
+                if self._peek() == "]":
+                    raise ValueError(f"records path {path!r} not found")
+            else:
+                raise ValueError(f"records path {path!r} not found")
+        if self._peek() != "[":
+            shape = {"{": "an object", "": "nothing"}.get(self._peek(), "a single value")
+            raise ValueError(f"records path {path!r} does not lead to a list (found {shape})")
+        self.pos += 1
+        if self._peek() == "]":
+            return
+        while True:
+            yield self._value()
+            char = self._peek()
+            if char == "]":
+                return
+            if char != ",":
+                self._fail("expected ',' or ']' after a record")
+            self.pos += 1
 
 
 def _head(path: Path, length: int) -> dict[str, Any]:
