@@ -639,3 +639,22 @@ async def test_every_pipelines_key_shows_in_the_footer_at_80_columns(console):
         await settle(pilot)
         text = str(app.screen.query_one(Static).render())  # the help keeps the long names
         assert re.search(r"p +Pull now", text) and re.search(r"space +Pause/resume", text)
+
+
+async def test_the_log_follows_the_newest_line_after_redraws(console):
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for n in range(60):
+            app.engine.log("INFO", f"line {n} " + "word " * (n % 25), "launch", "drops")
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        log = app.screen.query_one("#log", Log)
+        assert log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y
+        for level in ("WARNING", "INFO"):  # a filter redraws the whole log
+            app.screen.query_one("#log-level", Select).value = level
+            await settle(pilot)
+        app.engine.log("INFO", "the newest line", "launch", "drops")
+        await settle(pilot)
+        assert log.scroll_y == log.max_scroll_y
+        assert "the newest line" in screen_text(app)

@@ -117,6 +117,8 @@ class LogsScreen(SentiScreen):
         log.clear()
         log.write_lines([text for line in self.senti.log_lines if self.matches(line)
                          for text in format_line(line, width)])
+        if self.following:  # write_lines follows only from the old end, which clear() moved
+            log.scroll_end(animate=False, immediate=True, x_axis=False)
         self.missed = 0
         self.draw_status()
 
