@@ -658,3 +658,34 @@ async def test_the_log_follows_the_newest_line_after_redraws(console):
         await settle(pilot)
         assert log.scroll_y == log.max_scroll_y
         assert "the newest line" in screen_text(app)
+
+
+async def test_payload_to_file_writes_the_record_under_the_cursor_or_says_why_not(
+        console, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    records = [{"id": 1, "body": "", "ts": "2026-11-20T10:00:00Z", "n": "one"},
+               {"id": 2, "body": "", "ts": "2026-11-20T10:00:00Z", "n": "two"}]
+    app = console(records)
+
+    def said() -> list[str]:
+        return [n.message for n in app._notifications]
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "p", "3")
+        await settle(pilot)
+        await pilot.press("down", "c")  # before the detail pane has loaded record 1
+        await settle(pilot)
+        assert json.loads((tmp_path / "failed-1.json").read_text(encoding="utf-8"))["n"] == "one"
+        assert not (tmp_path / "failed-2.json").exists()
+
+        (tmp_path / "failed-2.json").mkdir()  # something in the way
+        await pilot.press("up", "c")
+        await settle(pilot)
+        assert any(m.startswith("payload of #2 not written: ") for m in said()), said()
+
+        app.screen.query_one("#failed-status", Select).value = "ignored"  # an empty list
+        await settle(pilot)
+        app.clear_notifications()
+        await pilot.press("c", "r", "i")
+        await settle(pilot)
+        assert said() == ["no failed record selected"] * 3

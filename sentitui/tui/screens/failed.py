@@ -16,7 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static
 
-from sentitui.tui.queries import FailedFilter, Window, failed_ids, load_failed
+from sentitui.tui.queries import FailedFilter, Window, failed_ids, load_failed, with_store
 from sentitui.tui.screens.base import SentiScreen
 from sentitui.tui.widgets.table import selected_key, sync_table
 from sentitui.tui.widgets.text import cell, payload_kind, render_payload, safe
@@ -165,8 +165,15 @@ class FailedScreen(SentiScreen):
 
     # ---- actions ---------------------------------------------------------------------
 
+    def selected_or_say(self) -> int | None:
+        """The id under the cursor; with none, a key says why it did nothing."""
+        record_id = self.selected_id()
+        if record_id is None:
+            self.notify("no failed record selected", severity="warning")
+        return record_id
+
     def action_retry(self) -> None:
-        if (record_id := self.selected_id()) is not None:
+        if (record_id := self.selected_or_say()) is not None:
             self.run_worker(self._retry([record_id]), group="failed-actions", exit_on_error=False)
 
     def action_retry_shown(self) -> None:
@@ -184,7 +191,7 @@ class FailedScreen(SentiScreen):
         self.reload()
 
     def action_ignore(self) -> None:
-        if (record_id := self.selected_id()) is None:
+        if (record_id := self.selected_or_say()) is None:
             return
 
         async def ignore() -> None:
@@ -195,13 +202,27 @@ class FailedScreen(SentiScreen):
         self.run_worker(ignore(), group="failed-actions", exit_on_error=False)
 
     def action_copy(self) -> None:
-        record = self.record
-        if record is None:
+        if (record_id := self.selected_or_say()) is None:
             return
-        path = saved_payload_path(record, Path.cwd())
+        db_path = self.senti.db_path
 
-        async def write() -> None:
-            await asyncio.to_thread(path.write_text, record["payload"] or "", encoding="utf-8")
-            self.notify(f"payload of #{record['id']} written to {path}", markup=False)
+        def write() -> Path:
+            # The record under the cursor, read now: the detail pane may still be loading
+            # the one the cursor just left.
+            record = with_store(db_path, lambda store: store.failed_record(record_id))
+            if record is None:
+                raise OSError(f"failed record #{record_id} is gone")
+            path = saved_payload_path(record, Path.cwd())
+            path.write_text(record["payload"] or "", encoding="utf-8")
+            return path
 
-        self.run_worker(write(), group="failed-actions", exit_on_error=False)
+        async def copy() -> None:
+            try:
+                path = await asyncio.to_thread(write)
+            except OSError as exc:
+                self.notify(f"payload of #{record_id} not written: {exc}", severity="error",
+                            markup=False)
+                return
+            self.notify(f"payload of #{record_id} written to {path}", markup=False)
+
+        self.run_worker(copy(), group="failed-actions", exit_on_error=False)
