@@ -689,3 +689,41 @@ async def test_payload_to_file_writes_the_record_under_the_cursor_or_says_why_no
         await pilot.press("c", "r", "i")
         await settle(pilot)
         assert said() == ["no failed record selected"] * 3
+
+
+async def test_markup_in_pipeline_and_source_names_is_drawn_as_written(
+        tmp_path, write_pipeline, make_engine, db_path):
+    write_records(tmp_path / "data", RECORDS)
+    pipeline = write_pipeline("""
+    [pipeline]
+    name = "p[/]q"
+    [[source]]
+    name = "[red]x[/red] [/]"
+    kind = "file"
+    path = "../data/*.jsonl"
+    [source.fields]
+    id = "id"
+    text = "body"
+    """)
+    app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
+    async with app.run_test(size=SIZE) as pilot:  # the source Selects used to stop it here
+        await pilot.press("2", "p")
+        await settle(pilot)
+        assert "p[/]q/[red]x[/red] [/]" in screen_text(app)
+        await pilot.press("5")
+        await settle(pilot)
+        select = app.screen.query_one("#posts-source", Select)
+        select.focus()
+        await pilot.press("enter", "down", "enter")
+        await settle(pilot)
+        assert select.value == "[red]x[/red] [/]"
+        assert "[red]x[/red] [/]" in screen_text(app).splitlines()[2]  # the filter bar
+        for query in ("", "pull"):  # the palette's list, then its matches
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*query)
+            await settle(pilot)
+            assert "Pull p[/]q/[red]x[/red] [/]" in screen_text(app)
+            await pilot.press("escape")
+            await settle(pilot)
+        assert app.is_running

@@ -11,6 +11,7 @@ from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 
 if TYPE_CHECKING:
     from sentitui.tui.app import SentiApp
@@ -43,13 +44,17 @@ def console_commands(app: SentiApp) -> Iterator[Command]:
 
 
 class SentiCommands(Provider):
+    """Names carry pipeline and source names, which are plain text: a "[/]" in one is
+    drawn as written (Textual reads a str prompt, and `highlight`'s input, as markup)."""
+
     async def discover(self) -> Hits:
         for name, help_text, callback in console_commands(cast("SentiApp", self.app)):
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(Content(name), callback, text=name, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, callback in console_commands(cast("SentiApp", self.app)):
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                shown = matcher.highlight(name) if "[" not in name else Content(name)
+                yield Hit(score, shown, callback, text=name, help=help_text)

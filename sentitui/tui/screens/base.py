@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -22,6 +23,12 @@ if TYPE_CHECKING:
 
 REFRESH_SECONDS = 1.0  # how often a screen re-queries while new rows keep arriving
 WIDE_COLUMNS = 120  # screens get the class -wide from this width on, -narrow below
+
+
+def source_options(names: Iterable[str]) -> list[tuple[Text, str]]:
+    """Select options for source names, drawn as they are written: a name is not markup
+    ("[/]" in one used to stop the console)."""
+    return [(Text(name), name) for name in names]
 
 
 class SentiScreen(Screen[None]):
@@ -98,7 +105,7 @@ class SentiScreen(Screen[None]):
         """The screen's source Select, with the sources the engine has now."""
         self._seen_config = self.senti.config_version
         self._source_options = self.source_names()
-        return Select([(s, s) for s in self._source_options], prompt="any source",
+        return Select(source_options(self._source_options), prompt="any source",
                       compact=True, id=self.SOURCE_FILTER)
 
     def sync_source_filter(self) -> None:
@@ -116,7 +123,7 @@ class SentiScreen(Screen[None]):
             return
         self._source_options = names
         with self.prevent(Select.Changed):  # the filter itself does not change
-            select.set_options([(s, s) for s in names])
+            select.set_options(source_options(names))
             if current is not Select.NULL:
                 select.value = current
 
