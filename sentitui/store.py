@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import sqlite3
 import threading
@@ -35,6 +36,34 @@ def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """A value SQLite can take. A lone UTF-16 surrogate (half an emoji, cut off in
+    JSON as "\\ud83d") decodes fine in Python but cannot be encoded to UTF-8, and
+    one such string would fail the whole page's transaction: it becomes U+FFFD."""
+    if isinstance(value, str) and not value.isascii() and _SURROGATE.search(value):
+        return _SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def failure_fingerprint(failure: FailedRecord) -> str:
+    """What makes two failures the same bad record (a repeat bumps `attempts`): the
+    stage and payload, and for a whole page or request also its URL, since different
+    pages fail with the same body (an empty one, the same maintenance page). A fetch
+    failure is its URL: error bodies differ from try to try (request ids, times)."""
+    url = str(failure.context.get("url") or "")
+    if failure.stage == "fetch":
+        key = f"fetch\0{url}"
+    elif failure.stage == "parse" and not failure.context.get("record") \
+            and "line" not in failure.context:
+        key = f"parse\0{url}\0{failure.payload}"
+    else:
+        key = f"{failure.stage}\0{failure.payload}"
+    return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
@@ -197,11 +226,12 @@ class Store:
                     "text, lang, created_at, fetched_at, polarity, subjectivity, label, feedback, "
                     "competitors, rating, segments, run_id, aspects) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(p.pipeline, p.source, p.external_id, p.url, p.author_hash, p.text, p.lang,
-                      p.created_at, p.fetched_at or now, p.polarity, p.subjectivity, p.label,
-                      p.feedback, json.dumps(p.competitors), p.rating,
-                      json.dumps(p.segments, ensure_ascii=False), stats.run_id,
-                      json.dumps(p.aspects, ensure_ascii=False))
+                    [tuple(map(storable, (
+                        p.pipeline, p.source, p.external_id, p.url, p.author_hash, p.text, p.lang,
+                        p.created_at, p.fetched_at or now, p.polarity, p.subjectivity, p.label,
+                        p.feedback, json.dumps(p.competitors), p.rating,
+                        json.dumps(p.segments, ensure_ascii=False), stats.run_id,
+                        json.dumps(p.aspects, ensure_ascii=False))))
                      for p in write.posts])
                 loaded = max(cur.rowcount, 0) if write.posts else 0
                 duplicates = len(write.posts) - loaded
@@ -223,20 +253,23 @@ class Store:
         """A record that fails again on a later run bumps its open (or ignored) row
         instead of adding a twin, so the open list stays one row per bad record."""
         for f in failures:
-            fingerprint = hashlib.sha1(f"{f.stage}\0{f.payload}".encode()).hexdigest()
+            fingerprint = failure_fingerprint(f)
+            error, payload = storable(f.error), storable(f.payload)
+            context = storable(json.dumps(f.context, ensure_ascii=False))
             cur = conn.execute(
                 "UPDATE failed_records SET attempts = attempts + 1, error = ?, run_id = ?, "
-                "updated_at = ? WHERE pipeline = ? AND source = ? AND fingerprint = ? "
-                "AND status IN ('open', 'ignored')",
-                (f.error, stats.run_id, now, stats.pipeline, stats.source, fingerprint))
+                "updated_at = ?, payload = ?, context = ? WHERE pipeline = ? AND source = ? "
+                "AND fingerprint = ? AND status IN ('open', 'ignored')",
+                (error, stats.run_id, now, payload, context, stats.pipeline, stats.source,
+                 fingerprint))
             if cur.rowcount:
                 continue
             conn.execute(
                 "INSERT INTO failed_records (run_id, pipeline, source, stage, error, payload, "
                 "created_at, updated_at, attempts, status, context, fingerprint) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?, ?)",
-                (stats.run_id, stats.pipeline, stats.source, f.stage, f.error, f.payload, now, now,
-                 json.dumps(f.context, ensure_ascii=False), fingerprint))
+                (stats.run_id, stats.pipeline, stats.source, f.stage, error, payload, now, now,
+                 context, fingerprint))
 
     @staticmethod
     def _set_cursor(conn: sqlite3.Connection, pipeline: str, source: str,
@@ -245,7 +278,7 @@ class Store:
             "INSERT INTO source_state (pipeline, source, cursor, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(pipeline, source) DO UPDATE SET cursor = excluded.cursor, "
             "updated_at = excluded.updated_at",
-            (pipeline, source, json.dumps(cursor, ensure_ascii=False), now))
+            (pipeline, source, storable(json.dumps(cursor, ensure_ascii=False)), now))
 
     def finish_run(self, stats: RunStats) -> None:
         stats.ended_at = stats.ended_at or time.time()
@@ -254,7 +287,7 @@ class Store:
                 "UPDATE runs SET ended_at = ?, status = ?, fetched = ?, loaded = ?, "
                 "duplicates = ?, failed = ?, error = ? WHERE id = ?",
                 (iso(stats.ended_at), stats.status, stats.fetched, stats.loaded,
-                 stats.duplicates, stats.failed, stats.error, stats.run_id))
+                 stats.duplicates, stats.failed, storable(stats.error), stats.run_id))
 
     def mark_failed(self, ids: Iterable[int], status: str, error: str | None = None) -> None:
         """Set status of failed records (resolved / ignored / open with a new error)."""
@@ -263,7 +296,7 @@ class Store:
             for record_id in ids:
                 if status == "open":
                     conn.execute("UPDATE failed_records SET attempts = attempts + 1, error = ?, "
-                                 "updated_at = ? WHERE id = ?", (error, now, record_id))
+                                 "updated_at = ? WHERE id = ?", (storable(error), now, record_id))
                 else:
                     conn.execute("UPDATE failed_records SET status = ?, updated_at = ?, "
                                  "attempts = attempts + (? = 'resolved') WHERE id = ?",

@@ -16,7 +16,7 @@ def rows(db_path, sql: str, params: tuple = ()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
-def api_toml(url: str, extra: str = "") -> str:
+def api_toml(url: str, extra: str = "", retries: int = 1) -> str:
     return f"""
     [pipeline]
     name = "p"
@@ -24,7 +24,7 @@ def api_toml(url: str, extra: str = "") -> str:
     name = "api"
     kind = "json_api"
     url = "{url}"
-    retries = 1
+    retries = {retries}
     backoff = 0.01
     fields = {{ id = "id", text = "text" }}
     {extra}
@@ -171,3 +171,194 @@ async def test_json_document_with_a_wrong_records_path_retries_once_fixed(tmp_pa
         outcome = await engine.retry_failed([record_id])
     assert outcome.resolved == [record_id]
     assert rows(db_path, "SELECT external_id, text FROM posts") == [("1", "Soft hair")]
+
+
+# ---- servers that misbehave ------------------------------------------------------------
+
+
+def misbehaving_app() -> web.Application:
+    import asyncio
+    import gzip
+    import json
+
+    records = json.dumps([{"id": 1, "text": "Love the scent"}, {"id": 2, "text": "Too pricey"}])
+    app = web.Application()
+
+    async def gzip_as_deflate(request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(records.encode()), content_type="application/json",
+                            headers={"Content-Encoding": "deflate"})
+
+    async def gzip_unlabelled(request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(records.encode()), content_type="application/json")
+
+    async def bomb(request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(b"[" + b" " * 1_000_000 + b"]"),
+                            content_type="application/json", headers={"Content-Encoding": "gzip"})
+
+    async def plain_as_gzip(request: web.Request) -> web.Response:
+        return web.Response(body=records.encode(), content_type="application/json",
+                            headers={"Content-Encoding": "gzip"})
+
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop-b" if request.path == "/loop-a" else "/loop-a")
+
+    async def chain(request: web.Request) -> web.Response:
+        hops = int(request.match_info["n"])
+        if hops == 0:
+            return web.Response(text=records, content_type="application/json")
+        cls = web.HTTPMovedPermanently if hops % 2 else web.HTTPFound
+        raise cls(f"/chain/{hops - 1}")
+
+    async def html(request: web.Request) -> web.Response:
+        return web.Response(text="<html><body><h1>Down for maintenance</h1></body></html>",
+                            content_type="text/html")
+
+    async def empty(request: web.Request) -> web.Response:
+        return web.Response(body=b"", content_type="application/json")
+
+    async def no_content(request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        try:
+            for byte in records.encode():
+                await response.write(bytes([byte]))
+                await asyncio.sleep(0.1)  # always within sock_read; never done in time
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return response
+
+    for path, handler in [("/gzip-as-deflate", gzip_as_deflate), ("/gzip-unlabelled", gzip_unlabelled),
+                          ("/plain-as-gzip", plain_as_gzip), ("/loop-a", loop), ("/loop-b", loop),
+                          ("/chain/{n}", chain), ("/html", html), ("/empty", empty),
+                          ("/no-content", no_content), ("/trickle", trickle), ("/bomb", bomb)]:
+        app.router.add_get(path, handler)
+    return app
+
+
+async def test_mislabelled_compression_still_loads(serve, write_pipeline, make_engine, db_path):
+    server = await serve(misbehaving_app())
+    results = {}
+    for path in ("/gzip-as-deflate", "/gzip-unlabelled", "/plain-as-gzip", "/chain/4"):
+        pipeline = write_pipeline(api_toml(server.url + path))
+        async with make_engine(pipeline) as engine:
+            stats = await engine.run_source("p", "api", "cli")
+        results[path] = (stats.status, stats.fetched, stats.failed, stats.error)
+    assert all(result == ("ok", 2, 0, None) for result in results.values()), results
+    assert len(rows(db_path, "SELECT DISTINCT external_id FROM posts")) == 2
+
+
+async def test_redirect_loop_fails_at_once_naming_the_loop(serve, write_pipeline, make_engine,
+                                                          db_path):
+    server = await serve(misbehaving_app())
+    pipeline = write_pipeline(api_toml(server.url + "/loop-a", retries=3))
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("p", "api", "cli")
+
+    assert stats.status == "failed"
+    assert stats.error == (f"redirect loop: {server.url}/loop-a -> {server.url}/loop-b -> "
+                           f"{server.url}/loop-a")
+    assert len(server.requests) == 10  # one request's redirects, not four retries of them
+    assert rows(db_path, "SELECT stage FROM failed_records") == [("fetch",)]
+
+
+async def test_html_empty_and_no_content_responses(serve, write_pipeline, make_engine, db_path):
+    server = await serve(misbehaving_app())
+    outcome = {}
+    for path in ("/html", "/empty", "/no-content"):
+        pipeline = write_pipeline(api_toml(server.url + path))
+        async with make_engine(pipeline) as engine:
+            stats = await engine.run_source("p", "api", "cli")
+        outcome[path] = (stats.status, stats.fetched, stats.failed)
+    # 204 No Content is an empty listing, not a failure; the others are parse failures.
+    assert outcome == {"/html": ("ok", 1, 1), "/empty": ("ok", 1, 1), "/no-content": ("ok", 0, 0)}
+    errors = dict(rows(db_path, "SELECT payload, error FROM failed_records"))
+    html = "<html><body><h1>Down for maintenance</h1></body></html>"
+    assert errors[html].endswith(f"/html: expected JSON, got text/html (HTTP 200): {html!r}")
+    assert errors[""].endswith("/empty: empty response body (HTTP 200) where JSON was expected")
+
+
+async def test_trickling_body_times_out_instead_of_holding_the_run(serve, write_pipeline,
+                                                                  make_engine, db_path):
+    import time
+
+    server = await serve(misbehaving_app())
+    pipeline = write_pipeline(api_toml(server.url + "/trickle", "timeout = 0.5", retries=0))
+    started = time.monotonic()
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("p", "api", "cli")
+
+    assert time.monotonic() - started < 3  # the body alone would take 6 s
+    assert stats.status == "failed"
+    assert stats.error.startswith("timed out after 0.5s waiting for the server to send the whole")
+
+
+async def test_body_over_the_size_limit_is_a_fetch_failure(serve, write_pipeline, make_engine,
+                                                           db_path):
+    from sentitui.engine.http import HttpClient
+
+    server = await serve(misbehaving_app())
+    errors = []
+    for path in ("/plain-as-gzip", "/bomb"):  # 70 bytes as sent; 1 KB that inflates to 1 MB
+        pipeline = write_pipeline(api_toml(server.url + path, retries=3))
+        async with make_engine(pipeline, http=HttpClient(min_delay=0.01, max_body=5000)) as engine:
+            stats = await engine.run_source("p", "api", "cli")
+        errors.append(stats.error)
+    assert errors == [None, "response body inflates past the 5,000-byte limit"]
+    assert len(server.queries("/bomb")) == 1  # not retried
+
+    pipeline = write_pipeline(api_toml(server.url + "/plain-as-gzip", retries=3))
+    async with make_engine(pipeline, http=HttpClient(min_delay=0.01, max_body=40)) as engine:
+        stats = await engine.run_source("p", "api", "cli")
+    assert stats.error == "response body of 70 bytes is over the 40-byte limit; not read"
+    assert rows(db_path, "SELECT stage FROM failed_records") == [("fetch",), ("fetch",)]  # 2 URLs
+
+
+# ---- text SQLite cannot take, failures that look alike ---------------------------------
+
+
+async def test_lone_surrogates_do_not_fail_the_page(tmp_path, write_pipeline, make_engine, db_path):
+    # Half an emoji, as JavaScript-made APIs cut them: valid JSON, not encodable as UTF-8.
+    (tmp_path / "drop.jsonl").write_text(
+        '{"id": 1, "text": "Love it \\ud83d so much"}\n{"id": 2, "text": "Fine"}\n'
+        '{"id": 3, "text": "", "note": "\\udc00"}\n', encoding="utf-8")
+    pipeline = write_pipeline(file_toml("../drop.jsonl"))
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("p", "drop", "cli")
+
+    assert (stats.status, stats.fetched, stats.loaded, stats.failed) == ("ok", 3, 2, 1)
+    assert rows(db_path, "SELECT text FROM posts ORDER BY id") == [("Love it so much",), ("Fine",)]
+    [(payload,)] = rows(db_path, "SELECT payload FROM failed_records")
+    assert payload == '{"id": 3, "text": "", "note": "\\udc00"}'  # kept as received
+
+
+async def test_pages_failing_with_the_same_body_stay_separate_records(serve, write_pipeline,
+                                                                      make_engine, db_path):
+    maintenance = "<html><body>Back soon</body></html>"
+    down = {2, 3}
+    app = web.Application()
+
+    async def page(request: web.Request) -> web.Response:
+        number = int(request.query["page"])
+        if number in down:
+            return web.Response(text=maintenance, content_type="text/html")
+        found = [{"id": number, "text": f"Soft hair, page {number}"}] if number <= 3 else []
+        return web.json_response({"hits": found})
+
+    app.router.add_get("/page", page)
+    server = await serve(app)
+    pipeline = write_pipeline(api_toml(server.url + "/page", 'records = "hits"\n'
+                                       'pagination = { type = "page", param = "page" }'))
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("p", "api", "cli")
+        assert (stats.status, stats.loaded, stats.failed) == ("ok", 1, 2)
+        failed = rows(db_path, "SELECT id, context FROM failed_records ORDER BY id")
+        assert len(failed) == 2  # one row per page, not one row with attempts = 2
+        assert ["page=2" in failed[0][1], "page=3" in failed[1][1]] == [True, True]
+
+        down.clear()  # the site is back: each retry fetches its own page again
+        outcome = await engine.retry_failed([record_id for record_id, _ in failed])
+    assert sorted(outcome.resolved) == [failed[0][0], failed[1][0]]
+    assert sorted(r[0] for r in rows(db_path, "SELECT external_id FROM posts")) == ["1", "2", "3"]

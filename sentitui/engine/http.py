@@ -14,6 +14,7 @@ import asyncio
 import email.utils
 import random
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +24,13 @@ import aiohttp
 
 from sentitui import __version__
 from sentitui.engine.ratelimit import DEFAULT_RULES, RateLimitRules, Wait, next_allowed
+from sentitui.textcodec import decode
 
 USER_AGENT = f"SentiTUI/{__version__} (sentiment ingestion console; +https://pypi.org/project/sentitui/)"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524})
 BODY_START = 2000  # characters of a failing body kept in the failed record
+MAX_BODY = 64 * 1024 * 1024  # bytes of one response (after decompression) read at most
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class FetchError(Exception):
@@ -54,16 +58,76 @@ class Response:
     charset: str | None = None
 
     def text(self) -> str:
-        """Decode with the declared charset, else UTF-8; undecodable bytes fall back
-        to cp1252 rather than failing, since a page of mojibake beats a lost page."""
-        encoding = self.charset or "utf-8"
-        try:
-            return self.body.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
+        """Decode with the declared charset, else UTF-8; bytes that do not fit it are
+        read as cp1252 rather than failing, since a page with a stray byte beats a lost
+        page (textcodec.py)."""
+        return decode(self.body, self.charset)
+
+
+class _BodyError(Exception):
+    """The body could not be read as sent; `retry` says whether trying again may help."""
+
+    def __init__(self, message: str, retry: bool, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.retry = retry
+        self.body = body
+
+
+async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body as sent (still compressed), refusing more than `limit` bytes."""
+    if resp.content_length is not None and resp.content_length > limit:
+        raise _BodyError(f"response body of {resp.content_length:,} bytes is over the "
+                         f"{limit:,}-byte limit; not read", retry=False)
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyError(f"response body is over the {limit:,}-byte limit; stopped reading",
+                             retry=False, body=b"".join(chunks))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def undo_content_encoding(body: bytes, content_encoding: str, limit: int) -> bytes:
+    """Decompress a body, trusting its bytes over its label: servers send gzip marked
+    `deflate`, plain text marked `gzip`, and .json.gz files with no label at all. gzip
+    and zlib streams are recognised by their header; a body the declared coding cannot
+    undo is taken as sent. Output is capped at `limit` bytes (no decompression bombs)."""
+    codings = {c.strip().lower() for c in content_encoding.split(",")} - {"", "identity"}
+    if body[:2] == GZIP_MAGIC or codings & {"gzip", "x-gzip", "deflate"}:
+        # 47: a gzip or zlib header, detected; -15: raw deflate, which some servers
+        # send as `deflate`. Plain text fails both at once and is kept as it is.
+        for wbits in (47, -15) if "deflate" in codings else (47,):
+            inflater = zlib.decompressobj(wbits)
             try:
-                return self.body.decode("utf-8")
-            except UnicodeDecodeError:
-                return self.body.decode("cp1252", errors="replace")
+                out = inflater.decompress(body, limit + 1)
+            except zlib.error:
+                continue
+            if len(out) > limit:
+                raise _BodyError(f"response body inflates past the {limit:,}-byte limit",
+                                 retry=False)
+            if not inflater.eof:
+                raise _BodyError("truncated response body: the compressed stream ends early",
+                                 retry=True)
+            return out
+    elif "br" in codings:
+        try:
+            import brotli  # aiohttp's optional dependency for `br`
+
+            return brotli.decompress(body)
+        except Exception:  # not installed, or not brotli after all: keep the bytes
+            pass
+    return body
+
+
+def redirect_error(exc: aiohttp.TooManyRedirects) -> str:
+    """'redirect loop: a -> b -> a' or 'too many redirects (10): a -> b -> c -> … -> z'."""
+    hops = [str(response.url) for response in exc.history]
+    for index, hop in enumerate(hops):
+        if hop in hops[:index]:
+            return f"redirect loop: {' -> '.join(hops[:index + 1])}"
+    shown = hops if len(hops) <= 6 else hops[:3] + ["…"] + hops[-2:]
+    return f"too many redirects ({len(hops)}): {' -> '.join(shown)}"
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -93,6 +157,7 @@ class HttpClient:
         *,
         connect_timeout: float = 10.0,
         limit_per_host: int = 8,
+        max_body: int = MAX_BODY,
         min_delay: float = 0.2,
         max_retry_after: float = 300.0,
         max_rate_wait: float = 900.0,
@@ -101,6 +166,7 @@ class HttpClient:
     ) -> None:
         self.connect_timeout = connect_timeout
         self.limit_per_host = limit_per_host
+        self.max_body = max_body
         self.min_delay = min_delay
         self.max_retry_after = max_retry_after
         self.max_rate_wait = max_rate_wait  # longest wait for a spent rate-limit budget
@@ -145,9 +211,11 @@ class HttpClient:
     ) -> Response:
         """GET with the retry policy above; raises FetchError after the last attempt.
 
-        Before each attempt it waits while the host's rate-limit budget is spent, as
-        the last response's headers said (`rate_limit` says how to read them)."""
-        client_timeout = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout,
+        `timeout` bounds the whole request, body included, so a server trickling a
+        byte at a time cannot hold a run forever. Before each attempt it waits while
+        the host's rate-limit budget is spent, as the last response's headers said
+        (`rate_limit` says how to read them)."""
+        client_timeout = aiohttp.ClientTimeout(total=timeout, connect=self.connect_timeout,
                                                sock_connect=self.connect_timeout,
                                                sock_read=timeout)
         clean_params = {k: str(v).lower() if isinstance(v, bool) else v
@@ -159,13 +227,24 @@ class HttpClient:
             await self._wait_for_budget(url, on_wait)
             try:
                 async with self.session.get(url, params=clean_params, headers=headers,
-                                            timeout=client_timeout) as resp:
-                    body = await resp.read()
+                                            timeout=client_timeout, auto_decompress=False) as resp:
                     final_url = str(resp.url)
+                    try:
+                        body = undo_content_encoding(
+                            await read_body(resp, self.max_body),
+                            resp.headers.get("Content-Encoding", ""), self.max_body)
+                    except _BodyError as exc:
+                        failure = FetchError(final_url, str(exc), resp.status,
+                                             decode(exc.body[:BODY_START * 4], resp.charset),
+                                             resp.headers)
+                        if not exc.retry:
+                            raise failure from None
+                        body = None
+                if body is not None:
                     self._note_budget(url, resp.headers, rate_limit)
                     if resp.status in ok_statuses or 200 <= resp.status < 300:
                         return Response(final_url, resp.status, resp.headers, body, resp.charset)
-                    text = body.decode(resp.charset or "utf-8", errors="replace")
+                    text = decode(body, resp.charset)
                     message = f"HTTP {resp.status} {resp.reason or ''}".strip()
                     if resp.status in (401, 403):
                         raise AuthError(final_url, f"{message}: check the source's credentials",
@@ -176,8 +255,13 @@ class HttpClient:
                     retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             except FetchError:
                 raise
+            except aiohttp.TooManyRedirects as exc:  # the same chain every time: no retry
+                raise FetchError(url, redirect_error(exc)) from None
+            except aiohttp.RedirectClientError as exc:
+                raise FetchError(url, f"bad redirect: {exc}") from None
             except TimeoutError:
-                failure = FetchError(url, f"timed out after {timeout:g}s waiting for the server")
+                failure = FetchError(url, f"timed out after {timeout:g}s waiting for the server "
+                                          "to send the whole response")
             except aiohttp.ClientPayloadError as exc:
                 failure = FetchError(url, f"truncated response body: {exc}")
             except aiohttp.ClientConnectionError as exc:

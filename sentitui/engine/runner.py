@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,13 +26,16 @@ if TYPE_CHECKING:
     from sentitui.engine.engine import Engine
 
 QUEUE_PAGES = 4
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def raw_payload(payload: Any) -> str:
-    """A decoded record as stored in failed_records: its JSON, so retry can decode it."""
+    """A decoded record as stored in failed_records: its JSON, so retry can decode it.
+    A lone surrogate (half an emoji) stays escaped as "\\ud83d", as it was received."""
     try:
-        return json.dumps(payload, ensure_ascii=False)
-    except (TypeError, ValueError):
+        text = json.dumps(payload, ensure_ascii=False)
+        return text if text.isascii() or not _SURROGATE.search(text) else json.dumps(payload)
+    except (TypeError, ValueError, RecursionError):
         return repr(payload)
 
 

@@ -74,11 +74,13 @@ _ESCAPES = re.compile(
     """,
     re.VERBOSE,
 )
-# C0 except \t and \n, DEL, C1; and the bidi embedding/override/isolate controls.
+# C0 except \t and \n, DEL, C1; the bidi embedding/override/isolate controls; and lone
+# UTF-16 surrogates (half an emoji cut off in JSON as "\ud83d"), which no terminal or
+# UTF-8 file can take.
 # 8-bit C1 introducers (U+009B CSI, U+009D OSC …) are removed one by one, not as the
 # start of a sequence: they turn up in mojibake ("â€\x9d"), and without the
 # introducer what follows is plain text.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _CR = re.compile(r"\r\n?")
 
 

@@ -56,6 +56,19 @@ def parse_link_header(value: str | None) -> dict[str, str]:
     return links
 
 
+def not_json(response: Response, body: str, exc: json.JSONDecodeError) -> str:
+    """Why a response body is not the JSON expected, in the words an operator needs:
+    an empty body, an HTML page (a login wall, a maintenance page) or broken JSON."""
+    kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if not body.strip():
+        return f"empty response body (HTTP {response.status}) where JSON was expected"
+    if "json" not in kind and (kind.startswith(("text/html", "application/xhtml"))
+                               or body.lstrip()[:1] == "<"):
+        start = " ".join(body.split())[:80]
+        return f"expected JSON, got {kind or 'markup'} (HTTP {response.status}): {start!r}"
+    return f"invalid JSON: {exc}"
+
+
 def comparable(value: Any) -> tuple[int, Any]:
     """Order incremental values: numbers as numbers, times as times, else as text."""
     if isinstance(value, bool):
@@ -238,10 +251,14 @@ class JsonApiSource(BaseSource):
             ctx.set_status("running", "")
             body = response.text()
             try:
-                data = parse_json(body)
-                records = self.records_of(data)
+                if response.status == 204:  # No Content: nothing (more) to list
+                    data, records = None, []
+                else:
+                    data = parse_json(body)
+                    records = self.records_of(data)
             except (json.JSONDecodeError, PageParseError) as exc:
-                reason = f"invalid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                reason = not_json(response, body, exc) if isinstance(exc, json.JSONDecodeError) \
+                    else str(exc)
                 failure = FailedRecord("parse", f"page {response.url}: {reason}", body,
                                        {"url": response.url, "status": response.status})
                 yield Page(records=[], url=response.url, failures=[failure])
