@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -193,16 +195,26 @@ async def _run(db_path: str, pipelines: list[PipelineConfig], source_name: str |
             else:
                 click.echo(line, err=True)
 
+    finished: dict[tuple[str, str], Any] = {}
     engine = Engine(db_path, pipelines)
     engine.subscribe(on_event)
+    engine.subscribe(lambda event: finished.__setitem__((event.stats.pipeline, event.stats.source),
+                                                        event.stats)
+                     if isinstance(event, RunFinished) else None)
     async with engine:
-        if progress is not None:
-            with progress:
-                results = await engine.run_pipelines([p.name for p in pipelines], source=source_name,
-                                                     trigger="cli")
-        else:
-            results = await engine.run_pipelines([p.name for p in pipelines], source=source_name,
-                                                 trigger="cli")
+        interrupt = _Interrupt(engine)
+        try:
+            with progress if progress is not None else contextlib.nullcontext():
+                results = await engine.run_pipelines([p.name for p in pipelines],
+                                                     source=source_name, trigger="cli")
+        except asyncio.CancelledError:
+            if not interrupt.signals:
+                raise
+            results = None
+        finally:
+            interrupt.remove()
+    if results is None:  # cut short: every run has finished (cancelled) once the engine closed
+        results = list(finished.values())
     if as_json:
         click.echo(json.dumps({
             "loaded": sum(r.loaded for r in results),
@@ -210,7 +222,48 @@ async def _run(db_path: str, pipelines: list[PipelineConfig], source_name: str |
             "failed": sum(r.failed for r in results),
             "runs": [r.as_json() for r in results],
         }))
+    if interrupt.signals:
+        return 130  # the shell's code for Ctrl-C, after the summary
     return 1 if any(r.status == "failed" for r in results) else 0
+
+
+class _Interrupt:
+    """Ctrl-C (or SIGTERM) during `run --once`: the first stops every run after the page
+    in hand, so what was fetched is committed and the runs end `cancelled`; a second,
+    or GRACE seconds without the page arriving, cancels them outright."""
+
+    GRACE = 10.0
+    REASON = "interrupted: stopped after the page in hand"
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.signals = 0
+        self.loop = asyncio.get_running_loop()
+        self._late: asyncio.TimerHandle | None = None
+        self.installed: list[signal.Signals] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.loop.add_signal_handler(sig, self._on_signal, sig)
+                self.installed.append(sig)
+            except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+                pass
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        self.signals += 1
+        if self.signals == 1:
+            click.echo(f"{sig.name}: stopping after the page in hand "
+                       f"(again to stop at once)", err=True)
+            self.engine.stop_all(self.REASON)
+            self._late = self.loop.call_later(self.GRACE, self.engine.cancel_all)
+        else:
+            click.echo(f"{sig.name} again: stopping now", err=True)
+            self.engine.cancel_all()
+
+    def remove(self) -> None:
+        if self._late is not None:
+            self._late.cancel()
+        for sig in self.installed:
+            self.loop.remove_signal_handler(sig)
 
 
 # ---- failed records --------------------------------------------------------------------

@@ -78,6 +78,7 @@ class Engine(EngineSurface):
         self._scheduling = False
         self._first_delay = 1.0
         self._started = False
+        self._stopping: str | None = None  # stop_all(): runs not started yet end at once
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -176,7 +177,9 @@ class Engine(EngineSurface):
                                                                       status, detail))
             try:
                 missing = source.config.missing_env
-                if missing:  # a disabled source pulled by hand before its secrets are set
+                if self._stopping is not None:  # stop_all() came while it waited for a slot
+                    stats.status, stats.error = "cancelled", self._stopping
+                elif missing:  # a disabled source pulled by hand before its secrets are set
                     stats.status = "failed"
                     stats.error = (f"environment variable(s) {', '.join(missing)} not set: "
                                    f"set them and reload the pipeline")
@@ -265,6 +268,18 @@ class Engine(EngineSurface):
             return False
         self.state(pipeline, source).stop_reason = reason
         return True
+
+    def stop_all(self, reason: str) -> None:
+        """Stop every run after the page in hand, and end the runs still waiting for a
+        slot before they fetch anything; all of them finish `cancelled` with `reason`."""
+        self._stopping = reason
+        for key in list(self._running):
+            self.stop_after_page(*key, reason)
+
+    def cancel_all(self) -> None:
+        """Cancel every run now; pages not committed yet are fetched again next time."""
+        for task in list(self._running.values()):
+            task.cancel()
 
     async def drain(self, reason: str, timeout: float = 20.0) -> None:
         """Stop every running run after the page in hand; cancel what still runs after

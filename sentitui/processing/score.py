@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import multiprocessing
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -134,7 +135,11 @@ def label_for(polarity: float, positive: float = 0.05, negative: float = -0.05) 
 
 
 def _warm_worker() -> None:
-    """Pool initializer: import TextBlob and load the lexicons before the first real batch."""
+    """Pool initializer: import TextBlob and load the lexicons before the first real batch.
+
+    Ctrl-C in a terminal reaches the whole process group: the worker ignores it and
+    lets the parent stop the run (a KeyboardInterrupt here would break the pool)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     score_batch(["warm up the lexicon"], "textblob")
     score_batch(["warm up the lexicon"], "sentitui")
 
