@@ -62,7 +62,20 @@ def load_or_exit(pipelines_dir: str) -> list[PipelineConfig]:
         sys.exit(2)
 
 
-@click.group(invoke_without_command=True)
+class _Main(click.Group):
+    """The command group; a database that cannot be used is a usage error (exit 2)
+    with the store's message, whichever command met it, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sentitui.store import StoreError
+
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            fail_usage(str(exc))
+
+
+@click.group(cls=_Main, invoke_without_command=True)
 @click.version_option(package_name="sentitui")
 @click.option("-v", "--verbose", count=True, help="log more (-v info, -vv debug) to stderr")
 @click.pass_context

@@ -135,23 +135,60 @@ class PageWrite:
     cursor: dict[str, Any] | None = None
 
 
+class StoreError(Exception):
+    """The database file cannot be used: missing folder rights, read-only, not SQLite.
+    The message names the file and what to do; the CLI prints it and exits 2."""
+
+
 class Store:
     """A connection to one SQLite file. Cheap to open; open one per thread."""
 
     def __init__(self, path: str | os.PathLike[str], *, check_same_thread: bool = True,
                  migrate: bool = True) -> None:
         self.path = Path(path)
-        if self.path.parent != Path(""):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=check_same_thread)
+        self._lock = threading.Lock()
+        try:
+            if self.path.parent != Path(""):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=check_same_thread)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"database {self.path}: cannot open it: "
+                             f"{getattr(exc, 'strerror', None) or exc} (is its folder writable?)"
+                             ) from None
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        self._lock = threading.Lock()
-        if migrate:  # readers of a database the engine has opened skip the write lock
-            self.migrate()
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA busy_timeout=30000")
+            if migrate:  # readers of a database the engine has opened skip the write lock
+                self.migrate()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._error(exc) from None
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith("SQLITE_READONLY"):
+            return StoreError(f"database {self.path} is read-only ({exc}): make the file and "
+                              f"its folder writable, or pass another --db")
+        if name.startswith("SQLITE_NOTADB") or "not a database" in str(exc):
+            return StoreError(f"database {self.path}: {exc} (is --db the right file?)")
+        if name.startswith("SQLITE_CANTOPEN"):
+            return StoreError(f"database {self.path}: cannot open it: {exc} "
+                              f"(is its folder writable?)")
+        if name.startswith("SQLITE_FULL"):
+            return StoreError(f"database {self.path}: the disk is full ({exc})")
+        return StoreError(f"database {self.path}: {exc}")
+
+    def check_writable(self) -> None:
+        """Raise StoreError now if nothing can be written (a read-only file or folder),
+        rather than at the first page of the first run."""
+        try:
+            with self.transaction() as conn:
+                conn.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
 
     def close(self) -> None:
         self.conn.close()
@@ -177,15 +214,23 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error). A file that cannot be written
+        at all (read-only, its folder gone) raises StoreError naming it."""
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+                else:
+                    self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorname", "").startswith(
+                        ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL")):
+                    raise self._error(exc) from None
                 raise
-            else:
-                self.conn.execute("COMMIT")
 
     def author_secret(self) -> bytes:
         """Key for pseudonymising authors: SENTITUI_SECRET, else one kept in meta."""

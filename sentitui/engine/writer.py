@@ -29,7 +29,15 @@ class Writer:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._store = await loop.run_in_executor(self._executor, Store, self.db_path)
+        try:
+            self._store = await loop.run_in_executor(self._executor, Store, self.db_path)
+            await loop.run_in_executor(self._executor, self._store.check_writable)
+        except BaseException:  # a read-only or unusable file: fail before any run starts
+            if self._store is not None:
+                await loop.run_in_executor(self._executor, self._store.close)
+                self._store = None
+            self._executor.shutdown(wait=False)
+            raise
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._commit_loop(), name="sentitui-writer")
 
