@@ -365,6 +365,18 @@ class Store:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    def failed_heads(self, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """id -> (pipeline, source) of the failed records that exist, payloads unread."""
+        ids = list(ids)
+        heads: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for record_id, pipeline, source in self.conn.execute(
+                    f"SELECT id, pipeline, source FROM failed_records WHERE id IN ({marks})", chunk):
+                heads[record_id] = (pipeline, source)
+        return heads
+
     def failed_record(self, record_id: int) -> dict[str, Any] | None:
         found = self.rows("SELECT * FROM failed_records WHERE id = ?", (record_id,))
         return found[0] if found else None

@@ -362,3 +362,29 @@ async def test_pages_failing_with_the_same_body_stay_separate_records(serve, wri
         outcome = await engine.retry_failed([record_id for record_id, _ in failed])
     assert sorted(outcome.resolved) == [failed[0][0], failed[1][0]]
     assert sorted(r[0] for r in rows(db_path, "SELECT external_id FROM posts")) == ["1", "2", "3"]
+
+
+async def test_retrying_many_big_failed_records_holds_one_payload_at_a_time(
+        tmp_path, write_pipeline, make_engine, db_path):
+    import tracemalloc
+
+    from sentitui.models import FailedRecord
+    from sentitui.store import PageWrite
+
+    pipeline = write_pipeline(file_toml("../drop.jsonl"))
+    async with make_engine(pipeline) as engine:
+        stats = await engine.writer.call(lambda store: store.start_run("p", "drop", "cli"))
+        for n in range(40):  # 40 unreadable 1 MB lines
+            await engine.writer.write(PageWrite(stats, [], [FailedRecord(
+                "parse", "invalid JSON", f"{n}" + "x" * 1_000_000, {"url": "drop.jsonl", "line": n})]))
+        ids = [r[0] for r in rows(db_path, "SELECT id FROM failed_records")]
+        tracemalloc.start()
+        try:
+            outcome = await engine.retry_failed(ids + [999_999])
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    assert len(outcome.still_failing) == 41 and outcome.resolved == []
+    assert outcome.still_failing[999_999] == "no such failed record"
+    assert peak < 15_000_000, f"{peak:,} bytes traced: payloads were held together"

@@ -352,28 +352,36 @@ class Engine(EngineSurface):
     async def retry_failed(self, ids: Iterable[int], trigger: str = "manual") -> RetryOutcome:
         """Re-run failed records from their raw payloads through parse/clean/score/load."""
         outcome = RetryOutcome()
-        rows = [await self.writer.call(lambda store, i=i: store.failed_record(i)) for i in ids]
-        by_source: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for record_id, row in zip(ids, rows, strict=False):
-            if row is None:
+        ids = list(ids)
+        # Group by source from the rows' heads; each payload is read only when its turn
+        # comes, so retrying thousands of big pages holds one of them at a time.
+        heads = await self.writer.call(lambda store: store.failed_heads(ids))
+        by_source: dict[tuple[str, str], list[int]] = {}
+        for record_id in ids:
+            if record_id not in heads:
                 outcome.still_failing[record_id] = "no such failed record"
             else:
-                by_source.setdefault((row["pipeline"], row["source"]), []).append(row)
-        for (pipeline, source_name), records in by_source.items():
+                by_source.setdefault(heads[record_id], []).append(record_id)
+        for (pipeline, source_name), record_ids in by_source.items():
             try:
                 source = self.make_source(pipeline, source_name)
             except KeyError as exc:
-                for row in records:
-                    outcome.still_failing[row["id"]] = str(exc.args[0])
+                for record_id in record_ids:
+                    outcome.still_failing[record_id] = str(exc.args[0])
                 continue
             stats = await self.writer.call(lambda store, p=pipeline, s=source_name:
                                            store.start_run(p, s, trigger))
-            for row in records:
+            for record_id in record_ids:
+                row = await self.writer.call(lambda store, i=record_id: store.failed_record(i))
+                if row is None:  # deleted meanwhile (purge)
+                    outcome.still_failing[record_id] = "no such failed record"
+                    continue
                 error = await self._retry_one(source, row, stats)
+                del row
                 if error is None:
-                    outcome.resolved.append(row["id"])
+                    outcome.resolved.append(record_id)
                 else:
-                    outcome.still_failing[row["id"]] = error
+                    outcome.still_failing[record_id] = error
             stats.status = "ok"
             await self.writer.call(lambda store, st=stats: store.finish_run(st))
             self.emit(RunFinished(stats=stats))
