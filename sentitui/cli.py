@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -335,7 +336,15 @@ def failed_show(record_id: int, as_json: bool, db_path: str) -> None:
                 "updated_at", "context", "error"):
         click.echo(f"{key:>10}: {_safe(str(row[key]))}")
     click.echo("   payload:")
-    click.echo(_pretty_payload(row["payload"]))
+    click.echo(_pretty_payload(row["payload"] or ""))
+    if len(row["payload"] or "") > SHOW_CHARS:
+        click.echo(f"… the payload is {len(row['payload']):,} characters, the first "
+                   f"{SHOW_CHARS:,} are shown; `sentitui failed show {record_id} --json` "
+                   f"prints it whole")
+
+
+SHOW_CHARS = 20_000  # characters of a payload `failed show` prints (--json: all of it)
+_BINARY = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
 
 
 def _safe(text: str) -> str:
@@ -345,10 +354,18 @@ def _safe(text: str) -> str:
 
 
 def _pretty_payload(payload: str) -> str:
-    try:
-        return _safe(json.dumps(json.loads(payload), indent=2, ensure_ascii=False))
-    except (ValueError, TypeError):
-        return _safe(payload)
+    """The payload for a terminal: JSON indented, at most SHOW_CHARS of it, and bytes
+    that are not text (a compressed body, an image) escaped instead of drawn."""
+    head = payload[:SHOW_CHARS]
+    sample = head[:4096]
+    if sample and len(_BINARY.findall(sample)) > len(sample) / 10:
+        return "(binary, shown escaped)\n" + head.encode("unicode_escape").decode("ascii")
+    if len(payload) <= SHOW_CHARS:
+        try:
+            return _safe(json.dumps(json.loads(payload), indent=2, ensure_ascii=False))
+        except (ValueError, TypeError, RecursionError):
+            pass
+    return _safe(head)
 
 
 @failed.command("retry")
