@@ -195,6 +195,10 @@ def misbehaving_app() -> web.Application:
         return web.Response(body=gzip.compress(b"[" + b" " * 1_000_000 + b"]"),
                             content_type="application/json", headers={"Content-Encoding": "gzip"})
 
+    async def bom(request: web.Request) -> web.Response:
+        return web.Response(body=b"\xef\xbb\xbf" + records.encode(),
+                            content_type="application/json", charset="utf-8")
+
     async def plain_as_gzip(request: web.Request) -> web.Response:
         return web.Response(body=records.encode(), content_type="application/json",
                             headers={"Content-Encoding": "gzip"})
@@ -233,15 +237,16 @@ def misbehaving_app() -> web.Application:
     for path, handler in [("/gzip-as-deflate", gzip_as_deflate), ("/gzip-unlabelled", gzip_unlabelled),
                           ("/plain-as-gzip", plain_as_gzip), ("/loop-a", loop), ("/loop-b", loop),
                           ("/chain/{n}", chain), ("/html", html), ("/empty", empty),
-                          ("/no-content", no_content), ("/trickle", trickle), ("/bomb", bomb)]:
+                          ("/no-content", no_content), ("/trickle", trickle), ("/bomb", bomb),
+                          ("/bom", bom)]:
         app.router.add_get(path, handler)
     return app
 
 
-async def test_mislabelled_compression_still_loads(serve, write_pipeline, make_engine, db_path):
+async def test_mislabelled_compression_a_bom_and_redirects_still_load(serve, write_pipeline, make_engine, db_path):
     server = await serve(misbehaving_app())
     results = {}
-    for path in ("/gzip-as-deflate", "/gzip-unlabelled", "/plain-as-gzip", "/chain/4"):
+    for path in ("/gzip-as-deflate", "/gzip-unlabelled", "/plain-as-gzip", "/chain/4", "/bom"):
         pipeline = write_pipeline(api_toml(server.url + path))
         async with make_engine(pipeline) as engine:
             stats = await engine.run_source("p", "api", "cli")

@@ -109,7 +109,10 @@ class BaseSource:
 def parse_json(text: str | bytes) -> Any:
     """`json.loads` for data from outside. JSON nested deeper than Python's recursion
     limit (about 1,000 levels) raises json.JSONDecodeError like any other unreadable
-    JSON, instead of a RecursionError that would take the whole run down."""
+    JSON, instead of a RecursionError that would take the whole run down. A leading
+    byte-order mark (some Windows servers send one) is skipped, as RFC 8259 allows."""
+    if isinstance(text, str) and text.startswith("\ufeff"):
+        text = text[1:]
     try:
         return json.loads(text)
     except RecursionError:
