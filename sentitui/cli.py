@@ -483,7 +483,14 @@ def preview(pipeline: str, source: str, as_json: bool, db_path: str, pipelines_d
         next(p for p in pipelines if p.name == pipeline).source(source)
     except (StopIteration, KeyError):
         fail_usage(f"no source {source!r} in pipeline {pipeline!r}")
-    result = asyncio.run(_preview(db_path, pipelines, pipeline, source))
+    from sentitui.engine.http import FetchError
+
+    try:
+        result = asyncio.run(_preview(db_path, pipelines, pipeline, source))
+    except (FetchError, ValueError) as exc:  # the source could not be read: say why, briefly
+        where = f" ({exc.url})" if isinstance(exc, FetchError) and exc.url else ""
+        click.echo(f"error: preview of {pipeline}/{source} failed: {_safe(str(exc))}{where}", err=True)
+        sys.exit(1)
     posts = result.result.posts
     if as_json:
         click.echo(json.dumps({

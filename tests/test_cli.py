@@ -185,3 +185,23 @@ def test_reading_commands_on_a_missing_database_say_so_and_create_nothing(tmp_pa
         assert result.returncode == 2, args
         assert "no database at" in result.stderr and "none.db" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_preview_of_an_unreachable_source_says_why_without_a_traceback(tmp_path):
+    pipelines = tmp_path / "pipelines"
+    pipelines.mkdir()
+    (pipelines / "p.toml").write_text(textwrap.dedent("""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "down"
+        kind = "json_api"
+        url = "http://127.0.0.1:9/posts"
+        retries = 0
+        fields = { id = "id", text = "t" }
+    """), encoding="utf-8")
+    result = sentitui("preview", "p", "down", "--db", str(tmp_path / "t.db"), "--pipelines",
+                      str(pipelines), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "preview of p/down failed: connection failed" in result.stderr
+    assert "Traceback" not in result.stderr

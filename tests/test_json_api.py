@@ -391,3 +391,31 @@ async def test_retrying_a_truncated_page_fetches_it_again(serve, write_pipeline,
 
     assert outcome.resolved == [failed_id]
     assert count(db_path) == 3
+
+
+async def test_a_refetched_page_resolves_its_fetch_failure_and_its_bad_records_fail_alone(serve, write_pipeline, make_engine, db_path):
+    app = web.Application()
+    state = {"up": False}
+
+    async def flaky(request: web.Request) -> web.Response:
+        if not state["up"]:
+            return web.Response(status=503)
+        return web.json_response([POSTS[0], {"id": 77, "body": ""}])
+
+    app.router.add_get("/api", flaky)
+    server = await serve(app)
+    pipeline = write_pipeline(pipeline_toml(server.url + "/api", "", ""))
+
+    async with make_engine(pipeline) as engine:
+        await engine.run_source("launch", "api", "cli")
+        with sqlite3.connect(db_path) as conn:
+            [(fetch_id,)] = conn.execute("SELECT id FROM failed_records").fetchall()
+        state["up"] = True
+        outcome = await engine.retry_failed([fetch_id])
+
+    assert outcome.resolved == [fetch_id]
+    assert count(db_path) == 1
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute("SELECT stage, status, error FROM failed_records ORDER BY id").fetchall()
+    assert rows[0][:2] == ("fetch", "resolved")
+    assert rows[1][:2] == ("clean", "open") and "text is missing" in rows[1][2]

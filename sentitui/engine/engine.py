@@ -418,15 +418,22 @@ class Engine(EngineSurface):
             return f"retry failed at {row['stage']}: {exc}"
         except Exception as exc:
             return f"retry failed at {row['stage']}: {type(exc).__name__}: {exc}"
-        if page.failures:
-            return page.failures[0].error
         if not page.records:
+            if page.failures:
+                return page.failures[0].error
             return f"retry found no records at {url or 'the stored payload'}"
         done = await transform(self, source, page.records, stats.run_id)
-        if done.failures:
-            return done.failures[0].error
-        stats.fetched += len(page.records)
-        await self.writer.write(PageWrite(stats, done.posts, []))
+        # A page that now arrives and parses resolves its failure; records on it that
+        # fail on their own become failed records of their own, as in a run. A single
+        # record's retry resolves only if that record loads.
+        whole_page = row["stage"] == "fetch" or (row["stage"] == "parse" and not context.get("record"))
+        failures = page.failures + done.failures
+        if failures and not whole_page:
+            return failures[0].error
+        for failure in failures:
+            failure.context.setdefault("url", url)
+        stats.fetched += len(page.records) + len(page.failures)
+        await self.writer.write(PageWrite(stats, done.posts, failures))
         return None
 
     async def ignore_failed(self, ids: Iterable[int]) -> None:
