@@ -275,7 +275,11 @@ async def test_per_host_delay_is_kept_between_request_starts(serve, write_pipeli
     times = sorted(t for t, _, _ in site.hits)
     assert len(times) == 6  # robots.txt + max_pages
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) >= 0.14, gaps
+    # Arrival times carry the loaded machine's scheduling jitter: one late arrival
+    # shortens the next gap. The span can't shrink that way, and no gap comes near
+    # zero, as every one does without the delay.
+    assert times[-1] - times[0] >= 5 * 0.15 * 0.95, gaps
+    assert min(gaps) >= 0.07, gaps
 
 
 async def test_page_that_loses_its_items_is_a_parse_failure_with_the_html(
