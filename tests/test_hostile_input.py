@@ -129,6 +129,13 @@ async def test_csv_row_the_reader_rejects_fails_alone_with_its_line(tmp_path, wr
     assert error.endswith("a.csv line 3: unreadable CSV row: field larger than field limit (1000)")
     assert payload == '2,"' + "x" * 5000 + '"'
 
+    # With the limit back to normal, the row reads on its own: retry loads it.
+    [(record_id,)] = rows(db_path, "SELECT id FROM failed_records")
+    async with make_engine(pipeline) as engine:
+        outcome = await engine.retry_failed([record_id])
+    assert outcome.resolved == [record_id]
+    assert dict(rows(db_path, "SELECT external_id, text FROM posts"))["2"] == "x" * 5000
+
 
 # ---- JSON documents, streamed ----------------------------------------------------------
 

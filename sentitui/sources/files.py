@@ -86,6 +86,15 @@ class FileSource(BaseSource):
         return map_fields(payload, self.options["fields"])
 
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
+        if context.get("csv_columns") is not None:  # one CSV row the reader rejected
+            delimiter = "\t" if str(context.get("url", "")).lower().endswith(".tsv") else ","
+            try:
+                rows = list(csv.reader(io.StringIO(body), delimiter=delimiter))
+            except csv.Error as exc:
+                raise ValueError(f"unreadable CSV row: {exc}") from None
+            columns = context["csv_columns"]
+            records = [dict(zip(columns, row, strict=False)) for row in rows if row]
+            return Page(records=records, url=context.get("url", ""))
         value = parse_json(body)
         if "line" not in context:  # a whole JSON document: its records are where `records` says
             path = self.options.get("records", "")
@@ -360,8 +369,10 @@ def _csv_pages(rows: Iterator[tuple[list[str] | None, str, int, str]], path: Pat
         line += line_offset
         last = line + max(raw.count("\n"), 1) - 1
         if row is None:
+            # The header goes with the failure so a retry can read the row on its own.
             failures.append(FailedRecord("parse", f"{path} line {line}: unreadable CSV row: {error}",
-                                         raw.rstrip("\r\n"), {"url": url, "line": line}))
+                                         raw.rstrip("\r\n"),
+                                         {"url": url, "line": line, "csv_columns": columns}))
         elif not row:
             continue  # a blank line, as csv.DictReader skips them
         elif columns is None:
