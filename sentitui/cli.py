@@ -431,23 +431,33 @@ def _stats(db_path: str) -> dict[str, Any]:
 
     store = open_existing_store(db_path)
     return {**store.totals(), "by_source": store.totals_by_source(),
-            "feedback": store.feedback_split(), "runs": store.runs(limit=20)}
+            "feedback": store.feedback_split(), "competitors": store.competitor_summary(),
+            "top_complaint": store.top_complaints().get(None), "runs": store.runs(limit=20)}
 
 
 def _print_stats(db_path: str) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     data = _stats(db_path)
     console = Console()
     console.print(f"[b]{data['posts']}[/] posts · average polarity {data['avg_polarity']} · "
                   f"{data['share_negative']:.0%} negative · {data['open_failed']} open failed records")
     table = Table("pipeline", "source", "posts", "avg polarity", "positive", "neutral", "negative")
-    for row in data["by_source"]:
-        table.add_row(row["pipeline"], row["source"], str(row["posts"]), str(row["avg_polarity"]),
-                      str(row["positive"]), str(row["neutral"]), str(row["negative"]))
+    for row in data["by_source"]:  # names as written: a [bracket] in one is not markup
+        table.add_row(Text(row["pipeline"]), Text(row["source"]), str(row["posts"]),
+                      str(row["avg_polarity"]), str(row["positive"]), str(row["neutral"]),
+                      str(row["negative"]))
     console.print(table)
-    console.print("feedback: " + ", ".join(f"{k} {v}" for k, v in data["feedback"].items()))
+    console.print(Text("feedback: " + ", ".join(f"{k} {v}" for k, v in data["feedback"].items())))
+    if data["competitors"]:
+        console.print(Text("competitors: " + ", ".join(
+            f"{c['competitor']} {c['share_of_voice']:.0%} of posts, polarity {c['avg_polarity']:+.2f}"
+            for c in data["competitors"])))
+    if data["top_complaint"]:
+        console.print(Text(f"top complaint (aspect with most negative mentions): "
+                           f"{data['top_complaint']}"))
 
 
 @main.command()

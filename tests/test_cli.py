@@ -205,3 +205,14 @@ def test_preview_of_an_unreachable_source_says_why_without_a_traceback(tmp_path)
     assert result.returncode == 1
     assert "preview of p/down failed: connection failed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_stats_reports_competitors_and_the_top_complaint(tmp_path):
+    db = tmp_path / "demo.db"
+    sentitui("run", "--once", "--db", str(db), "--pipelines", str(REPO / "pipelines"), cwd=tmp_path)
+    stats = json.loads(sentitui("stats", "--json", "--db", str(db), cwd=tmp_path).stdout)
+    assert {c["competitor"] for c in stats["competitors"]} == {"SilkPro", "HairGlow"}
+    assert all(0 < c["share_of_voice"] < 1 for c in stats["competitors"])
+    assert stats["top_complaint"] in {"scent", "price", "packaging", "hair feel"}
+    text = sentitui("stats", "--db", str(db), cwd=tmp_path).stdout
+    assert "competitors: " in text and "top complaint" in text
