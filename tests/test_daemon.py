@@ -356,3 +356,35 @@ async def test_attached_console_pulls_through_the_daemon_and_draws_its_rows(tmp_
 
 def screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def test_ctrl_c_to_the_process_group_stops_cleanly_without_a_traceback(tmp_path):
+    """A terminal's Ctrl-C goes to the whole foreground process group: the scorer's
+    worker processes get SIGINT too, even one still starting up."""
+    jsonl(tmp_path / "data" / "one.jsonl", "one", n=50)
+    write(tmp_path / "pipelines" / "alpha.toml", FILE_PIPELINE.format(
+        name="alpha", schedule="0.3s", source="feed", path="../data/one.jsonl"))
+    db = tmp_path / "live.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sentitui.cli", "run", "--watch", "--db", str(db),
+         "--pipelines", str(tmp_path / "pipelines")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
+        env={**os.environ, "SENTITUI_LOG": ""}, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while count(db, "SELECT COUNT(*) FROM runs") == 0:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "no run started"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = stderr.decode()
+    assert proc.returncode == 0, text
+    assert "Traceback" not in text
+    assert "KeyboardInterrupt" not in text
+    assert "daemon stopped" in text
+    assert count(db, "SELECT COUNT(*) FROM runs WHERE status = 'running'") == 0
