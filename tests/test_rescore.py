@@ -55,3 +55,39 @@ def test_rescore_export_purge_commands(tmp_path: Path) -> None:
     failed = db.execute("SELECT COUNT(*) FROM failed_records").fetchone()[0]
     assert json.loads(result.stdout)["payloads_blanked"] == failed > 0
     assert sentitui("rescore", "nope", *common, cwd=tmp_path).returncode == 2
+
+
+def test_rescore_alongside_a_concurrent_run_once(tmp_path: Path) -> None:
+    """Rescore commits in short batches on its own connection: a `run --once` writing the
+    same database at the same time waits at most one batch, and both finish cleanly."""
+    pipelines = tmp_path / "pipelines"
+    pipelines.mkdir()
+    shutil.copytree(REPO / "sample_data", tmp_path / "sample_data")
+    shutil.copy(REPO / "pipelines" / "demo.toml", pipelines / "demo.toml")
+    common = ["--db", "t.db", "--pipelines", "pipelines"]
+    assert sentitui("run", "--once", *common, cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "t.db") as db:
+        total = db.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
+        db.execute("UPDATE posts SET label = NULL, aspects = NULL")
+
+    def start(*args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "sentitui.cli", *args, *common],
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+
+    # Two posts a transaction: many short commits, so the two writers overlap.
+    rescore = start("rescore", "demo", "--json", "--batch-size", "2", "--workers", "0")
+    run = start("run", "--once", "--json")
+    run_out, run_err = run.communicate(timeout=120)
+    rescore_out, rescore_err = rescore.communicate(timeout=120)
+    assert run.returncode == 0, run_err
+    assert rescore.returncode == 0, rescore_err
+    assert json.loads(rescore_out)["updated"] == total
+    assert json.loads(run_out)["loaded"] == 0  # everything was already stored
+
+    db = sqlite3.connect(tmp_path / "t.db")
+    assert db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == total
+    assert db.execute("SELECT COUNT(*) FROM posts WHERE label IS NULL OR aspects IS NULL"
+                      ).fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM runs WHERE status != 'ok'").fetchone()[0] == 0
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
