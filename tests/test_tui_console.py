@@ -742,3 +742,75 @@ async def test_markup_in_pipeline_and_source_names_is_drawn_as_written(
             await pilot.press("escape")
             await until(lambda: not CommandPalette.is_open(app))
         assert app.is_running
+
+
+async def test_both_pipelines_tables_show_rows_at_80x24_with_twelve_sources(
+        tmp_path, write_pipeline, make_engine, db_path):
+    write_records(tmp_path / "data", RECORDS)
+    sources = "".join(f"""
+    [[source]]
+    name = "s{n:02d}"
+    kind = "file"
+    path = "../data/*.jsonl"
+    [source.fields]
+    id = "id"
+    text = "body"
+    """ for n in range(1, 13))
+    pipeline = write_pipeline('[pipeline]\nname = "launch"\n' + sources)
+    app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2", "a")  # pull all: twelve runs
+        await settle(pilot)
+        await settle(pilot)
+        lines = screen_text(app).splitlines()
+        source_rows = [line for line in lines if re.match(r" launch/s\d\d ", line)]
+        run_rows = [line for line in lines if re.match(r" +\d+  launch/s\d\d +manual", line)]
+        assert len(source_rows) >= 4, "\n".join(lines)
+        assert len(run_rows) >= 3, "\n".join(lines)
+        # The sources table scrolls to its last row; Recent runs keeps its rows.
+        for _ in range(11):
+            await pilot.press("down")
+        await pilot.pause()
+        text = screen_text(app)
+        assert " launch/s12 " in text
+        assert len([line for line in text.splitlines()
+                    if re.match(r" +\d+  launch/s\d\d +manual", line)]) >= 3
+
+
+async def test_cancel_before_the_daemon_claims_the_pull_says_so(
+        tmp_path, write_pipeline, db_path):
+    from sentitui.engine.remote import RemoteEngine
+    from sentitui.store import Store
+
+    Store(db_path).close()
+    pipeline = write_pipeline(pipeline_toml())
+    remote = RemoteEngine(db_path, [pipeline], poll=0.1, daemon_timeout=60)  # no daemon runs
+    app = SentiApp(db_path, [pipeline], engine=remote, theme="textual-dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "x")
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == ["launch/drops is not running"]
+        app.clear_notifications()
+        await pilot.press("p")
+        await asyncio.sleep(0.3)
+        await pilot.press("x")
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert messages == ["launch/drops: pull requested, but the daemon has not started "
+                            "it yet — press x again in a moment"], messages
+
+
+@pytest.mark.parametrize("width", [50, 60, 80, 120])
+async def test_the_palette_key_covers_the_footer_up_to_the_right_edge(console, width):
+    """No letter of a key hidden under the palette key shows beside it."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    app = console(RECORDS)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        footer = app.screen.query_one(Footer)
+        palette = footer.query_one("FooterKey.-command-palette", FooterKey)
+        assert palette.region.right == width
+        assert screen_text(app).splitlines()[-1].rstrip().endswith("^p palette")

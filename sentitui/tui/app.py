@@ -24,6 +24,7 @@ from textual.binding import Binding, BindingType
 
 from sentitui.config import PipelineConfig
 from sentitui.engine.engine import Engine
+from sentitui.engine.remote import RemoteEngine
 from sentitui.engine.watch import Continuous
 from sentitui.models import (
     ConfigInvalid,
@@ -119,6 +120,9 @@ class SentiApp(App[None]):
         self.data_version = 0  # bumped whenever the engine wrote rows
         self.config_version = 0  # bumped whenever hot reload changed the pipelines
         self._pending: deque[EngineEvent] = deque(maxlen=PENDING_EVENTS)
+        # Sources whose manual pull was asked for but has not started a run yet (attached,
+        # the daemon claims a pull within a second): x then says so, not "not running".
+        self.requested: set[Key] = set()
         self._unsubscribe: Any = None
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -161,6 +165,7 @@ class SentiApp(App[None]):
                 batch.logs.append(event)
             elif isinstance(event, RunStarted):
                 key = (event.pipeline, event.source)
+                self.requested.discard(key)
                 self.progress[key] = RunProgress(run_id=event.run_id, pipeline=event.pipeline,
                                                  source=event.source, fetched=0, loaded=0,
                                                  duplicates=0, failed=0, pages=0)
@@ -231,6 +236,7 @@ class SentiApp(App[None]):
         if self.engine.is_running(pipeline, source):
             self.notify(f"{pipeline}/{source} is already running", markup=False)
             return
+        self.requested.add((pipeline, source))
         self.run_worker(self._pull(pipeline, source), group="pulls", exit_on_error=False)
 
     async def _pull(self, pipeline: str, source: str) -> None:
@@ -244,6 +250,8 @@ class SentiApp(App[None]):
         except Exception as exc:
             self.notify(f"{pipeline}/{source}: {exc}", severity="error", markup=False)
             return
+        finally:
+            self.requested.discard((pipeline, source))
         self.notify_run(stats)
 
     @staticmethod
@@ -306,6 +314,10 @@ class SentiApp(App[None]):
     def cancel_pull(self, pipeline: str, source: str) -> None:
         if self.engine.cancel(pipeline, source):
             self.notify(f"cancelling {pipeline}/{source}", markup=False)
+        elif (pipeline, source) in self.requested:
+            who = "the daemon has" if isinstance(self.engine, RemoteEngine) else "it has"
+            self.notify(f"{pipeline}/{source}: pull requested, but {who} not started it yet "
+                        "— press x again in a moment", markup=False)
         else:
             self.notify(f"{pipeline}/{source} is not running", markup=False)
 

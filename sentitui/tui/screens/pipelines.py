@@ -38,6 +38,7 @@ COLUMNS = [("source", "Source"), ("status", "Status"), ("progress", "Progress"),
 RUN_COLUMNS = [("id", "Run"), ("source", "Source"), ("trigger", "Trigger"), ("started", "Started"),
                ("status", "Status"), ("fetched", "Fetched"), ("loaded", "Loaded"),
                ("dup", "Dup"), ("failed", "Failed"), ("error", "Error")]
+SHORT_ROWS = 32  # below this height the screen has the class -short
 
 
 def short_time(stamp: str | None) -> str:
@@ -74,6 +75,8 @@ def target_of(config: Any) -> str:
 class PipelinesScreen(SentiScreen):
     MODE = "pipelines"
     AUTO_FOCUS = "#pipelines-table"
+    # Below 32 rows the sources table scrolls (see app.tcss), leaving Recent runs room.
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (SHORT_ROWS, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "pull", "Pull", tooltip="Pull now"),
         Binding("P", "pull_pipeline", "Pull pipeline"),
