@@ -216,6 +216,8 @@ async def _run(db_path: str, pipelines: list[PipelineConfig], source_name: str |
                                                         event.stats)
                      if isinstance(event, RunFinished) else None)
     async with engine:
+        # Workers spawned with Ctrl-C blocked cannot die mid-start printing tracebacks.
+        await engine.scorer.start_sheltered()
         interrupt = _Interrupt(engine)
         try:
             with progress if progress is not None else contextlib.nullcontext():

@@ -25,7 +25,6 @@ from sentitui.engine import commands
 from sentitui.engine.engine import Engine
 from sentitui.engine.watch import Continuous, Select
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent, LogLine, RunStats
-from sentitui.processing.score import Scorer
 from sentitui.store import Store
 
 logger = logging.getLogger("sentitui")
@@ -92,27 +91,6 @@ def run_daemon(db_path: str | Path, pipelines_dir: Path, selected: list[Pipeline
         handler.close()
 
 
-async def start_scorer_sheltered(scorer: Scorer) -> None:
-    """Spawn the scorer's worker processes with SIGINT blocked and wait until they are warm.
-
-    A terminal's Ctrl-C reaches the whole foreground process group. A worker ignores
-    SIGINT once its initializer has run, but one still starting up (importing TextBlob)
-    would die printing a KeyboardInterrupt traceback. Blocked signals are inherited through
-    fork and exec, so the workers never see one. Meanwhile the parent's SIGINT goes to
-    another thread or waits until the mask is restored: it is handled, only later."""
-    if scorer.workers == 0 or not hasattr(signal, "pthread_sigmask"):
-        await scorer.start()
-        return
-    from multiprocessing import resource_tracker
-
-    resource_tracker.ensure_running()  # launching it unblocks SIGINT: have that done first
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        await scorer.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
 class Daemon:
     def __init__(self, db_path: str | Path, pipelines_dir: Path, selected: list[PipelineConfig],
                  source_name: str | None) -> None:
@@ -136,7 +114,7 @@ class Daemon:
         engine.subscribe(self._record)
         await engine.start()
         try:
-            await start_scorer_sheltered(engine.scorer)
+            await engine.scorer.start_sheltered()
         except Exception:  # runs will meet (and retry) the broken pool themselves
             logger.exception("starting the scorer's workers failed")
         logger.info("daemon %d started on %s (pipelines: %s, log: %s)", os.getpid(), self.db_path,

@@ -192,6 +192,26 @@ class Scorer:
             )
         )
 
+    async def start_sheltered(self) -> None:
+        """`start()` with SIGINT blocked while the workers spawn, for headless commands.
+
+        A terminal's Ctrl-C reaches the whole foreground process group. A worker ignores
+        SIGINT once its initializer has run, but one still starting up (importing TextBlob)
+        would die printing a KeyboardInterrupt traceback. Blocked signals are inherited through
+        fork and exec, so the workers never see one. Meanwhile the parent's SIGINT goes to
+        another thread or waits until the mask is restored: it is handled, only later."""
+        if self.workers == 0 or not hasattr(signal, "pthread_sigmask"):
+            await self.start()
+            return
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()  # launching it unblocks SIGINT: have that done first
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            await self.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
     # -- scoring ---------------------------------------------------------------------------
 
     async def score(self, texts: list[str],
