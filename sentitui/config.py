@@ -154,10 +154,13 @@ def _validate_table(table: dict[str, Any], options: dict[str, Option], where: st
             problems.append(f"{where}: key {key!r} must be {_type_name(option.types)}, "
                             f"not {type(value).__name__} {value!r}")
             continue
-        if option.minimum is not None and isinstance(value, int | float) \
-                and not isinstance(value, bool) and not value >= option.minimum:
-            problems.append(f"{where}: key {key!r} must be at least {option.minimum:g}, not {value!r}")
-            continue
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            low, high = option.minimum, option.maximum
+            if (low is not None and not value >= low) or (high is not None and not value <= high):
+                bound = (f"between {low:g} and {high:g}" if low is not None and high is not None
+                         else f"at least {low:g}" if low is not None else f"at most {high:g}")
+                problems.append(f"{where}: key {key!r} must be {bound}, not {value!r}")
+                continue
         if key == "name" and isinstance(value, str) and not value.strip():
             problems.append(f"{where}: key 'name' must not be empty")
             continue

@@ -154,3 +154,15 @@ def test_unknown_file_encoding_is_a_config_error(tmp_path):
     """)
     assert problems(path) == [f"{path} source 'drop': key 'encoding': unknown text encoding "
                               "'utf-9' (e.g. utf-8, utf-8-sig, cp1252, latin-1)"]
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ('kind = "mastodon"\nhashtag = "aquasilk"\nlimit = 41', "key 'limit' must be between 1 and 40, not 41"),
+    ('kind = "reddit"\nquery = "aquasilk"\nlimit = 0', "key 'limit' must be between 1 and 100, not 0"),
+    ('kind = "x"\nhashtag = "aquasilk"\ntoken = "t"\nmax_results = 5',
+     "key 'max_results' must be between 10 and 100, not 5"),
+    ('kind = "bluesky"\nlimit = 50', "key 'query' or 'hashtag' is required"),
+])
+def test_preset_page_sizes_and_search_keys_are_checked(tmp_path, source, expected):
+    found = problems(write(tmp_path, f'[pipeline]\nname = "p"\n[[source]]\nname = "s"\n{source}\n'))
+    assert len(found) == 1 and expected in found[0], found

@@ -29,6 +29,7 @@ class Option:
     default: Any = None
     doc: str = ""
     minimum: float | None = None  # numbers below it are a config error
+    maximum: float | None = None  # numbers above it are a config error (a service's page cap)
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from sentitui.sources.presets.common import (
     CURSOR_FIELD,
     SocialPreset,
     as_object,
+    check_search,
     preset_options,
     segments,
 )
@@ -32,7 +33,7 @@ class BlueskySource(SocialPreset):
         query=Option((str,), doc="search text (Lucene syntax)"),
         hashtag=Option((str,), doc="searched as #hashtag when no query is given"),
         token=Option((str,), doc='optional access JWT: "${BLUESKY_TOKEN}"'),
-        limit=Option((int,), default=100, doc="posts per page, at most 100"),
+        limit=Option((int,), default=100, doc="posts per page", minimum=1, maximum=100),
     )
     ENDPOINT = "/xrpc/app.bsky.feed.searchPosts"
     RECORDS = "posts"
@@ -42,12 +43,7 @@ class BlueskySource(SocialPreset):
 
     @classmethod
     def check_config(cls, config: Any) -> list[str]:
-        problems = []
-        if not config.get("query") and not config.get("hashtag"):
-            problems.append("key 'query' or 'hashtag' is required")
-        if not 1 <= config.get("limit", 100) <= 100:
-            problems.append("key 'limit' must be between 1 and 100")
-        return problems
+        return check_search(config)
 
     def base_params(self) -> dict[str, Any]:
         return {"q": self.search_text(), "sort": "latest", "limit": self.config.options.get("limit", 100)}

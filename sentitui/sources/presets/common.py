@@ -50,6 +50,13 @@ def segments(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v not in (None, "", [])}
 
 
+def check_search(config: Any) -> list[str]:
+    """For services searched by text: a `query`, or a `hashtag` to search as #tag."""
+    if not config.get("query") and not config.get("hashtag"):
+        return ["key 'query' or 'hashtag' is required"]
+    return []
+
+
 def preset_options(base_url: str, **specific: Option) -> dict[str, Option]:
     """The keys a preset accepts: `base_url` (defaulting to the real host) plus its own."""
     return {"base_url": Option((str,), default=base_url, doc="the service's API root"), **specific}

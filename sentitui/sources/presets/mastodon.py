@@ -37,18 +37,13 @@ class MastodonSource(SocialPreset):
         "https://mastodon.social",
         hashtag=Option((str,), required=True, doc="without the #"),
         token=Option((str,), doc='optional access token: "${MASTODON_TOKEN}"'),
-        limit=Option((int,), default=MAX_LIMIT, doc="statuses per page, at most 40"),
+        limit=Option((int,), default=MAX_LIMIT, doc="statuses per page (Mastodon's maximum: 40)",
+                     minimum=1, maximum=MAX_LIMIT),
     )
     RECORDS = ""
     PAGINATION = {"type": "link_header"}
     SINCE_PARAM = "min_id"
     RATE_LIMIT = RateLimitRules(reset="iso")
-
-    @classmethod
-    def check_config(cls, config: Any) -> list[str]:
-        if not 1 <= config.get("limit", MAX_LIMIT) <= MAX_LIMIT:
-            return [f"key 'limit' must be between 1 and {MAX_LIMIT} (Mastodon's maximum)"]
-        return []
 
     def endpoint_url(self, path: str) -> str:
         tag = str(self.config.options["hashtag"]).lstrip("#")

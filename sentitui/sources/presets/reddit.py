@@ -38,17 +38,12 @@ class RedditSource(SocialPreset):
         query=Option((str,), required=True, doc="Reddit search syntax"),
         subreddit=Option((str,), doc="search only this subreddit (without r/)"),
         token=Option((str,), doc='OAuth bearer token; use base_url = "https://oauth.reddit.com"'),
-        limit=Option((int,), default=100, doc="posts per page, at most 100"),
+        limit=Option((int,), default=100, doc="posts per page (Reddit's maximum: 100)",
+                     minimum=1, maximum=100),
     )
     RECORDS = "data.children"
     PAGINATION = {"type": "cursor", "cursor_path": "data.after", "param": "after"}
     RATE_LIMIT = RateLimitRules(reset="delta")
-
-    @classmethod
-    def check_config(cls, config: Any) -> list[str]:
-        if not 1 <= config.get("limit", 100) <= 100:
-            return ["key 'limit' must be between 1 and 100 (Reddit's maximum)"]
-        return []
 
     def endpoint_url(self, path: str) -> str:
         sub = str(self.config.options.get("subreddit") or "").removeprefix("r/").strip("/")

@@ -21,6 +21,7 @@ from sentitui.sources.presets.common import (
     CURSOR_FIELD,
     SocialPreset,
     as_object,
+    check_search,
     followers_band,
     preset_options,
     segments,
@@ -36,7 +37,7 @@ class XSource(SocialPreset):
         query=Option((str,), doc="search query; X operators allowed"),
         hashtag=Option((str,), doc="searched as #hashtag when no query is given"),
         token=Option((str,), required=True, doc='app bearer token: "${X_BEARER_TOKEN}"'),
-        max_results=Option((int,), default=100, doc="tweets per page, 10-100"),
+        max_results=Option((int,), default=100, doc="tweets per page", minimum=10, maximum=100),
     )
     ENDPOINT = "/2/tweets/search/recent"
     RECORDS = "data"
@@ -46,12 +47,7 @@ class XSource(SocialPreset):
 
     @classmethod
     def check_config(cls, config: Any) -> list[str]:
-        problems = []
-        if not config.get("query") and not config.get("hashtag"):
-            problems.append("key 'query' or 'hashtag' is required")
-        if not 10 <= config.get("max_results", 100) <= 100:
-            problems.append("key 'max_results' must be between 10 and 100")
-        return problems
+        return check_search(config)
 
     def base_params(self) -> dict[str, Any]:
         return {

@@ -39,7 +39,8 @@ class YouTubeSource(SocialPreset):
         "https://www.googleapis.com",
         video_ids=Option((list,), required=True, doc='the product\'s videos: ["dQw4w9WgXcQ"]'),
         key=Option((str,), required=True, doc='API key: "${YOUTUBE_API_KEY}"'),
-        max_results=Option((int,), default=100, doc="threads per page, at most 100"),
+        max_results=Option((int,), default=100, doc="threads per page", minimum=1,
+                            maximum=100),
     )
     ENDPOINT = "/youtube/v3/commentThreads"
     RECORDS = "items"
@@ -51,8 +52,6 @@ class YouTubeSource(SocialPreset):
         ids = config.get("video_ids") or []
         if not ids or not all(isinstance(v, str) and v for v in ids):
             return ["key 'video_ids' must be a non-empty list of video ids"]
-        if not 1 <= config.get("max_results", 100) <= 100:
-            return ["key 'max_results' must be between 1 and 100"]
         return []
 
     def base_params(self) -> dict[str, Any]:
