@@ -54,6 +54,7 @@ async def transform(engine: Engine, source: Source, payloads: list[Any],
     out = Transformed()
     fetched_at = utc_now()
     secret = engine.author_secret
+    brands = public_handles(pipeline)  # once per page, not per record
     for payload in payloads:
         try:
             fields = source.map_record(payload)
@@ -65,7 +66,7 @@ async def transform(engine: Engine, source: Source, payloads: list[Any],
             post = clean_record(fields, pipeline=pipeline.name, source=source.config.name,
                                 author_secret=secret, fetched_at=fetched_at,
                                 keep_authors=pipeline.keep_authors, redact=pipeline.redact_pii,
-                                public_handles=public_handles(pipeline))
+                                public_handles=brands)
         except CleanError as exc:
             where = f"record {fields.get('id')!r}: " if fields.get("id") not in (None, "") else ""
             out.failures.append(FailedRecord("clean", f"{where}{exc}", raw_payload(payload)))
