@@ -17,9 +17,6 @@ import click
 
 from sentitui.config import ConfigError, PipelineConfig, load_pipelines
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
-REPO_PIPELINES = PACKAGE_ROOT.parent / "pipelines"
-
 
 def default_db() -> str:
     return os.environ.get("SENTITUI_DB", "sentitui.db")
@@ -99,10 +96,8 @@ def main(ctx: click.Context, verbose: int) -> None:
                    "actions go to the daemon, no second engine starts")
 def tui(db_path: str, pipelines_dir: str, attach: bool) -> None:
     """Open the console with the engine embedded (or attached to a daemon)."""
-    try:
-        from sentitui.tui.app import run_console
-    except ImportError:
-        fail_usage("the console is not built yet; use `sentitui run`")
+    from sentitui.tui.app import run_console
+
     if attach:
         from sentitui.engine.remote import RemoteEngine
 
@@ -124,19 +119,9 @@ def tui(db_path: str, pipelines_dir: str, attach: bool) -> None:
 @click.option("--keep", is_flag=True, help="keep the last demo's data instead of starting empty")
 def demo(db_path: str, port: int, keep: bool) -> None:
     """The bundled offline demo: a local server replaying sample_data live, and the console."""
-    try:
-        from sentitui.demo import run_demo
-    except ImportError:
-        run_demo = None
-    if run_demo is not None:
-        run_demo(db_path=db_path, port=port, keep=keep)
-        return
-    # Until the demo server exists: load the demo pipeline headless and show the figures.
-    pipelines = load_or_exit(str(REPO_PIPELINES))
-    pipelines = [p for p in pipelines if p.name == "demo"]
-    code = asyncio.run(_run(db_path, pipelines, None, None, as_json=False))
-    _print_stats(db_path)
-    sys.exit(code)
+    from sentitui.demo import run_demo
+
+    run_demo(db_path=db_path, port=port, keep=keep)
 
 
 # ---- headless run ----------------------------------------------------------------------
@@ -163,16 +148,14 @@ def run(pipeline_names: tuple[str, ...], source_name: str | None, mode: str, as_
     if source_name and not any(s.name == source_name for p in selected for s in p.sources):
         fail_usage(f"no source named {source_name!r} in the selected pipelines")
     if mode == "watch":
-        try:
-            from sentitui.engine.daemon import run_daemon
-        except ImportError:
-            fail_usage("--watch is not available yet")
+        from sentitui.engine.daemon import run_daemon
+
         sys.exit(run_daemon(db_path, Path(pipelines_dir), selected, source_name))
-    sys.exit(asyncio.run(_run(db_path, selected, source_name, None, as_json=as_json)))
+    sys.exit(asyncio.run(_run(db_path, selected, source_name, as_json=as_json)))
 
 
-async def _run(db_path: str, pipelines: list[PipelineConfig], source_name: str | None,
-               _unused: Any, *, as_json: bool) -> int:
+async def _run(db_path: str, pipelines: list[PipelineConfig], source_name: str | None, *,
+               as_json: bool) -> int:
     from sentitui.engine.engine import Engine
     from sentitui.models import RunFinished, RunProgress
 

@@ -9,12 +9,11 @@ friends work on the same file while the demo runs.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from string import Template
 
-from sentitui.config import PipelineConfig, load_pipelines
+from sentitui.config import load_pipelines
 from sentitui.demo.server import DemoServer, DemoThread, FaultPlan
 from sentitui.store import Store
 
@@ -83,37 +82,9 @@ def run_demo(db_path: str, port: int = 0, *, keep: bool = False, seed: int = 202
         folder = render_pipeline(url, pipelines_dir_for(db))
         pipelines = load_pipelines(folder)
         say(f"demo server: {url}   pipelines: {folder}   database: {db}")
-        try:
-            from sentitui.tui.app import run_console
-        except ImportError:
-            say("the console is not available; running the live pipeline headless (Ctrl-C stops)")
-            try:
-                asyncio.run(run_headless(str(db), pipelines))
-            except KeyboardInterrupt:
-                pass
-            return
+        from sentitui.tui.app import run_console
+
         run_console(str(db), pipelines, schedules=True, title="SentiTUI demo")
         say(f"the demo's data stays in {db}: try `sentitui stats --db {db}`")
     finally:
         thread.stop()
-
-
-async def run_headless(db_path: str, pipelines: list[PipelineConfig],
-                       seconds: float | None = None) -> None:
-    """The demo without the console: schedules on, log lines to stderr."""
-    from sentitui.engine.engine import Engine
-    from sentitui.models import LogLine
-
-    def show(event: object) -> None:
-        if isinstance(event, LogLine):
-            where = f"{event.pipeline}/{event.source} " if event.source else ""
-            say(f"{event.level:<7} {where}{event.message}")
-
-    engine = Engine(db_path, pipelines)
-    engine.subscribe(show)
-    async with engine:
-        engine.start_schedules()
-        if seconds is None:
-            await asyncio.Event().wait()
-        else:
-            await asyncio.sleep(seconds)
