@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +23,7 @@ from sentitui.config import PipelineConfig, SourceConfig
 from sentitui.engine import commands
 from sentitui.engine.engine import Preview, RetryOutcome
 from sentitui.engine.surface import EngineSurface
+from sentitui.engine.writer import StoreThread
 from sentitui.models import (
     ConfigInvalid,
     ConfigReloaded,
@@ -39,30 +39,6 @@ logger = logging.getLogger("sentitui")
 T = TypeVar("T")
 POLL = 0.5
 DAEMON_TIMEOUT = 10.0  # seconds without a heartbeat before we say no daemon is running
-
-
-class Reader:
-    """`call(fn, *args)` runs `fn(store, *args)` on one thread with its own connection —
-    the same shape as `Writer.call`, which the console's screens use for their queries."""
-
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentitui-attach")
-        self._store: Store | None = None
-
-    async def start(self) -> None:
-        self._store = await asyncio.get_running_loop().run_in_executor(
-            self._executor, Store, self.db_path)
-
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(self._store, *args))
-
-    async def close(self) -> None:
-        if self._store is not None:
-            await self.call(lambda store: store.close())
-            self._store = None
-        self._executor.shutdown(wait=True)
 
 
 def _epoch(text: str | None) -> float | None:
@@ -83,7 +59,7 @@ class RemoteEngine(EngineSurface):
         self.db_path = Path(db_path)
         self.local: dict[str, PipelineConfig] = {p.name: p for p in pipelines}  # for preview
         super().__init__(dict(self.local))
-        self.writer = Reader(self.db_path)
+        self.writer = StoreThread(self.db_path, name="sentitui-attach")
         self.daemon: dict[str, Any] | None = None  # the daemon's last published snapshot
         self.poll = poll
         self.daemon_timeout = daemon_timeout

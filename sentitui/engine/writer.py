@@ -19,11 +19,36 @@ T = TypeVar("T")
 MAX_BATCH = 64
 
 
-class Writer:
-    def __init__(self, db_path: str | Path) -> None:
+class StoreThread:
+    """One thread with its own Store connection; `call(fn, *args)` runs `fn(store, *args)`
+    there, so SQLite never blocks the event loop. An attached console reads through one;
+    the engine's Writer is one that also commits pages."""
+
+    def __init__(self, db_path: str | Path, name: str = "sentitui-store") -> None:
         self.db_path = Path(db_path)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentitui-writer")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._store: Store | None = None
+
+    async def start(self) -> None:
+        self._store = await asyncio.get_running_loop().run_in_executor(
+            self._executor, Store, self.db_path)
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(store, *args)` on this thread (for a Writer: reads see its writes)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(self._store, *args))
+
+    async def close(self) -> None:
+        if self._store is not None:
+            store = self._store
+            await asyncio.get_running_loop().run_in_executor(self._executor, store.close)
+            self._store = None
+        self._executor.shutdown(wait=True)
+
+
+class Writer(StoreThread):
+    def __init__(self, db_path: str | Path) -> None:
+        super().__init__(db_path, name="sentitui-writer")
         self._queue: asyncio.Queue[tuple[PageWrite, asyncio.Future[tuple[int, int]]] | None] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -40,11 +65,6 @@ class Writer:
             raise
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._commit_loop(), name="sentitui-writer")
-
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(store, *args)` on the writer thread (reads that must see our writes too)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(self._store, *args))
 
     async def write(self, page: PageWrite) -> tuple[int, int]:
         """Queue a page for commit; returns (loaded, duplicates) once it is durable."""
@@ -94,8 +114,4 @@ class Writer:
             await self._queue.put(None)  # queued pages commit first
             await self._task
             self._task = None
-        if self._store is not None:
-            store = self._store
-            await asyncio.get_running_loop().run_in_executor(self._executor, store.close)
-            self._store = None
-        self._executor.shutdown(wait=True)
+        await super().close()
