@@ -219,9 +219,19 @@ NEUTRAL = [
 # Openers / closers are fragments, not counted as base sentences.
 OPENERS = {
     "any": [
-        "ok so", "update:", "honest review:", "not sponsored but", "PSA:", "ngl",
-        "day 2 with AquaSilk:", "tried the new AquaSilk shampoo.", "AquaSilk first impressions:",
-        "Aqua Silk thoughts:", "launch day haul!", "so.", "quick one:",
+        "ok so",
+        "update:",
+        "honest review:",
+        "not sponsored but",
+        "PSA:",
+        "ngl",
+        "day 2 with AquaSilk:",
+        "tried the new AquaSilk shampoo.",
+        "AquaSilk first impressions:",
+        "Aqua Silk thoughts:",
+        "launch day haul!",
+        "so.",
+        "quick one:",
         "about the new Lumen Hair Co. shampoo:",
     ],
     "pos": ["obsessed.", "okay wow.", "hot take: the hype is real.", "I'm a convert."],
@@ -237,11 +247,22 @@ EMOJI = {
     "neg": ["🙄", "😤", "😩", "👎", "🙄🙄"],
     "neu": ["🤔", "💧", "🛁", "👀"],
 }
-HAIR_TAGS = {"curlyhair": ("curly", "coily"), "wavyhair": ("wavy",),
-             "naturalhair": ("curly", "coily")}
+HAIR_TAGS = {
+    "curlyhair": ("curly", "coily"),
+    "wavyhair": ("wavy",),
+    "naturalhair": ("curly", "coily"),
+}
 EXTRA_TAGS = [
-    "haircare", "shampoo", "curlyhair", "wavyhair", "naturalhair", "launchday",
-    "hairtok", "LumenHairCo", "beauty", "selfcare",
+    "haircare",
+    "shampoo",
+    "curlyhair",
+    "wavyhair",
+    "naturalhair",
+    "launchday",
+    "hairtok",
+    "LumenHairCo",
+    "beauty",
+    "selfcare",
 ]
 
 FOREIGN = [  # (lang, polarity, text)
@@ -290,36 +311,107 @@ REVIEW_EXTRA = {
     ],
 }
 SURVEY_SHORT = {
-    "pos": ["Love it", "Softer hair, would buy again", "Great, no complaints", "Very happy with it"],
+    "pos": [
+        "Love it",
+        "Softer hair, would buy again",
+        "Great, no complaints",
+        "Very happy with it",
+    ],
     "neg": ["Too perfumey", "Not for me", "Too expensive", "Made my scalp itchy"],
     "neu": ["It's okay", "No strong opinion yet", "Fine, nothing special"],
 }
 
 TITLES = {
     "pos": [
-        "Softest hair ever", "Worth the hype", "Love it!", "My new favorite",
-        "Great for curls", "Finally!", "Salon hair at home", "Five stars, no notes",
-        "Repurchasing", "Better than my old shampoo",
+        "Softest hair ever",
+        "Worth the hype",
+        "Love it!",
+        "My new favorite",
+        "Great for curls",
+        "Finally!",
+        "Salon hair at home",
+        "Five stars, no notes",
+        "Repurchasing",
+        "Better than my old shampoo",
     ],
     "mixed": [
-        "Good, but pricey", "Nice, but the scent...", "Decent", "It's fine",
-        "Mixed feelings", "Almost great", "Good formula, bad pump",
+        "Good, but pricey",
+        "Nice, but the scent...",
+        "Decent",
+        "It's fine",
+        "Mixed feelings",
+        "Almost great",
+        "Good formula, bad pump",
     ],
     "neg": [
-        "Too much perfume", "Itchy scalp", "Pump broke", "Overpriced",
-        "Greasy roots", "Not for me", "Leaked everywhere", "Disappointed",
+        "Too much perfume",
+        "Itchy scalp",
+        "Pump broke",
+        "Overpriced",
+        "Greasy roots",
+        "Not for me",
+        "Leaked everywhere",
+        "Disappointed",
     ],
 }
 
 FIRST_NAMES = [
-    "jess", "ana", "marco", "liv", "tom", "priya", "kenji", "sofia", "dee", "mia",
-    "carlos", "nora", "sam", "lena", "omar", "bea", "luca", "zoe", "ravi", "ines",
-    "kate", "jo", "yuki", "femi", "hana", "max", "elle", "theo", "rosa", "ade",
-    "claire", "noah", "amara", "finn", "leila", "diego", "maya", "ben", "chloe", "tara",
+    "jess",
+    "ana",
+    "marco",
+    "liv",
+    "tom",
+    "priya",
+    "kenji",
+    "sofia",
+    "dee",
+    "mia",
+    "carlos",
+    "nora",
+    "sam",
+    "lena",
+    "omar",
+    "bea",
+    "luca",
+    "zoe",
+    "ravi",
+    "ines",
+    "kate",
+    "jo",
+    "yuki",
+    "femi",
+    "hana",
+    "max",
+    "elle",
+    "theo",
+    "rosa",
+    "ade",
+    "claire",
+    "noah",
+    "amara",
+    "finn",
+    "leila",
+    "diego",
+    "maya",
+    "ben",
+    "chloe",
+    "tara",
 ]
 HANDLE_WORDS = [
-    "curls", "hair", "washday", "glow", "beauty", "suds", "shine", "frizz", "coils",
-    "waves", "mane", "bun", "bubbles", "locks",
+    "curls",
+    "hair",
+    "washday",
+    "glow",
+    "beauty",
+    "suds",
+    "shine",
+    "frizz",
+    "coils",
+    "waves",
+    "mane",
+    "bun",
+    "bubbles",
+    "locks",
 ]
 LAST_INITIALS = "ABCDEFGHJKLMNOPRSTVW"
 
@@ -342,8 +434,18 @@ ELONGATE = [
 
 
 def base_sentences() -> list[str]:
-    pools = [PRAISE, COMPLAINT, SUGGESTION, COMPARISON_POS, COMPARISON_NEG,
-             COMPARISON_MIXED, QUESTION, NEUTRAL, [t for _, _, t in FOREIGN], HOSTILE]
+    pools = [
+        PRAISE,
+        COMPLAINT,
+        SUGGESTION,
+        COMPARISON_POS,
+        COMPARISON_NEG,
+        COMPARISON_MIXED,
+        QUESTION,
+        NEUTRAL,
+        [t for _, _, t in FOREIGN],
+        HOSTILE,
+    ]
     pools += list(REVIEW_EXTRA.values()) + list(SURVEY_SHORT.values())
     return [s for pool in pools for s in pool]
 
@@ -416,17 +518,26 @@ def elongate(rng: Random, text: str) -> str:
 
 def html_escape(s: str) -> str:
     """Escape like Mastodon does (apostrophes become &#39;)."""
-    return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&#39;"))
+    return (
+        s.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
+    )
 
 
 def tag_html(tag: str) -> str:
-    return (f'<a href="https://social.example/tags/{tag.lower()}" class="mention hashtag" '
-            f'rel="tag">#<span>{tag}</span></a>')
+    return (
+        f'<a href="https://social.example/tags/{tag.lower()}" class="mention hashtag" '
+        f'rel="tag">#<span>{tag}</span></a>'
+    )
 
 
-MENTION_HTML = ('<span class="h-card"><a href="https://social.example/@lumenhairco" '
-                'class="u-url mention">@<span>lumenhairco</span></a></span>')
+MENTION_HTML = (
+    '<span class="h-card"><a href="https://social.example/@lumenhairco" '
+    'class="u-url mention">@<span>lumenhairco</span></a></span>'
+)
 
 
 def make_people(rng: Random, n: int, handles: bool) -> list[Person]:
@@ -451,13 +562,15 @@ def make_people(rng: Random, n: int, handles: bool) -> list[Person]:
             continue
         seen.append(handle)
         display = f"{cap(first)} {rng.choice(LAST_INITIALS)}." if not handles else handle
-        people.append(Person(
-            handle=handle,
-            display=display,
-            age_group=rng.choices(AGE_GROUPS, weights=AGE_WEIGHTS)[0],
-            region=rng.choices(REGIONS, weights=REGION_WEIGHTS)[0],
-            hair_type=rng.choices(HAIR_TYPES, weights=HAIR_WEIGHTS)[0],
-        ))
+        people.append(
+            Person(
+                handle=handle,
+                display=display,
+                age_group=rng.choices(AGE_GROUPS, weights=AGE_WEIGHTS)[0],
+                region=rng.choices(REGIONS, weights=REGION_WEIGHTS)[0],
+                hair_type=rng.choices(HAIR_TYPES, weights=HAIR_WEIGHTS)[0],
+            )
+        )
     return people
 
 
@@ -474,18 +587,31 @@ def social_sentences(rng: Random, kind: str, hair: str) -> tuple[list[str], str]
     if kind == "praise":
         first, pol = pick(rng, PRAISE, hair), "pos"
         r = rng.random()
-        second = (pick(rng, PRAISE, hair) if r < 0.30 else
-                  pick(rng, SUGGESTION) if r < 0.45 else
-                  pick(rng, COMPARISON_POS, hair) if r < 0.55 else
-                  "but " + pick(rng, COMPLAINT, hair) if r < 0.62 else None)
+        second = (
+            pick(rng, PRAISE, hair)
+            if r < 0.30
+            else pick(rng, SUGGESTION)
+            if r < 0.45
+            else pick(rng, COMPARISON_POS, hair)
+            if r < 0.55
+            else "but " + pick(rng, COMPLAINT, hair)
+            if r < 0.62
+            else None
+        )
         if second and second.startswith("but ") and second[4:] in COMPLAINT:
             pol = "neu"  # mixed feelings: keep emoji and closers non-committal
     elif kind == "complaint":
         first, pol = pick(rng, COMPLAINT, hair), "neg"
         r = rng.random()
-        second = (pick(rng, COMPLAINT, hair) if r < 0.25 else
-                  pick(rng, COMPARISON_NEG) if r < 0.40 else
-                  pick(rng, SUGGESTION) if r < 0.50 else None)
+        second = (
+            pick(rng, COMPLAINT, hair)
+            if r < 0.25
+            else pick(rng, COMPARISON_NEG)
+            if r < 0.40
+            else pick(rng, SUGGESTION)
+            if r < 0.50
+            else None
+        )
     elif kind == "suggestion":
         pol = "neu"
         first = pick(rng, SUGGESTION)
@@ -495,11 +621,21 @@ def social_sentences(rng: Random, kind: str, hair: str) -> tuple[list[str], str]
             second = None
     elif kind == "comparison":
         r = rng.random()
-        pool, pol = ((COMPARISON_POS, "pos") if r < 0.5 else
-                     (COMPARISON_NEG, "neg") if r < 0.8 else (COMPARISON_MIXED, "neu"))
+        pool, pol = (
+            (COMPARISON_POS, "pos")
+            if r < 0.5
+            else (COMPARISON_NEG, "neg")
+            if r < 0.8
+            else (COMPARISON_MIXED, "neu")
+        )
         first = pick(rng, pool, hair)
-        second = (pick(rng, PRAISE, hair) if pol == "pos" and rng.random() < 0.3 else
-                  pick(rng, COMPLAINT, hair) if pol == "neg" and rng.random() < 0.3 else None)
+        second = (
+            pick(rng, PRAISE, hair)
+            if pol == "pos" and rng.random() < 0.3
+            else pick(rng, COMPLAINT, hair)
+            if pol == "neg" and rng.random() < 0.3
+            else None
+        )
     elif kind == "question":
         first, pol = pick(rng, QUESTION), "neu"
         second = None
@@ -594,8 +730,13 @@ def build_social(rng: Random) -> tuple[list[str], list[dict], dict]:
     # Hostile texts go at fixed, spread-out positions among the ordinary posts.
     hostile_at = {25: 0, 88: 1, 140: 2, 190: 3, 247: 4}
     # Malformed records (0-based index among the unique records).
-    broken_at = {36: "bad_json", 57: "empty_content", 100: "missing_id",
-                 149: "bad_date", 202: "html_only"}
+    broken_at = {
+        36: "bad_json",
+        57: "empty_content",
+        100: "missing_id",
+        149: "bad_date",
+        202: "html_only",
+    }
     dup_of, dup_after = 119, 259  # line 261 repeats line 120 (1-based, see README)
 
     records: list[dict] = []
@@ -621,19 +762,21 @@ def build_social(rng: Random) -> tuple[list[str], list[dict], dict]:
         while int(sid) <= last_id:
             sid = str(last_id + rng.randrange(1, 50000))
         last_id = int(sid)
-        records.append({
-            "id": sid,
-            "content": html,
-            "created_at": iso_z(t.replace(microsecond=rng.randrange(1000) * 1000), millis=True),
-            "url": f"https://social.example/@{person.handle}/{sid}",
-            "language": lang,
-            "account": {
-                "acct": person.handle,
-                "location": person.region,
-                "age_group": person.age_group,
-                "hair_type": person.hair_type,
-            },
-        })
+        records.append(
+            {
+                "id": sid,
+                "content": html,
+                "created_at": iso_z(t.replace(microsecond=rng.randrange(1000) * 1000), millis=True),
+                "url": f"https://social.example/@{person.handle}/{sid}",
+                "language": lang,
+                "account": {
+                    "acct": person.handle,
+                    "location": person.region,
+                    "age_group": person.age_group,
+                    "hair_type": person.hair_type,
+                },
+            }
+        )
 
     lines: list[str] = []
     malformed: list[dict] = []
@@ -653,19 +796,35 @@ def build_social(rng: Random) -> tuple[list[str], list[dict], dict]:
             line = line[: line.index('"created_at"') + 20]
         lines.append(line)
         if problem:
-            malformed.append({"line": len(lines), "id": rec.get("id"), "problem": problem,
-                              "url": rec["url"] if problem == "missing_id" else None})
+            malformed.append(
+                {
+                    "line": len(lines),
+                    "id": rec.get("id"),
+                    "problem": problem,
+                    "url": rec["url"] if problem == "missing_id" else None,
+                }
+            )
             if problem == "bad_json":
                 malformed[-1]["id"] = original_id  # still visible in the truncated text
         if i == dup_after:
             lines.append(lines[dup_of])
-            malformed.append({"line": len(lines), "id": records[dup_of]["id"],
-                              "problem": "duplicate", "of_line": dup_of + 1})
-    hostile = [{"line": i + 1 + (1 if i > dup_after else 0), "id": records[i]["id"]}
-               for i in sorted(hostile_at)]
-    foreign = [{"line": i + 1 + (1 if i > dup_after else 0), "id": r.get("id"),
-                "language": r["language"]}
-               for i, r in enumerate(records) if r["language"] != "en"]
+            malformed.append(
+                {
+                    "line": len(lines),
+                    "id": records[dup_of]["id"],
+                    "problem": "duplicate",
+                    "of_line": dup_of + 1,
+                }
+            )
+    hostile = [
+        {"line": i + 1 + (1 if i > dup_after else 0), "id": records[i]["id"]}
+        for i in sorted(hostile_at)
+    ]
+    foreign = [
+        {"line": i + 1 + (1 if i > dup_after else 0), "id": r.get("id"), "language": r["language"]}
+        for i, r in enumerate(records)
+        if r["language"] != "en"
+    ]
     info = {"malformed": malformed, "hostile": hostile, "foreign": foreign}
     return lines, records, info
 
@@ -684,8 +843,9 @@ def review_body(rng: Random, mood: str, person: Person) -> str:
     if rng.random() < 0.25:
         sentences.append(pick(rng, REVIEW_EXTRA["neu"]))
     if rng.random() < 0.3:
-        sentences.append(f"For context, my hair is {hair}, {rng.choice(LENGTHS)} "
-                         f"and {rng.choice(TREATMENTS)}")
+        sentences.append(
+            f"For context, my hair is {hair}, {rng.choice(LENGTHS)} and {rng.choice(TREATMENTS)}"
+        )
     if mood == "pos":
         sentences += [pick(rng, PRAISE, hair) for _ in range(rng.choice([1, 1, 2, 2, 3]))]
         r = rng.random()
@@ -734,8 +894,18 @@ def review_body(rng: Random, mood: str, person: Person) -> str:
 def build_reviews(rng: Random) -> tuple[list[list[str]], dict]:
     people = make_people(rng, 140, handles=False)
     times = sorted(sample_time(rng) for _ in range(N_REVIEWS))
-    header = ["review_id", "author", "rating", "title", "body", "date", "age_range",
-              "region", "hair_type", "verified"]
+    header = [
+        "review_id",
+        "author",
+        "rating",
+        "title",
+        "body",
+        "date",
+        "age_range",
+        "region",
+        "hair_type",
+        "verified",
+    ]
     rows: list[list[str]] = [header]
     bad_rating_at, empty_body_at, hostile_at = 61, 117, 33
     malformed: list[dict] = []
@@ -762,15 +932,28 @@ def build_reviews(rng: Random) -> tuple[list[list[str]], dict]:
         if i == bad_rating_at:
             rating_s = "five-ish"
             title = "So good"
-            body = ("Honestly somewhere between 4 and 5 stars. My hair has never felt this "
-                    "soft, but it's a small bottle for the price.")
+            body = (
+                "Honestly somewhere between 4 and 5 stars. My hair has never felt this "
+                "soft, but it's a small bottle for the price."
+            )
             malformed.append({"review_id": rid, "problem": "bad_rating"})
         if i == empty_body_at:
             body = ""
             malformed.append({"review_id": rid, "problem": "empty_body"})
-        rows.append([rid, person.display if rng.random() > 0.06 else "Anonymous", rating_s,
-                     title, body, iso_z(t), person.age_group, person.region,
-                     person.hair_type, "true" if rng.random() < 0.82 else "false"])
+        rows.append(
+            [
+                rid,
+                person.display if rng.random() > 0.06 else "Anonymous",
+                rating_s,
+                title,
+                body,
+                iso_z(t),
+                person.age_group,
+                person.region,
+                person.hair_type,
+                "true" if rng.random() < 0.82 else "false",
+            ]
+        )
     return rows, {"malformed": malformed, "hostile_review_id": f"R{10001 + hostile_at}"}
 
 
@@ -834,8 +1017,11 @@ def build_survey(rng: Random) -> tuple[list[dict], dict]:
             rec["submitted"] = int(t.timestamp()) * 1000 + rng.randrange(1000)
         if rid != no_answer_id:
             rec["answer"] = answer
-        rec["respondent"] = {"age": person.age_group, "region": person.region,
-                             "hair_type": person.hair_type}
+        rec["respondent"] = {
+            "age": person.age_group,
+            "region": person.region,
+            "hair_type": person.hair_type,
+        }
         out.append(rec)
     return out, {"millis_id": millis_id, "no_answer_id": no_answer_id, "hostile_id": hostile_id}
 
@@ -849,26 +1035,36 @@ EXPECTED_OUTCOME = {
     "empty_content": ("clean", "`content` is an empty string: no text"),
     "missing_id": ("clean", "no `id` field: a post needs an external id"),
     "bad_date": ("clean", '`created_at` is "not-a-date": unparseable time'),
-    "html_only": ("clean", "`content` is only HTML tags (`<p><br /></p><p></p>`): "
-                  "empty after stripping HTML"),
+    "html_only": (
+        "clean",
+        "`content` is only HTML tags (`<p><br /></p><p></p>`): empty after stripping HTML",
+    ),
     "bad_rating": ("clean", '`rating` is "five-ish": not a number'),
     "empty_body": ("clean", "`body` is empty (the title alone is not the text)"),
     "no_answer": ("clean", "no `answer` key: no text"),
 }
 
 
-def build_expected(social: dict, reviews: dict, survey: dict, csv_starts: list[int],
-                   review_rows: list[list[str]]) -> dict:
+def build_expected(
+    social: dict, reviews: dict, survey: dict, csv_starts: list[int], review_rows: list[list[str]]
+) -> dict:
     rows_by_id = {row[0]: (n, csv_starts[n]) for n, row in enumerate(review_rows) if n}
     malformed = []
     for m in social["malformed"]:
-        entry = {"file": "social/posts.jsonl", "line": m["line"], "id": m["id"],
-                 "problem": m["problem"]}
+        entry = {
+            "file": "social/posts.jsonl",
+            "line": m["line"],
+            "id": m["id"],
+            "problem": m["problem"],
+        }
         if m.get("url"):
             entry["url"] = m["url"]
         if m["problem"] == "duplicate":
-            entry.update(expected="duplicate", of_line=m["of_line"],
-                         why=f"exact copy of line {m['of_line']} (same id)")
+            entry.update(
+                expected="duplicate",
+                of_line=m["of_line"],
+                why=f"exact copy of line {m['of_line']} (same id)",
+            )
         else:
             stage, why = EXPECTED_OUTCOME[m["problem"]]
             entry.update(expected=f"failed:{stage}", why=why)
@@ -876,13 +1072,28 @@ def build_expected(social: dict, reviews: dict, survey: dict, csv_starts: list[i
     for m in reviews["malformed"]:
         n, line = rows_by_id[m["review_id"]]
         stage, why = EXPECTED_OUTCOME[m["problem"]]
-        malformed.append({"file": "shop/reviews.csv", "row": n, "line": line,
-                          "id": m["review_id"], "problem": m["problem"],
-                          "expected": f"failed:{stage}", "why": why})
+        malformed.append(
+            {
+                "file": "shop/reviews.csv",
+                "row": n,
+                "line": line,
+                "id": m["review_id"],
+                "problem": m["problem"],
+                "expected": f"failed:{stage}",
+                "why": why,
+            }
+        )
     stage, why = EXPECTED_OUTCOME["no_answer"]
-    malformed.append({"file": "survey/survey_export.json", "index": survey["no_answer_id"] - 1,
-                      "id": survey["no_answer_id"], "problem": "no_answer",
-                      "expected": f"failed:{stage}", "why": why})
+    malformed.append(
+        {
+            "file": "survey/survey_export.json",
+            "index": survey["no_answer_id"] - 1,
+            "id": survey["no_answer_id"],
+            "problem": "no_answer",
+            "expected": f"failed:{stage}",
+            "why": why,
+        }
+    )
 
     def tally(file: str, raw: int) -> dict:
         mine = [m for m in malformed if m["file"] == file]
@@ -891,8 +1102,14 @@ def build_expected(social: dict, reviews: dict, survey: dict, csv_starts: list[i
             if m["expected"].startswith("failed:"):
                 failed[m["expected"].split(":")[1]] += 1
         dups = sum(m["expected"] == "duplicate" for m in mine)
-        return {"file": file, "raw_records": raw, "posts": raw - dups - sum(failed.values()),
-                "duplicates": dups, "failed": failed, "failed_total": sum(failed.values())}
+        return {
+            "file": file,
+            "raw_records": raw,
+            "posts": raw - dups - sum(failed.values()),
+            "duplicates": dups,
+            "failed": failed,
+            "failed_total": sum(failed.values()),
+        }
 
     files = {
         "social": tally("social/posts.jsonl", N_SOCIAL_LINES),
@@ -961,16 +1178,17 @@ def render_readme(exp: dict, n_base: int) -> str:
         "",
         "`content` is HTML as Mastodon sends it: `<p>`, `<br>`/`<br />`, hashtag and mention",
         "links, `&amp;`, `&#39;`, `&quot;`. Some posts are all lower-case, a few shout, some",
-        "stretch words (\"sooo soft\"), many carry emoji (😍 🙄 💧 …).",
+        'stretch words ("sooo soft"), many carry emoji (😍 🙄 💧 …).',
         f"{len(ml['social_foreign'])} posts are not in English (`language` es/fr/de): lines "
-        + ", ".join(str(x["line"]) for x in ml["social_foreign"]) + ".",
+        + ", ".join(str(x["line"]) for x in ml["social_foreign"])
+        + ".",
         "",
         f"### `shop/reviews.csv` — {f['reviews']['raw_records']} data rows (plus header)",
         "",
         "Columns `review_id,author,rating,title,body,date,age_range,region,hair_type,verified`.",
         "`rating` 1-5 follows the body's sentiment (praise 4-5, mixed 2-4, complaints 1-2);",
         "`date` is ISO 8601 UTC (`2026-11-21T14:03:00Z`); `verified` is `true`/`false`.",
-        "Bodies use standard CSV quoting: commas, doubled `\"` quotes and embedded newlines",
+        'Bodies use standard CSV quoting: commas, doubled `"` quotes and embedded newlines',
         "(some bodies span several physical lines, so *row* numbers and *line* numbers",
         "differ; both are given below). The pipeline maps `body` to the post text; `title`",
         "is a separate column. The segment column is `age_range` (mapped to `age_group`).",
@@ -999,11 +1217,18 @@ def render_readme(exp: dict, n_base: int) -> str:
         "|---|---|---|---|---|",
     ]
     for m in exp["malformed"]:
-        where = (f"line {m['line']}" if "row" not in m and "index" not in m else
-                 f"row {m['row']} (line {m['line']})" if "row" in m else
-                 f"array index {m['index']}")
-        outcome = ("counted duplicate" if m["expected"] == "duplicate"
-                   else f"failed record, stage `{m['expected'].split(':')[1]}`")
+        where = (
+            f"line {m['line']}"
+            if "row" not in m and "index" not in m
+            else f"row {m['row']} (line {m['line']})"
+            if "row" in m
+            else f"array index {m['index']}"
+        )
+        outcome = (
+            "counted duplicate"
+            if m["expected"] == "duplicate"
+            else f"failed record, stage `{m['expected'].split(':')[1]}`"
+        )
         ident = f"`{m['id']}`" if m["id"] is not None else f"none (url `{m['url']}`)"
         lines.append(f"| `{m['file']}` | {where} | {ident} | {m['why']} | {outcome} |")
     lines += [
@@ -1017,9 +1242,13 @@ def render_readme(exp: dict, n_base: int) -> str:
         "- Hostile texts the console must show literally, never interpret "
         "(social post ids and lines):",
     ]
-    hostile_desc = ["Rich markup `[bold red]FAKE ALERT[/]`", "stray closing tag `[/foo]`",
-                    "`[$error]x` (variable-style markup)", "ANSI clear-screen `\\u001b[2J`",
-                    "OSC window title `\\u001b]0;pwned\\u0007`"]
+    hostile_desc = [
+        "Rich markup `[bold red]FAKE ALERT[/]`",
+        "stray closing tag `[/foo]`",
+        "`[$error]x` (variable-style markup)",
+        "ANSI clear-screen `\\u001b[2J`",
+        "OSC window title `\\u001b]0;pwned\\u0007`",
+    ]
     for h, desc in zip(ml["social_hostile"], hostile_desc, strict=True):
         lines.append(f"  - line {h['line']}, id `{h['id']}`: {desc}")
     lines += [
@@ -1040,10 +1269,14 @@ def render_readme(exp: dict, n_base: int) -> str:
     ]
     for key in ("social", "reviews", "survey"):
         x = f[key]
-        lines.append(f"| `{x['file']}` | {x['raw_records']} | {x['posts']} | {x['duplicates']}"
-                     f" | {x['failed']['parse']} | {x['failed']['clean']} |")
-    lines.append(f"| **total** | {t['raw_records']} | {t['posts']} | {t['duplicates']} | "
-                 f"{t['failed']['parse']} | {t['failed']['clean']} |")
+        lines.append(
+            f"| `{x['file']}` | {x['raw_records']} | {x['posts']} | {x['duplicates']}"
+            f" | {x['failed']['parse']} | {x['failed']['clean']} |"
+        )
+    lines.append(
+        f"| **total** | {t['raw_records']} | {t['posts']} | {t['duplicates']} | "
+        f"{t['failed']['parse']} | {t['failed']['clean']} |"
+    )
     lines += [
         "",
         "`posts + duplicates + failed = raw records` for every file.",
@@ -1078,9 +1311,11 @@ def main() -> None:
     (out / "social" / "posts.jsonl").write_text("\n".join(social_lines) + "\n", encoding="utf-8")
     (out / "shop" / "reviews.csv").write_text(csv_text, encoding="utf-8", newline="")
     (out / "survey" / "survey_export.json").write_text(
-        json.dumps(survey, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        json.dumps(survey, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     (out / "expected_counts.json").write_text(
-        json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     (out / "README.md").write_text(render_readme(expected, len(bases)), encoding="utf-8")
 
     if args.json:
@@ -1088,13 +1323,17 @@ def main() -> None:
         return
     print(f"base sentences: {len(bases)}")
     for key, x in expected["files"].items():
-        print(f"{key:8} {x['file']:28} raw={x['raw_records']:3} posts={x['posts']:3} "
-              f"duplicates={x['duplicates']} failed_parse={x['failed']['parse']} "
-              f"failed_clean={x['failed']['clean']}")
+        print(
+            f"{key:8} {x['file']:28} raw={x['raw_records']:3} posts={x['posts']:3} "
+            f"duplicates={x['duplicates']} failed_parse={x['failed']['parse']} "
+            f"failed_clean={x['failed']['clean']}"
+        )
     t = expected["total"]
-    print(f"{'total':8} {'':28} raw={t['raw_records']:3} posts={t['posts']:3} "
-          f"duplicates={t['duplicates']} failed_parse={t['failed']['parse']} "
-          f"failed_clean={t['failed']['clean']}")
+    print(
+        f"{'total':8} {'':28} raw={t['raw_records']:3} posts={t['posts']:3} "
+        f"duplicates={t['duplicates']} failed_parse={t['failed']['parse']} "
+        f"failed_clean={t['failed']['clean']}"
+    )
     for m in expected["malformed"]:
         where = f"line {m['line']}" if "line" in m else f"index {m['index']}"
         print(f"malformed {m['file']} {where} id={m['id']} {m['problem']} -> {m['expected']}")

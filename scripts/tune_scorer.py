@@ -46,11 +46,14 @@ Sets = dict[str, tuple[list[Example], list[Example]]]
 def datasets(labelled: Path = LABELLED) -> Sets:
     return {
         "tweets": split(load_tweets(labelled / "vader" / "tweets_GroundTruth.txt")),
-        "yelp": split(load_uci(labelled / "uci_sentiment_labelled_sentences" / "yelp_labelled.txt")),
+        "yelp": split(
+            load_uci(labelled / "uci_sentiment_labelled_sentences" / "yelp_labelled.txt")
+        ),
     }
 
 
 # ---- ordinal logistic regression ------------------------------------------------------
+
 
 def _sigmoid(z: float) -> float:
     if z >= 0:
@@ -72,12 +75,23 @@ def _terms(y: int, e1: float, e2: float) -> tuple[float, float, float, float, fl
         return math.inf, 0.0, 0.0, 0.0, 0.0, 0.0
     da, db = a * (1 - a), b * (1 - b)
     dda, ddb = da * (1 - 2 * a), db * (1 - 2 * b)
-    return (-math.log(d), da / d, -db / d, dda / d + da * da / (d * d),
-            -ddb / d + db * db / (d * d), -da * db / (d * d))
+    return (
+        -math.log(d),
+        da / d,
+        -db / d,
+        dda / d + da * da / (d * d),
+        -ddb / d + db * db / (d * d),
+        -da * db / (d * d),
+    )
 
 
-def _objective(rows: Sequence[tuple[Sequence[float], int, float]], w: Sequence[float],
-               c1: float, c2: float, l2: float) -> float:
+def _objective(
+    rows: Sequence[tuple[Sequence[float], int, float]],
+    w: Sequence[float],
+    c1: float,
+    c2: float,
+    l2: float,
+) -> float:
     total = l2 * sum(v * v for v in w)
     for x, y, weight in rows:
         z = sum(a * b for a, b in zip(w, x, strict=True))
@@ -99,8 +113,9 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
     return [m[i][n] / m[i][i] for i in range(n)]
 
 
-def fit_ordinal(rows: Sequence[tuple[Sequence[float], int, float]], l2: float = 1.0,
-                iterations: int = 50) -> tuple[list[float], float, float]:
+def fit_ordinal(
+    rows: Sequence[tuple[Sequence[float], int, float]], l2: float = 1.0, iterations: int = 50
+) -> tuple[list[float], float, float]:
     """(weights, c1, c2) minimising the weighted negative log-likelihood + l2 * |w|^2 of
     P(y <= negative) = sigmoid(c1 - w.x), P(y <= neutral) = sigmoid(c2 - w.x)."""
     k = len(rows[0][0])
@@ -153,6 +168,7 @@ def fit_ordinal(rows: Sequence[tuple[Sequence[float], int, float]], l2: float = 
 
 # ---- cut-offs ---------------------------------------------------------------------------
 
+
 def _macro_f1(by_class: dict[str, list[float]], negative: float, positive: float) -> float:
     """Macro-F1 over the gold classes present, for labels by cut-offs; scores sorted."""
     predicted_as = {"negative": 0, "neutral": 0, "positive": 0}
@@ -202,17 +218,21 @@ def fit_model(training: dict[str, list[Example]]) -> Model:
     for name, examples in training.items():
         vectors = [features(read(e.text, PARAMS)) for e in examples]
         scored_features[name] = list(zip(vectors, [e.label for e in examples], strict=True))
-        rows.extend((v, ORDER[e.label], largest / len(examples))
-                    for v, e in zip(vectors, examples, strict=True))
+        rows.extend(
+            (v, ORDER[e.label], largest / len(examples))
+            for v, e in zip(vectors, examples, strict=True)
+        )
     weights, _, _ = fit_ordinal(rows)
-    scored = {name: [(sum(a * b for a, b in zip(weights, v, strict=True)), gold) for v, gold in pairs]
-              for name, pairs in scored_features.items()}
+    scored = {
+        name: [(sum(a * b for a, b in zip(weights, v, strict=True)), gold) for v, gold in pairs]
+        for name, pairs in scored_features.items()
+    }
     _, negative, positive = best_cutoffs(scored)
-    return Model(weights=tuple(round(w, 4) for w in weights), negative=negative,
-                 positive=positive)
+    return Model(weights=tuple(round(w, 4) for w in weights), negative=negative, positive=positive)
 
 
 # ---- evaluation -------------------------------------------------------------------------
+
 
 def _predict(examples: Sequence[Example], scorer: str, model: Model = MODEL) -> list[str]:
     if scorer == "sentitui":
@@ -243,8 +263,10 @@ def cross_validate(sets: Sets, k: int, scorers: Sequence[str]) -> None:
     results: dict[tuple[str, str], list[float]] = {}
     for f in range(k):
         left_out = {name: set(split_folds[name][f]) for name in everything}
-        training = {name: [e for i, e in enumerate(examples) if i not in left_out[name]]
-                    for name, examples in everything.items()}
+        training = {
+            name: [e for i, e in enumerate(examples) if i not in left_out[name]]
+            for name, examples in everything.items()
+        }
         model = fit_model(training)
         print(f"fold {f + 1}: {model}", file=sys.stderr)
         for name, examples in everything.items():
@@ -256,12 +278,18 @@ def cross_validate(sets: Sets, k: int, scorers: Sequence[str]) -> None:
     print(f"| set | n | scorer | macro-F1, {k}-fold mean | min–max over folds |")
     print("|---|---|---|---|---|")
     for (name, scorer), f1s in results.items():
-        print(f"| {name} | {len(everything[name])} | {scorer} | {sum(f1s) / k:.3f} "
-              f"| {min(f1s):.3f}–{max(f1s):.3f} |")
+        print(
+            f"| {name} | {len(everything[name])} | {scorer} | {sum(f1s) / k:.3f} "
+            f"| {min(f1s):.3f}–{max(f1s):.3f} |"
+        )
     for name in everything:
         for rival in (s for s in scorers if s != "sentitui"):
-            ahead = sum(ours > theirs for ours, theirs in zip(
-                results[(name, "sentitui")], results[(name, rival)], strict=True))
+            ahead = sum(
+                ours > theirs
+                for ours, theirs in zip(
+                    results[(name, "sentitui")], results[(name, rival)], strict=True
+                )
+            )
             print(f"{name}: sentitui above {rival} in {ahead} of {k} folds", file=sys.stderr)
 
 
@@ -275,8 +303,10 @@ def main() -> None:
     if args.fit:
         model = fit_model({name: tune for name, (tune, _) in sets.items()})
         print(f"MODEL = {model!r}")
-        print("same as the shipped MODEL" if model == MODEL else "differs from the shipped MODEL",
-              file=sys.stderr)
+        print(
+            "same as the shipped MODEL" if model == MODEL else "differs from the shipped MODEL",
+            file=sys.stderr,
+        )
         return
     if args.cv:
         cross_validate(sets, args.cv, scorers)
@@ -288,8 +318,10 @@ def main() -> None:
             gold = [e.label for e in examples]
             for scorer in scorers:
                 result = evaluate(gold, _predict(examples, scorer), scorer)
-                print(f"| {name} | {part} | {result.n} | {scorer} | {result.accuracy:.3f} "
-                      f"| {result.macro_f1:.3f} |")
+                print(
+                    f"| {name} | {part} | {result.n} | {scorer} | {result.accuracy:.3f} "
+                    f"| {result.macro_f1:.3f} |"
+                )
 
 
 if __name__ == "__main__":

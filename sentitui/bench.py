@@ -39,9 +39,16 @@ CONCURRENCY = 8  # Scrapy's default CONCURRENT_REQUESTS_PER_DOMAIN
 # Scrapy has no "whole element text" shorthand).
 SELECTORS = {
     "item": "article.review",
-    "fields": {"text": ".review-body", "author": ".author::text", "rating": ".stars::attr(style)",
-               "created_at": "time::attr(datetime)",
-               "segments": {"age_range": ".reviewer .age::text", "hair_type": ".reviewer .hair-type::text"}},
+    "fields": {
+        "text": ".review-body",
+        "author": ".author::text",
+        "rating": ".stars::attr(style)",
+        "created_at": "time::attr(datetime)",
+        "segments": {
+            "age_range": ".reviewer .age::text",
+            "hair_type": ".reviewer .hair-type::text",
+        },
+    },
     "follow": "a.product-link",
     "next_page": "a.next",
 }
@@ -80,11 +87,18 @@ def write_records(path: Path, count: int, seed: int = 5) -> None:
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as out:
         for n in range(count):
-            out.write(json.dumps({
-                "id": n, "body": _text(rng, rng.randint(1, 3)), "user": f"user{rng.randint(1, 5000)}",
-                "ts": f"2026-11-{20 + n % 6:02d}T{n % 24:02d}:{n % 60:02d}:00Z",
-                "region": rng.choice(["UK", "EU", "US-East", "APAC"]),
-            }) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "id": n,
+                        "body": _text(rng, rng.randint(1, 3)),
+                        "user": f"user{rng.randint(1, 5000)}",
+                        "ts": f"2026-11-{20 + n % 6:02d}T{n % 24:02d}:{n % 60:02d}:00Z",
+                        "region": rng.choice(["UK", "EU", "US-East", "APAC"]),
+                    }
+                )
+                + "\n"
+            )
 
 
 def _pipeline(tmp: Path, name: str, source: dict[str, Any]) -> Any:
@@ -108,17 +122,35 @@ async def bench_ingest(records: int, tmp: Path) -> dict[str, Any]:
 
     data = tmp / "records.jsonl"
     write_records(data, records)
-    pipeline = _pipeline(tmp, "ingest", {
-        "name": "drop", "kind": "file", "path": str(data), "format": "jsonl",
-        "fields": {"id": "id", "text": "body", "author": "user", "created_at": "ts",
-                   "segments": {"region": "region"}}})
+    pipeline = _pipeline(
+        tmp,
+        "ingest",
+        {
+            "name": "drop",
+            "kind": "file",
+            "path": str(data),
+            "format": "jsonl",
+            "fields": {
+                "id": "id",
+                "text": "body",
+                "author": "user",
+                "created_at": "ts",
+                "segments": {"region": "region"},
+            },
+        },
+    )
     async with Engine(tmp / "ingest.db", [pipeline]) as engine:
         started = time.perf_counter()
         stats = await engine.run_source("ingest", "drop", "cli")
         seconds = time.perf_counter() - started
-    return {"records": records, "loaded": stats.loaded, "failed": stats.failed,
-            "seconds": round(seconds, 2), "posts_per_s": round(stats.loaded / seconds, 1),
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "records": records,
+        "loaded": stats.loaded,
+        "failed": stats.failed,
+        "seconds": round(seconds, 2),
+        "posts_per_s": round(stats.loaded / seconds, 1),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 # ---- (b) scrape: the site ----------------------------------------------------------------
@@ -145,19 +177,28 @@ class ReviewSite:
     def chrome(self, title: str, body: str) -> str:
         nav = "".join(f'<li><a href="/c/{n}">Category {n}</a></li>' for n in range(24))
         foot = "".join(f'<a href="/info/{n}">Help topic {n}</a> ' for n in range(16))
-        return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-                f'<link rel="stylesheet" href="/s.css"><script>window.dataLayer=[];</script></head>'
-                f'<body><header><nav class="main-nav"><ul>{nav}</ul></nav></header>'
-                f'<main>{body}</main><footer>{foot}<p>© 2026 Lumen Hair Co.</p></footer></body></html>')
+        return (
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+            f'<link rel="stylesheet" href="/s.css"><script>window.dataLayer=[];</script></head>'
+            f'<body><header><nav class="main-nav"><ul>{nav}</ul></nav></header>'
+            f"<main>{body}</main><footer>{foot}<p>© 2026 Lumen Hair Co.</p></footer></body></html>"
+        )
 
     def listing(self, number: int) -> str:
         first = (number - 1) * PER_LISTING
         items = "".join(
             f'<li class="tile"><a class="product-link" href="/p/{n}">AquaSilk item {n}</a>'
             f'<span class="price">${10 + n % 20}.90</span></li>'
-            for n in range(first, min(first + PER_LISTING, self.products)))
-        nxt = f'<a class="next" href="/shop/page/{number + 1}">Next</a>' if number < self.listings else ""
-        return self.chrome(f"Shop page {number}", f'<h1>All products</h1><ul class="grid">{items}</ul>{nxt}')
+            for n in range(first, min(first + PER_LISTING, self.products))
+        )
+        nxt = (
+            f'<a class="next" href="/shop/page/{number + 1}">Next</a>'
+            if number < self.listings
+            else ""
+        )
+        return self.chrome(
+            f"Shop page {number}", f'<h1>All products</h1><ul class="grid">{items}</ul>{nxt}'
+        )
 
     def product(self, number: int) -> str:
         rng = random.Random(number)
@@ -167,19 +208,22 @@ class ReviewSite:
             reviews.append(
                 f'<article class="review" id="r{number}-{r}"><header>'
                 f'<span class="author">{rng.choice(["Maya", "Jonas", "Priya", "Sam", "Lena"])} '
-                f'{chr(65 + rng.randint(0, 25))}.</span>'
+                f"{chr(65 + rng.randint(0, 25))}.</span>"
                 f'<div class="rating"><span class="stars" style="width: {stars * 20}%"></span></div>'
                 f'<time datetime="2026-11-{20 + rng.randint(0, 5):02d}T{rng.randint(0, 23):02d}:00:00Z">'
-                f'November 2026</time></header>'
+                f"November 2026</time></header>"
                 f'<ul class="reviewer"><li class="age">{rng.choice(["18-24", "25-34", "35-44"])}</li>'
                 f'<li class="hair-type">{rng.choice(["straight", "wavy", "curly", "coily"])}</li></ul>'
                 f'<div class="review-body"><p>{_text(rng, rng.randint(2, 4))}</p>'
-                f'<p>{_text(rng, 1)}</p></div>'
+                f"<p>{_text(rng, 1)}</p></div>"
                 f'<footer><button>Helpful</button> <a href="/report/{number}-{r}">Report</a></footer>'
-                f'</article>')
-        body = (f'<div class="product"><h1>AquaSilk item {number}</h1><p class="description">'
-                f'{_text(rng, 6)}</p></div><section class="reviews"><h2>Reviews</h2>'
-                f'{"".join(reviews)}</section>')
+                f"</article>"
+            )
+        body = (
+            f'<div class="product"><h1>AquaSilk item {number}</h1><p class="description">'
+            f'{_text(rng, 6)}</p></div><section class="reviews"><h2>Reviews</h2>'
+            f"{''.join(reviews)}</section>"
+        )
         return self.chrome(f"AquaSilk item {number}", body)
 
     def all_pages(self) -> dict[str, bytes]:
@@ -223,7 +267,10 @@ class SiteProcess:
     def __init__(self, products: int) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sentitui.bench", "serve-site", "--products", str(products)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line.strip().isdigit():
@@ -245,8 +292,15 @@ class SiteProcess:
 
 
 def _scrape_source_options(url: str) -> dict[str, Any]:
-    return {"name": "shop", "kind": "scrape", "start_urls": [f"{url}/shop/page/1"],
-            "delay": 0, "concurrency": CONCURRENCY, "max_pages": 100_000, **SELECTORS}
+    return {
+        "name": "shop",
+        "kind": "scrape",
+        "start_urls": [f"{url}/shop/page/1"],
+        "delay": 0,
+        "concurrency": CONCURRENCY,
+        "max_pages": 100_000,
+        **SELECTORS,
+    }
 
 
 async def bench_sentitui_crawl(url: str, tmp: Path) -> dict[str, Any]:
@@ -264,8 +318,12 @@ async def bench_sentitui_crawl(url: str, tmp: Path) -> dict[str, Any]:
             pages += 1
             items += len(page.records)
         seconds = time.perf_counter() - started
-    return {"pages": pages, "items": items, "seconds": round(seconds, 2),
-            "pages_per_s": round(pages / seconds, 1)}
+    return {
+        "pages": pages,
+        "items": items,
+        "seconds": round(seconds, 2),
+        "pages_per_s": round(pages / seconds, 1),
+    }
 
 
 async def bench_engine_crawl(url: str, tmp: Path) -> dict[str, Any]:
@@ -277,9 +335,14 @@ async def bench_engine_crawl(url: str, tmp: Path) -> dict[str, Any]:
         started = time.perf_counter()
         stats = await engine.run_source("scrape", "shop", "cli")
         seconds = time.perf_counter() - started
-    return {"pages": stats.pages, "loaded": stats.loaded, "failed": stats.failed,
-            "seconds": round(seconds, 2), "pages_per_s": round(stats.pages / seconds, 1),
-            "posts_per_s": round(stats.loaded / seconds, 1)}
+    return {
+        "pages": stats.pages,
+        "loaded": stats.loaded,
+        "failed": stats.failed,
+        "seconds": round(seconds, 2),
+        "pages_per_s": round(stats.pages / seconds, 1),
+        "posts_per_s": round(stats.loaded / seconds, 1),
+    }
 
 
 def scrapy_installed() -> bool:
@@ -292,8 +355,12 @@ def bench_scrapy_crawl(url: str) -> dict[str, Any]:
     """Scrapy on the same site, in its own process (Twisted wants its own reactor)."""
     if not scrapy_installed():
         return {"error": "scrapy not installed (pip install 'sentitui[bench]')"}
-    done = subprocess.run([sys.executable, "-m", "sentitui.bench", "scrapy", "--url", url],
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "sentitui.bench", "scrapy", "--url", url],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if done.returncode != 0 or not done.stdout.strip():
         return {"error": f"scrapy failed: {done.stderr.strip()[-500:]}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -324,9 +391,12 @@ def run_scrapy(url: str) -> None:
         def parse(self, response: Any) -> Any:
             counts["pages"] += 1
             for review in response.css(SELECTORS["item"]):
-                item = {name: review.css(css).get() for name, css in fields.items() if name != "text"}
-                item["text"] = " ".join(t.strip() for t in review.css(fields["text"] + " ::text").getall()
-                                        if t.strip())
+                item = {
+                    name: review.css(css).get() for name, css in fields.items() if name != "text"
+                }
+                item["text"] = " ".join(
+                    t.strip() for t in review.css(fields["text"] + " ::text").getall() if t.strip()
+                )
                 item["segments"] = {name: review.css(css).get() for name, css in segments.items()}
                 item["id"] = review.attrib.get("id")
                 counts["items"] += 1
@@ -341,27 +411,42 @@ def run_scrapy(url: str) -> None:
             crawler.signals.connect(spider_closed, signal=signals.spider_closed)
             return spider
 
-    process = CrawlerProcess(settings={
-        "ROBOTSTXT_OBEY": True,
-        "CONCURRENT_REQUESTS": 16,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": CONCURRENCY,
-        "DOWNLOAD_DELAY": 0,
-        "LOG_LEVEL": "ERROR",
-        "TELNETCONSOLE_ENABLED": False,
-        "USER_AGENT": "SentiTUI-bench (Scrapy)",
-    })
+    process = CrawlerProcess(
+        settings={
+            "ROBOTSTXT_OBEY": True,
+            "CONCURRENT_REQUESTS": 16,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": CONCURRENCY,
+            "DOWNLOAD_DELAY": 0,
+            "LOG_LEVEL": "ERROR",
+            "TELNETCONSOLE_ENABLED": False,
+            "USER_AGENT": "SentiTUI-bench (Scrapy)",
+        }
+    )
     process.crawl(ReviewSpider)
     process.start()
     seconds = timing["end"] - timing["start"]
-    print(json.dumps({"pages": counts["pages"], "items": counts["items"], "seconds": round(seconds, 2),
-                      "pages_per_s": round(counts["pages"] / seconds, 1)}))
+    print(
+        json.dumps(
+            {
+                "pages": counts["pages"],
+                "items": counts["items"],
+                "seconds": round(seconds, 2),
+                "pages_per_s": round(counts["pages"] / seconds, 1),
+            }
+        )
+    )
 
 
 # ---- the report -------------------------------------------------------------------------
 
 
-def run_bench(quick: bool = False, *, records: int | None = None,
-              products: int | None = None, scrapy: bool = True) -> dict[str, Any]:
+def run_bench(
+    quick: bool = False,
+    *,
+    records: int | None = None,
+    products: int | None = None,
+    scrapy: bool = True,
+) -> dict[str, Any]:
     """Every figure, as one dict (what `sentitui bench --json` prints)."""
     records = records or (QUICK_RECORDS if quick else INGEST_RECORDS)
     products = products or (QUICK_PRODUCTS if quick else SITE_PRODUCTS)
@@ -372,11 +457,15 @@ def run_bench(quick: bool = False, *, records: int | None = None,
         site = SiteProcess(products)
         try:
             shape = ReviewSite(products)
-            figures["scrape"] = {"site_pages": shape.pages, "site_reviews": shape.reviews,
-                                 "concurrency_per_host": CONCURRENCY}
+            figures["scrape"] = {
+                "site_pages": shape.pages,
+                "site_reviews": shape.reviews,
+                "concurrency_per_host": CONCURRENCY,
+            }
             figures["scrape"]["sentitui"] = asyncio.run(bench_sentitui_crawl(site.url, tmp))
-            figures["scrape"]["scrapy"] = (bench_scrapy_crawl(site.url) if scrapy
-                                           else {"error": "skipped"})
+            figures["scrape"]["scrapy"] = (
+                bench_scrapy_crawl(site.url) if scrapy else {"error": "skipped"}
+            )
             figures["scrape"]["engine"] = asyncio.run(bench_engine_crawl(site.url, tmp))
         finally:
             site.close()
@@ -397,19 +486,25 @@ def format_report(figures: dict[str, Any]) -> str:
         f"{scrape['concurrency_per_host']} requests at a time, robots.txt obeyed",
     ]
     ours = scrape["sentitui"]
-    lines.append(f"  sentitui {ours['pages_per_s']:>9} pages/s   {ours['pages']} pages, "
-                 f"{ours['items']} reviews in {ours['seconds']} s (crawl + parse, as Scrapy)")
+    lines.append(
+        f"  sentitui {ours['pages_per_s']:>9} pages/s   {ours['pages']} pages, "
+        f"{ours['items']} reviews in {ours['seconds']} s (crawl + parse, as Scrapy)"
+    )
     theirs = scrape["scrapy"]
     if "error" in theirs:
         lines.append(f"  scrapy   {theirs['error']}")
     else:
-        lines.append(f"  scrapy   {theirs['pages_per_s']:>9} pages/s   {theirs['pages']} pages, "
-                     f"{theirs['items']} reviews in {theirs['seconds']} s")
+        lines.append(
+            f"  scrapy   {theirs['pages_per_s']:>9} pages/s   {theirs['pages']} pages, "
+            f"{theirs['items']} reviews in {theirs['seconds']} s"
+        )
     if scrape.get("speedup_vs_scrapy"):
         lines.append(f"  sentitui / scrapy: {scrape['speedup_vs_scrapy']}x (goal: 1.5x)")
     engine = scrape["engine"]
-    lines.append(f"  engine   {engine['pages_per_s']:>9} pages/s   {engine['loaded']} posts scored and "
-                 f"loaded in {engine['seconds']} s ({engine['posts_per_s']} posts/s)")
+    lines.append(
+        f"  engine   {engine['pages_per_s']:>9} pages/s   {engine['loaded']} posts scored and "
+        f"loaded in {engine['seconds']} s ({engine['posts_per_s']} posts/s)"
+    )
     lines.append(f"peak RSS {figures['peak_rss_mb']} MB")
     return "\n".join(lines)
 

@@ -26,12 +26,22 @@ def default_pipelines() -> str:
     return os.environ.get("SENTITUI_PIPELINES", "pipelines")
 
 
-db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), default=default_db,
-                         show_default="$SENTITUI_DB or ./sentitui.db", help="SQLite file")
-pipelines_option = click.option("--pipelines", "pipelines_dir", type=click.Path(file_okay=False),
-                                default=default_pipelines,
-                                show_default="$SENTITUI_PIPELINES or ./pipelines",
-                                help="folder of pipeline TOML files")
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    default=default_db,
+    show_default="$SENTITUI_DB or ./sentitui.db",
+    help="SQLite file",
+)
+pipelines_option = click.option(
+    "--pipelines",
+    "pipelines_dir",
+    type=click.Path(file_okay=False),
+    default=default_pipelines,
+    show_default="$SENTITUI_PIPELINES or ./pipelines",
+    help="folder of pipeline TOML files",
+)
 
 
 def fail_usage(message: str) -> None:
@@ -45,8 +55,10 @@ def open_existing_store(db_path: str) -> Any:
     from sentitui.store import Store
 
     if not Path(db_path).is_file():
-        fail_usage(f"no database at {db_path}: run `sentitui run` (or `sentitui demo`) first, "
-                   f"or pass --db / set SENTITUI_DB")
+        fail_usage(
+            f"no database at {db_path}: run `sentitui run` (or `sentitui demo`) first, "
+            f"or pass --db / set SENTITUI_DB"
+        )
     return Store(db_path)
 
 
@@ -80,7 +92,9 @@ class _Main(click.Group):
 def main(ctx: click.Context, verbose: int) -> None:
     """SentiTUI: pull what people say, score it, load it into SQLite, watch it live."""
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+    )
     if ctx.invoked_subcommand is None:
         ctx.invoke(tui)
 
@@ -91,9 +105,12 @@ def main(ctx: click.Context, verbose: int) -> None:
 @main.command()
 @db_option
 @pipelines_option
-@click.option("--attach", is_flag=True,
-              help="attach to a database a `sentitui run --watch` daemon is filling; "
-                   "actions go to the daemon, no second engine starts")
+@click.option(
+    "--attach",
+    is_flag=True,
+    help="attach to a database a `sentitui run --watch` daemon is filling; "
+    "actions go to the daemon, no second engine starts",
+)
 def tui(db_path: str, pipelines_dir: str, attach: bool) -> None:
     """Open the console with the engine embedded (or attached to a daemon)."""
     from sentitui.tui.app import run_console
@@ -103,18 +120,26 @@ def tui(db_path: str, pipelines_dir: str, attach: bool) -> None:
 
         local = load_or_exit(pipelines_dir) if Path(pipelines_dir).is_dir() else []
         engine = RemoteEngine(db_path, local)
-        run_console(db_path=db_path, pipelines=engine.read_published() or local, engine=engine,
-                    title="SentiTUI (attached)")
+        run_console(
+            db_path=db_path,
+            pipelines=engine.read_published() or local,
+            engine=engine,
+            title="SentiTUI (attached)",
+        )
         return
     pipelines = load_or_exit(pipelines_dir)
     run_console(db_path=db_path, pipelines=pipelines, pipelines_dir=pipelines_dir)
 
 
 @main.command()
-@click.option("--db", "db_path", type=click.Path(dir_okay=False),
-              default=lambda: os.environ.get("SENTITUI_DB", "sentitui-demo.db"),
-              show_default="$SENTITUI_DB or ./sentitui-demo.db",
-              help="SQLite file; one an earlier demo made is emptied first")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    default=lambda: os.environ.get("SENTITUI_DB", "sentitui-demo.db"),
+    show_default="$SENTITUI_DB or ./sentitui-demo.db",
+    help="SQLite file; one an earlier demo made is emptied first",
+)
 @click.option("--port", type=int, default=0, help="demo server port (default: a free one)")
 @click.option("--keep", is_flag=True, help="keep the last demo's data instead of starting empty")
 def demo(db_path: str, port: int, keep: bool) -> None:
@@ -130,20 +155,30 @@ def demo(db_path: str, port: int, keep: bool) -> None:
 @main.command()
 @click.argument("pipeline_names", nargs=-1, metavar="[PIPELINE]...")
 @click.option("--source", "source_name", help="only this source")
-@click.option("--once", "mode", flag_value="once", default=True, help="pull until no more pages, then exit")
+@click.option(
+    "--once", "mode", flag_value="once", default=True, help="pull until no more pages, then exit"
+)
 @click.option("--watch", "mode", flag_value="watch", help="run the schedules until interrupted")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON summary on stdout")
 @db_option
 @pipelines_option
-def run(pipeline_names: tuple[str, ...], source_name: str | None, mode: str, as_json: bool,
-        db_path: str, pipelines_dir: str) -> None:
+def run(
+    pipeline_names: tuple[str, ...],
+    source_name: str | None,
+    mode: str,
+    as_json: bool,
+    db_path: str,
+    pipelines_dir: str,
+) -> None:
     """Run pipelines headless."""
     pipelines = load_or_exit(pipelines_dir)
     known = {p.name: p for p in pipelines}
     for name in pipeline_names:
         if name not in known:
-            fail_usage(f"no pipeline named {name!r} in {pipelines_dir} "
-                       f"(known: {', '.join(sorted(known)) or 'none'})")
+            fail_usage(
+                f"no pipeline named {name!r} in {pipelines_dir} "
+                f"(known: {', '.join(sorted(known)) or 'none'})"
+            )
     selected = [known[n] for n in pipeline_names] if pipeline_names else pipelines
     if source_name and not any(s.name == source_name for p in selected for s in p.sources):
         fail_usage(f"no source named {source_name!r} in the selected pipelines")
@@ -154,8 +189,9 @@ def run(pipeline_names: tuple[str, ...], source_name: str | None, mode: str, as_
     sys.exit(asyncio.run(_run(db_path, selected, source_name, as_json=as_json)))
 
 
-async def _run(db_path: str, pipelines: list[PipelineConfig], source_name: str | None, *,
-               as_json: bool) -> int:
+async def _run(
+    db_path: str, pipelines: list[PipelineConfig], source_name: str | None, *, as_json: bool
+) -> int:
     from sentitui.engine.engine import Engine
     from sentitui.models import RunFinished, RunProgress
 
@@ -165,25 +201,34 @@ async def _run(db_path: str, pipelines: list[PipelineConfig], source_name: str |
     if interactive:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                            TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
-                            transient=False)
+        progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            transient=False,
+        )
 
     def on_event(event: Any) -> None:
         if isinstance(event, RunProgress):
-            counts = (f"{event.fetched} fetched · {event.loaded} loaded · "
-                      f"{event.duplicates} dup · {event.failed} failed")
+            counts = (
+                f"{event.fetched} fetched · {event.loaded} loaded · "
+                f"{event.duplicates} dup · {event.failed} failed"
+            )
             key = (event.pipeline, event.source)
             if progress is not None:
                 if key not in tasks:
-                    tasks[key] = progress.add_task(f"{event.pipeline}/{event.source}", total=None,
-                                                   counts="")
+                    tasks[key] = progress.add_task(
+                        f"{event.pipeline}/{event.source}", total=None, counts=""
+                    )
                 progress.update(tasks[key], counts=counts)
         elif isinstance(event, RunFinished):
             s = event.stats
-            line = (f"{s.pipeline}/{s.source}: {s.status} — {s.fetched} fetched, {s.loaded} loaded, "
-                    f"{s.duplicates} duplicates, {s.failed} failed"
-                    + (f" — {s.error}" if s.error else ""))
+            line = (
+                f"{s.pipeline}/{s.source}: {s.status} — {s.fetched} fetched, {s.loaded} loaded, "
+                f"{s.duplicates} duplicates, {s.failed} failed"
+                + (f" — {s.error}" if s.error else "")
+            )
             if progress is not None:
                 key = (s.pipeline, s.source)
                 if key in tasks:
@@ -195,17 +240,22 @@ async def _run(db_path: str, pipelines: list[PipelineConfig], source_name: str |
     finished: dict[tuple[str, str], Any] = {}
     engine = Engine(db_path, pipelines)
     engine.subscribe(on_event)
-    engine.subscribe(lambda event: finished.__setitem__((event.stats.pipeline, event.stats.source),
-                                                        event.stats)
-                     if isinstance(event, RunFinished) else None)
+    engine.subscribe(
+        lambda event: (
+            finished.__setitem__((event.stats.pipeline, event.stats.source), event.stats)
+            if isinstance(event, RunFinished)
+            else None
+        )
+    )
     async with engine:
         # Workers spawned with Ctrl-C blocked cannot die mid-start printing tracebacks.
         await engine.scorer.start_sheltered()
         interrupt = _Interrupt(engine)
         try:
             with progress if progress is not None else contextlib.nullcontext():
-                results = await engine.run_pipelines([p.name for p in pipelines],
-                                                     source=source_name, trigger="cli")
+                results = await engine.run_pipelines(
+                    [p.name for p in pipelines], source=source_name, trigger="cli"
+                )
         except asyncio.CancelledError:
             if not interrupt.signals:
                 raise
@@ -215,12 +265,16 @@ async def _run(db_path: str, pipelines: list[PipelineConfig], source_name: str |
     if results is None:  # cut short: every run has finished (cancelled) once the engine closed
         results = list(finished.values())
     if as_json:
-        click.echo(json.dumps({
-            "loaded": sum(r.loaded for r in results),
-            "duplicates": sum(r.duplicates for r in results),
-            "failed": sum(r.failed for r in results),
-            "runs": [r.as_json() for r in results],
-        }))
+        click.echo(
+            json.dumps(
+                {
+                    "loaded": sum(r.loaded for r in results),
+                    "duplicates": sum(r.duplicates for r in results),
+                    "failed": sum(r.failed for r in results),
+                    "runs": [r.as_json() for r in results],
+                }
+            )
+        )
     if interrupt.signals:
         return 130  # the shell's code for Ctrl-C, after the summary
     return 1 if any(r.status == "failed" for r in results) else 0
@@ -250,8 +304,9 @@ class _Interrupt:
     def _on_signal(self, sig: signal.Signals) -> None:
         self.signals += 1
         if self.signals == 1:
-            click.echo(f"{sig.name}: stopping after the page in hand "
-                       f"(again to stop at once)", err=True)
+            click.echo(
+                f"{sig.name}: stopping after the page in hand (again to stop at once)", err=True
+            )
             self.engine.stop_all(self.REASON)
             self._late = self.loop.call_later(self.GRACE, self.engine.cancel_all)
         else:
@@ -280,13 +335,15 @@ def failed() -> None:
 @click.option("--stage")
 @click.option("--limit", default=200, show_default=True)
 @db_option
-def failed_list(as_json: bool, status: str, source_name: str | None, stage: str | None,
-                limit: int, db_path: str) -> None:
+def failed_list(
+    as_json: bool, status: str, source_name: str | None, stage: str | None, limit: int, db_path: str
+) -> None:
     """Failed records, newest first."""
 
     store = open_existing_store(db_path)
-    rows = store.failed_records(status=None if status == "all" else status, source=source_name,
-                                stage=stage, limit=limit)
+    rows = store.failed_records(
+        status=None if status == "all" else status, source=source_name, stage=stage, limit=limit
+    )
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
@@ -299,8 +356,14 @@ def failed_list(as_json: bool, status: str, source_name: str | None, stage: str 
 
     table = Table("id", "source", "stage", "attempts", "status", "error", box=None)
     for row in rows:
-        table.add_row(str(row["id"]), Text(f"{row['pipeline']}/{row['source']}"), row["stage"],
-                      str(row["attempts"]), row["status"], Text(_safe(row["error"])[:100]))
+        table.add_row(
+            str(row["id"]),
+            Text(f"{row['pipeline']}/{row['source']}"),
+            row["stage"],
+            str(row["attempts"]),
+            row["status"],
+            Text(_safe(row["error"])[:100]),
+        )
     Console().print(table)
 
 
@@ -317,15 +380,28 @@ def failed_show(record_id: int, as_json: bool, db_path: str) -> None:
     if as_json:
         click.echo(json.dumps(row, ensure_ascii=False))
         return
-    for key in ("id", "pipeline", "source", "stage", "status", "attempts", "run_id", "created_at",
-                "updated_at", "context", "error"):
+    for key in (
+        "id",
+        "pipeline",
+        "source",
+        "stage",
+        "status",
+        "attempts",
+        "run_id",
+        "created_at",
+        "updated_at",
+        "context",
+        "error",
+    ):
         click.echo(f"{key:>10}: {_safe(str(row[key]))}")
     click.echo("   payload:")
     click.echo(_pretty_payload(row["payload"] or ""))
     if len(row["payload"] or "") > SHOW_CHARS:
-        click.echo(f"… the payload is {len(row['payload']):,} characters, the first "
-                   f"{SHOW_CHARS:,} are shown; `sentitui failed show {record_id} --json` "
-                   f"prints it whole")
+        click.echo(
+            f"… the payload is {len(row['payload']):,} characters, the first "
+            f"{SHOW_CHARS:,} are shown; `sentitui failed show {record_id} --json` "
+            f"prints it whole"
+        )
 
 
 SHOW_CHARS = 20_000  # characters of a payload `failed show` prints (--json: all of it)
@@ -359,8 +435,9 @@ def _pretty_payload(payload: str) -> str:
 @click.option("--json", "as_json", is_flag=True)
 @db_option
 @pipelines_option
-def failed_retry(record_ids: tuple[int, ...], retry_all: bool, as_json: bool, db_path: str,
-                 pipelines_dir: str) -> None:
+def failed_retry(
+    record_ids: tuple[int, ...], retry_all: bool, as_json: bool, db_path: str, pipelines_dir: str
+) -> None:
     """Re-run records from their raw payloads through parse, clean, score and load."""
 
     if not record_ids and not retry_all:
@@ -368,11 +445,20 @@ def failed_retry(record_ids: tuple[int, ...], retry_all: bool, as_json: bool, db
     pipelines = load_or_exit(pipelines_dir)
     ids = list(record_ids)
     if retry_all:
-        ids = [r["id"] for r in open_existing_store(db_path).failed_records(status="open", limit=1_000_000)]
+        ids = [
+            r["id"]
+            for r in open_existing_store(db_path).failed_records(status="open", limit=1_000_000)
+        ]
     outcome = asyncio.run(_retry(db_path, pipelines, ids))
     if as_json:
-        click.echo(json.dumps({"resolved": outcome.resolved,
-                               "failed": {str(k): v for k, v in outcome.still_failing.items()}}))
+        click.echo(
+            json.dumps(
+                {
+                    "resolved": outcome.resolved,
+                    "failed": {str(k): v for k, v in outcome.still_failing.items()},
+                }
+            )
+        )
     else:
         for record_id in outcome.resolved:
             click.echo(f"{record_id}: resolved")
@@ -415,9 +501,14 @@ def stats(as_json: bool, db_path: str) -> None:
 def _stats(db_path: str) -> dict[str, Any]:
 
     store = open_existing_store(db_path)
-    return {**store.totals(), "by_source": store.totals_by_source(),
-            "feedback": store.feedback_split(), "competitors": store.competitor_summary(),
-            "top_complaint": store.top_complaints().get(None), "runs": store.runs(limit=20)}
+    return {
+        **store.totals(),
+        "by_source": store.totals_by_source(),
+        "feedback": store.feedback_split(),
+        "competitors": store.competitor_summary(),
+        "top_complaint": store.top_complaints().get(None),
+        "runs": store.runs(limit=20),
+    }
 
 
 def _print_stats(db_path: str) -> None:
@@ -427,22 +518,37 @@ def _print_stats(db_path: str) -> None:
 
     data = _stats(db_path)
     console = Console()
-    console.print(f"[b]{data['posts']}[/] posts · average polarity {data['avg_polarity']} · "
-                  f"{data['share_negative']:.0%} negative · {data['open_failed']} open failed records")
+    console.print(
+        f"[b]{data['posts']}[/] posts · average polarity {data['avg_polarity']} · "
+        f"{data['share_negative']:.0%} negative · {data['open_failed']} open failed records"
+    )
     table = Table("pipeline", "source", "posts", "avg polarity", "positive", "neutral", "negative")
     for row in data["by_source"]:  # names as written: a [bracket] in one is not markup
-        table.add_row(Text(row["pipeline"]), Text(row["source"]), str(row["posts"]),
-                      str(row["avg_polarity"]), str(row["positive"]), str(row["neutral"]),
-                      str(row["negative"]))
+        table.add_row(
+            Text(row["pipeline"]),
+            Text(row["source"]),
+            str(row["posts"]),
+            str(row["avg_polarity"]),
+            str(row["positive"]),
+            str(row["neutral"]),
+            str(row["negative"]),
+        )
     console.print(table)
     console.print(Text("feedback: " + ", ".join(f"{k} {v}" for k, v in data["feedback"].items())))
     if data["competitors"]:
-        console.print(Text("competitors: " + ", ".join(
-            f"{c['competitor']} {c['share_of_voice']:.0%} of posts, polarity {c['avg_polarity']:+.2f}"
-            for c in data["competitors"])))
+        console.print(
+            Text(
+                "competitors: "
+                + ", ".join(
+                    f"{c['competitor']} {c['share_of_voice']:.0%} of posts, polarity {c['avg_polarity']:+.2f}"
+                    for c in data["competitors"]
+                )
+            )
+        )
     if data["top_complaint"]:
-        console.print(Text(f"top complaint (aspect with most negative mentions): "
-                           f"{data['top_complaint']}"))
+        console.print(
+            Text(f"top complaint (aspect with most negative mentions): {data['top_complaint']}")
+        )
 
 
 @main.command()
@@ -484,36 +590,64 @@ def preview(pipeline: str, source: str, as_json: bool, db_path: str, pipelines_d
         result = asyncio.run(_preview(db_path, pipelines, pipeline, source))
     except (FetchError, ValueError) as exc:  # the source could not be read: say why, briefly
         where = f" ({exc.url})" if isinstance(exc, FetchError) and exc.url else ""
-        click.echo(f"error: preview of {pipeline}/{source} failed: {_safe(str(exc))}{where}", err=True)
+        click.echo(
+            f"error: preview of {pipeline}/{source} failed: {_safe(str(exc))}{where}", err=True
+        )
         sys.exit(1)
     posts = result.result.posts
     if as_json:
-        click.echo(json.dumps({
-            "url": result.url,
-            "posts": [{"external_id": p.external_id, "text": p.text, "created_at": p.created_at,
-                       "polarity": p.polarity, "label": p.label, "feedback": p.feedback,
-                       "segments": p.segments} for p in posts],
-            "failed": [{"stage": f.stage, "error": f.error, "payload": f.payload}
-                       for f in result.result.failures]}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "url": result.url,
+                    "posts": [
+                        {
+                            "external_id": p.external_id,
+                            "text": p.text,
+                            "created_at": p.created_at,
+                            "polarity": p.polarity,
+                            "label": p.label,
+                            "feedback": p.feedback,
+                            "segments": p.segments,
+                        }
+                        for p in posts
+                    ],
+                    "failed": [
+                        {"stage": f.stage, "error": f.error, "payload": f.payload}
+                        for f in result.result.failures
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     console = Console()
-    console.print(Text(f"{result.url}: {len(result.raw)} raw records -> {len(posts)} posts, "
-                       f"{len(result.result.failures)} would fail"))
+    console.print(
+        Text(
+            f"{result.url}: {len(result.raw)} raw records -> {len(posts)} posts, "
+            f"{len(result.result.failures)} would fail"
+        )
+    )
     table = Table("raw", "post", "score", box=None, show_lines=True)
     for post in posts:
         raw = json.dumps(post.fields.get("payload"), ensure_ascii=False)[:300]
-        table.add_row(Text(_safe(raw)), Text(f"{post.external_id}: {post.text[:200]}"),
-                      Text(f"{post.polarity:+.2f} {post.label}\n{post.feedback}"))
+        table.add_row(
+            Text(_safe(raw)),
+            Text(f"{post.external_id}: {post.text[:200]}"),
+            Text(f"{post.polarity:+.2f} {post.label}\n{post.feedback}"),
+        )
     console.print(table)
     for failure in result.result.failures:
         console.print(Text(f"FAIL [{failure.stage}] {_safe(failure.error)}", style="red"))
 
 
-async def _preview(db_path: str, pipelines: list[PipelineConfig], pipeline: str, source: str) -> Any:
+async def _preview(
+    db_path: str, pipelines: list[PipelineConfig], pipeline: str, source: str
+) -> Any:
     from sentitui.engine.engine import Engine
 
     async with Engine(db_path, pipelines, score_workers=0) as engine:

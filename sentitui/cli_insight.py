@@ -35,8 +35,9 @@ def load_or_exit(pipelines_dir: str) -> list[PipelineConfig]:
     return load(pipelines_dir)
 
 
-def _select(pipelines: list[PipelineConfig], name: str | None,
-            pipelines_dir: str) -> list[PipelineConfig]:
+def _select(
+    pipelines: list[PipelineConfig], name: str | None, pipelines_dir: str
+) -> list[PipelineConfig]:
     if name is None:
         return pipelines
     chosen = [p for p in pipelines if p.name == name]
@@ -48,7 +49,9 @@ def _select(pipelines: list[PipelineConfig], name: str | None,
 
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
 @click.option("--scorer", default=None, help="sentitui (default) | textblob | vader")
-@click.option("--json", "as_json", is_flag=True, help='print {"n", "accuracy", "macro_f1", "scorer"}')
+@click.option(
+    "--json", "as_json", is_flag=True, help='print {"n", "accuracy", "macro_f1", "scorer"}'
+)
 def evaluate(path: str, scorer: str | None, as_json: bool) -> None:
     """Score a labelled CSV/JSONL (columns text, label) and print accuracy, macro-F1 and
     the confusion matrix. Labels: positive/negative/neutral, or 1/0."""
@@ -70,14 +73,22 @@ def evaluate(path: str, scorer: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     console = Console()
-    console.print(f"{result.n} labelled texts · scorer [b]{scorer}[/] · accuracy "
-                  f"[b]{result.accuracy:.3f}[/] · macro-F1 [b]{result.macro_f1:.3f}[/]")
-    table = Table("gold \\ predicted", "positive", "negative", "neutral", "F1",
-                  title="confusion matrix")
+    console.print(
+        f"{result.n} labelled texts · scorer [b]{scorer}[/] · accuracy "
+        f"[b]{result.accuracy:.3f}[/] · macro-F1 [b]{result.macro_f1:.3f}[/]"
+    )
+    table = Table(
+        "gold \\ predicted", "positive", "negative", "neutral", "F1", title="confusion matrix"
+    )
     for gold in result.labels:
         row = result.confusion[gold]
-        table.add_row(gold, str(row["positive"]), str(row["negative"]), str(row["neutral"]),
-                      f"{result.per_class_f1[gold]:.3f}")
+        table.add_row(
+            gold,
+            str(row["positive"]),
+            str(row["negative"]),
+            str(row["neutral"]),
+            f"{result.per_class_f1[gold]:.3f}",
+        )
     console.print(table)
 
 
@@ -85,8 +96,14 @@ def evaluate(path: str, scorer: str | None, as_json: bool) -> None:
 @click.option("--batch-size", default=500, show_default=True, help="posts per transaction")
 @click.option("--workers", default=1, show_default=True, help="scoring processes (0: a thread)")
 @click.option("--json", "as_json", is_flag=True, help='print {"updated": N, "by_pipeline": {...}}')
-def rescore(pipeline: str | None, batch_size: int, workers: int, as_json: bool, db_path: str,
-            pipelines_dir: str) -> None:
+def rescore(
+    pipeline: str | None,
+    batch_size: int,
+    workers: int,
+    as_json: bool,
+    db_path: str,
+    pipelines_dir: str,
+) -> None:
     """Recompute scores, labels, feedback, competitors and aspects of stored posts with the
     pipelines' current config; fetches nothing."""
     from sentitui.maintenance import rescore as rescore_posts
@@ -108,8 +125,9 @@ def rescore(pipeline: str | None, batch_size: int, workers: int, as_json: bool, 
 
     async def go() -> dict[str, int]:
         async with Scorer(workers=workers) as scorer:
-            return await rescore_posts(store, selected, scorer, batch_size=batch_size,
-                                       progress=progress)
+            return await rescore_posts(
+                store, selected, scorer, batch_size=batch_size, progress=progress
+            )
 
     try:
         updated = asyncio.run(go())
@@ -121,12 +139,14 @@ def rescore(pipeline: str | None, batch_size: int, workers: int, as_json: bool, 
         click.echo(f"rescored {sum(updated.values())} post(s)")
 
 
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
 @click.option("--pipeline", "pipeline", default=None, help="only this pipeline")
 @click.option("--out", "out_path", default=None, help="file to write (default: stdout)")
-def export(fmt: str, pipeline: str | None, out_path: str | None, db_path: str,
-           pipelines_dir: str) -> None:
+def export(
+    fmt: str, pipeline: str | None, out_path: str | None, db_path: str, pipelines_dir: str
+) -> None:
     """Posts for analysts as CSV or JSONL: authors as keyed hashes (unless a pipeline sets
     keep_authors), text with e-mails and phone numbers redacted, nothing past retention."""
     from sentitui.maintenance import export_posts, open_output
@@ -145,8 +165,11 @@ def export(fmt: str, pipeline: str | None, out_path: str | None, db_path: str,
     click.echo(f"exported {count} post(s)" + (f" to {out_path}" if out_path else ""), err=True)
 
 
-@click.option("--failed-payloads", is_flag=True,
-              help="also blank the raw payload of every remaining failed record")
+@click.option(
+    "--failed-payloads",
+    is_flag=True,
+    help="also blank the raw payload of every remaining failed record",
+)
 @click.option("--json", "as_json", is_flag=True)
 def purge(failed_payloads: bool, as_json: bool, db_path: str, pipelines_dir: str) -> None:
     """Apply retention: delete posts older than each pipeline's retention_days and failed
@@ -162,8 +185,10 @@ def purge(failed_payloads: bool, as_json: bool, db_path: str, pipelines_dir: str
     if as_json:
         click.echo(json.dumps(summary))
     else:
-        click.echo(f"purged {summary['posts']} post(s), {summary['failed_records']} failed "
-                   f"record(s); {summary['payloads_blanked']} payload(s) blanked")
+        click.echo(
+            f"purged {summary['posts']} post(s), {summary['failed_records']} failed "
+            f"record(s); {summary['payloads_blanked']} payload(s) blanked"
+        )
 
 
 def register(group: click.Group, db_option: Any, pipelines_option: Any) -> None:

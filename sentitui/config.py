@@ -85,11 +85,12 @@ COMMON_SOURCE_OPTIONS: dict[str, Option] = {
     "kind": Option((str,), required=True),
     "max_pages": Option((int,), doc="stop after this many pages in one run", minimum=1),
     "enabled": Option((bool,), default=True),
-    "schedule": Option((str,), doc="interval (\"5m\") or cron; overrides the pipeline's"),
+    "schedule": Option((str,), doc='interval ("5m") or cron; overrides the pipeline\'s'),
     "retries": Option((int,), default=4, doc="retries of a failing request", minimum=0),
     "timeout": Option((int, float), default=30.0, doc="seconds per request", minimum=0.1),
-    "backoff": Option((int, float), default=1.0, doc="first retry delay in seconds; doubles each retry",
-                      minimum=0),
+    "backoff": Option(
+        (int, float), default=1.0, doc="first retry delay in seconds; doubles each retry", minimum=0
+    ),
 }
 
 PIPELINE_OPTIONS: dict[str, Option] = {
@@ -102,15 +103,23 @@ PIPELINE_OPTIONS: dict[str, Option] = {
     "aspects": Option((dict,), default={}, doc='{ price = ["price", "expensive"], ... }'),
     "scorer": Option((str,), default="sentitui", doc="sentitui | textblob | vader"),
     "retention_days": Option((int,), doc="delete posts older than this (sentitui purge)"),
-    "failed_retention_days": Option((int,), default=14, doc="delete failed records older than this"),
+    "failed_retention_days": Option(
+        (int,), default=14, doc="delete failed records older than this"
+    ),
 }
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def _type_name(types: tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             list: "a list", dict: "a table"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     return " or ".join(names.get(t, t.__name__) for t in types)
 
 
@@ -126,12 +135,14 @@ def _check_type(value: Any, types: tuple[type, ...]) -> bool:
 def _expand_env(value: Any, where: str, missing: list[tuple[str, str]], env: dict[str, str]) -> Any:
     """Replace ${VAR} from the environment; note (where, VAR) for each one not set."""
     if isinstance(value, str):
+
         def replace(match: re.Match[str]) -> str:
             var = match.group(1)
             if var not in env:
                 missing.append((where, var))
                 return ""
             return env[var]
+
         return _ENV_PATTERN.sub(replace, value)
     if isinstance(value, list):
         return [_expand_env(v, where, missing, env) for v in value]
@@ -140,8 +151,9 @@ def _expand_env(value: Any, where: str, missing: list[tuple[str, str]], env: dic
     return value
 
 
-def _validate_table(table: dict[str, Any], options: dict[str, Option], where: str,
-                    problems: list[str]) -> dict[str, Any]:
+def _validate_table(
+    table: dict[str, Any], options: dict[str, Option], where: str, problems: list[str]
+) -> dict[str, Any]:
     """Check keys and types of one table; return it with defaults filled in."""
     out: dict[str, Any] = {}
     for key, value in table.items():
@@ -151,14 +163,21 @@ def _validate_table(table: dict[str, Any], options: dict[str, Option], where: st
             problems.append(f"{where}: unknown key {key!r} (known keys: {known})")
             continue
         if not _check_type(value, option.types):
-            problems.append(f"{where}: key {key!r} must be {_type_name(option.types)}, "
-                            f"not {type(value).__name__} {value!r}")
+            problems.append(
+                f"{where}: key {key!r} must be {_type_name(option.types)}, "
+                f"not {type(value).__name__} {value!r}"
+            )
             continue
         if isinstance(value, int | float) and not isinstance(value, bool):
             low, high = option.minimum, option.maximum
             if (low is not None and not value >= low) or (high is not None and not value <= high):
-                bound = (f"between {low:g} and {high:g}" if low is not None and high is not None
-                         else f"at least {low:g}" if low is not None else f"at most {high:g}")
+                bound = (
+                    f"between {low:g} and {high:g}"
+                    if low is not None and high is not None
+                    else f"at least {low:g}"
+                    if low is not None
+                    else f"at most {high:g}"
+                )
                 problems.append(f"{where}: key {key!r} must be {bound}, not {value!r}")
                 continue
         if key == "name" and isinstance(value, str) and not value.strip():
@@ -187,15 +206,21 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
     except UnicodeDecodeError as exc:
-        line = exc.object[:exc.start].count(b"\n") + 1
-        raise ConfigError([f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line "
-                           f"{line}); TOML files must be saved as UTF-8"]) from None
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [
+                f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line "
+                f"{line}); TOML files must be saved as UTF-8"
+            ]
+        ) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
 
     for key in data:
         if key not in ("pipeline", "source"):
-            problems.append(f"{path}: unknown top-level table {key!r} (expected [pipeline] and [[source]])")
+            problems.append(
+                f"{path}: unknown top-level table {key!r} (expected [pipeline] and [[source]])"
+            )
     pipeline_table = data.get("pipeline")
     if not isinstance(pipeline_table, dict):
         raise ConfigError(problems + [f"{path}: missing [pipeline] table"])
@@ -203,13 +228,18 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
     thresholds = pipe.get("thresholds", {})
     for key in list(thresholds):
         if key not in ("positive", "negative"):
-            problems.append(f"{path} [pipeline]: unknown key 'thresholds.{key}' (known: positive, negative)")
+            problems.append(
+                f"{path} [pipeline]: unknown key 'thresholds.{key}' (known: positive, negative)"
+            )
         elif not _check_type(thresholds[key], (float,)):
-            problems.append(f"{path} [pipeline]: key 'thresholds.{key}' must be a number, "
-                            f"not {type(thresholds[key]).__name__} {thresholds[key]!r}")
+            problems.append(
+                f"{path} [pipeline]: key 'thresholds.{key}' must be a number, "
+                f"not {type(thresholds[key]).__name__} {thresholds[key]!r}"
+            )
             thresholds = {k: v for k, v in thresholds.items() if k != key}
     competitor_names, competitor_aliases = parse_competitors(
-        pipe.get("competitors", []), f"{path} [pipeline]", problems)
+        pipe.get("competitors", []), f"{path} [pipeline]", problems
+    )
     check_insight_options(pipe, f"{path} [pipeline]", problems)
     pipeline = PipelineConfig(
         name=pipe.get("name", path.stem),
@@ -234,8 +264,10 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
     seen: set[str] = set()
     for index, table in enumerate(raw_sources, start=1):
         if not isinstance(table, dict):
-            problems.append(f"{path}: source #{index} must be a table ([[source]] with keys), "
-                            f"not {type(table).__name__} {table!r}")
+            problems.append(
+                f"{path}: source #{index} must be a table ([[source]] with keys), "
+                f"not {type(table).__name__} {table!r}"
+            )
             continue
         label = table.get("name") if isinstance(table.get("name"), str) else f"#{index}"
         where = f"{path} source {label!r}"
@@ -261,7 +293,9 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
             continue
         name = values["name"]
         if name in seen:
-            problems.append(f"{where}: duplicate source name {name!r} in pipeline {pipeline.name!r}")
+            problems.append(
+                f"{where}: duplicate source name {name!r} in pipeline {pipeline.name!r}"
+            )
             continue
         seen.add(name)
         specific = {k: v for k, v in values.items() if k not in COMMON_SOURCE_OPTIONS}
@@ -284,7 +318,8 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         pipeline.sources.append(source)
 
     for where, text in [(f"{path} [pipeline]", pipeline.schedule)] + [
-            (f"{path} source {s.name!r}", s.schedule) for s in pipeline.sources]:
+        (f"{path} source {s.name!r}", s.schedule) for s in pipeline.sources
+    ]:
         if text:
             try:
                 parse_schedule(text)
@@ -299,8 +334,12 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
 def load_pipelines(directory: Path, env: dict[str, str] | None = None) -> list[PipelineConfig]:
     """Load every `*.toml` in the folder; collect problems from all files before failing."""
     if not directory.is_dir():
-        raise ConfigError([f"{directory}: pipelines folder does not exist "
-                           f"(pass --pipelines DIR or set SENTITUI_PIPELINES)"])
+        raise ConfigError(
+            [
+                f"{directory}: pipelines folder does not exist "
+                f"(pass --pipelines DIR or set SENTITUI_PIPELINES)"
+            ]
+        )
     pipelines: list[PipelineConfig] = []
     problems: list[str] = []
     names: dict[str, Path] = {}
@@ -311,8 +350,10 @@ def load_pipelines(directory: Path, env: dict[str, str] | None = None) -> list[P
             problems.extend(exc.problems)
             continue
         if pipeline.name in names:
-            problems.append(f"{path} [pipeline]: duplicate pipeline name {pipeline.name!r} "
-                            f"(also in {names[pipeline.name]})")
+            problems.append(
+                f"{path} [pipeline]: duplicate pipeline name {pipeline.name!r} "
+                f"(also in {names[pipeline.name]})"
+            )
             continue
         names[pipeline.name] = path
         pipelines.append(pipeline)

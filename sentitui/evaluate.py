@@ -27,9 +27,16 @@ from typing import Any
 LABELS = ("positive", "negative", "neutral")
 
 _LABEL_ALIASES = {
-    "positive": "positive", "pos": "positive", "1": "positive", "+1": "positive",
-    "negative": "negative", "neg": "negative", "0": "negative", "-1": "negative",
-    "neutral": "neutral", "neu": "neutral",
+    "positive": "positive",
+    "pos": "positive",
+    "1": "positive",
+    "+1": "positive",
+    "negative": "negative",
+    "neg": "negative",
+    "0": "negative",
+    "-1": "negative",
+    "neutral": "neutral",
+    "neu": "neutral",
 }
 
 
@@ -56,8 +63,12 @@ class Evaluation:
 
     def summary(self) -> dict[str, Any]:
         """The `--json` object: exactly n, accuracy, macro_f1, scorer."""
-        return {"n": self.n, "accuracy": self.accuracy, "macro_f1": self.macro_f1,
-                "scorer": self.scorer}
+        return {
+            "n": self.n,
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "scorer": self.scorer,
+        }
 
 
 def normalise_label(value: Any) -> str:
@@ -74,8 +85,10 @@ def _from_rows(rows: list[tuple[int, dict[str, Any]]], path: Path) -> list[Examp
     examples = []
     for line, row in rows:
         if "text" not in row or "label" not in row:
-            raise LabelledDataError(f"{path}:{line}: needs the columns 'text' and 'label' "
-                                    f"(found: {', '.join(map(str, row)) or 'none'})")
+            raise LabelledDataError(
+                f"{path}:{line}: needs the columns 'text' and 'label' "
+                f"(found: {', '.join(map(str, row)) or 'none'})"
+            )
         try:
             label = normalise_label(row["label"])
         except ValueError as exc:
@@ -128,15 +141,18 @@ def evaluate(gold: Sequence[str], predicted: Sequence[str], scorer: str = "") ->
         actual = sum(confusion[label].values())
         precision = tp / predicted_as if predicted_as else 0.0
         recall = tp / actual if actual else 0.0
-        per_class[label] = (2 * precision * recall / (precision + recall)
-                            if precision + recall else 0.0)
+        per_class[label] = (
+            2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        )
     n = len(gold)
     correct = sum(confusion[label][label] for label in labels)
     return Evaluation(
-        scorer=scorer, n=n,
+        scorer=scorer,
+        n=n,
         accuracy=round(correct / n, 4) if n else 0.0,
         macro_f1=round(sum(per_class.values()) / len(per_class), 4) if per_class else 0.0,
-        labels=labels, confusion=confusion,
+        labels=labels,
+        confusion=confusion,
         per_class_f1={k: round(v, 4) for k, v in per_class.items()},
     )
 
@@ -168,8 +184,13 @@ def load_tweets(path: str | Path) -> list[Example]:
                 continue
             _, rating, text = line.split("\t", 2)
             value = float(rating)
-            label = ("positive" if value > TWEET_NEUTRAL_BAND else
-                     "negative" if value < -TWEET_NEUTRAL_BAND else "neutral")
+            label = (
+                "positive"
+                if value > TWEET_NEUTRAL_BAND
+                else "negative"
+                if value < -TWEET_NEUTRAL_BAND
+                else "neutral"
+            )
             examples.append(Example(text, label))
     return examples
 
@@ -186,8 +207,9 @@ def load_uci(path: str | Path) -> list[Example]:
     return examples
 
 
-def split(examples: Sequence[Example], held_out: float = 0.3,
-          seed: int = 20261120) -> tuple[list[Example], list[Example]]:
+def split(
+    examples: Sequence[Example], held_out: float = 0.3, seed: int = 20261120
+) -> tuple[list[Example], list[Example]]:
     """(tuning, held_out): a fixed shuffle, so every run sees the same split."""
     order = list(examples)
     random.Random(seed).shuffle(order)

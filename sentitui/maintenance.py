@@ -38,9 +38,25 @@ __all__ = ["EXPORT_COLUMNS", "PurgeResult", "export_posts", "purge", "rescore"]
 Progress = Callable[[str, int, int], None]  # (pipeline, done, total)
 
 EXPORT_COLUMNS = (
-    "id", "pipeline", "source", "external_id", "url", "author_hash", "text", "lang",
-    "created_at", "fetched_at", "polarity", "subjectivity", "label", "feedback",
-    "competitors", "aspects", "rating", "segments", "run_id",
+    "id",
+    "pipeline",
+    "source",
+    "external_id",
+    "url",
+    "author_hash",
+    "text",
+    "lang",
+    "created_at",
+    "fetched_at",
+    "polarity",
+    "subjectivity",
+    "label",
+    "feedback",
+    "competitors",
+    "aspects",
+    "rating",
+    "segments",
+    "run_id",
 )
 _JSON_COLUMNS = ("competitors", "aspects", "segments")
 
@@ -53,8 +69,14 @@ def _cutoff(days: int, now: datetime | None = None) -> str:
 # ---- rescore ---------------------------------------------------------------------------
 
 
-async def rescore(store: Store, pipelines: Iterable[PipelineConfig], scorer: Scorer, *,
-                  batch_size: int = 500, progress: Progress | None = None) -> dict[str, int]:
+async def rescore(
+    store: Store,
+    pipelines: Iterable[PipelineConfig],
+    scorer: Scorer,
+    *,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+) -> dict[str, int]:
     """Recompute the insight columns of stored posts; returns posts updated per pipeline."""
     updated: dict[str, int] = {}
     for pipeline in pipelines:
@@ -63,21 +85,33 @@ async def rescore(store: Store, pipelines: Iterable[PipelineConfig], scorer: Sco
         while True:
             rows = store.conn.execute(
                 "SELECT id, text FROM posts WHERE pipeline = ? AND id > ? ORDER BY id LIMIT ?",
-                (pipeline.name, last_id, batch_size)).fetchall()
+                (pipeline.name, last_id, batch_size),
+            ).fetchall()
             if not rows:
                 break
-            analyses = await scorer.analyse([text for _, text in rows], pipeline.scorer,
-                                            pipeline.aspects)
+            analyses = await scorer.analyse(
+                [text for _, text in rows], pipeline.scorer, pipeline.aspects
+            )
             changes = []
             for (post_id, text), analysis in zip(rows, analyses, strict=True):
                 found = insight_for(text, analysis, pipeline)
-                changes.append((found.polarity, found.subjectivity, found.label, found.feedback,
-                                json.dumps(found.competitors),
-                                json.dumps(found.aspects, ensure_ascii=False), post_id))
+                changes.append(
+                    (
+                        found.polarity,
+                        found.subjectivity,
+                        found.label,
+                        found.feedback,
+                        json.dumps(found.competitors),
+                        json.dumps(found.aspects, ensure_ascii=False),
+                        post_id,
+                    )
+                )
             with store.transaction() as conn:
                 conn.executemany(
                     "UPDATE posts SET polarity = ?, subjectivity = ?, label = ?, feedback = ?, "
-                    "competitors = ?, aspects = ? WHERE id = ?", changes)
+                    "competitors = ?, aspects = ? WHERE id = ?",
+                    changes,
+                )
             done += len(rows)
             last_id = rows[-1][0]
             if progress is not None:
@@ -96,12 +130,22 @@ class PurgeResult:
     payloads_blanked: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        return {"posts": sum(self.posts.values()), "posts_by_pipeline": self.posts,
-                "failed_records": self.failed_records, "payloads_blanked": self.payloads_blanked}
+        return {
+            "posts": sum(self.posts.values()),
+            "posts_by_pipeline": self.posts,
+            "failed_records": self.failed_records,
+            "payloads_blanked": self.payloads_blanked,
+        }
 
 
-def purge(store: Store, pipelines: Iterable[PipelineConfig], *, failed_payloads: bool = False,
-          default_failed_days: int = 14, now: datetime | None = None) -> PurgeResult:
+def purge(
+    store: Store,
+    pipelines: Iterable[PipelineConfig],
+    *,
+    failed_payloads: bool = False,
+    default_failed_days: int = 14,
+    now: datetime | None = None,
+) -> PurgeResult:
     """Apply retention (see the module docstring) in one transaction."""
     pipelines = list(pipelines)
     result = PurgeResult()
@@ -111,17 +155,21 @@ def purge(store: Store, pipelines: Iterable[PipelineConfig], *, failed_payloads:
             if pipeline.retention_days:
                 cur = conn.execute(
                     "DELETE FROM posts WHERE pipeline = ? AND COALESCE(created_at, fetched_at) < ?",
-                    (pipeline.name, _cutoff(pipeline.retention_days, now)))
+                    (pipeline.name, _cutoff(pipeline.retention_days, now)),
+                )
                 result.posts[pipeline.name] = cur.rowcount
-            cur = conn.execute("DELETE FROM failed_records WHERE pipeline = ? AND created_at < ?",
-                               (pipeline.name, _cutoff(pipeline.failed_retention_days, now)))
+            cur = conn.execute(
+                "DELETE FROM failed_records WHERE pipeline = ? AND created_at < ?",
+                (pipeline.name, _cutoff(pipeline.failed_retention_days, now)),
+            )
             result.failed_records += cur.rowcount
         known = [p.name for p in pipelines]
         marks = ", ".join("?" * len(known))
         cur = conn.execute(
             "DELETE FROM failed_records WHERE created_at < ?"
             + (f" AND pipeline NOT IN ({marks})" if known else ""),
-            (_cutoff(default_failed_days, now), *known))
+            (_cutoff(default_failed_days, now), *known),
+        )
         result.failed_records += cur.rowcount
         if failed_payloads:
             cur = conn.execute("UPDATE failed_records SET payload = '' WHERE payload != ''")
@@ -134,8 +182,9 @@ def purge(store: Store, pipelines: Iterable[PipelineConfig], *, failed_payloads:
 # ---- export ----------------------------------------------------------------------------
 
 
-def _export_rows(store: Store, pipelines: Iterable[PipelineConfig],
-                 only: str | None) -> Iterator[dict[str, Any]]:
+def _export_rows(
+    store: Store, pipelines: Iterable[PipelineConfig], only: str | None
+) -> Iterator[dict[str, Any]]:
     retention = {p.name: p.retention_days for p in pipelines}
     clauses, params = [], []
     if only:
@@ -146,14 +195,21 @@ def _export_rows(store: Store, pipelines: Iterable[PipelineConfig],
             clauses.append("NOT (pipeline = ? AND COALESCE(created_at, fetched_at) < ?)")
             params.extend([name, _cutoff(days)])
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    cursor = store.conn.execute(f"SELECT {', '.join(EXPORT_COLUMNS)} FROM posts {where} ORDER BY id",
-                                params)
+    cursor = store.conn.execute(
+        f"SELECT {', '.join(EXPORT_COLUMNS)} FROM posts {where} ORDER BY id", params
+    )
     for row in cursor:
         yield dict(zip(EXPORT_COLUMNS, row, strict=True))
 
 
-def export_posts(store: Store, pipelines: Iterable[PipelineConfig], out: IO[str], *,
-                 fmt: str = "csv", pipeline: str | None = None) -> int:
+def export_posts(
+    store: Store,
+    pipelines: Iterable[PipelineConfig],
+    out: IO[str],
+    *,
+    fmt: str = "csv",
+    pipeline: str | None = None,
+) -> int:
     """Write posts as CSV (JSON columns as JSON text) or JSONL; returns the row count."""
     count = 0
     if fmt == "csv":

@@ -58,8 +58,11 @@ def failure_fingerprint(failure: FailedRecord) -> str:
     url = str(failure.context.get("url") or "")
     if failure.stage == "fetch":
         key = f"fetch\0{url}"
-    elif failure.stage == "parse" and not failure.context.get("record") \
-            and "line" not in failure.context:
+    elif (
+        failure.stage == "parse"
+        and not failure.context.get("record")
+        and "line" not in failure.context
+    ):
         key = f"parse\0{url}\0{failure.payload}"
     else:
         key = f"{failure.stage}\0{failure.payload}"
@@ -67,47 +70,120 @@ def failure_fingerprint(failure: FailedRecord) -> str:
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
-    db["posts"].create({
-        "id": int, "pipeline": str, "source": str, "external_id": str, "url": str,
-        "author_hash": str, "text": str, "lang": str, "created_at": str, "fetched_at": str,
-        "polarity": float, "subjectivity": float, "label": str, "feedback": str,
-        "competitors": str, "rating": float, "segments": str, "run_id": int,
-    }, pk="id", not_null={"pipeline", "source", "external_id", "text"})
+    db["posts"].create(
+        {
+            "id": int,
+            "pipeline": str,
+            "source": str,
+            "external_id": str,
+            "url": str,
+            "author_hash": str,
+            "text": str,
+            "lang": str,
+            "created_at": str,
+            "fetched_at": str,
+            "polarity": float,
+            "subjectivity": float,
+            "label": str,
+            "feedback": str,
+            "competitors": str,
+            "rating": float,
+            "segments": str,
+            "run_id": int,
+        },
+        pk="id",
+        not_null={"pipeline", "source", "external_id", "text"},
+    )
     db.execute("CREATE UNIQUE INDEX posts_identity ON posts (pipeline, source, external_id)")
     db["posts"].create_index(["created_at"])
     db["posts"].create_index(["source", "label"])
     db["posts"].enable_fts(["text"], create_triggers=True, tokenize="unicode61")
-    db["failed_records"].create({
-        "id": int, "run_id": int, "pipeline": str, "source": str, "stage": str, "error": str,
-        "payload": str, "created_at": str, "attempts": int, "status": str, "context": str,
-        "updated_at": str, "fingerprint": str,
-    }, pk="id", defaults={"attempts": 1, "status": "open"})
+    db["failed_records"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "pipeline": str,
+            "source": str,
+            "stage": str,
+            "error": str,
+            "payload": str,
+            "created_at": str,
+            "attempts": int,
+            "status": str,
+            "context": str,
+            "updated_at": str,
+            "fingerprint": str,
+        },
+        pk="id",
+        defaults={"attempts": 1, "status": "open"},
+    )
     db["failed_records"].create_index(["status", "source"])
     db["failed_records"].create_index(["pipeline", "source", "fingerprint"])
-    db["runs"].create({
-        "id": int, "pipeline": str, "source": str, "trigger": str, "started_at": str,
-        "ended_at": str, "status": str, "fetched": int, "loaded": int, "duplicates": int,
-        "failed": int, "error": str,
-    }, pk="id", defaults={"fetched": 0, "loaded": 0, "duplicates": 0, "failed": 0})
+    db["runs"].create(
+        {
+            "id": int,
+            "pipeline": str,
+            "source": str,
+            "trigger": str,
+            "started_at": str,
+            "ended_at": str,
+            "status": str,
+            "fetched": int,
+            "loaded": int,
+            "duplicates": int,
+            "failed": int,
+            "error": str,
+        },
+        pk="id",
+        defaults={"fetched": 0, "loaded": 0, "duplicates": 0, "failed": 0},
+    )
     db["runs"].create_index(["pipeline", "source"])
-    db["source_state"].create({
-        "pipeline": str, "source": str, "cursor": str, "updated_at": str,
-    }, pk=("pipeline", "source"))
+    db["source_state"].create(
+        {
+            "pipeline": str,
+            "source": str,
+            "cursor": str,
+            "updated_at": str,
+        },
+        pk=("pipeline", "source"),
+    )
 
 
 def _migrate_2(db: sqlite_utils.Database) -> None:
     """Continuous mode: `commands` an attached console writes for the daemon to carry
     out (status pending -> running -> done | failed, with a readable outcome), and
     `events`, the daemon's log lines and config reports for attached consoles."""
-    db["commands"].create({
-        "id": int, "created_at": str, "action": str, "pipeline": str, "source": str,
-        "args": str, "status": str, "outcome": str, "result": str, "done_at": str,
-    }, pk="id", defaults={"status": "pending"}, not_null={"action"})
+    db["commands"].create(
+        {
+            "id": int,
+            "created_at": str,
+            "action": str,
+            "pipeline": str,
+            "source": str,
+            "args": str,
+            "status": str,
+            "outcome": str,
+            "result": str,
+            "done_at": str,
+        },
+        pk="id",
+        defaults={"status": "pending"},
+        not_null={"action"},
+    )
     db["commands"].create_index(["status"])
-    db["events"].create({
-        "id": int, "at": float, "kind": str, "level": str, "pipeline": str, "source": str,
-        "message": str, "data": str,
-    }, pk="id")
+    db["events"].create(
+        {
+            "id": int,
+            "at": float,
+            "kind": str,
+            "level": str,
+            "pipeline": str,
+            "source": str,
+            "message": str,
+            "data": str,
+        },
+        pk="id",
+    )
 
 
 def _migrate_3(db: sqlite_utils.Database) -> None:
@@ -143,8 +219,9 @@ class StoreError(Exception):
 class Store:
     """A connection to one SQLite file. Cheap to open; open one per thread."""
 
-    def __init__(self, path: str | os.PathLike[str], *, check_same_thread: bool = True,
-                 migrate: bool = True) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, check_same_thread: bool = True, migrate: bool = True
+    ) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
@@ -152,9 +229,10 @@ class Store:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30, check_same_thread=check_same_thread)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"database {self.path}: cannot open it: "
-                             f"{getattr(exc, 'strerror', None) or exc} (is its folder writable?)"
-                             ) from None
+            raise StoreError(
+                f"database {self.path}: cannot open it: "
+                f"{getattr(exc, 'strerror', None) or exc} (is its folder writable?)"
+            ) from None
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         try:
@@ -170,13 +248,16 @@ class Store:
     def _error(self, exc: sqlite3.Error) -> StoreError:
         name = getattr(exc, "sqlite_errorname", "")
         if name.startswith("SQLITE_READONLY"):
-            return StoreError(f"database {self.path} is read-only ({exc}): make the file and "
-                              f"its folder writable, or pass another --db")
+            return StoreError(
+                f"database {self.path} is read-only ({exc}): make the file and "
+                f"its folder writable, or pass another --db"
+            )
         if name.startswith("SQLITE_NOTADB") or "not a database" in str(exc):
             return StoreError(f"database {self.path}: {exc} (is --db the right file?)")
         if name.startswith("SQLITE_CANTOPEN"):
-            return StoreError(f"database {self.path}: cannot open it: {exc} "
-                              f"(is its folder writable?)")
+            return StoreError(
+                f"database {self.path}: cannot open it: {exc} (is its folder writable?)"
+            )
         if name.startswith("SQLITE_FULL"):
             return StoreError(f"database {self.path}: the disk is full ({exc})")
         return StoreError(f"database {self.path}: {exc}")
@@ -209,8 +290,11 @@ class Store:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
-                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -228,7 +312,8 @@ class Store:
                     self.conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 if getattr(exc, "sqlite_errorname", "").startswith(
-                        ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL")):
+                    ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL")
+                ):
                     raise self._error(exc) from None
                 raise
 
@@ -250,7 +335,9 @@ class Store:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO runs (pipeline, source, trigger, started_at, status) "
-                "VALUES (?, ?, ?, ?, 'running')", (pipeline, source, trigger, utc_now()))
+                "VALUES (?, ?, ?, ?, 'running')",
+                (pipeline, source, trigger, utc_now()),
+            )
         return RunStats(run_id=cur.lastrowid, pipeline=pipeline, source=source, trigger=trigger)
 
     def write_pages(self, writes: Iterable[PageWrite]) -> list[tuple[int, int]]:
@@ -271,13 +358,35 @@ class Store:
                     "text, lang, created_at, fetched_at, polarity, subjectivity, label, feedback, "
                     "competitors, rating, segments, run_id, aspects) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [tuple(map(storable, (
-                        p.pipeline, p.source, p.external_id, p.url, p.author_hash, p.text, p.lang,
-                        p.created_at, p.fetched_at or now, p.polarity, p.subjectivity, p.label,
-                        p.feedback, json.dumps(p.competitors), p.rating,
-                        json.dumps(p.segments, ensure_ascii=False), stats.run_id,
-                        json.dumps(p.aspects, ensure_ascii=False))))
-                     for p in write.posts])
+                    [
+                        tuple(
+                            map(
+                                storable,
+                                (
+                                    p.pipeline,
+                                    p.source,
+                                    p.external_id,
+                                    p.url,
+                                    p.author_hash,
+                                    p.text,
+                                    p.lang,
+                                    p.created_at,
+                                    p.fetched_at or now,
+                                    p.polarity,
+                                    p.subjectivity,
+                                    p.label,
+                                    p.feedback,
+                                    json.dumps(p.competitors),
+                                    p.rating,
+                                    json.dumps(p.segments, ensure_ascii=False),
+                                    stats.run_id,
+                                    json.dumps(p.aspects, ensure_ascii=False),
+                                ),
+                            )
+                        )
+                        for p in write.posts
+                    ],
+                )
                 loaded = max(cur.rowcount, 0) if write.posts else 0
                 duplicates = len(write.posts) - loaded
                 self._insert_failures(conn, stats, write.failures, now)
@@ -288,13 +397,15 @@ class Store:
                 stats.failed += len(write.failures)
                 conn.execute(
                     "UPDATE runs SET fetched = ?, loaded = ?, duplicates = ?, failed = ? WHERE id = ?",
-                    (stats.fetched, stats.loaded, stats.duplicates, stats.failed, stats.run_id))
+                    (stats.fetched, stats.loaded, stats.duplicates, stats.failed, stats.run_id),
+                )
                 results.append((loaded, duplicates))
         return results
 
     @staticmethod
-    def _insert_failures(conn: sqlite3.Connection, stats: RunStats,
-                         failures: list[FailedRecord], now: str) -> None:
+    def _insert_failures(
+        conn: sqlite3.Connection, stats: RunStats, failures: list[FailedRecord], now: str
+    ) -> None:
         """A record that fails again on a later run bumps its open (or ignored) row
         instead of adding a twin, so the open list stays one row per bad record."""
         for f in failures:
@@ -305,25 +416,47 @@ class Store:
                 "UPDATE failed_records SET attempts = attempts + 1, error = ?, run_id = ?, "
                 "updated_at = ?, payload = ?, context = ? WHERE pipeline = ? AND source = ? "
                 "AND fingerprint = ? AND status IN ('open', 'ignored')",
-                (error, stats.run_id, now, payload, context, stats.pipeline, stats.source,
-                 fingerprint))
+                (
+                    error,
+                    stats.run_id,
+                    now,
+                    payload,
+                    context,
+                    stats.pipeline,
+                    stats.source,
+                    fingerprint,
+                ),
+            )
             if cur.rowcount:
                 continue
             conn.execute(
                 "INSERT INTO failed_records (run_id, pipeline, source, stage, error, payload, "
                 "created_at, updated_at, attempts, status, context, fingerprint) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?, ?)",
-                (stats.run_id, stats.pipeline, stats.source, f.stage, error, payload, now, now,
-                 context, fingerprint))
+                (
+                    stats.run_id,
+                    stats.pipeline,
+                    stats.source,
+                    f.stage,
+                    error,
+                    payload,
+                    now,
+                    now,
+                    context,
+                    fingerprint,
+                ),
+            )
 
     @staticmethod
-    def _set_cursor(conn: sqlite3.Connection, pipeline: str, source: str,
-                    cursor: dict[str, Any], now: str) -> None:
+    def _set_cursor(
+        conn: sqlite3.Connection, pipeline: str, source: str, cursor: dict[str, Any], now: str
+    ) -> None:
         conn.execute(
             "INSERT INTO source_state (pipeline, source, cursor, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(pipeline, source) DO UPDATE SET cursor = excluded.cursor, "
             "updated_at = excluded.updated_at",
-            (pipeline, source, storable(json.dumps(cursor, ensure_ascii=False)), now))
+            (pipeline, source, storable(json.dumps(cursor, ensure_ascii=False)), now),
+        )
 
     def finish_run(self, stats: RunStats) -> None:
         stats.ended_at = stats.ended_at or time.time()
@@ -331,8 +464,17 @@ class Store:
             conn.execute(
                 "UPDATE runs SET ended_at = ?, status = ?, fetched = ?, loaded = ?, "
                 "duplicates = ?, failed = ?, error = ? WHERE id = ?",
-                (iso(stats.ended_at), stats.status, stats.fetched, stats.loaded,
-                 stats.duplicates, stats.failed, storable(stats.error), stats.run_id))
+                (
+                    iso(stats.ended_at),
+                    stats.status,
+                    stats.fetched,
+                    stats.loaded,
+                    stats.duplicates,
+                    stats.failed,
+                    storable(stats.error),
+                    stats.run_id,
+                ),
+            )
 
     def mark_failed(self, ids: Iterable[int], status: str, error: str | None = None) -> None:
         """Set status of failed records (resolved / ignored / open with a new error)."""
@@ -340,24 +482,32 @@ class Store:
         with self.transaction() as conn:
             for record_id in ids:
                 if status == "open":
-                    conn.execute("UPDATE failed_records SET attempts = attempts + 1, error = ?, "
-                                 "updated_at = ? WHERE id = ?", (storable(error), now, record_id))
+                    conn.execute(
+                        "UPDATE failed_records SET attempts = attempts + 1, error = ?, "
+                        "updated_at = ? WHERE id = ?",
+                        (storable(error), now, record_id),
+                    )
                 else:
-                    conn.execute("UPDATE failed_records SET status = ?, updated_at = ?, "
-                                 "attempts = attempts + (? = 'resolved') WHERE id = ?",
-                                 (status, now, status, record_id))
+                    conn.execute(
+                        "UPDATE failed_records SET status = ?, updated_at = ?, "
+                        "attempts = attempts + (? = 'resolved') WHERE id = ?",
+                        (status, now, status, record_id),
+                    )
 
     def close_open_runs(self, status: str = "cancelled") -> int:
         with self.transaction() as conn:
-            cur = conn.execute("UPDATE runs SET status = ?, ended_at = ? WHERE status = 'running'",
-                               (status, utc_now()))
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, ended_at = ? WHERE status = 'running'",
+                (status, utc_now()),
+            )
         return cur.rowcount
 
     # ---- reads -----------------------------------------------------------------------
 
     def cursor(self, pipeline: str, source: str) -> dict[str, Any]:
-        row = self.conn.execute("SELECT cursor FROM source_state WHERE pipeline = ? AND source = ?",
-                                (pipeline, source)).fetchone()
+        row = self.conn.execute(
+            "SELECT cursor FROM source_state WHERE pipeline = ? AND source = ?", (pipeline, source)
+        ).fetchone()
         return json.loads(row[0]) if row and row[0] else {}
 
     def rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
@@ -370,10 +520,11 @@ class Store:
         ids = list(ids)
         heads: dict[int, tuple[str, str]] = {}
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             for record_id, pipeline, source in self.conn.execute(
-                    f"SELECT id, pipeline, source FROM failed_records WHERE id IN ({marks})", chunk):
+                f"SELECT id, pipeline, source FROM failed_records WHERE id IN ({marks})", chunk
+            ):
                 heads[record_id] = (pipeline, source)
         return heads
 
@@ -381,23 +532,41 @@ class Store:
         found = self.rows("SELECT * FROM failed_records WHERE id = ?", (record_id,))
         return found[0] if found else None
 
-    def failed_records(self, *, status: str | None = "open", source: str | None = None,
-                       stage: str | None = None, search: str | None = None,
-                       limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    def failed_records(
+        self,
+        *,
+        status: str | None = "open",
+        source: str | None = None,
+        stage: str | None = None,
+        search: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
         where, params = self._failed_filter(status, source, stage, search)
         return self.rows(
             "SELECT id, run_id, pipeline, source, stage, error, created_at, updated_at, attempts, "
             f"status, length(payload) AS payload_size FROM failed_records {where} "
-            "ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+            "ORDER BY id DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
 
-    def count_failed(self, *, status: str | None = "open", source: str | None = None,
-                     stage: str | None = None, search: str | None = None) -> int:
+    def count_failed(
+        self,
+        *,
+        status: str | None = "open",
+        source: str | None = None,
+        stage: str | None = None,
+        search: str | None = None,
+    ) -> int:
         where, params = self._failed_filter(status, source, stage, search)
-        return self.conn.execute(f"SELECT COUNT(*) FROM failed_records {where}", params).fetchone()[0]
+        return self.conn.execute(f"SELECT COUNT(*) FROM failed_records {where}", params).fetchone()[
+            0
+        ]
 
     @staticmethod
-    def _failed_filter(status: str | None, source: str | None, stage: str | None,
-                       search: str | None) -> tuple[str, list[Any]]:
+    def _failed_filter(
+        status: str | None, source: str | None, stage: str | None, search: str | None
+    ) -> tuple[str, list[Any]]:
         clauses, params = [], []
         for column, value in (("status", status), ("source", source), ("stage", stage)):
             if value:
@@ -411,21 +580,24 @@ class Store:
 
     def runs(self, limit: int = 50, pipeline: str | None = None) -> list[dict[str, Any]]:
         if pipeline:
-            return self.rows("SELECT * FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?",
-                             (pipeline, limit))
+            return self.rows(
+                "SELECT * FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?", (pipeline, limit)
+            )
         return self.rows("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
 
     def last_runs(self) -> dict[tuple[str, str], dict[str, Any]]:
         """The latest run of every (pipeline, source)."""
-        rows = self.rows("SELECT * FROM runs WHERE id IN "
-                         "(SELECT MAX(id) FROM runs GROUP BY pipeline, source)")
+        rows = self.rows(
+            "SELECT * FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY pipeline, source)"
+        )
         return {(r["pipeline"], r["source"]): r for r in rows}
 
     def totals(self) -> dict[str, Any]:
         """Headline figures for the dashboard and `sentitui stats`."""
         row = self.conn.execute(
             "SELECT COUNT(*), AVG(polarity), SUM(label = 'negative'), SUM(label = 'positive'), "
-            "SUM(label = 'neutral') FROM posts").fetchone()
+            "SUM(label = 'neutral') FROM posts"
+        ).fetchone()
         posts, avg, negative, positive, neutral = row
         open_failed = self.count_failed(status="open")
         return {
@@ -443,15 +615,21 @@ class Store:
             "SELECT pipeline, source, COUNT(*) AS posts, ROUND(AVG(polarity), 4) AS avg_polarity, "
             "SUM(label = 'positive') AS positive, SUM(label = 'neutral') AS neutral, "
             "SUM(label = 'negative') AS negative FROM posts GROUP BY pipeline, source "
-            "ORDER BY pipeline, source")
+            "ORDER BY pipeline, source"
+        )
 
     def feedback_split(self) -> dict[str, int]:
-        return {r["feedback"]: r["n"] for r in self.rows(
-            "SELECT feedback, COUNT(*) AS n FROM posts GROUP BY feedback ORDER BY n DESC")}
+        return {
+            r["feedback"]: r["n"]
+            for r in self.rows(
+                "SELECT feedback, COUNT(*) AS n FROM posts GROUP BY feedback ORDER BY n DESC"
+            )
+        }
 
     def segment_keys(self) -> list[str]:
-        rows = self.rows("SELECT DISTINCT j.key AS key FROM posts, json_each(posts.segments) AS j "
-                         "ORDER BY key")
+        rows = self.rows(
+            "SELECT DISTINCT j.key AS key FROM posts, json_each(posts.segments) AS j ORDER BY key"
+        )
         return [r["key"] for r in rows]
 
     def segment_breakdown(self, key: str) -> list[dict[str, Any]]:
@@ -460,10 +638,13 @@ class Store:
             "ROUND(AVG(polarity), 4) AS avg_polarity, SUM(label = 'positive') AS positive, "
             "SUM(label = 'neutral') AS neutral, SUM(label = 'negative') AS negative "
             "FROM posts WHERE json_extract(segments, '$.' || ?) IS NOT NULL "
-            "GROUP BY segment ORDER BY posts DESC", (json.dumps(key)[1:-1], json.dumps(key)[1:-1]))
+            "GROUP BY segment ORDER BY posts DESC",
+            (json.dumps(key)[1:-1], json.dumps(key)[1:-1]),
+        )
 
-    def sentiment_over_time(self, bucket_seconds: int, since: str | None = None,
-                            time_column: str = "created_at") -> list[dict[str, Any]]:
+    def sentiment_over_time(
+        self, bucket_seconds: int, since: str | None = None, time_column: str = "created_at"
+    ) -> list[dict[str, Any]]:
         """Average polarity per source per time bucket (bucket start as ISO 8601 UTC)."""
         if time_column not in ("created_at", "fetched_at"):
             raise ValueError(time_column)
@@ -475,25 +656,38 @@ class Store:
             "SELECT source, strftime('%Y-%m-%dT%H:%M:%SZ', "
             f"(CAST(strftime('%s', {time_column}) AS INTEGER) / ?) * ?, 'unixepoch') AS bucket, "
             "COUNT(*) AS posts, ROUND(AVG(polarity), 4) AS avg_polarity "
-            f"FROM posts {where} GROUP BY source, bucket ORDER BY bucket, source", params)
+            f"FROM posts {where} GROUP BY source, bucket ORDER BY bucket, source",
+            params,
+        )
 
     def posts_per_minute(self, minutes: int = 5) -> float:
         since = iso(time.time() - minutes * 60)
-        n = self.conn.execute("SELECT COUNT(*) FROM posts WHERE fetched_at >= ?", (since,)).fetchone()[0]
+        n = self.conn.execute(
+            "SELECT COUNT(*) FROM posts WHERE fetched_at >= ?", (since,)
+        ).fetchone()[0]
         return round(n / minutes, 2)
 
-    def search_posts(self, query: str | None = None, *, source: str | None = None,
-                     label: str | None = None, feedback: str | None = None,
-                     limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    def search_posts(
+        self,
+        query: str | None = None,
+        *,
+        source: str | None = None,
+        label: str | None = None,
+        feedback: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
         """Posts newest first; `query` is full-text (FTS5 syntax, words are ANDed)."""
         where, params = self._posts_filter(query, source, label, feedback)
         return self.rows(
             f"SELECT * FROM posts {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset))
+            (*params, limit, offset),
+        )
 
     @staticmethod
-    def _posts_filter(query: str | None, source: str | None, label: str | None,
-                      feedback: str | None) -> tuple[str, list[Any]]:
+    def _posts_filter(
+        query: str | None, source: str | None, label: str | None, feedback: str | None
+    ) -> tuple[str, list[Any]]:
         clauses, params = [], []
         if query:
             clauses.append("posts.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
@@ -506,12 +700,19 @@ class Store:
 
     def count_posts(self, pipeline: str | None = None) -> int:
         if pipeline:
-            return self.conn.execute("SELECT COUNT(*) FROM posts WHERE pipeline = ?",
-                                     (pipeline,)).fetchone()[0]
+            return self.conn.execute(
+                "SELECT COUNT(*) FROM posts WHERE pipeline = ?", (pipeline,)
+            ).fetchone()[0]
         return self.conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
 
-    def count_search_posts(self, query: str | None = None, *, source: str | None = None,
-                           label: str | None = None, feedback: str | None = None) -> int:
+    def count_search_posts(
+        self,
+        query: str | None = None,
+        *,
+        source: str | None = None,
+        label: str | None = None,
+        feedback: str | None = None,
+    ) -> int:
         """How many posts `search_posts` would page through (for "rows 1-100 of N")."""
         where, params = self._posts_filter(query, source, label, feedback)
         return self.conn.execute(f"SELECT COUNT(*) FROM posts {where}", params).fetchone()[0]
@@ -535,13 +736,16 @@ class Store:
             "SUM(posts.label = 'positive') AS positive, SUM(posts.label = 'neutral') AS neutral, "
             "SUM(posts.label = 'negative') AS negative "
             f"FROM posts, json_each(posts.competitors) AS c {where} "
-            "GROUP BY c.value ORDER BY mentions DESC, competitor", params)
+            "GROUP BY c.value ORDER BY mentions DESC, competitor",
+            params,
+        )
         for row in rows:
             row["share_of_voice"] = round(row["mentions"] / total, 4) if total else 0.0
         return rows
 
-    def aspect_summary(self, segment_key: str | None = None,
-                       pipeline: str | None = None) -> list[dict[str, Any]]:
+    def aspect_summary(
+        self, segment_key: str | None = None, pipeline: str | None = None
+    ) -> list[dict[str, Any]]:
         """Per aspect (and per value of `segment_key`, e.g. "age_group", when given):
         `mentions`, `avg_polarity`, positive/neutral/negative counts and
         `negative_share`. Posts without that segment are left out of a segmented
@@ -565,13 +769,15 @@ class Store:
             "SUM(json_extract(a.value, '$.label') = 'negative') AS negative "
             "FROM posts, json_each(posts.aspects) AS a WHERE " + " AND ".join(clauses) + " "
             "GROUP BY segment, aspect ORDER BY segment, negative DESC, mentions DESC, aspect",
-            select_params + params)
+            select_params + params,
+        )
         for row in rows:
             row["negative_share"] = round(row["negative"] / row["mentions"], 4)
         return rows
 
-    def top_complaints(self, segment_key: str | None = None,
-                       pipeline: str | None = None) -> dict[Any, str]:
+    def top_complaints(
+        self, segment_key: str | None = None, pipeline: str | None = None
+    ) -> dict[Any, str]:
         """{segment value: the aspect with the most negative mentions} — "price is the
         top complaint among 18-24". Without a key the one entry is under None."""
         return top_complaints_of(self.aspect_summary(segment_key, pipeline))

@@ -18,7 +18,7 @@ FALLBACK = "sentitui-cp1252"
 def _cp1252_for_undecodable(exc: UnicodeError) -> tuple[str, int]:
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    bad = exc.object[exc.start:exc.end]
+    bad = exc.object[exc.start : exc.end]
     return bytes(bad).decode("cp1252", errors="replace"), exc.end
 
 

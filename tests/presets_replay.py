@@ -91,10 +91,18 @@ def expected_row(text: str, created_at: Any, author: str | None, secret: bytes) 
     """The row a recorded post should become, given the text, time and author the preset
     should read from it. The text is put through the cleaner (HTML, entities, PII and
     handles are its business); the author hash is computed here with `hash_author`."""
-    cleaned = clean_record({"id": "expected", "text": text, "author": author}, pipeline="launch",
-                           source="expected", author_secret=secret, fetched_at="")
-    return {"text": cleaned.text, "created_at": parse_time(created_at),
-            "author_hash": hash_author(author, secret) if author else None}
+    cleaned = clean_record(
+        {"id": "expected", "text": text, "author": author},
+        pipeline="launch",
+        source="expected",
+        author_secret=secret,
+        fetched_at="",
+    )
+    return {
+        "text": cleaned.text,
+        "created_at": parse_time(created_at),
+        "author_hash": hash_author(author, secret) if author else None,
+    }
 
 
 def landed(row: dict[str, Any]) -> dict[str, Any]:

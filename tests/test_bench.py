@@ -23,10 +23,17 @@ def test_bench_quick_json_reports_every_figure():
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     ingest, scrape = figures["ingest"], figures["scrape"]
-    assert (ingest["records"], ingest["loaded"], ingest["failed"]) == (QUICK_RECORDS, QUICK_RECORDS, 0)
+    assert (ingest["records"], ingest["loaded"], ingest["failed"]) == (
+        QUICK_RECORDS,
+        QUICK_RECORDS,
+        0,
+    )
     assert ingest["posts_per_s"] > 0 and ingest["peak_rss_mb"] > 10
     site = ReviewSite(QUICK_PRODUCTS)
-    assert (scrape["site_pages"], scrape["site_reviews"]) == (site.pages, QUICK_PRODUCTS * REVIEWS_PER_PAGE)
+    assert (scrape["site_pages"], scrape["site_reviews"]) == (
+        site.pages,
+        QUICK_PRODUCTS * REVIEWS_PER_PAGE,
+    )
     # Every page of the site crawled once, every review extracted, by each crawler.
     assert (scrape["sentitui"]["pages"], scrape["sentitui"]["items"]) == (site.pages, site.reviews)
     assert (scrape["engine"]["pages"], scrape["engine"]["loaded"]) == (site.pages, site.reviews)

@@ -27,15 +27,23 @@ def without_root_powers() -> list[str]:
     return ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
 
 
-def sentitui(*args: str, cwd: Path, prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*(prefix or []), sys.executable, "-m", "sentitui.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=60)
+def sentitui(
+    *args: str, cwd: Path, prefix: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*(prefix or []), sys.executable, "-m", "sentitui.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def make_db(tmp_path: Path) -> Path:
     db = tmp_path / "ro" / "t.db"  # the demo data, with its failed records
-    result = sentitui("run", "--once", "--db", str(db), "--pipelines", str(REPO / "pipelines"),
-                      cwd=tmp_path)
+    result = sentitui(
+        "run", "--once", "--db", str(db), "--pipelines", str(REPO / "pipelines"), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     return db
 
@@ -48,8 +56,17 @@ def test_read_only_database_is_a_usage_error_naming_the_file(tmp_path):
         if (db.parent / name).exists():
             (db.parent / name).chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     try:
-        run = sentitui("run", "--once", "--json", "--db", str(db), "--pipelines",
-                       str(REPO / "pipelines"), cwd=tmp_path, prefix=prefix)
+        run = sentitui(
+            "run",
+            "--once",
+            "--json",
+            "--db",
+            str(db),
+            "--pipelines",
+            str(REPO / "pipelines"),
+            cwd=tmp_path,
+            prefix=prefix,
+        )
         ignore = sentitui("failed", "ignore", "1", "--db", str(db), cwd=tmp_path, prefix=prefix)
         stats = sentitui("stats", "--json", "--db", str(db), cwd=tmp_path, prefix=prefix)
     finally:
@@ -68,10 +85,26 @@ def test_database_in_a_folder_that_cannot_be_written(tmp_path):
     locked.mkdir()
     locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
     try:
-        inside = sentitui("run", "--once", "--db", str(locked / "t.db"), "--pipelines",
-                          str(REPO / "pipelines"), cwd=tmp_path, prefix=prefix)
-        below = sentitui("run", "--once", "--db", str(locked / "new" / "t.db"), "--pipelines",
-                         str(REPO / "pipelines"), cwd=tmp_path, prefix=prefix)
+        inside = sentitui(
+            "run",
+            "--once",
+            "--db",
+            str(locked / "t.db"),
+            "--pipelines",
+            str(REPO / "pipelines"),
+            cwd=tmp_path,
+            prefix=prefix,
+        )
+        below = sentitui(
+            "run",
+            "--once",
+            "--db",
+            str(locked / "new" / "t.db"),
+            "--pipelines",
+            str(REPO / "pipelines"),
+            cwd=tmp_path,
+            prefix=prefix,
+        )
     finally:
         locked.chmod(stat.S_IRWXU)
     for result, path in ((inside, locked / "t.db"), (below, locked / "new" / "t.db")):
@@ -86,14 +119,23 @@ def test_a_file_that_is_not_a_database(tmp_path):
     for args in (("stats",), ("run", "--once", "--pipelines", str(REPO / "pipelines"))):
         result = sentitui(*args, "--db", str(notes), cwd=tmp_path)
         assert result.returncode == 2
-        assert result.stderr == (f"error: database {notes}: file is not a database "
-                                 "(is --db the right file?)\n")
+        assert result.stderr == (
+            f"error: database {notes}: file is not a database (is --db the right file?)\n"
+        )
 
 
 def test_database_in_a_folder_that_does_not_exist_yet_is_created(tmp_path):
     db = tmp_path / "new" / "deeper" / "t.db"
-    result = sentitui("run", "--once", "--json", "--db", str(db), "--pipelines",
-                      str(REPO / "pipelines"), cwd=tmp_path)
+    result = sentitui(
+        "run",
+        "--once",
+        "--json",
+        "--db",
+        str(db),
+        "--pipelines",
+        str(REPO / "pipelines"),
+        cwd=tmp_path,
+    )
     assert result.returncode == 0 and db.is_file()
     missing = sentitui("stats", "--db", str(tmp_path / "nowhere" / "t.db"), cwd=tmp_path)
     assert missing.returncode == 2 and not (tmp_path / "nowhere").exists()

@@ -30,7 +30,8 @@ async def test_ctrl_c_commits_the_page_in_hand_and_ends_the_run_cancelled(serve,
     server = await serve(app)
     pipelines = tmp_path / "pipelines"
     pipelines.mkdir()
-    (pipelines / "p.toml").write_text(textwrap.dedent(f"""
+    (pipelines / "p.toml").write_text(
+        textwrap.dedent(f"""
         [pipeline]
         name = "p"
         [[source]]
@@ -40,15 +41,29 @@ async def test_ctrl_c_commits_the_page_in_hand_and_ends_the_run_cancelled(serve,
         records = "data"
         pagination = {{ type = "cursor", cursor_path = "next", param = "cursor" }}
         fields = {{ id = "id", text = "text" }}
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     db = tmp_path / "t.db"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sentitui.cli", "run", "--once", "--json", "--db", str(db),
-        "--pipelines", str(pipelines), stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        sys.executable,
+        "-m",
+        "sentitui.cli",
+        "run",
+        "--once",
+        "--json",
+        "--db",
+        str(db),
+        "--pipelines",
+        str(pipelines),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         await asyncio.wait_for(reached.wait(), 20)
         process.send_signal(signal.SIGINT)
+
         async def stopping() -> None:
             while (line := await process.stderr.readline()) and b"after the page" not in line:
                 pass
@@ -70,5 +85,6 @@ async def test_ctrl_c_commits_the_page_in_hand_and_ends_the_run_cancelled(serve,
     assert [q.get("cursor") for q in server.queries("/posts")] == [None, "1", "2"]
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT status, fetched, loaded FROM runs").fetchall() == [
-            ("cancelled", 30, 30)]
+            ("cancelled", 30, 30)
+        ]
         assert conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 30

@@ -61,38 +61,58 @@ def test_good_file_loads_with_env_expanded(tmp_path):
 def test_unknown_key_names_file_source_and_key(tmp_path):
     path = write(tmp_path, GOOD)
     found = problems(path)
-    assert found == [f"{path} source 'api': unknown key 'token' (known keys: "
-                     + found[0].split("(known keys: ")[1]]
+    assert found == [
+        f"{path} source 'api': unknown key 'token' (known keys: "
+        + found[0].split("(known keys: ")[1]
+    ]
     assert "url" in found[0] and "pagination" in found[0]
 
 
 def test_missing_environment_variable_is_named(tmp_path):
     path = write(tmp_path, GOOD.replace('token = "x"\n', ""))
     assert problems(path, env={}) == [
-        f"{path} source 'api'.headers.Authorization: environment variable API_TOKEN is not set"]
+        f"{path} source 'api'.headers.Authorization: environment variable API_TOKEN is not set"
+    ]
 
 
-@pytest.mark.parametrize(("edit", "expected"), [
-    (('max_pages = 3', 'max_pages = "3"'), "key 'max_pages' must be an integer, not str '3'"),
-    (('max_pages = 3', 'max_pages = true'), "key 'max_pages' must be an integer, not bool True"),
-    (('url = "https://api.example.com/posts"\n', ''), "missing required key 'url'"),
-    (('text = "text"\n', ''), "key 'fields.text' is required"),
-    (('type = "cursor", cursor_path = "meta.next", ', 'type = "cursor", '),
-     "missing key 'pagination.cursor_path' for type 'cursor'"),
-    (('type = "cursor"', 'type = "pages"'), "key 'pagination.type' must be one of"),
-    (('kind = "json_api"', 'kind = "myspace"'), "key 'kind': unknown kind 'myspace'"),
-    (('schedule = "5m"', 'schedule = "every tuesday"'), "key 'schedule'"),
-    (('max_pages = 3', 'max_pages = 0'), "key 'max_pages' must be at least 1, not 0"),
-    (('max_pages = 3', 'retries = -1'), "key 'retries' must be at least 0, not -1"),
-    (('max_pages = 3', 'timeout = 0'), "key 'timeout' must be at least 0.1, not 0"),
-    (('name = "api"', 'name = " "'), "key 'name' must not be empty"),
-    (('url = "https://api.example.com/posts"', 'url = "api.example.com/posts"'),
-     "key 'url': 'api.example.com/posts' is not an http(s) URL"),
-    (('type = "cursor", cursor_path = "meta.next", param = "cursor"',
-      'type = "offset", limit = "100"'), "key 'pagination.limit' must be a whole number"),
-    (('competitors = ["SilkPro", "HairGlow"]', 'thresholds = { positive = "high" }'),
-     "key 'thresholds.positive' must be a number, not str 'high'"),
-])
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("max_pages = 3", 'max_pages = "3"'), "key 'max_pages' must be an integer, not str '3'"),
+        (
+            ("max_pages = 3", "max_pages = true"),
+            "key 'max_pages' must be an integer, not bool True",
+        ),
+        (('url = "https://api.example.com/posts"\n', ""), "missing required key 'url'"),
+        (('text = "text"\n', ""), "key 'fields.text' is required"),
+        (
+            ('type = "cursor", cursor_path = "meta.next", ', 'type = "cursor", '),
+            "missing key 'pagination.cursor_path' for type 'cursor'",
+        ),
+        (('type = "cursor"', 'type = "pages"'), "key 'pagination.type' must be one of"),
+        (('kind = "json_api"', 'kind = "myspace"'), "key 'kind': unknown kind 'myspace'"),
+        (('schedule = "5m"', 'schedule = "every tuesday"'), "key 'schedule'"),
+        (("max_pages = 3", "max_pages = 0"), "key 'max_pages' must be at least 1, not 0"),
+        (("max_pages = 3", "retries = -1"), "key 'retries' must be at least 0, not -1"),
+        (("max_pages = 3", "timeout = 0"), "key 'timeout' must be at least 0.1, not 0"),
+        (('name = "api"', 'name = " "'), "key 'name' must not be empty"),
+        (
+            ('url = "https://api.example.com/posts"', 'url = "api.example.com/posts"'),
+            "key 'url': 'api.example.com/posts' is not an http(s) URL",
+        ),
+        (
+            (
+                'type = "cursor", cursor_path = "meta.next", param = "cursor"',
+                'type = "offset", limit = "100"',
+            ),
+            "key 'pagination.limit' must be a whole number",
+        ),
+        (
+            ('competitors = ["SilkPro", "HairGlow"]', 'thresholds = { positive = "high" }'),
+            "key 'thresholds.positive' must be a number, not str 'high'",
+        ),
+    ],
+)
 def test_each_mistake_is_reported_with_its_key(tmp_path, edit, expected):
     text = GOOD.replace('token = "x"\n', "").replace(*edit)
     found = problems(write(tmp_path, text))
@@ -103,7 +123,7 @@ def test_each_mistake_is_reported_with_its_key(tmp_path, edit, expected):
 
 def test_duplicate_source_and_pipeline_names(tmp_path):
     body = GOOD.replace('token = "x"\n', "")
-    second_source = body[body.index("[[source]]"):]
+    second_source = body[body.index("[[source]]") :]
     path = write(tmp_path, body + second_source)
     assert any("duplicate source name 'api'" in p for p in problems(path))
 
@@ -131,18 +151,23 @@ def test_bundled_demo_pipeline_is_valid():
 def test_file_that_is_not_utf8_is_named_not_a_crash(tmp_path):
     path = tmp_path / "latin1.toml"
     path.write_bytes('[pipeline]\nname = "café"\n'.encode("latin-1"))
-    assert problems(path) == [f"{path}: not UTF-8 text (byte 0xe9 on line 2); "
-                              "TOML files must be saved as UTF-8"]
+    assert problems(path) == [
+        f"{path}: not UTF-8 text (byte 0xe9 on line 2); TOML files must be saved as UTF-8"
+    ]
 
 
 def test_source_entries_that_are_not_tables_are_named(tmp_path):
     path = write(tmp_path, 'source = [1, "x"]\n[pipeline]\nname = "p"\n')
-    assert problems(path) == [f"{path}: source #1 must be a table ([[source]] with keys), not int 1",
-                              f"{path}: source #2 must be a table ([[source]] with keys), not str 'x'"]
+    assert problems(path) == [
+        f"{path}: source #1 must be a table ([[source]] with keys), not int 1",
+        f"{path}: source #2 must be a table ([[source]] with keys), not str 'x'",
+    ]
 
 
 def test_unknown_file_encoding_is_a_config_error(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         [pipeline]
         name = "p"
         [[source]]
@@ -151,18 +176,32 @@ def test_unknown_file_encoding_is_a_config_error(tmp_path):
         path = "*.csv"
         encoding = "utf-9"
         fields = { id = "id", text = "t" }
-    """)
-    assert problems(path) == [f"{path} source 'drop': key 'encoding': unknown text encoding "
-                              "'utf-9' (e.g. utf-8, utf-8-sig, cp1252, latin-1)"]
+    """,
+    )
+    assert problems(path) == [
+        f"{path} source 'drop': key 'encoding': unknown text encoding "
+        "'utf-9' (e.g. utf-8, utf-8-sig, cp1252, latin-1)"
+    ]
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ('kind = "mastodon"\nhashtag = "aquasilk"\nlimit = 41', "key 'limit' must be between 1 and 40, not 41"),
-    ('kind = "reddit"\nquery = "aquasilk"\nlimit = 0', "key 'limit' must be between 1 and 100, not 0"),
-    ('kind = "x"\nhashtag = "aquasilk"\ntoken = "t"\nmax_results = 5',
-     "key 'max_results' must be between 10 and 100, not 5"),
-    ('kind = "bluesky"\nlimit = 50', "key 'query' or 'hashtag' is required"),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            'kind = "mastodon"\nhashtag = "aquasilk"\nlimit = 41',
+            "key 'limit' must be between 1 and 40, not 41",
+        ),
+        (
+            'kind = "reddit"\nquery = "aquasilk"\nlimit = 0',
+            "key 'limit' must be between 1 and 100, not 0",
+        ),
+        (
+            'kind = "x"\nhashtag = "aquasilk"\ntoken = "t"\nmax_results = 5',
+            "key 'max_results' must be between 10 and 100, not 5",
+        ),
+        ('kind = "bluesky"\nlimit = 50', "key 'query' or 'hashtag' is required"),
+    ],
+)
 def test_preset_page_sizes_and_search_keys_are_checked(tmp_path, source, expected):
     found = problems(write(tmp_path, f'[pipeline]\nname = "p"\n[[source]]\nname = "s"\n{source}\n'))
     assert len(found) == 1 and expected in found[0], found

@@ -31,10 +31,23 @@ class Daemon:
         self.log = tmp_path / "live.log"
         self.stderr = (tmp_path / "stderr.txt").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sentitui.cli", "run", "--watch", "--db", str(self.db),
-             "--pipelines", str(tmp_path / "pipelines"), *args],
-            stdout=subprocess.DEVNULL, stderr=self.stderr, cwd=tmp_path,
-            env={**os.environ, "SENTITUI_LOG": ""})
+            [
+                sys.executable,
+                "-m",
+                "sentitui.cli",
+                "run",
+                "--watch",
+                "--db",
+                str(self.db),
+                "--pipelines",
+                str(tmp_path / "pipelines"),
+                *args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+            cwd=tmp_path,
+            env={**os.environ, "SENTITUI_LOG": ""},
+        )
 
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8") if self.log.exists() else ""
@@ -86,8 +99,10 @@ async def until(condition, what: str, daemon: Daemon | None = None, timeout: flo
     deadline = time.monotonic() + timeout
     while not condition():
         if daemon is not None and daemon.proc.poll() is not None:
-            raise AssertionError(f"daemon exited ({daemon.proc.returncode}) before {what}:\n"
-                                 f"{daemon.log_text()[-3000:]}")
+            raise AssertionError(
+                f"daemon exited ({daemon.proc.returncode}) before {what}:\n"
+                f"{daemon.log_text()[-3000:]}"
+            )
         if time.monotonic() > deadline:
             log = daemon.log_text()[-3000:] if daemon else ""
             raise AssertionError(f"timed out waiting for {what}\n{log}")
@@ -101,8 +116,13 @@ def write(path: Path, text: str) -> Path:
 
 
 def jsonl(path: Path, prefix: str, n: int = 3) -> None:
-    write(path, "".join(json.dumps({"id": f"{prefix}{i}", "text": f"AquaSilk {prefix} review {i}"})
-                        + "\n" for i in range(n)))
+    write(
+        path,
+        "".join(
+            json.dumps({"id": f"{prefix}{i}", "text": f"AquaSilk {prefix} review {i}"}) + "\n"
+            for i in range(n)
+        ),
+    )
 
 
 FILE_PIPELINE = """
@@ -121,36 +141,58 @@ FILE_PIPELINE = """
 
 
 async def test_daemon_reloads_edited_broken_and_deleted_files_then_stops_on_sigterm(
-        tmp_path, daemons):
+    tmp_path, daemons
+):
     for prefix in ("one", "two", "three"):
         jsonl(tmp_path / "data" / f"{prefix}.jsonl", prefix)
-    alpha = write(tmp_path / "pipelines" / "alpha.toml", FILE_PIPELINE.format(
-        name="alpha", schedule="0.3s", source="feed", path="../data/one.jsonl"))
-    beta = write(tmp_path / "pipelines" / "beta.toml", FILE_PIPELINE.format(
-        name="beta", schedule="0.3s", source="other", path="../data/two.jsonl"))
+    alpha = write(
+        tmp_path / "pipelines" / "alpha.toml",
+        FILE_PIPELINE.format(
+            name="alpha", schedule="0.3s", source="feed", path="../data/one.jsonl"
+        ),
+    )
+    beta = write(
+        tmp_path / "pipelines" / "beta.toml",
+        FILE_PIPELINE.format(
+            name="beta", schedule="0.3s", source="other", path="../data/two.jsonl"
+        ),
+    )
     daemon = daemons()
     db = daemon.db
 
     def ids(pipeline: str) -> set[str]:
-        return {r[0] for r in query(db, "SELECT external_id FROM posts WHERE pipeline = ?",
-                                    (pipeline,))}
+        return {
+            r[0] for r in query(db, "SELECT external_id FROM posts WHERE pipeline = ?", (pipeline,))
+        }
 
     def runs(pipeline: str) -> int:
         return count(db, "SELECT COUNT(*) FROM runs WHERE pipeline = ?", (pipeline,))
 
-    await until(lambda: ids("alpha") == {"one0", "one1", "one2"} and ids("beta"), "first runs",
-                daemon)
+    await until(
+        lambda: ids("alpha") == {"one0", "one1", "one2"} and ids("beta"), "first runs", daemon
+    )
 
     # An edit: the source restarts with its new path, under the same name.
-    write(alpha, FILE_PIPELINE.format(name="alpha", schedule="0.3s", source="feed",
-                                      path="../data/three.jsonl"))
+    write(
+        alpha,
+        FILE_PIPELINE.format(
+            name="alpha", schedule="0.3s", source="feed", path="../data/three.jsonl"
+        ),
+    )
     await until(lambda: {"three0", "three1", "three2"} <= ids("alpha"), "edited path", daemon)
 
     # A broken edit: the log names file, line and key; the old settings keep running.
-    write(alpha, FILE_PIPELINE.format(name="alpha", schedule="often", source="feed",
-                                      path="../data/one.jsonl"))
-    await until(lambda: f"{alpha}:4: [pipeline]: key 'schedule'" in daemon.log_text(),
-                "config error in the log", daemon)
+    write(
+        alpha,
+        FILE_PIPELINE.format(
+            name="alpha", schedule="often", source="feed", path="../data/one.jsonl"
+        ),
+    )
+    await until(
+        lambda: f"{alpha}:4: [pipeline]: key 'schedule'" in daemon.log_text(),
+        "config error in the log",
+        daemon,
+    )
     assert "the previous version keeps running" in daemon.log_text()
     after_error = runs("alpha")
     await until(lambda: runs("alpha") >= after_error + 2, "alpha still running", daemon)
@@ -162,7 +204,9 @@ async def test_daemon_reloads_edited_broken_and_deleted_files_then_stops_on_sigt
     alpha_runs = runs("alpha")
     await until(lambda: runs("alpha") >= alpha_runs + 3, "alpha runs on", daemon)
     assert runs("beta") == beta_runs
-    assert query(db, "SELECT DISTINCT trigger FROM runs WHERE pipeline = 'alpha'") == [("schedule",)]
+    assert query(db, "SELECT DISTINCT trigger FROM runs WHERE pipeline = 'alpha'") == [
+        ("schedule",)
+    ]
 
     assert daemon.stop() == 0
     assert count(db, "SELECT COUNT(*) FROM runs WHERE status = 'running'") == 0
@@ -179,12 +223,18 @@ async def test_sigterm_finishes_the_page_in_hand_and_exits_0(tmp_path, serve, da
         if page == 2:
             page_two_asked.set()
             await release.wait()
-        return web.json_response({"data": [{"id": f"p{page}-{i}", "body": f"AquaSilk page {page}"}
-                                           for i in range(5)], "next": page + 1})
+        return web.json_response(
+            {
+                "data": [{"id": f"p{page}-{i}", "body": f"AquaSilk page {page}"} for i in range(5)],
+                "next": page + 1,
+            }
+        )
 
     app.router.add_get("/posts", posts)
     server = await serve(app)
-    write(tmp_path / "pipelines" / "api.toml", f"""
+    write(
+        tmp_path / "pipelines" / "api.toml",
+        f"""
         [pipeline]
         name = "api"
         schedule = "1h"
@@ -198,7 +248,8 @@ async def test_sigterm_finishes_the_page_in_hand_and_exits_0(tmp_path, serve, da
         [source.fields]
         id = "id"
         text = "body"
-    """)
+    """,
+    )
     daemon = daemons()
     await asyncio.wait_for(page_two_asked.wait(), timeout=30)
     daemon.proc.send_signal(signal.SIGTERM)
@@ -213,7 +264,9 @@ async def test_sigterm_finishes_the_page_in_hand_and_exits_0(tmp_path, serve, da
 
 
 async def test_dropped_csv_is_ingested_once_across_a_restart(tmp_path, daemons):
-    write(tmp_path / "pipelines" / "drops.toml", """
+    write(
+        tmp_path / "pipelines" / "drops.toml",
+        """
         [pipeline]
         name = "drops"
 
@@ -225,7 +278,8 @@ async def test_dropped_csv_is_ingested_once_across_a_restart(tmp_path, daemons):
         [source.fields]
         id = "response_id"
         text = "answer"
-    """)
+    """,
+    )
     drop = tmp_path / "drop"
     drop.mkdir()
     daemon = daemons()
@@ -254,11 +308,14 @@ async def test_dropped_csv_is_ingested_once_across_a_restart(tmp_path, daemons):
 
 
 async def test_attached_console_sees_daemon_rows_and_its_pull_is_run_by_the_daemon(
-        tmp_path, daemons):
+    tmp_path, daemons
+):
     jsonl(tmp_path / "data" / "reviews.jsonl", "r")
     with (tmp_path / "data" / "reviews.jsonl").open("a") as handle:
         handle.write("not json\n")
-    write(tmp_path / "pipelines" / "shop.toml", """
+    write(
+        tmp_path / "pipelines" / "shop.toml",
+        """
         [pipeline]
         name = "shop"
 
@@ -278,7 +335,8 @@ async def test_attached_console_sees_daemon_rows_and_its_pull_is_run_by_the_daem
         [source.fields]
         id = "id"
         text = "text"
-    """)
+    """,
+    )
     (tmp_path / "drop").mkdir()
     daemon = daemons()
     await until(lambda: "watching" in daemon.log_text(), "daemon ready", daemon)
@@ -289,17 +347,30 @@ async def test_attached_console_sees_daemon_rows_and_its_pull_is_run_by_the_daem
         await until(lambda: remote.daemon_alive, "heartbeat", daemon)
         # rows the daemon writes on its own (a drop) reach the attached side as events
         jsonl(tmp_path / "drop" / "new.jsonl", "d", n=2)
-        await until(lambda: any(isinstance(e, RunFinished) and e.stats.source == "drops"
-                                and e.stats.loaded == 2 for e in events), "drop run seen", daemon)
-        await until(lambda: any(isinstance(e, LogLine) and e.source == "drops"
-                                and "run" in e.message for e in events), "daemon's log", daemon)
+        await until(
+            lambda: any(
+                isinstance(e, RunFinished) and e.stats.source == "drops" and e.stats.loaded == 2
+                for e in events
+            ),
+            "drop run seen",
+            daemon,
+        )
+        await until(
+            lambda: any(
+                isinstance(e, LogLine) and e.source == "drops" and "run" in e.message
+                for e in events
+            ),
+            "daemon's log",
+            daemon,
+        )
 
         # "pull now" from the attached side: carried out by the daemon
         assert not remote.is_running("shop", "reviews")
         stats = await asyncio.wait_for(remote.run_source("shop", "reviews"), timeout=30)
         assert (stats.status, stats.loaded, stats.failed) == ("ok", 3, 1)
-        assert query(daemon.db, "SELECT trigger, status FROM runs WHERE source = 'reviews'") == \
-            [("manual", "ok")]
+        assert query(daemon.db, "SELECT trigger, status FROM runs WHERE source = 'reviews'") == [
+            ("manual", "ok")
+        ]
         assert query(daemon.db, "SELECT action, status FROM commands") == [("pull", "done")]
 
         failed_id = count(daemon.db, "SELECT id FROM failed_records")
@@ -307,12 +378,24 @@ async def test_attached_console_sees_daemon_rows_and_its_pull_is_run_by_the_daem
         assert query(daemon.db, "SELECT status FROM failed_records") == [("ignored",)]
 
         remote.pause("shop", "drops")
-        await until(lambda: any(s == "paused" for s in
-                                [st.get("status") for st in (remote.daemon or {}).get("states", [])
-                                 if st["source"] == "drops"]), "daemon paused drops", daemon)
+        await until(
+            lambda: any(
+                s == "paused"
+                for s in [
+                    st.get("status")
+                    for st in (remote.daemon or {}).get("states", [])
+                    if st["source"] == "drops"
+                ]
+            ),
+            "daemon paused drops",
+            daemon,
+        )
         jsonl(tmp_path / "drop" / "later.jsonl", "late", n=1)
-        await until(lambda: count(daemon.db, "SELECT COUNT(*) FROM commands WHERE status = 'done'")
-                    == 3, "pause done", daemon)
+        await until(
+            lambda: count(daemon.db, "SELECT COUNT(*) FROM commands WHERE status = 'done'") == 3,
+            "pause done",
+            daemon,
+        )
     assert daemon.stop() == 0
     # paused: the new drop was not pulled
     assert count(daemon.db, "SELECT COUNT(*) FROM posts WHERE external_id LIKE 'late%'") == 0
@@ -324,9 +407,12 @@ async def test_attached_console_pulls_through_the_daemon_and_draws_its_rows(tmp_
     from sentitui.tui.app import SentiApp
 
     jsonl(tmp_path / "data" / "reviews.jsonl", "r", n=4)
-    write(tmp_path / "pipelines" / "launch.toml", FILE_PIPELINE.format(
-        name="launch", schedule="1h", source="reviews", path="../data/reviews.jsonl")
-        .replace('schedule = "1h"', ""))
+    write(
+        tmp_path / "pipelines" / "launch.toml",
+        FILE_PIPELINE.format(
+            name="launch", schedule="1h", source="reviews", path="../data/reviews.jsonl"
+        ).replace('schedule = "1h"', ""),
+    )
     daemon = daemons()
     await until(lambda: "started on" in daemon.log_text(), "daemon ready", daemon)
     pipelines = load_pipelines(tmp_path / "pipelines")
@@ -349,8 +435,9 @@ async def test_attached_console_pulls_through_the_daemon_and_draws_its_rows(tmp_
         await until(lambda: drawn()[1:2] == ["idle"] and drawn()[4] == "4", "row drawn", daemon)
         assert "launch/reviews" in screen_text(app)
     assert query(daemon.db, "SELECT trigger, status, loaded FROM runs") == [("manual", "ok", 4)]
-    assert query(daemon.db, "SELECT action, source, status FROM commands") == \
-        [("pull", "reviews", "done")]
+    assert query(daemon.db, "SELECT action, source, status FROM commands") == [
+        ("pull", "reviews", "done")
+    ]
     assert daemon.stop() == 0
 
 
@@ -362,14 +449,31 @@ def test_ctrl_c_to_the_process_group_stops_cleanly_without_a_traceback(tmp_path)
     """A terminal's Ctrl-C goes to the whole foreground process group: the scorer's
     worker processes get SIGINT too, even one still starting up."""
     jsonl(tmp_path / "data" / "one.jsonl", "one", n=50)
-    write(tmp_path / "pipelines" / "alpha.toml", FILE_PIPELINE.format(
-        name="alpha", schedule="0.3s", source="feed", path="../data/one.jsonl"))
+    write(
+        tmp_path / "pipelines" / "alpha.toml",
+        FILE_PIPELINE.format(
+            name="alpha", schedule="0.3s", source="feed", path="../data/one.jsonl"
+        ),
+    )
     db = tmp_path / "live.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sentitui.cli", "run", "--watch", "--db", str(db),
-         "--pipelines", str(tmp_path / "pipelines")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
-        env={**os.environ, "SENTITUI_LOG": ""}, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "sentitui.cli",
+            "run",
+            "--watch",
+            "--db",
+            str(db),
+            "--pipelines",
+            str(tmp_path / "pipelines"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env={**os.environ, "SENTITUI_LOG": ""},
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 20
         while count(db, "SELECT COUNT(*) FROM runs") == 0:

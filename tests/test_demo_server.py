@@ -48,8 +48,9 @@ async def demo(tmp_path):
 async def test_backlog_loads_and_each_fault_ends_as_a_failed_record(demo, make_engine, db_path):
     # Page 1 fine, then a 429 (retried), then a page cut mid-JSON; later three 500s in
     # a row, which outlast the live pipeline's `retries = 2`: a fetch failure.
-    faults = FaultPlan(at={"social": {2: "429", 3: "truncated", 6: "500", 7: "500", 8: "500"}},
-                       retry_after=0)
+    faults = FaultPlan(
+        at={"social": {2: "429", 3: "truncated", 6: "500", 7: "500", 8: "500"}}, retry_after=0
+    )
     server, clock, pipelines = await demo(faults)
 
     async with make_engine(*pipelines) as engine:
@@ -61,13 +62,23 @@ async def test_backlog_loads_and_each_fault_ends_as_a_failed_record(demo, make_e
         fetch_failure = rows(db_path, "SELECT id FROM failed_records WHERE stage = 'fetch'")[0][0]
         retried = await engine.retry_failed([fetch_failure])
 
-    assert server.served_faults == [("social", 2, "429"), ("social", 3, "truncated"),
-                                    ("social", 6, "500"), ("social", 7, "500"), ("social", 8, "500")]
+    assert server.served_faults == [
+        ("social", 2, "429"),
+        ("social", 3, "truncated"),
+        ("social", 6, "500"),
+        ("social", 7, "500"),
+        ("social", 8, "500"),
+    ]
     # The broken page stops the first run without moving the since_id cursor past it ...
     assert (first.status, first.loaded, first.failed) == ("ok", 20, 1)
     # ... so the second run picks up exactly the posts that page carried, and the rest.
-    assert (second.status, second.fetched, second.loaded, second.duplicates, second.failed) == \
-        ("ok", 40, 38, 0, 2)
+    assert (second.status, second.fetched, second.loaded, second.duplicates, second.failed) == (
+        "ok",
+        40,
+        38,
+        0,
+        2,
+    )
     assert (down.status, down.loaded) == ("failed", 0) and "HTTP 500" in down.error
     # Retrying the fetch failure asks its URL again and loads what arrived meanwhile.
     assert retried.resolved == [fetch_failure]
@@ -85,13 +96,16 @@ async def test_backlog_loads_and_each_fault_ends_as_a_failed_record(demo, make_e
     assert EMPTY_ID in error and "text is missing or empty" in error
     assert json.loads(payload)["id"] == EMPTY_ID
     stage, error, payload, status = failed[3]
-    assert "HTTP 500" in error and payload.startswith("Internal Server Error") and status == "resolved"
+    assert (
+        "HTTP 500" in error and payload.startswith("Internal Server Error") and status == "resolved"
+    )
     segments = rows(db_path, "SELECT segments FROM posts LIMIT 1")[0][0]
     assert set(json.loads(segments)) == {"age_group", "region", "hair_type"}
 
 
 async def test_review_pages_are_crawled_and_a_maintenance_page_is_a_parse_failure(
-        demo, make_engine, db_path):
+    demo, make_engine, db_path
+):
     # Requests 1-3 are the three pages of the first crawl; 5 is page 2 on the second.
     server, clock, pipelines = await demo(FaultPlan(at={"reviews": {5: "html"}}))
 
@@ -110,8 +124,10 @@ async def test_review_pages_are_crawled_and_a_maintenance_page_is_a_parse_failur
     stage, error, payload = rows(db_path, "SELECT stage, error, payload FROM failed_records")[0]
     assert stage == "parse" and "page=2" in error
     assert payload.startswith("<!DOCTYPE html>") and "maintenance" in payload
-    review = rows(db_path, "SELECT text, rating, author_hash, segments FROM posts "
-                           "WHERE external_id = 'R10001'")[0]
+    review = rows(
+        db_path,
+        "SELECT text, rating, author_hash, segments FROM posts WHERE external_id = 'R10001'",
+    )[0]
     assert review[0].startswith("The pump spits out a tiny squirt") and review[1] == 2
     assert review[2] and "Max" not in review[2]
     assert json.loads(review[3]) == {"age_group": "25-34", "region": "UK", "hair_type": "coily"}
@@ -137,8 +153,11 @@ async def test_later_runs_load_only_new_arrivals(demo, make_engine, db_path):
     # Every run after the first asked only for posts above the largest id loaded.
     since = [query.get("since_id") for feed, query in server.seen if "cursor" not in query]
     assert since == [None, str(newest_loaded), str(newest_loaded)]
-    newest = rows(db_path, "SELECT created_at FROM posts WHERE source = 'social' "
-                           "ORDER BY CAST(external_id AS INTEGER) DESC LIMIT 1")[0][0]
+    newest = rows(
+        db_path,
+        "SELECT created_at FROM posts WHERE source = 'social' "
+        "ORDER BY CAST(external_id AS INTEGER) DESC LIMIT 1",
+    )[0][0]
     assert newest.startswith("2026-11-20T08:00:")  # stamped by the demo clock, not the file
 
 
@@ -153,9 +172,15 @@ def test_feeds_are_deterministic_and_never_run_dry():
     made = [i for i in one.items[300:]]
     keys = [i.key for i in made]
     assert keys == sorted(keys) and len(set(keys)) == len(keys) and keys[0] > 117670645811954503
-    broken = [i.record for i in made if i.record["content"] == "" or i.record["created_at"] == "not-a-date"]
+    broken = [
+        i.record
+        for i in made
+        if i.record["content"] == "" or i.record["created_at"] == "not-a-date"
+    ]
     assert len(broken) == len(made) // 25
-    assert all(set(i.record["account"]) == {"acct", "location", "age_group", "hair_type"} for i in made)
+    assert all(
+        set(i.record["account"]) == {"acct", "location", "age_group", "hair_type"} for i in made
+    )
 
     reviews = ReviewFeed(clock=clock)
     reviews.release(200)
@@ -164,8 +189,9 @@ def test_feeds_are_deterministic_and_never_run_dry():
 
 
 def test_fault_rules_repeat_and_pinned_requests_win():
-    plan = FaultPlan(at={"social": {5: "html"}},
-                     rules=[FaultRule("social", "500", every=10, start=3, length=2)])
+    plan = FaultPlan(
+        at={"social": {5: "html"}}, rules=[FaultRule("social", "500", every=10, start=3, length=2)]
+    )
     hits = {n: plan.fault("social", n) for n in range(1, 25) if plan.fault("social", n)}
     assert hits == {3: "500", 4: "500", 5: "html", 13: "500", 14: "500", 23: "500", 24: "500"}
     assert plan.fault("reviews", 3) is None
@@ -177,7 +203,9 @@ def test_demo_thread_serves_and_stops():
     try:
         with urllib.request.urlopen(url + "/status", timeout=5) as response:
             status = json.loads(response.read())
-        with urllib.request.urlopen(url + "/api/v1/timelines/tag/aquasilk?limit=5", timeout=5) as response:
+        with urllib.request.urlopen(
+            url + "/api/v1/timelines/tag/aquasilk?limit=5", timeout=5
+        ) as response:
             page = json.loads(response.read())
             link = response.headers["Link"]
     finally:

@@ -32,8 +32,9 @@ async def pull(make_engine, pipeline):
         return await engine.run_source("drops", "survey", "watch")
 
 
-async def test_csv_drops_load_once_across_appends_new_files_and_restarts(tmp_path, write_pipeline,
-                                                                         make_engine, db_path):
+async def test_csv_drops_load_once_across_appends_new_files_and_restarts(
+    tmp_path, write_pipeline, make_engine, db_path
+):
     drop = tmp_path / "drop"
     drop.mkdir()
     pipeline = write_pipeline(DROP.format(ext="csv"))
@@ -44,8 +45,10 @@ async def test_csv_drops_load_once_across_appends_new_files_and_restarts(tmp_pat
     assert (stats.status, stats.loaded, stats.duplicates) == ("ok", 2, 0)
 
     with first.open("a", encoding="utf-8") as handle:  # appended: only the new row is read
-        handle.write("r3,\"Smells great, really\"\n")
-    (drop / "week2.csv").write_text("response_id,answer\nr4,Better than SilkPro\n", encoding="utf-8")
+        handle.write('r3,"Smells great, really"\n')
+    (drop / "week2.csv").write_text(
+        "response_id,answer\nr4,Better than SilkPro\n", encoding="utf-8"
+    )
     stats = await pull(make_engine, pipeline)
     assert (stats.fetched, stats.loaded, stats.duplicates) == (2, 2, 0)
 
@@ -54,14 +57,17 @@ async def test_csv_drops_load_once_across_appends_new_files_and_restarts(tmp_pat
     assert rows(db_path) == ["r1", "r2", "r3", "r4"]
 
 
-async def test_jsonl_half_written_line_waits_for_its_newline(tmp_path, write_pipeline, make_engine,
-                                                             db_path):
+async def test_jsonl_half_written_line_waits_for_its_newline(
+    tmp_path, write_pipeline, make_engine, db_path
+):
     drop = tmp_path / "drop"
     drop.mkdir()
     pipeline = write_pipeline(DROP.format(ext="jsonl"))
     path = drop / "feed.jsonl"
-    path.write_text(json.dumps({"response_id": "a", "answer": "Nice"}) + "\n"
-                    + '{"response_id": "b", "ans', encoding="utf-8")
+    path.write_text(
+        json.dumps({"response_id": "a", "answer": "Nice"}) + "\n" + '{"response_id": "b", "ans',
+        encoding="utf-8",
+    )
     future = path.stat().st_mtime + 60  # "just written": the unterminated line must wait
     os.utime(path, (future, future))
     stats = await pull(make_engine, pipeline)

@@ -47,8 +47,9 @@ def file_toml(path: str, extra: str = "") -> str:
 # ---- JSON nested deeper than Python can read ------------------------------------------
 
 
-async def test_deeply_nested_page_is_a_parse_failure_not_a_crashed_run(serve, write_pipeline,
-                                                                      make_engine, db_path):
+async def test_deeply_nested_page_is_a_parse_failure_not_a_crashed_run(
+    serve, write_pipeline, make_engine, db_path
+):
     body = '[{"id": 1, "text": "deep", "n": ' + "[" * DEEP + "]" * DEEP + "}]"
     app = web.Application()
 
@@ -71,7 +72,8 @@ async def test_deeply_nested_jsonl_line_fails_alone(tmp_path, write_pipeline, ma
     deep_line = '{"id": 2, "text": "deep", "n": ' + '{"n": ' * DEEP + "1" + "}" * DEEP + "}"
     (tmp_path / "drop.jsonl").write_text(
         '{"id": 1, "text": "Lovely scent"}\n' + deep_line + '\n{"id": 3, "text": "Too pricey"}\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     pipeline = write_pipeline(file_toml("../drop.jsonl"))
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("p", "drop", "cli")
@@ -85,14 +87,20 @@ async def test_deeply_nested_jsonl_line_fails_alone(tmp_path, write_pipeline, ma
 # ---- CSV as spreadsheets and shop systems write it -------------------------------------
 
 
-async def test_csv_bom_crlf_cp1252_bytes_ragged_rows_and_a_long_cell(tmp_path, write_pipeline,
-                                                                    make_engine, db_path):
+async def test_csv_bom_crlf_cp1252_bytes_ragged_rows_and_a_long_cell(
+    tmp_path, write_pipeline, make_engine, db_path
+):
     long_review = "So good. " * 25_000  # 225 KB: past the csv module's default cell limit
     data = tmp_path / "data"
     data.mkdir()
     (data / "a.csv").write_bytes(
-        "\ufeffid,text\r\n1,Great shampoo\r\n".encode() + b"2,Caf\xe9 cr\xe8me \x93nice\x94 "
-        + "— ünïcode\r\n".encode() + b'3,"' + long_review.encode() + b'"\r\n4\r\n5,extra,cells\r\n')
+        "\ufeffid,text\r\n1,Great shampoo\r\n".encode()
+        + b"2,Caf\xe9 cr\xe8me \x93nice\x94 "
+        + "— ünïcode\r\n".encode()
+        + b'3,"'
+        + long_review.encode()
+        + b'"\r\n4\r\n5,extra,cells\r\n'
+    )
     (data / "empty.csv").write_bytes(b"")
     pipeline = write_pipeline(file_toml("../data/*.csv"))
     async with make_engine(pipeline) as engine:
@@ -108,12 +116,14 @@ async def test_csv_bom_crlf_cp1252_bytes_ragged_rows_and_a_long_cell(tmp_path, w
     assert error == "record '4': text is missing or empty" and '"text": null' in payload
 
 
-async def test_csv_row_the_reader_rejects_fails_alone_with_its_line(tmp_path, write_pipeline,
-                                                                   make_engine, db_path):
+async def test_csv_row_the_reader_rejects_fails_alone_with_its_line(
+    tmp_path, write_pipeline, make_engine, db_path
+):
     import csv
 
-    (tmp_path / "a.csv").write_text('id,text\n1,fine\n2,"' + "x" * 5000 + '"\n3,after\n',
-                                    encoding="utf-8")
+    (tmp_path / "a.csv").write_text(
+        'id,text\n1,fine\n2,"' + "x" * 5000 + '"\n3,after\n', encoding="utf-8"
+    )
     pipeline = write_pipeline(file_toml("../a.csv"))
     limit = csv.field_size_limit(1000)  # stands in for a cell over the (16 MiB) limit
     try:
@@ -140,12 +150,15 @@ async def test_csv_row_the_reader_rejects_fails_alone_with_its_line(tmp_path, wr
 # ---- JSON documents, streamed ----------------------------------------------------------
 
 
-async def test_json_document_broken_midway_keeps_the_records_before_it(tmp_path, write_pipeline,
-                                                                       make_engine, db_path):
+async def test_json_document_broken_midway_keeps_the_records_before_it(
+    tmp_path, write_pipeline, make_engine, db_path
+):
     import sentitui.sources.files as files
 
     good = ",\n".join(f'{{"id": {n}, "text": "Lovely scent {n}"}}' for n in range(1, 1201))
-    body = '{"meta": {"note": "]}"}, "data": {"items": [' + good + ',\n{"id": 1201, "text": oops}]}}'
+    body = (
+        '{"meta": {"note": "]}"}, "data": {"items": [' + good + ',\n{"id": 1201, "text": oops}]}}'
+    )
     (tmp_path / "export.json").write_text(body, encoding="utf-8")
     pipeline = write_pipeline(file_toml("../export.json", 'records = "data.items"'))
     read_size = files.READ_SIZE
@@ -162,10 +175,12 @@ async def test_json_document_broken_midway_keeps_the_records_before_it(tmp_path,
     assert "export.json line 1201: invalid JSON: Expecting value at 'oops}]}}'" in error
 
 
-async def test_json_document_with_a_wrong_records_path_retries_once_fixed(tmp_path, write_pipeline,
-                                                                         make_engine, db_path):
-    (tmp_path / "export.json").write_text('{"results": [{"id": 1, "text": "Soft hair"}]}',
-                                          encoding="utf-8")
+async def test_json_document_with_a_wrong_records_path_retries_once_fixed(
+    tmp_path, write_pipeline, make_engine, db_path
+):
+    (tmp_path / "export.json").write_text(
+        '{"results": [{"id": 1, "text": "Soft hair"}]}', encoding="utf-8"
+    )
     pipeline = write_pipeline(file_toml("../export.json", 'records = "data"'))
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("p", "drop", "cli")
@@ -192,23 +207,35 @@ def misbehaving_app() -> web.Application:
     app = web.Application()
 
     async def gzip_as_deflate(request: web.Request) -> web.Response:
-        return web.Response(body=gzip.compress(records.encode()), content_type="application/json",
-                            headers={"Content-Encoding": "deflate"})
+        return web.Response(
+            body=gzip.compress(records.encode()),
+            content_type="application/json",
+            headers={"Content-Encoding": "deflate"},
+        )
 
     async def gzip_unlabelled(request: web.Request) -> web.Response:
         return web.Response(body=gzip.compress(records.encode()), content_type="application/json")
 
     async def bomb(request: web.Request) -> web.Response:
-        return web.Response(body=gzip.compress(b"[" + b" " * 1_000_000 + b"]"),
-                            content_type="application/json", headers={"Content-Encoding": "gzip"})
+        return web.Response(
+            body=gzip.compress(b"[" + b" " * 1_000_000 + b"]"),
+            content_type="application/json",
+            headers={"Content-Encoding": "gzip"},
+        )
 
     async def bom(request: web.Request) -> web.Response:
-        return web.Response(body=b"\xef\xbb\xbf" + records.encode(),
-                            content_type="application/json", charset="utf-8")
+        return web.Response(
+            body=b"\xef\xbb\xbf" + records.encode(),
+            content_type="application/json",
+            charset="utf-8",
+        )
 
     async def plain_as_gzip(request: web.Request) -> web.Response:
-        return web.Response(body=records.encode(), content_type="application/json",
-                            headers={"Content-Encoding": "gzip"})
+        return web.Response(
+            body=records.encode(),
+            content_type="application/json",
+            headers={"Content-Encoding": "gzip"},
+        )
 
     async def loop(request: web.Request) -> web.Response:
         raise web.HTTPFound("/loop-b" if request.path == "/loop-a" else "/loop-a")
@@ -221,8 +248,9 @@ def misbehaving_app() -> web.Application:
         raise cls(f"/chain/{hops - 1}")
 
     async def html(request: web.Request) -> web.Response:
-        return web.Response(text="<html><body><h1>Down for maintenance</h1></body></html>",
-                            content_type="text/html")
+        return web.Response(
+            text="<html><body><h1>Down for maintenance</h1></body></html>", content_type="text/html"
+        )
 
     async def empty(request: web.Request) -> web.Response:
         return web.Response(body=b"", content_type="application/json")
@@ -241,16 +269,27 @@ def misbehaving_app() -> web.Application:
             pass
         return response
 
-    for path, handler in [("/gzip-as-deflate", gzip_as_deflate), ("/gzip-unlabelled", gzip_unlabelled),
-                          ("/plain-as-gzip", plain_as_gzip), ("/loop-a", loop), ("/loop-b", loop),
-                          ("/chain/{n}", chain), ("/html", html), ("/empty", empty),
-                          ("/no-content", no_content), ("/trickle", trickle), ("/bomb", bomb),
-                          ("/bom", bom)]:
+    for path, handler in [
+        ("/gzip-as-deflate", gzip_as_deflate),
+        ("/gzip-unlabelled", gzip_unlabelled),
+        ("/plain-as-gzip", plain_as_gzip),
+        ("/loop-a", loop),
+        ("/loop-b", loop),
+        ("/chain/{n}", chain),
+        ("/html", html),
+        ("/empty", empty),
+        ("/no-content", no_content),
+        ("/trickle", trickle),
+        ("/bomb", bomb),
+        ("/bom", bom),
+    ]:
         app.router.add_get(path, handler)
     return app
 
 
-async def test_mislabelled_compression_a_bom_and_redirects_still_load(serve, write_pipeline, make_engine, db_path):
+async def test_mislabelled_compression_a_bom_and_redirects_still_load(
+    serve, write_pipeline, make_engine, db_path
+):
     server = await serve(misbehaving_app())
     results = {}
     for path in ("/gzip-as-deflate", "/gzip-unlabelled", "/plain-as-gzip", "/chain/4", "/bom"):
@@ -262,16 +301,18 @@ async def test_mislabelled_compression_a_bom_and_redirects_still_load(serve, wri
     assert len(rows(db_path, "SELECT DISTINCT external_id FROM posts")) == 2
 
 
-async def test_redirect_loop_fails_at_once_naming_the_loop(serve, write_pipeline, make_engine,
-                                                          db_path):
+async def test_redirect_loop_fails_at_once_naming_the_loop(
+    serve, write_pipeline, make_engine, db_path
+):
     server = await serve(misbehaving_app())
     pipeline = write_pipeline(api_toml(server.url + "/loop-a", retries=3))
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("p", "api", "cli")
 
     assert stats.status == "failed"
-    assert stats.error == (f"redirect loop: {server.url}/loop-a -> {server.url}/loop-b -> "
-                           f"{server.url}/loop-a")
+    assert stats.error == (
+        f"redirect loop: {server.url}/loop-a -> {server.url}/loop-b -> {server.url}/loop-a"
+    )
     assert len(server.requests) == 10  # one request's redirects, not four retries of them
     assert rows(db_path, "SELECT stage FROM failed_records") == [("fetch",)]
 
@@ -292,8 +333,9 @@ async def test_html_empty_and_no_content_responses(serve, write_pipeline, make_e
     assert errors[""].endswith("/empty: empty response body (HTTP 200) where JSON was expected")
 
 
-async def test_trickling_body_times_out_instead_of_holding_the_run(serve, write_pipeline,
-                                                                  make_engine, db_path):
+async def test_trickling_body_times_out_instead_of_holding_the_run(
+    serve, write_pipeline, make_engine, db_path
+):
     import time
 
     server = await serve(misbehaving_app())
@@ -307,8 +349,9 @@ async def test_trickling_body_times_out_instead_of_holding_the_run(serve, write_
     assert stats.error.startswith("timed out after 0.5s waiting for the server to send the whole")
 
 
-async def test_body_over_the_size_limit_is_a_fetch_failure(serve, write_pipeline, make_engine,
-                                                           db_path):
+async def test_body_over_the_size_limit_is_a_fetch_failure(
+    serve, write_pipeline, make_engine, db_path
+):
     from sentitui.engine.http import HttpClient
 
     server = await serve(misbehaving_app())
@@ -335,7 +378,9 @@ async def test_lone_surrogates_do_not_fail_the_page(tmp_path, write_pipeline, ma
     # Half an emoji, as JavaScript-made APIs cut them: valid JSON, not encodable as UTF-8.
     (tmp_path / "drop.jsonl").write_text(
         '{"id": 1, "text": "Love it \\ud83d so much"}\n{"id": 2, "text": "Fine"}\n'
-        '{"id": 3, "text": "", "note": "\\udc00"}\n', encoding="utf-8")
+        '{"id": 3, "text": "", "note": "\\udc00"}\n',
+        encoding="utf-8",
+    )
     pipeline = write_pipeline(file_toml("../drop.jsonl"))
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("p", "drop", "cli")
@@ -346,8 +391,9 @@ async def test_lone_surrogates_do_not_fail_the_page(tmp_path, write_pipeline, ma
     assert payload == '{"id": 3, "text": "", "note": "\\udc00"}'  # kept as received
 
 
-async def test_pages_failing_with_the_same_body_stay_separate_records(serve, write_pipeline,
-                                                                      make_engine, db_path):
+async def test_pages_failing_with_the_same_body_stay_separate_records(
+    serve, write_pipeline, make_engine, db_path
+):
     maintenance = "<html><body>Back soon</body></html>"
     down = {2, 3}
     app = web.Application()
@@ -361,8 +407,11 @@ async def test_pages_failing_with_the_same_body_stay_separate_records(serve, wri
 
     app.router.add_get("/page", page)
     server = await serve(app)
-    pipeline = write_pipeline(api_toml(server.url + "/page", 'records = "hits"\n'
-                                       'pagination = { type = "page", param = "page" }'))
+    pipeline = write_pipeline(
+        api_toml(
+            server.url + "/page", 'records = "hits"\npagination = { type = "page", param = "page" }'
+        )
+    )
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("p", "api", "cli")
         assert (stats.status, stats.loaded, stats.failed) == ("ok", 1, 2)
@@ -377,7 +426,8 @@ async def test_pages_failing_with_the_same_body_stay_separate_records(serve, wri
 
 
 async def test_retrying_many_big_failed_records_holds_one_payload_at_a_time(
-        tmp_path, write_pipeline, make_engine, db_path):
+    tmp_path, write_pipeline, make_engine, db_path
+):
     import tracemalloc
 
     from sentitui.models import FailedRecord
@@ -387,8 +437,20 @@ async def test_retrying_many_big_failed_records_holds_one_payload_at_a_time(
     async with make_engine(pipeline) as engine:
         stats = await engine.writer.call(lambda store: store.start_run("p", "drop", "cli"))
         for n in range(40):  # 40 unreadable 1 MB lines
-            await engine.writer.write(PageWrite(stats, [], [FailedRecord(
-                "parse", "invalid JSON", f"{n}" + "x" * 1_000_000, {"url": "drop.jsonl", "line": n})]))
+            await engine.writer.write(
+                PageWrite(
+                    stats,
+                    [],
+                    [
+                        FailedRecord(
+                            "parse",
+                            "invalid JSON",
+                            f"{n}" + "x" * 1_000_000,
+                            {"url": "drop.jsonl", "line": n},
+                        )
+                    ],
+                )
+            )
         ids = [r[0] for r in rows(db_path, "SELECT id FROM failed_records")]
         tracemalloc.start()
         try:

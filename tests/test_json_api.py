@@ -18,15 +18,19 @@ TEXTS = [
     "Bought it today.",
 ]
 POSTS = [
-    {"id": n, "body": TEXTS[n % len(TEXTS)] + f" #{n}", "user": {"name": f"user{n}", "region": "EU"},
-     "ts": f"2026-11-2{n % 5}T10:{n:02d}:00Z"}
+    {
+        "id": n,
+        "body": TEXTS[n % len(TEXTS)] + f" #{n}",
+        "user": {"name": f"user{n}", "region": "EU"},
+        "ts": f"2026-11-2{n % 5}T10:{n:02d}:00Z",
+    }
     for n in range(1, 26)
 ]
 PAGE = 10
 
 
 def chunk(start: int) -> list[dict]:
-    return POSTS[start:start + PAGE]
+    return POSTS[start : start + PAGE]
 
 
 def since(request: web.Request) -> list[dict]:
@@ -42,13 +46,17 @@ def api_app() -> web.Application:
         posts = since(request)
         start = int(request.query.get("cursor", 0))
         nxt = start + PAGE if start + PAGE < len(posts) else None
-        return web.json_response({"data": posts[start:start + PAGE], "meta": {"next_cursor": nxt}})
+        return web.json_response(
+            {"data": posts[start : start + PAGE], "meta": {"next_cursor": nxt}}
+        )
 
     async def link(request: web.Request) -> web.Response:
         start = int(request.query.get("from", 0))
         headers = {}
         if start + PAGE < len(POSTS):
-            headers["Link"] = f'</link?from={start + PAGE}>; rel="next", </link?from=0>; rel="first"'
+            headers["Link"] = (
+                f'</link?from={start + PAGE}>; rel="next", </link?from=0>; rel="first"'
+            )
         return web.json_response(chunk(start), headers=headers)
 
     async def page(request: web.Request) -> web.Response:
@@ -57,11 +65,15 @@ def api_app() -> web.Application:
 
     async def offset(request: web.Request) -> web.Response:
         start, limit = int(request.query["offset"]), int(request.query["limit"])
-        return web.json_response({"items": POSTS[start:start + limit], "total": len(POSTS)})
+        return web.json_response({"items": POSTS[start : start + limit], "total": len(POSTS)})
 
     async def next_url(request: web.Request) -> web.Response:
         start = int(request.query.get("start", 0))
-        nxt = f"{request.url.origin()}/next?start={start + PAGE}" if start + PAGE < len(POSTS) else None
+        nxt = (
+            f"{request.url.origin()}/next?start={start + PAGE}"
+            if start + PAGE < len(POSTS)
+            else None
+        )
         return web.json_response({"results": chunk(start), "links": {"next": nxt}})
 
     app.router.add_get("/cursor", cursor)
@@ -83,16 +95,29 @@ region = "user.region"
 """
 
 STYLES = {
-    "cursor": ('/cursor', 'data', 'pagination = { type = "cursor", cursor_path = "meta.next_cursor", param = "cursor" }'),
-    "link_header": ('/link', '', 'pagination = { type = "link_header" }'),
-    "page": ('/page', 'hits', 'pagination = { type = "page", param = "page", start = 1, total_path = "nbPages" }'),
-    "offset": ('/offset', 'items', 'pagination = { type = "offset", param = "offset", limit_param = "limit", limit = 10, total_path = "total" }'),
-    "next_url": ('/next', 'results', 'pagination = { type = "next_url", path = "links.next" }'),
+    "cursor": (
+        "/cursor",
+        "data",
+        'pagination = { type = "cursor", cursor_path = "meta.next_cursor", param = "cursor" }',
+    ),
+    "link_header": ("/link", "", 'pagination = { type = "link_header" }'),
+    "page": (
+        "/page",
+        "hits",
+        'pagination = { type = "page", param = "page", start = 1, total_path = "nbPages" }',
+    ),
+    "offset": (
+        "/offset",
+        "items",
+        'pagination = { type = "offset", param = "offset", limit_param = "limit", limit = 10, total_path = "total" }',
+    ),
+    "next_url": ("/next", "results", 'pagination = { type = "next_url", path = "links.next" }'),
 }
 
 
 def pipeline_toml(url: str, records: str, pagination: str, extra: str = "") -> str:
-    return f"""
+    return (
+        f"""
     [pipeline]
     name = "launch"
     competitors = ["SilkPro", "HairGlow"]
@@ -106,7 +131,9 @@ def pipeline_toml(url: str, records: str, pagination: str, extra: str = "") -> s
     backoff = 0.01
     {pagination}
     {extra}
-    """ + FIELDS
+    """
+        + FIELDS
+    )
 
 
 def count(db_path, sql: str = "SELECT COUNT(*) FROM posts", params: tuple = ()) -> int:
@@ -115,7 +142,9 @@ def count(db_path, sql: str = "SELECT COUNT(*) FROM posts", params: tuple = ()) 
 
 
 @pytest.mark.parametrize("style", sorted(STYLES))
-async def test_each_pagination_style_loads_every_post_once(style, serve, write_pipeline, make_engine, db_path):
+async def test_each_pagination_style_loads_every_post_once(
+    style, serve, write_pipeline, make_engine, db_path
+):
     server = await serve(api_app())
     path, records, pagination = STYLES[style]
     pipeline = write_pipeline(pipeline_toml(server.url + path, records, pagination))
@@ -124,33 +153,56 @@ async def test_each_pagination_style_loads_every_post_once(style, serve, write_p
         first = await engine.run_source("launch", "api", "cli")
         second = await engine.run_source("launch", "api", "cli")
 
-    assert (first.status, first.fetched, first.loaded, first.duplicates, first.failed) == ("ok", 25, 25, 0, 0)
+    assert (first.status, first.fetched, first.loaded, first.duplicates, first.failed) == (
+        "ok",
+        25,
+        25,
+        0,
+        0,
+    )
     assert count(db_path) == 25
     assert len(server.requests) == 6  # three pages per run, no extra request past the end
     # Without an incremental cursor the second run sees the same posts: all duplicates.
     assert (second.loaded, second.duplicates) == (0, 25)
     with sqlite3.connect(db_path) as conn:
-        row = conn.execute("SELECT text, created_at, segments, author_hash, label, feedback "
-                           "FROM posts WHERE external_id = '3'").fetchone()
+        row = conn.execute(
+            "SELECT text, created_at, segments, author_hash, label, feedback "
+            "FROM posts WHERE external_id = '3'"
+        ).fetchone()
     assert row[0] == "Better than SilkPro for my curls. #3"
     assert row[1] == "2026-11-23T10:03:00Z"
     assert json.loads(row[2]) == {"region": "EU"}
     assert row[3] and "user3" not in row[3]  # pseudonymised
     assert row[5] == "comparison"
-    runs = count(db_path, "SELECT COUNT(*) FROM runs WHERE status = 'ok' AND loaded + duplicates = 25")
+    runs = count(
+        db_path, "SELECT COUNT(*) FROM runs WHERE status = 'ok' AND loaded + duplicates = 25"
+    )
     assert runs == 2
 
 
-async def test_incremental_cursor_asks_only_for_new_posts(serve, write_pipeline, make_engine, db_path):
+async def test_incremental_cursor_asks_only_for_new_posts(
+    serve, write_pipeline, make_engine, db_path
+):
     server = await serve(api_app())
-    pipeline = write_pipeline(pipeline_toml(
-        server.url + "/cursor", "data", STYLES["cursor"][2],
-        'incremental = { param = "since_id", field = "id" }'))
+    pipeline = write_pipeline(
+        pipeline_toml(
+            server.url + "/cursor",
+            "data",
+            STYLES["cursor"][2],
+            'incremental = { param = "since_id", field = "id" }',
+        )
+    )
 
     async with make_engine(pipeline) as engine:
         first = await engine.run_source("launch", "api", "cli")
-        POSTS.append({"id": 26, "body": "Just tried AquaSilk, love it", "user": {"name": "x"},
-                      "ts": "2026-11-25T10:00:00Z"})
+        POSTS.append(
+            {
+                "id": 26,
+                "body": "Just tried AquaSilk, love it",
+                "user": {"name": "x"},
+                "ts": "2026-11-25T10:00:00Z",
+            }
+        )
         try:
             second = await engine.run_source("launch", "api", "cli")
         finally:
@@ -166,24 +218,39 @@ async def test_incremental_cursor_asks_only_for_new_posts(serve, write_pipeline,
     assert cursor == {"since": 26}
 
 
-async def test_malformed_page_fails_that_page_not_the_run(serve, write_pipeline, make_engine, db_path):
+async def test_malformed_page_fails_that_page_not_the_run(
+    serve, write_pipeline, make_engine, db_path
+):
     app = web.Application()
 
     async def page(request: web.Request) -> web.Response:
         number = int(request.query["page"])
         if number == 2:
-            return web.Response(text='{"hits": [{"id": 1, "body": "trunc', content_type="application/json")
+            return web.Response(
+                text='{"hits": [{"id": 1, "body": "trunc', content_type="application/json"
+            )
         if number == 3:
-            return web.json_response({"hits": [{"id": 99, "body": ""}, "not an object",
-                                               {"id": 100, "body": "fine", "ts": "yesterday-ish"},
-                                               {"id": 101, "body": "Love it"}]})
+            return web.json_response(
+                {
+                    "hits": [
+                        {"id": 99, "body": ""},
+                        "not an object",
+                        {"id": 100, "body": "fine", "ts": "yesterday-ish"},
+                        {"id": 101, "body": "Love it"},
+                    ]
+                }
+            )
         return web.json_response({"hits": chunk((number - 1) * PAGE)})
 
     app.router.add_get("/page", page)
     server = await serve(app)
-    pipeline = write_pipeline(pipeline_toml(
-        server.url + "/page", "hits",
-        'pagination = { type = "page", param = "page", start = 1, total_path = "nbPages" }'))
+    pipeline = write_pipeline(
+        pipeline_toml(
+            server.url + "/page",
+            "hits",
+            'pagination = { type = "page", param = "page", start = 1, total_path = "nbPages" }',
+        )
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "api", "cli")
@@ -193,7 +260,9 @@ async def test_malformed_page_fails_that_page_not_the_run(serve, write_pipeline,
     assert (stats.loaded, stats.failed) == (11, 4)
     assert stats.fetched == stats.loaded + stats.duplicates + stats.failed
     with sqlite3.connect(db_path) as conn:
-        failures = conn.execute("SELECT stage, error, payload FROM failed_records ORDER BY id").fetchall()
+        failures = conn.execute(
+            "SELECT stage, error, payload FROM failed_records ORDER BY id"
+        ).fetchall()
     stages = [f[0] for f in failures]
     assert stages == ["parse", "clean", "parse", "clean"]
     assert "invalid JSON" in failures[0][1] and "page=2" in failures[0][1]
@@ -248,7 +317,9 @@ async def test_retry_after_zero_still_waits(serve, write_pipeline, make_engine):
     assert min(b - a for a, b in zip(hits, hits[1:], strict=False)) >= 0.19
 
 
-async def test_server_errors_become_a_fetch_failure_with_url_status_and_body(serve, write_pipeline, make_engine, db_path):
+async def test_server_errors_become_a_fetch_failure_with_url_status_and_body(
+    serve, write_pipeline, make_engine, db_path
+):
     app = web.Application()
 
     async def broken(request: web.Request) -> web.Response:
@@ -265,7 +336,8 @@ async def test_server_errors_become_a_fetch_failure_with_url_status_and_body(ser
     assert len(server.requests) == 3
     with sqlite3.connect(db_path) as conn:
         stage, error, payload, context = conn.execute(
-            "SELECT stage, error, payload, context FROM failed_records").fetchone()
+            "SELECT stage, error, payload, context FROM failed_records"
+        ).fetchone()
         run = conn.execute("SELECT status, error FROM runs").fetchone()
     assert stage == "fetch"
     assert "HTTP 500" in error and "3 attempts" in error
@@ -284,8 +356,9 @@ async def test_timeout_and_truncated_body_are_retried(serve, write_pipeline, mak
             await asyncio.sleep(2)
             return web.json_response([])
         if calls["n"] == 2:
-            response = web.StreamResponse(headers={"Content-Length": "1000",
-                                                   "Content-Type": "application/json"})
+            response = web.StreamResponse(
+                headers={"Content-Length": "1000", "Content-Type": "application/json"}
+            )
             await response.prepare(request)
             await response.write(b'[{"id": 1, "bo')
             request.transport.close()
@@ -306,7 +379,9 @@ async def test_wrong_encoding_is_decoded_not_lost(serve, write_pipeline, make_en
     app = web.Application()
 
     async def latin1(request: web.Request) -> web.Response:
-        body = json.dumps([{"id": 1, "body": "Très doux, j'adore"}], ensure_ascii=False).encode("latin-1")
+        body = json.dumps([{"id": 1, "body": "Très doux, j'adore"}], ensure_ascii=False).encode(
+            "latin-1"
+        )
         # Declares UTF-8 but sends Latin-1, as misconfigured servers do.
         return web.Response(body=body, content_type="application/json", charset="utf-8")
 
@@ -339,7 +414,9 @@ async def test_auth_error_is_not_retried(serve, write_pipeline, make_engine, db_
     assert len(server.requests) == 1
 
 
-async def test_retrying_a_fetch_failure_refetches_with_the_source_headers(serve, write_pipeline, make_engine, db_path):
+async def test_retrying_a_fetch_failure_refetches_with_the_source_headers(
+    serve, write_pipeline, make_engine, db_path
+):
     app = web.Application()
     state = {"up": False}
 
@@ -352,8 +429,9 @@ async def test_retrying_a_fetch_failure_refetches_with_the_source_headers(serve,
 
     app.router.add_get("/api", guarded)
     server = await serve(app)
-    pipeline = write_pipeline(pipeline_toml(server.url + "/api", "", "",
-                                            'headers = { Authorization = "Bearer s3cret" }'))
+    pipeline = write_pipeline(
+        pipeline_toml(server.url + "/api", "", "", 'headers = { Authorization = "Bearer s3cret" }')
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "api", "cli")
@@ -369,13 +447,17 @@ async def test_retrying_a_fetch_failure_refetches_with_the_source_headers(serve,
     assert count(db_path, "SELECT COUNT(*) FROM failed_records WHERE status = 'resolved'") == 1
 
 
-async def test_retrying_a_truncated_page_fetches_it_again(serve, write_pipeline, make_engine, db_path):
+async def test_retrying_a_truncated_page_fetches_it_again(
+    serve, write_pipeline, make_engine, db_path
+):
     app = web.Application()
     state = {"cut": True}
 
     async def once_cut(request: web.Request) -> web.Response:
         body = json.dumps(POSTS[:3])
-        return web.Response(text=body[:40] if state["cut"] else body, content_type="application/json")
+        return web.Response(
+            text=body[:40] if state["cut"] else body, content_type="application/json"
+        )
 
     app.router.add_get("/api", once_cut)
     server = await serve(app)
@@ -393,7 +475,9 @@ async def test_retrying_a_truncated_page_fetches_it_again(serve, write_pipeline,
     assert count(db_path) == 3
 
 
-async def test_a_refetched_page_resolves_its_fetch_failure_and_its_bad_records_fail_alone(serve, write_pipeline, make_engine, db_path):
+async def test_a_refetched_page_resolves_its_fetch_failure_and_its_bad_records_fail_alone(
+    serve, write_pipeline, make_engine, db_path
+):
     app = web.Application()
     state = {"up": False}
 
@@ -416,6 +500,8 @@ async def test_a_refetched_page_resolves_its_fetch_failure_and_its_bad_records_f
     assert outcome.resolved == [fetch_id]
     assert count(db_path) == 1
     with sqlite3.connect(db_path) as conn:
-        rows = conn.execute("SELECT stage, status, error FROM failed_records ORDER BY id").fetchall()
+        rows = conn.execute(
+            "SELECT stage, status, error FROM failed_records ORDER BY id"
+        ).fetchall()
     assert rows[0][:2] == ("fetch", "resolved")
     assert rows[1][:2] == ("clean", "open") and "text is missing" in rows[1][2]

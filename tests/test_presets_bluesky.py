@@ -35,34 +35,49 @@ def sort_at(post: dict) -> float:
     return min(comparable(post["record"]["createdAt"])[1], comparable(post["indexedAt"])[1])
 
 
-def bluesky_app(recorded: list[dict], *, remaining: int = 2983, hits: list[float] | None = None) -> web.Application:
+def bluesky_app(
+    recorded: list[dict], *, remaining: int = 2983, hits: list[float] | None = None
+) -> web.Application:
     app = web.Application()
 
     async def search(request: web.Request) -> web.Response:
         if hits is not None:
             hits.append(time.monotonic())
         if request.headers.get("Authorization", "Bearer ok") != "Bearer ok":
-            return web.json_response({"error": "ExpiredToken", "message": "Token has expired"}, status=400)
+            return web.json_response(
+                {"error": "ExpiredToken", "message": "Token has expired"}, status=400
+            )
         q = request.query
-        matching = [p for p in recorded if "since" not in q or sort_at(p) >= comparable(q["since"])[1]]
+        matching = [
+            p for p in recorded if "since" not in q or sort_at(p) >= comparable(q["since"])[1]
+        ]
         limit = int(q.get("limit", 25))
         offset = int(q.get("cursor", 0))
         if offset >= len(matching):  # the cursor runs on past the end: last page again
             offset = max(0, (len(matching) - 1) // limit * limit)
-        page = matching[offset:offset + limit]
-        headers = {"RateLimit-Limit": "3000", "RateLimit-Remaining": str(remaining),
-                   "RateLimit-Reset": str(epoch_in(1)), "RateLimit-Policy": "3000;w=300"}
-        return web.json_response({"posts": page, "cursor": str(int(q.get("cursor", 0)) + limit)},
-                                 headers=headers)
+        page = matching[offset : offset + limit]
+        headers = {
+            "RateLimit-Limit": "3000",
+            "RateLimit-Remaining": str(remaining),
+            "RateLimit-Reset": str(epoch_in(1)),
+            "RateLimit-Policy": "3000;w=300",
+        }
+        return web.json_response(
+            {"posts": page, "cursor": str(int(q.get("cursor", 0)) + limit)}, headers=headers
+        )
 
     app.router.add_get("/xrpc/app.bsky.feed.searchPosts", search)
     return app
 
 
-async def test_every_recorded_post_lands_and_the_next_run_asks_since(serve, write_pipeline, make_engine, db_path):
+async def test_every_recorded_post_lands_and_the_next_run_asks_since(
+    serve, write_pipeline, make_engine, db_path
+):
     live = RECORDED[1:]  # the newest post arrives between the runs
     server = await serve(bluesky_app(live))
-    pipeline = write_pipeline(source_toml("bluesky", server.url, 'query = "redistricting"\nlimit = 10'))
+    pipeline = write_pipeline(
+        source_toml("bluesky", server.url, 'query = "redistricting"\nlimit = 10')
+    )
 
     async with make_engine(pipeline) as engine:
         first = await engine.run_source("launch", "bluesky")
@@ -72,8 +87,11 @@ async def test_every_recorded_post_lands_and_the_next_run_asks_since(serve, writ
     secret = author_secret(db_path)
     rows = posts(db_path)
     assert {k: landed(v) for k, v in rows.items()} == {
-        p["uri"]: expected_row(p["record"]["text"], p["record"]["createdAt"], p["author"]["did"], secret)
-        for p in RECORDED}
+        p["uri"]: expected_row(
+            p["record"]["text"], p["record"]["createdAt"], p["author"]["did"], secret
+        )
+        for p in RECORDED
+    }
     # Pages of 10, 10, 4, then the last page again: its posts are duplicates and paging stops.
     assert (first.status, first.loaded, first.duplicates, first.failed) == ("ok", 24, 4, 0)
     queries = server.queries()
@@ -107,14 +125,21 @@ async def test_spent_rate_limit_waits_for_the_epoch_reset(serve, write_pipeline,
     assert events.backoffs()[0].startswith("rate-limited until ")
 
 
-async def test_expired_token_stops_and_names_the_variable(serve, write_pipeline, make_engine, monkeypatch):
+async def test_expired_token_stops_and_names_the_variable(
+    serve, write_pipeline, make_engine, monkeypatch
+):
     monkeypatch.setenv("BLUESKY_TOKEN", "expired-jwt")
     server = await serve(bluesky_app(RECORDED))
-    pipeline = write_pipeline(source_toml("bluesky", server.url,
-                                          'query = "x"\ntoken = "${BLUESKY_TOKEN}"'))
+    pipeline = write_pipeline(
+        source_toml("bluesky", server.url, 'query = "x"\ntoken = "${BLUESKY_TOKEN}"')
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "bluesky")
 
-    assert stats.status == "failed" and "BLUESKY_TOKEN" in stats.error and "ExpiredToken" in stats.error
+    assert (
+        stats.status == "failed"
+        and "BLUESKY_TOKEN" in stats.error
+        and "ExpiredToken" in stats.error
+    )
     assert len(server.requests) == 1

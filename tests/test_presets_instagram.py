@@ -31,19 +31,31 @@ def instagram_app(token: str = "ig-token") -> web.Application:
 
     async def hashtag_search(request: web.Request) -> web.Response:
         if not authorised(request):
-            return web.json_response({"error": {"message": "Invalid OAuth access token.",
-                                                "type": "OAuthException", "code": 190}}, status=400)
+            return web.json_response(
+                {
+                    "error": {
+                        "message": "Invalid OAuth access token.",
+                        "type": "OAuthException",
+                        "code": 190,
+                    }
+                },
+                status=400,
+            )
         return web.json_response({"data": [{"id": HASHTAG_ID}]})
 
     async def recent_media(request: web.Request) -> web.Response:
         fields = request.query["fields"].split(",")
         # The recorded cursors are literally "after": page 2 and 3 share it.
         index = {None: 0, "QVFIU1": 1, "after": 2}[request.query.get("after")]
-        body: dict = {"data": [{k: media[i][k] for k in fields if k in media[i]} for i in pages[index]]}
+        body: dict = {
+            "data": [{k: media[i][k] for k in fields if k in media[i]} for i in pages[index]]
+        }
         if index < 2:
             after = "QVFIU1" if index == 0 else "after"
-            body["paging"] = {"cursors": {"after": after},
-                              "next": f"{request.url.with_query({**request.query, 'after': after})}"}
+            body["paging"] = {
+                "cursors": {"after": after},
+                "next": f"{request.url.with_query({**request.query, 'after': after})}",
+            }
         return web.json_response(body)
 
     app.router.add_get("/v26.0/ig_hashtag_search", hashtag_search)
@@ -52,11 +64,18 @@ def instagram_app(token: str = "ig-token") -> web.Application:
 
 
 async def test_hashtag_media_land_and_a_page_of_known_media_ends_paging(
-        serve, write_pipeline, make_engine, db_path, monkeypatch):
+    serve, write_pipeline, make_engine, db_path, monkeypatch
+):
     monkeypatch.setenv("INSTAGRAM_TOKEN", "ig-token")
     server = await serve(instagram_app())
-    pipeline = write_pipeline(source_toml("instagram", server.url, 'hashtag = "#Makkah__Madinah"\n'
-                                          'user_id = "17841406338772941"\ntoken = "${INSTAGRAM_TOKEN}"'))
+    pipeline = write_pipeline(
+        source_toml(
+            "instagram",
+            server.url,
+            'hashtag = "#Makkah__Madinah"\n'
+            'user_id = "17841406338772941"\ntoken = "${INSTAGRAM_TOKEN}"',
+        )
+    )
 
     async with make_engine(pipeline) as engine:
         first = await engine.run_source("launch", "instagram")
@@ -64,7 +83,8 @@ async def test_hashtag_media_land_and_a_page_of_known_media_ends_paging(
 
     rows = posts(db_path)
     assert {k: landed(v) for k, v in rows.items()} == {
-        m["id"]: expected_row(m["caption"], None, None, b"") for m in TOP}
+        m["id"]: expected_row(m["caption"], None, None, b"") for m in TOP
+    }
     assert rows[TOP[0]["id"]]["url"] == "https://www.instagram.com/p/B8goRvrnwod/"
     assert json.loads(rows[TOP[0]["id"]]["segments"]) == {"media_type": "IMAGE"}
     # Page 2 brings only media already seen: paging stops before the repeated cursor.
@@ -72,8 +92,11 @@ async def test_hashtag_media_land_and_a_page_of_known_media_ends_paging(
     assert failures(db_path) == []
 
     paths = [r.path for r in server.requests]
-    assert paths[:3] == ["/v26.0/ig_hashtag_search", f"/v26.0/{HASHTAG_ID}/recent_media",
-                         f"/v26.0/{HASHTAG_ID}/recent_media"]
+    assert paths[:3] == [
+        "/v26.0/ig_hashtag_search",
+        f"/v26.0/{HASHTAG_ID}/recent_media",
+        f"/v26.0/{HASHTAG_ID}/recent_media",
+    ]
     assert server.queries()[0] == {"user_id": "17841406338772941", "q": "makkah__madinah"}
     assert server.queries()[1]["fields"].startswith("id,caption,timestamp,permalink")
     assert all("access_token" not in q for q in server.queries())
@@ -83,11 +106,16 @@ async def test_hashtag_media_land_and_a_page_of_known_media_ends_paging(
     assert cursor(db_path) == {"hashtag": "makkah__madinah", "hashtag_id": HASHTAG_ID}
 
 
-async def test_invalid_token_stops_and_names_the_variable(serve, write_pipeline, make_engine, monkeypatch):
+async def test_invalid_token_stops_and_names_the_variable(
+    serve, write_pipeline, make_engine, monkeypatch
+):
     monkeypatch.setenv("INSTAGRAM_TOKEN", "expired")
     server = await serve(instagram_app())
-    pipeline = write_pipeline(source_toml("instagram", server.url, 'hashtag = "x"\nuser_id = "1"\n'
-                                          'token = "${INSTAGRAM_TOKEN}"'))
+    pipeline = write_pipeline(
+        source_toml(
+            "instagram", server.url, 'hashtag = "x"\nuser_id = "1"\ntoken = "${INSTAGRAM_TOKEN}"'
+        )
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "instagram")

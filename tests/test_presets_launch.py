@@ -11,9 +11,17 @@ from sentitui.config import ConfigError, load_pipeline_file, load_pipelines
 from sentitui.sources import kinds, make_source
 
 LAUNCH = REPO / "pipelines" / "launch.toml"
-ENV = {"X_BEARER_TOKEN": "x", "MASTODON_TOKEN": "m", "REDDIT_TOKEN": "r", "BLUESKY_TOKEN": "b",
-       "YOUTUBE_API_KEY": "y", "INSTAGRAM_TOKEN": "i", "INSTAGRAM_USER_ID": "1784",
-       "FACEBOOK_PAGE_TOKEN": "f", "FACEBOOK_PAGE_ID": "1929"}
+ENV = {
+    "X_BEARER_TOKEN": "x",
+    "MASTODON_TOKEN": "m",
+    "REDDIT_TOKEN": "r",
+    "BLUESKY_TOKEN": "b",
+    "YOUTUBE_API_KEY": "y",
+    "INSTAGRAM_TOKEN": "i",
+    "INSTAGRAM_USER_ID": "1784",
+    "FACEBOOK_PAGE_TOKEN": "f",
+    "FACEBOOK_PAGE_ID": "1929",
+}
 PRESETS = {"x", "mastodon", "reddit", "bluesky", "hackernews", "youtube", "instagram", "facebook"}
 
 

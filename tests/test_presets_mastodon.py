@@ -23,8 +23,11 @@ from presets_replay import (
     source_toml,
 )
 
-CASSETTES = ("mastodon/mastodonpy_test_hashtag_tl.yaml", "mastodon/mastodonpy_test_public_tl.yaml",
-             "mastodon/mastodonpy_test_public_tl_anonymous.yaml")
+CASSETTES = (
+    "mastodon/mastodonpy_test_hashtag_tl.yaml",
+    "mastodon/mastodonpy_test_public_tl.yaml",
+    "mastodon/mastodonpy_test_public_tl_anonymous.yaml",
+)
 
 
 def recorded_statuses() -> list[dict]:
@@ -38,8 +41,13 @@ def recorded_statuses() -> list[dict]:
     return sorted(seen.values(), key=lambda s: int(s["id"]), reverse=True)
 
 
-def mastodon_app(statuses: list[dict], *, remaining: int = 299, token: str | None = None,
-                 hits: list[float] | None = None) -> web.Application:
+def mastodon_app(
+    statuses: list[dict],
+    *,
+    remaining: int = 299,
+    token: str | None = None,
+    hits: list[float] | None = None,
+) -> web.Application:
     app = web.Application()
 
     async def tag_timeline(request: web.Request) -> web.Response:
@@ -49,20 +57,28 @@ def mastodon_app(statuses: list[dict], *, remaining: int = 299, token: str | Non
             return web.json_response({"error": "The access token is invalid"}, status=401)
         limit = min(int(request.query.get("limit", 20)), 40)
         q = request.query
-        newest_first = [s for s in statuses
-                        if ("max_id" not in q or int(s["id"]) < int(q["max_id"]))
-                        and ("since_id" not in q or int(s["id"]) > int(q["since_id"]))
-                        and ("min_id" not in q or int(s["id"]) > int(q["min_id"]))]
+        newest_first = [
+            s
+            for s in statuses
+            if ("max_id" not in q or int(s["id"]) < int(q["max_id"]))
+            and ("since_id" not in q or int(s["id"]) > int(q["since_id"]))
+            and ("min_id" not in q or int(s["id"]) > int(q["min_id"]))
+        ]
         # min_id gives the statuses just above it (the oldest ones), still newest first.
         page = newest_first[-limit:] if "min_id" in q else newest_first[:limit]
         reset = datetime.fromtimestamp(time.time() + 1, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        headers = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": str(remaining),
-                   "X-RateLimit-Reset": reset}
+        headers = {
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": reset,
+        }
         if page:
             # Like Mastodon's pagination_params: the links keep `limit`.
             base = f"{request.url.origin()}{request.path}?limit={limit}"
-            headers["Link"] = (f'<{base}&max_id={page[-1]["id"]}>; rel="next", '
-                               f'<{base}&min_id={page[0]["id"]}>; rel="prev"')
+            headers["Link"] = (
+                f'<{base}&max_id={page[-1]["id"]}>; rel="next", '
+                f'<{base}&min_id={page[0]["id"]}>; rel="prev"'
+            )
         return web.json_response(page, headers=headers)
 
     app.router.add_get("/api/v1/timelines/tag/{tag}", tag_timeline)
@@ -73,12 +89,15 @@ def expected(statuses: list[dict], secret: bytes) -> dict[str, dict]:
     out = {}
     for s in statuses:
         host = s["account"]["url"].split("/")[2]
-        out[s["id"]] = expected_row(s["content"], s["created_at"], f'{s["account"]["acct"]}@{host}', secret)
+        out[s["id"]] = expected_row(
+            s["content"], s["created_at"], f"{s['account']['acct']}@{host}", secret
+        )
     return out
 
 
 async def test_every_recorded_status_lands_and_later_runs_poll_with_min_id(
-        serve, write_pipeline, make_engine, db_path):
+    serve, write_pipeline, make_engine, db_path
+):
     statuses = recorded_statuses()
     assert len(statuses) == 10
     live = statuses[2:]  # the two newest are "posted" between the runs
@@ -106,8 +125,12 @@ async def test_every_recorded_status_lands_and_later_runs_poll_with_min_id(
     queries = server.queries()
     assert server.requests[0].path == "/api/v1/timelines/tag/hoot"
     # Run 1 walks back with max_id until an empty page: 8 statuses, 3 a page.
-    assert [q.get("max_id") for q in queries[:4]] == [None, statuses[4]["id"], statuses[7]["id"],
-                                                       statuses[9]["id"]]
+    assert [q.get("max_id") for q in queries[:4]] == [
+        None,
+        statuses[4]["id"],
+        statuses[7]["id"],
+        statuses[9]["id"],
+    ]
     # Run 2 asks for what is newer than the newest status seen, then follows rel="prev".
     assert queries[4] == {"limit": "3", "min_id": statuses[2]["id"]}
     assert queries[5] == {"limit": "3", "min_id": statuses[0]["id"]}
@@ -115,11 +138,22 @@ async def test_every_recorded_status_lands_and_later_runs_poll_with_min_id(
     assert cursor(db_path) == {"since": statuses[0]["id"]}
 
 
-async def test_a_boost_lands_once_as_the_boosted_status(serve, write_pipeline, make_engine, db_path):
+async def test_a_boost_lands_once_as_the_boosted_status(
+    serve, write_pipeline, make_engine, db_path
+):
     """The reblog wrapper is built from the documented Status shape around a recorded status."""
     original = recorded_statuses()[3]
-    boost = {**original, "id": "117020599999999999", "content": "", "reblog": original,
-             "account": {**original["account"], "acct": "booster", "url": "http://localhost:3000/@booster"}}
+    boost = {
+        **original,
+        "id": "117020599999999999",
+        "content": "",
+        "reblog": original,
+        "account": {
+            **original["account"],
+            "acct": "booster",
+            "url": "http://localhost:3000/@booster",
+        },
+    }
     server = await serve(mastodon_app([boost, original]))
     pipeline = write_pipeline(source_toml("mastodon", server.url, 'hashtag = "hoot"'))
 
@@ -146,11 +180,14 @@ async def test_spent_rate_limit_waits_for_the_iso_reset(serve, write_pipeline, m
     assert events.backoffs()[0].startswith("rate-limited until ")
 
 
-async def test_invalid_token_stops_and_names_the_variable(serve, write_pipeline, make_engine, monkeypatch):
+async def test_invalid_token_stops_and_names_the_variable(
+    serve, write_pipeline, make_engine, monkeypatch
+):
     monkeypatch.setenv("MASTODON_TOKEN", "revoked")
     server = await serve(mastodon_app(recorded_statuses(), token="valid"))
-    pipeline = write_pipeline(source_toml("mastodon", server.url,
-                                          'hashtag = "hoot"\ntoken = "${MASTODON_TOKEN}"'))
+    pipeline = write_pipeline(
+        source_toml("mastodon", server.url, 'hashtag = "hoot"\ntoken = "${MASTODON_TOKEN}"')
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "mastodon")

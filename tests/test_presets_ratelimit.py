@@ -20,9 +20,15 @@ NOW = 1_747_676_700.0  # 2025-05-19T17:45:00Z
 
 def test_x_reset_is_epoch_seconds():
     # From tweepy's recording: x-rate-limit-remaining 449 of 450 -> no wait.
-    assert next_allowed({"x-rate-limit-remaining": "449", "x-rate-limit-reset": "1665184962"}, NOW) is None
-    wait = next_allowed({"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW) + 120)},
-                        NOW, RateLimitRules(reset="epoch"))
+    assert (
+        next_allowed({"x-rate-limit-remaining": "449", "x-rate-limit-reset": "1665184962"}, NOW)
+        is None
+    )
+    wait = next_allowed(
+        {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW) + 120)},
+        NOW,
+        RateLimitRules(reset="epoch"),
+    )
     assert wait is not None and wait.until == NOW + 120
     assert wait.reason.startswith("rate-limited until ")
 
@@ -42,8 +48,12 @@ def test_mastodon_reset_is_iso_8601():
 
 
 def test_bluesky_reset_is_epoch_seconds():
-    headers = {"RateLimit-Limit": "3000", "RateLimit-Remaining": "0", "RateLimit-Reset": "1747676784",
-               "RateLimit-Policy": "3000;w=300"}
+    headers = {
+        "RateLimit-Limit": "3000",
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": "1747676784",
+        "RateLimit-Policy": "3000;w=300",
+    }
     assert next_allowed(headers, NOW).until == 1747676784
 
 
@@ -56,15 +66,35 @@ def test_auto_style_reads_each_kind_of_reset():
 
 def test_facebook_usage_above_90_percent_pauses():
     rules = RateLimitRules(usage_pause=5)
-    assert next_allowed({"X-App-Usage": json.dumps({"call_count": 50, "total_cputime": 10,
-                                                   "total_time": 12})}, NOW, rules) is None
-    wait = next_allowed({"X-App-Usage": json.dumps({"call_count": 91, "total_cputime": 10,
-                                                   "total_time": 12})}, NOW, rules)
+    assert (
+        next_allowed(
+            {"X-App-Usage": json.dumps({"call_count": 50, "total_cputime": 10, "total_time": 12})},
+            NOW,
+            rules,
+        )
+        is None
+    )
+    wait = next_allowed(
+        {"X-App-Usage": json.dumps({"call_count": 91, "total_cputime": 10, "total_time": 12})},
+        NOW,
+        rules,
+    )
     assert wait.until == NOW + 5 and "91%" in wait.reason
-    buc = {"112130216863063": [{"type": "pages", "call_count": 100, "total_cputime": 20,
-                                "total_time": 30, "estimated_time_to_regain_access": 2}]}
+    buc = {
+        "112130216863063": [
+            {
+                "type": "pages",
+                "call_count": 100,
+                "total_cputime": 20,
+                "total_time": 30,
+                "estimated_time_to_regain_access": 2,
+            }
+        ]
+    }
     assert graph_usage({"x-business-use-case-usage": json.dumps(buc)}) == (100.0, 2.0)
-    assert next_allowed({"X-Business-Use-Case-Usage": json.dumps(buc)}, NOW, rules).until == NOW + 120
+    assert (
+        next_allowed({"X-Business-Use-Case-Usage": json.dumps(buc)}, NOW, rules).until == NOW + 120
+    )
     assert next_allowed({"X-App-Usage": "not json"}, NOW) is None
 
 
@@ -74,7 +104,9 @@ async def test_client_waits_for_a_spent_budget_before_the_next_request(serve):
     async def limited(request: web.Request) -> web.Response:
         hits.append(asyncio.get_running_loop().time())
         reset = datetime.fromtimestamp(time.time() + 1, UTC).isoformat()
-        return web.json_response([], headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
+        return web.json_response(
+            [], headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+        )
 
     app = web.Application()
     app.router.add_get("/api", limited)
@@ -90,8 +122,13 @@ async def test_client_waits_for_a_spent_budget_before_the_next_request(serve):
 
 async def test_client_refuses_to_wait_longer_than_max_rate_wait(serve):
     async def spent(request: web.Request) -> web.Response:
-        return web.json_response([], headers={"x-rate-limit-remaining": "0",
-                                               "x-rate-limit-reset": str(int(time.time()) + 3600)})
+        return web.json_response(
+            [],
+            headers={
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(int(time.time()) + 3600),
+            },
+        )
 
     app = web.Application()
     app.router.add_get("/api", spent)

@@ -32,12 +32,19 @@ def recorded_posts() -> list[dict]:
     for name in ("praw_TestSubreddit.test_search.json", "praw_TestSubredditListings.test_hot.json"):
         for interaction in recording(f"reddit/{name}")["interactions"]:
             if "/access_token" not in interaction["request"]["uri"]:
-                children += json.loads(interaction["response"]["body"]["string"])["data"]["children"]
+                children += json.loads(interaction["response"]["body"]["string"])["data"][
+                    "children"
+                ]
     return sorted(children, key=lambda c: c["data"]["created_utc"], reverse=True)
 
 
-def reddit_app(children: list[dict], *, remaining: str = "599.0", token: str | None = None,
-               hits: list[float] | None = None) -> web.Application:
+def reddit_app(
+    children: list[dict],
+    *,
+    remaining: str = "599.0",
+    token: str | None = None,
+    hits: list[float] | None = None,
+) -> web.Application:
     app = web.Application()
 
     async def search(request: web.Request) -> web.Response:
@@ -48,12 +55,26 @@ def reddit_app(children: list[dict], *, remaining: str = "599.0", token: str | N
         limit = min(int(request.query.get("limit", 25)), 100)
         names = [c["data"]["name"] for c in children]
         start = names.index(request.query["after"]) + 1 if "after" in request.query else 0
-        page = children[start:start + limit]
+        page = children[start : start + limit]
         after = page[-1]["data"]["name"] if start + limit < len(children) else None
-        headers = {"X-Ratelimit-Used": "1", "X-Ratelimit-Remaining": remaining, "X-Ratelimit-Reset": "1"}
-        return web.json_response({"kind": "Listing", "data": {
-            "after": after, "before": None, "dist": len(page), "modhash": "", "children": page}},
-            headers=headers)
+        headers = {
+            "X-Ratelimit-Used": "1",
+            "X-Ratelimit-Remaining": remaining,
+            "X-Ratelimit-Reset": "1",
+        }
+        return web.json_response(
+            {
+                "kind": "Listing",
+                "data": {
+                    "after": after,
+                    "before": None,
+                    "dist": len(page),
+                    "modhash": "",
+                    "children": page,
+                },
+            },
+            headers=headers,
+        )
 
     app.router.add_get("/search.json", search)
     app.router.add_get("/r/{sub}/search.json", search)
@@ -61,13 +82,20 @@ def reddit_app(children: list[dict], *, remaining: str = "599.0", token: str | N
 
 
 def expected(children: list[dict], secret: bytes) -> dict[str, dict]:
-    return {c["data"]["name"]: expected_row(joined(c["data"]["title"], c["data"]["selftext"]),
-                                            c["data"]["created_utc"], c["data"]["author"], secret)
-            for c in children}
+    return {
+        c["data"]["name"]: expected_row(
+            joined(c["data"]["title"], c["data"]["selftext"]),
+            c["data"]["created_utc"],
+            c["data"]["author"],
+            secret,
+        )
+        for c in children
+    }
 
 
 async def test_every_recorded_post_lands_and_the_next_run_stops_at_the_last_fullname(
-        serve, write_pipeline, make_engine, db_path):
+    serve, write_pipeline, make_engine, db_path
+):
     children = recorded_posts()
     live = children[1:]  # the newest post arrives between the runs
     server = await serve(reddit_app(live))
@@ -87,24 +115,50 @@ async def test_every_recorded_post_lands_and_the_next_run_stops_at_the_last_full
     assert failures(db_path) == []
 
     queries = server.queries()
-    assert queries[0] == {"q": "praw", "sort": "new", "type": "link", "limit": "50", "raw_json": "1"}
-    assert [q.get("after") for q in queries[:3]] == [None, live[50]["data"]["name"], live[100]["data"]["name"]]
+    assert queries[0] == {
+        "q": "praw",
+        "sort": "new",
+        "type": "link",
+        "limit": "50",
+        "raw_json": "1",
+    }
+    assert [q.get("after") for q in queries[:3]] == [
+        None,
+        live[50]["data"]["name"],
+        live[100]["data"]["name"],
+    ]
     # Run 2: one page, which reaches the newest post of run 1, so no `after` request follows.
     assert len(queries) == 4 and "after" not in queries[3]
     assert (second.loaded, second.duplicates) == (1, 49)
-    assert cursor(db_path) == {"since": children[0]["data"]["created_utc"], "last": children[0]["data"]["name"]}
+    assert cursor(db_path) == {
+        "since": children[0]["data"]["created_utc"],
+        "last": children[0]["data"]["name"],
+    }
 
 
-async def test_subreddit_search_and_crosspost_counted_once(serve, write_pipeline, make_engine, db_path):
+async def test_subreddit_search_and_crosspost_counted_once(
+    serve, write_pipeline, make_engine, db_path
+):
     """The crosspost is built from the documented listing shape around a recorded post."""
     original = recorded_posts()[5]
-    crosspost = {"kind": "t3", "data": {**original["data"], "name": "t3_zzz999", "id": "zzz999",
-                                        "title": "xpost", "selftext": "", "author": "someone_else",
-                                        "created_utc": original["data"]["created_utc"] + 60,
-                                        "crosspost_parent": original["data"]["name"],
-                                        "crosspost_parent_list": [original["data"]]}}
+    crosspost = {
+        "kind": "t3",
+        "data": {
+            **original["data"],
+            "name": "t3_zzz999",
+            "id": "zzz999",
+            "title": "xpost",
+            "selftext": "",
+            "author": "someone_else",
+            "created_utc": original["data"]["created_utc"] + 60,
+            "crosspost_parent": original["data"]["name"],
+            "crosspost_parent_list": [original["data"]],
+        },
+    }
     server = await serve(reddit_app([crosspost, original]))
-    pipeline = write_pipeline(source_toml("reddit", server.url, 'query = "praw"\nsubreddit = "r/redditdev"'))
+    pipeline = write_pipeline(
+        source_toml("reddit", server.url, 'query = "praw"\nsubreddit = "r/redditdev"')
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "reddit")
@@ -131,10 +185,14 @@ async def test_spent_rate_limit_waits_the_seconds_reddit_gives(serve, write_pipe
     assert events.backoffs()[0].startswith("rate-limited until ")
 
 
-async def test_rejected_token_stops_and_names_the_variable(serve, write_pipeline, make_engine, monkeypatch):
+async def test_rejected_token_stops_and_names_the_variable(
+    serve, write_pipeline, make_engine, monkeypatch
+):
     monkeypatch.setenv("REDDIT_TOKEN", "stale")
     server = await serve(reddit_app(recorded_posts(), token="fresh"))
-    pipeline = write_pipeline(source_toml("reddit", server.url, 'query = "praw"\ntoken = "${REDDIT_TOKEN}"'))
+    pipeline = write_pipeline(
+        source_toml("reddit", server.url, 'query = "praw"\ntoken = "${REDDIT_TOKEN}"')
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "reddit")

@@ -42,22 +42,37 @@ def recorded_pages() -> list[list[dict]]:
     return [TWEEPY["data"], NYC["data"]]
 
 
-def x_app(pages: list[list[dict]], *, remaining: int = 449, includes: dict | None = None,
-          hits: list[float] | None = None) -> web.Application:
+def x_app(
+    pages: list[list[dict]],
+    *,
+    remaining: int = 449,
+    includes: dict | None = None,
+    hits: list[float] | None = None,
+) -> web.Application:
     app = web.Application()
 
     async def search(request: web.Request) -> web.Response:
         if hits is not None:
             hits.append(time.monotonic())
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-            return web.json_response({"title": "Unauthorized", "type": "about:blank",
-                                      "status": 401, "detail": "Unauthorized"}, status=401)
+            return web.json_response(
+                {
+                    "title": "Unauthorized",
+                    "type": "about:blank",
+                    "status": 401,
+                    "detail": "Unauthorized",
+                },
+                status=401,
+            )
         since = int(request.query.get("since_id", 0))
         kept = [[t for t in page if int(t["id"]) > since] for page in pages]
         kept = [page for page in kept if page]
         index = int(request.query.get("next_token", "page-0").split("-")[1])
-        headers = {"x-rate-limit-limit": "450", "x-rate-limit-remaining": str(remaining),
-                   "x-rate-limit-reset": str(epoch_in(1))}
+        headers = {
+            "x-rate-limit-limit": "450",
+            "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(epoch_in(1)),
+        }
         if index >= len(kept):
             return web.json_response({"meta": {"result_count": 0}}, headers=headers)
         data = kept[index]
@@ -77,13 +92,19 @@ def expected_posts(pages: list[list[dict]], secret: bytes) -> dict[str, dict]:
     """Each recorded tweet as the preset should land it; a retweet counts as its original."""
     out: dict[str, dict] = {}
     for tweet in (t for page in pages for t in page):
-        original = next((r["id"] for r in tweet.get("referenced_tweets", []) if r["type"] == "retweeted"), None)
+        original = next(
+            (r["id"] for r in tweet.get("referenced_tweets", []) if r["type"] == "retweeted"), None
+        )
         if original:
             text = tweet["text"].split(": ", 1)[1]  # "RT @name: …" quotes the original
             out.setdefault(original, expected_row(text, tweet.get("created_at"), None, secret))
         else:
-            out.setdefault(tweet["id"], expected_row(tweet["text"], tweet.get("created_at"),
-                                                     tweet.get("author_id"), secret))
+            out.setdefault(
+                tweet["id"],
+                expected_row(
+                    tweet["text"], tweet.get("created_at"), tweet.get("author_id"), secret
+                ),
+            )
     return out
 
 
@@ -93,9 +114,12 @@ def x_token(monkeypatch):
 
 
 async def test_every_recorded_tweet_lands_and_the_next_run_asks_since_id(
-        x_token, serve, write_pipeline, make_engine, db_path):
+    x_token, serve, write_pipeline, make_engine, db_path
+):
     server = await serve(x_app(recorded_pages()))
-    pipeline = write_pipeline(source_toml("x", server.url, 'query = "nyc"\ntoken = "${X_BEARER_TOKEN}"'))
+    pipeline = write_pipeline(
+        source_toml("x", server.url, 'query = "nyc"\ntoken = "${X_BEARER_TOKEN}"')
+    )
 
     async with make_engine(pipeline) as engine:
         first = await engine.run_source("launch", "x")
@@ -120,20 +144,45 @@ async def test_every_recorded_tweet_lands_and_the_next_run_asks_since_id(
 
 
 async def test_expansions_give_location_followers_and_the_retweeted_original(
-        x_token, serve, write_pipeline, make_engine, db_path):
+    x_token, serve, write_pipeline, make_engine, db_path
+):
     """Built from the documented v2 response shape (`includes.users`, `includes.tweets`)."""
-    original = {"id": "1600000000000000001", "text": "AquaSilk left my hair so soft!",
-                "author_id": "42", "created_at": "2026-11-20T09:00:00.000Z", "lang": "en"}
-    retweet = {"id": "1600000000000000009", "text": "RT @ana: AquaSilk left my hair so soft!",
-               "author_id": "77", "created_at": "2026-11-20T10:00:00.000Z", "lang": "en",
-               "referenced_tweets": [{"type": "retweeted", "id": original["id"]}]}
-    includes = {"users": [{"id": "42", "username": "ana", "location": "Lyon, France",
-                           "public_metrics": {"followers_count": 2500}},
-                          {"id": "77", "username": "bo", "location": "Oslo",
-                           "public_metrics": {"followers_count": 12}}],
-                "tweets": [original]}
+    original = {
+        "id": "1600000000000000001",
+        "text": "AquaSilk left my hair so soft!",
+        "author_id": "42",
+        "created_at": "2026-11-20T09:00:00.000Z",
+        "lang": "en",
+    }
+    retweet = {
+        "id": "1600000000000000009",
+        "text": "RT @ana: AquaSilk left my hair so soft!",
+        "author_id": "77",
+        "created_at": "2026-11-20T10:00:00.000Z",
+        "lang": "en",
+        "referenced_tweets": [{"type": "retweeted", "id": original["id"]}],
+    }
+    includes = {
+        "users": [
+            {
+                "id": "42",
+                "username": "ana",
+                "location": "Lyon, France",
+                "public_metrics": {"followers_count": 2500},
+            },
+            {
+                "id": "77",
+                "username": "bo",
+                "location": "Oslo",
+                "public_metrics": {"followers_count": 12},
+            },
+        ],
+        "tweets": [original],
+    }
     server = await serve(x_app([[retweet, original]], includes=includes))
-    pipeline = write_pipeline(source_toml("x", server.url, 'hashtag = "aquasilk"\ntoken = "${X_BEARER_TOKEN}"'))
+    pipeline = write_pipeline(
+        source_toml("x", server.url, 'hashtag = "aquasilk"\ntoken = "${X_BEARER_TOKEN}"')
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "x")
@@ -143,16 +192,23 @@ async def test_expansions_give_location_followers_and_the_retweeted_original(
     row = rows[original["id"]]
     assert row["created_at"] == "2026-11-20T09:00:00Z"
     assert row["author_hash"] == hash_author("42", author_secret(db_path))
-    assert '"location": "Lyon, France"' in row["segments"] and '"followers": "1k-10k"' in row["segments"]
+    assert (
+        '"location": "Lyon, France"' in row["segments"]
+        and '"followers": "1k-10k"' in row["segments"]
+    )
     assert server.queries()[0]["query"] == "#aquasilk"
     assert "location" in server.queries()[0]["user.fields"]
     assert cursor(db_path) == {"since": retweet["id"]}
 
 
-async def test_spent_rate_limit_delays_the_next_request(x_token, serve, write_pipeline, make_engine):
+async def test_spent_rate_limit_delays_the_next_request(
+    x_token, serve, write_pipeline, make_engine
+):
     hits: list[float] = []
     server = await serve(x_app(recorded_pages(), remaining=0, hits=hits))
-    pipeline = write_pipeline(source_toml("x", server.url, 'query = "nyc"\ntoken = "${X_BEARER_TOKEN}"'))
+    pipeline = write_pipeline(
+        source_toml("x", server.url, 'query = "nyc"\ntoken = "${X_BEARER_TOKEN}"')
+    )
     events = Events()
 
     async with make_engine(pipeline) as engine:
@@ -165,11 +221,14 @@ async def test_spent_rate_limit_delays_the_next_request(x_token, serve, write_pi
     assert any("rate-limited until" in line.message for line in events.logs)
 
 
-async def test_unauthorized_stops_at_once_and_names_the_variable(serve, write_pipeline, make_engine,
-                                                                 monkeypatch, db_path):
+async def test_unauthorized_stops_at_once_and_names_the_variable(
+    serve, write_pipeline, make_engine, monkeypatch, db_path
+):
     monkeypatch.setenv("X_BEARER_TOKEN", "expired")
     server = await serve(x_app(recorded_pages()))
-    pipeline = write_pipeline(source_toml("x", server.url, 'query = "nyc"\ntoken = "${X_BEARER_TOKEN}"'))
+    pipeline = write_pipeline(
+        source_toml("x", server.url, 'query = "nyc"\ntoken = "${X_BEARER_TOKEN}"')
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "x")
@@ -188,4 +247,3 @@ def test_config_needs_a_query_or_hashtag_and_a_token(write_pipeline):
     assert "missing required key 'token'" in problems
     with pytest.raises(ConfigError, match="'query' or 'hashtag' is required"):
         write_pipeline(source_toml("x", "https://api.x.com", 'token = "t"'))
-

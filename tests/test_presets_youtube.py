@@ -30,8 +30,13 @@ VIDEO, DISABLED = "F1UP7wRCPH8", "noComments1"
 
 
 def google_error(code: int, reason: str, message: str) -> dict:
-    return {"error": {"code": code, "message": message,
-                      "errors": [{"message": message, "domain": "youtube.commentThread", "reason": reason}]}}
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "errors": [{"message": message, "domain": "youtube.commentThread", "reason": reason}],
+        }
+    }
 
 
 def youtube_app(*, key: str = "k", quota_left: bool = True) -> web.Application:
@@ -39,26 +44,40 @@ def youtube_app(*, key: str = "k", quota_left: bool = True) -> web.Application:
 
     async def comment_threads(request: web.Request) -> web.Response:
         if request.headers.get("X-Goog-Api-Key") != key:
-            invalid = google_error(400, "badRequest", "API key not valid. Please pass a valid API key.")
-            invalid["error"]["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                                            "reason": "API_KEY_INVALID"}]
+            invalid = google_error(
+                400, "badRequest", "API key not valid. Please pass a valid API key."
+            )
+            invalid["error"]["details"] = [
+                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
+            ]
             return web.json_response(invalid, status=400)
         if not quota_left:
-            return web.json_response(google_error(403, "quotaExceeded", "You have exceeded your quota."), status=403)
+            return web.json_response(
+                google_error(403, "quotaExceeded", "You have exceeded your quota."), status=403
+            )
         if request.query["videoId"] == DISABLED:
-            return web.json_response(google_error(403, "commentsDisabled", "Comments are disabled."), status=403)
-        return web.json_response(PAGE_2 if request.query.get("pageToken") == PAGE_1["nextPageToken"] else PAGE_1)
+            return web.json_response(
+                google_error(403, "commentsDisabled", "Comments are disabled."), status=403
+            )
+        return web.json_response(
+            PAGE_2 if request.query.get("pageToken") == PAGE_1["nextPageToken"] else PAGE_1
+        )
 
     app.router.add_get("/youtube/v3/commentThreads", comment_threads)
     return app
 
 
 def toml(url: str, extra: str = "") -> str:
-    return source_toml("youtube", url, f'video_ids = ["{VIDEO}", "{DISABLED}"]\nkey = "${{YOUTUBE_API_KEY}}"\n{extra}')
+    return source_toml(
+        "youtube",
+        url,
+        f'video_ids = ["{VIDEO}", "{DISABLED}"]\nkey = "${{YOUTUBE_API_KEY}}"\n{extra}',
+    )
 
 
 async def test_every_recorded_comment_lands_and_the_next_run_stops_at_the_newest_seen(
-        serve, write_pipeline, make_engine, db_path, monkeypatch):
+    serve, write_pipeline, make_engine, db_path, monkeypatch
+):
     monkeypatch.setenv("YOUTUBE_API_KEY", "k")
     server = await serve(youtube_app())
     pipeline = write_pipeline(toml(server.url))
@@ -74,8 +93,9 @@ async def test_every_recorded_comment_lands_and_the_next_run_stops_at_the_newest
     expected = {}
     for thread in PAGE_1["items"]:
         s = thread["snippet"]["topLevelComment"]["snippet"]
-        expected[thread["id"]] = expected_row(s["textOriginal"], s["publishedAt"],
-                                              s["authorChannelId"]["value"], secret)
+        expected[thread["id"]] = expected_row(
+            s["textOriginal"], s["publishedAt"], s["authorChannelId"]["value"], secret
+        )
     assert {k: landed(v) for k, v in rows.items()} == expected
     # Page 2 repeats page 1's threads: counted as duplicates, and paging stops there.
     assert (first.status, first.loaded, first.duplicates, first.failed) == ("ok", 5, 5, 0)
@@ -83,11 +103,18 @@ async def test_every_recorded_comment_lands_and_the_next_run_stops_at_the_newest
     assert row["url"] == f"https://www.youtube.com/watch?v={VIDEO}&lc=UgyZ1jqkHKYvi1-ruOZ4AaABAg"
     assert json.loads(row["segments"]) == {"video": VIDEO}
     assert failures(db_path) == []
-    assert any(f"video {DISABLED}: HTTP 403 commentsDisabled" in line.message for line in events.logs)
+    assert any(
+        f"video {DISABLED}: HTTP 403 commentsDisabled" in line.message for line in events.logs
+    )
 
     queries = server.queries()
-    assert queries[0] == {"part": "snippet,replies", "order": "time", "textFormat": "plainText",
-                          "maxResults": "100", "videoId": VIDEO}
+    assert queries[0] == {
+        "part": "snippet,replies",
+        "order": "time",
+        "textFormat": "plainText",
+        "maxResults": "100",
+        "videoId": VIDEO,
+    }
     assert queries[1]["pageToken"] == PAGE_1["nextPageToken"]
     assert all("key" not in q for q in queries)  # the key travels in a header, not the URL
     # Run 2: the first page already reaches the newest comment seen, so no pageToken request.
@@ -96,7 +123,9 @@ async def test_every_recorded_comment_lands_and_the_next_run_stops_at_the_newest
     assert cursor(db_path) == {"videos": {VIDEO: "2019-11-26T15:51:44.000Z"}}
 
 
-async def test_inline_replies_land_with_their_thread(serve, write_pipeline, make_engine, db_path, monkeypatch):
+async def test_inline_replies_land_with_their_thread(
+    serve, write_pipeline, make_engine, db_path, monkeypatch
+):
     """The recorded replies are put in a thread's `replies.comments`, as the API inlines them."""
     monkeypatch.setenv("YOUTUBE_API_KEY", "k")
     thread = {**PAGE_1["items"][4], "replies": {"comments": REPLIES}}
@@ -107,7 +136,9 @@ async def test_inline_replies_land_with_their_thread(serve, write_pipeline, make
 
     app.router.add_get("/youtube/v3/commentThreads", one_thread)
     server = await serve(app)
-    pipeline = write_pipeline(source_toml("youtube", server.url, f'video_ids = ["{VIDEO}"]\nkey = "k"'))
+    pipeline = write_pipeline(
+        source_toml("youtube", server.url, f'video_ids = ["{VIDEO}"]\nkey = "k"')
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "youtube")
@@ -119,7 +150,9 @@ async def test_inline_replies_land_with_their_thread(serve, write_pipeline, make
     assert reply["url"] == f"https://www.youtube.com/watch?v={VIDEO}&lc={REPLIES[0]['id']}"
 
 
-async def test_quota_exceeded_stops_with_the_pacific_midnight_reset(serve, write_pipeline, make_engine, monkeypatch):
+async def test_quota_exceeded_stops_with_the_pacific_midnight_reset(
+    serve, write_pipeline, make_engine, monkeypatch
+):
     monkeypatch.setenv("YOUTUBE_API_KEY", "k")
     server = await serve(youtube_app(quota_left=False))
     pipeline = write_pipeline(toml(server.url))
@@ -133,7 +166,9 @@ async def test_quota_exceeded_stops_with_the_pacific_midnight_reset(serve, write
     assert len(server.requests) == 1
 
 
-async def test_invalid_key_stops_and_names_the_variable(serve, write_pipeline, make_engine, monkeypatch):
+async def test_invalid_key_stops_and_names_the_variable(
+    serve, write_pipeline, make_engine, monkeypatch
+):
     monkeypatch.setenv("YOUTUBE_API_KEY", "wrong")
     server = await serve(youtube_app())
     pipeline = write_pipeline(toml(server.url))
@@ -141,7 +176,11 @@ async def test_invalid_key_stops_and_names_the_variable(serve, write_pipeline, m
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "youtube")
 
-    assert stats.status == "failed" and "YOUTUBE_API_KEY" in stats.error and "API_KEY_INVALID" in stats.error
+    assert (
+        stats.status == "failed"
+        and "YOUTUBE_API_KEY" in stats.error
+        and "API_KEY_INVALID" in stats.error
+    )
     assert len(server.requests) == 1
 
 
@@ -151,4 +190,7 @@ def test_quota_resets_at_pacific_midnight():
     from sentitui.sources.presets.youtube import next_quota_reset
 
     # 2026-07-01 20:00 UTC is 13:00 PDT: the next reset is 2026-07-02 07:00 UTC.
-    assert next_quota_reset(datetime(2026, 7, 1, 20, tzinfo=UTC)) == datetime(2026, 7, 2, 7, tzinfo=UTC).timestamp()
+    assert (
+        next_quota_reset(datetime(2026, 7, 1, 20, tzinfo=UTC))
+        == datetime(2026, 7, 2, 7, tzinfo=UTC).timestamp()
+    )

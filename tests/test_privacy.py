@@ -35,18 +35,34 @@ def ago(days: int) -> str:
 
 
 POSTS = [
-    {"id": 1, "body": f"Love the scent but the price is ridiculous. Mail me at {EMAIL} or "
-                      f"call {PHONE}", "user": {"name": "maya.w", "age": "18-24"},
-     "link": "https://social.example/@maya.w/1", "ts": ago(1)},
-    {"id": 2, "body": "@zoe_suds I switched from Silk Pro and the price is too high, awful",
-     "user": {"name": "curly.kim", "age": "18-24"}, "link": "https://social.example/@curly.kim/2",
-     "ts": ago(2)},
-    {"id": 3, "body": "The smell is lovely, better than #hairglow ask @bea_rtx@mastodon.social",
-     "user": {"name": "zoe_suds", "age": "25-34"}, "link": "https://social.example/@zoe_suds/3",
-     "ts": ago(3)},
-    {"id": 4, "body": "Price is fair and the scent is great. Signed, zoe_suds",
-     "user": {"name": "zoe_suds", "age": "25-34"}, "link": "https://social.example/@zoe_suds/4",
-     "ts": ago(400)},
+    {
+        "id": 1,
+        "body": f"Love the scent but the price is ridiculous. Mail me at {EMAIL} or call {PHONE}",
+        "user": {"name": "maya.w", "age": "18-24"},
+        "link": "https://social.example/@maya.w/1",
+        "ts": ago(1),
+    },
+    {
+        "id": 2,
+        "body": "@zoe_suds I switched from Silk Pro and the price is too high, awful",
+        "user": {"name": "curly.kim", "age": "18-24"},
+        "link": "https://social.example/@curly.kim/2",
+        "ts": ago(2),
+    },
+    {
+        "id": 3,
+        "body": "The smell is lovely, better than #hairglow ask @bea_rtx@mastodon.social",
+        "user": {"name": "zoe_suds", "age": "25-34"},
+        "link": "https://social.example/@zoe_suds/3",
+        "ts": ago(3),
+    },
+    {
+        "id": 4,
+        "body": "Price is fair and the scent is great. Signed, zoe_suds",
+        "user": {"name": "zoe_suds", "age": "25-34"},
+        "link": "https://social.example/@zoe_suds/4",
+        "ts": ago(400),
+    },
     # No text: fails at clean; its raw payload (with the handle) is kept for retry.
     {"id": 5, "body": "", "user": {"name": "bea_rtx", "age": "25-34"}, "ts": ago(1)},
 ]
@@ -118,8 +134,9 @@ def found(text: str) -> list[str]:
     return [s for s in SECRETS if s.lower() in lowered]
 
 
-async def test_no_handle_email_or_phone_in_db_logs_or_export(write_pipeline, make_engine, api,
-                                                             db_path, caplog):
+async def test_no_handle_email_or_phone_in_db_logs_or_export(
+    write_pipeline, make_engine, api, db_path, caplog
+):
     caplog.set_level(logging.DEBUG, logger="sentitui")
     pipeline, lines = await load(write_pipeline, make_engine, api)
 
@@ -159,13 +176,18 @@ async def test_keep_authors_stores_the_handle(write_pipeline, make_engine, api, 
     assert "[email]" in rows["1"]["text"]  # e-mails and phones are redacted either way
 
 
-async def test_purge_applies_retention_and_export_honours_it(write_pipeline, make_engine, api,
-                                                             db_path):
+async def test_purge_applies_retention_and_export_honours_it(
+    write_pipeline, make_engine, api, db_path
+):
     pipeline, _ = await load(write_pipeline, make_engine, api, extra="retention_days = 30")
     store = Store(db_path)
     out = io.StringIO()
     assert export_posts(store, [pipeline], out, fmt="jsonl") == 3  # 400-day-old post left out
-    assert {json.loads(line)["external_id"] for line in out.getvalue().splitlines()} == {"1", "2", "3"}
+    assert {json.loads(line)["external_id"] for line in out.getvalue().splitlines()} == {
+        "1",
+        "2",
+        "3",
+    }
 
     # Failed records older than failed_retention_days (14) go; a fresh one stays.
     result = purge(store, [pipeline], now=NOW)
@@ -182,15 +204,27 @@ async def test_rescore_recomputes_after_a_config_change(write_pipeline, make_eng
     before = {r["external_id"]: r for r in store.rows("SELECT * FROM posts")}
     assert before["3"]["label"] == "positive" and before["3"]["competitors"] == '["HairGlow"]'
 
-    changed = write_pipeline(PIPELINE.format(url="http://127.0.0.1:9", extra="""
+    changed = write_pipeline(
+        PIPELINE.format(
+            url="http://127.0.0.1:9",
+            extra="""
 thresholds = { positive = 0.95, negative = -0.95 }
 scorer = "textblob"
-""").replace('"HairGlow"]', '"Nobody"]').replace("price = [", "cost = ["))
+""",
+        )
+        .replace('"HairGlow"]', '"Nobody"]')
+        .replace("price = [", "cost = [")
+    )
     seen: list[tuple[int, int]] = []
     scorer = Scorer(workers=0)
     try:
-        updated = await rescore(store, [changed], scorer, batch_size=2,
-                                progress=lambda name, done, total: seen.append((done, total)))
+        updated = await rescore(
+            store,
+            [changed],
+            scorer,
+            batch_size=2,
+            progress=lambda name, done, total: seen.append((done, total)),
+        )
     finally:
         scorer.close()
     assert updated == {"launch": 4}
@@ -204,8 +238,9 @@ scorer = "textblob"
     store.close()
 
 
-async def test_competitor_and_aspect_summaries_from_real_rows(write_pipeline, make_engine, api,
-                                                              db_path):
+async def test_competitor_and_aspect_summaries_from_real_rows(
+    write_pipeline, make_engine, api, db_path
+):
     await load(write_pipeline, make_engine, api)
     store = Store(db_path)
     polarity = {r["external_id"]: r["polarity"] for r in store.rows("SELECT * FROM posts")}

@@ -52,11 +52,13 @@ def tags(db_path) -> set[tuple[str, str]]:
 
 
 async def test_edit_add_break_and_delete_take_effect_in_a_running_engine(
-        tmp_path, serve, write_pipeline, make_engine, db_path):
+    tmp_path, serve, write_pipeline, make_engine, db_path
+):
     server = await serve(api())
     folder = tmp_path / "pipelines"
-    pipeline = write_pipeline(PIPELINE.format(schedule="0.2s", name="api", url=server.url,
-                                              tag="old"), name="live")
+    pipeline = write_pipeline(
+        PIPELINE.format(schedule="0.2s", name="api", url=server.url, tag="old"), name="live"
+    )
     path = pipeline.path
     events = []
     async with make_engine(pipeline) as engine:
@@ -74,23 +76,31 @@ async def test_edit_add_break_and_delete_take_effect_in_a_running_engine(
             invalid = next(e for e in events if isinstance(e, ConfigInvalid))
             assert invalid.problems == [
                 f"{path}:4: [pipeline]: key 'schedule': schedule 'soon' is neither an interval "
-                "like '30s', '5m', '1h' or '1d' nor a cron expression like '*/15 * * * *'"]
+                "like '30s', '5m', '1h' or '1d' nor a cron expression like '*/15 * * * *'"
+            ]
             assert engine.pipeline("live").source("api").options["params"] == {"tag": "new"}
             before = len(tags(db_path))
             # a new file: its source appears and runs
-            (folder / "more.toml").write_text(PIPELINE.format(
-                schedule="0.2s", name="extra", url=server.url, tag="more").replace('"live"', '"more"'))
+            (folder / "more.toml").write_text(
+                PIPELINE.format(schedule="0.2s", name="extra", url=server.url, tag="more").replace(
+                    '"live"', '"more"'
+                )
+            )
             await until(lambda: ("extra", "more") in tags(db_path), timeout=5)
             # a deleted file: its sources stop
             path.unlink()
             await until(lambda: "live" not in engine.pipelines, timeout=5)
             await until(lambda: not engine.is_running("live", "api"), timeout=5)
             with sqlite3.connect(db_path) as conn:
-                live_runs = conn.execute("SELECT COUNT(*) FROM runs WHERE pipeline = 'live'").fetchone()
+                live_runs = conn.execute(
+                    "SELECT COUNT(*) FROM runs WHERE pipeline = 'live'"
+                ).fetchone()
             await asyncio.sleep(0.5)  # several schedule periods: a removed source stays stopped
             with sqlite3.connect(db_path) as conn:
-                assert conn.execute("SELECT COUNT(*) FROM runs WHERE pipeline = 'live'"
-                                    ).fetchone() == live_runs
+                assert (
+                    conn.execute("SELECT COUNT(*) FROM runs WHERE pipeline = 'live'").fetchone()
+                    == live_runs
+                )
         finally:
             await continuous.stop()
     assert ("api", "bad") not in tags(db_path) and before > 0
@@ -117,16 +127,23 @@ def test_locate_points_at_the_line_of_the_key(tmp_path):
         [source.fields]
         id = "id"
     """)
-    assert locate(f"{path} source 'b': unknown key 'colour' (known keys: …)", path, text) == \
-        f"{path}:11: source 'b': unknown key 'colour' (known keys: …)"
-    assert locate(f"{path} source 'b': key 'fields.text' is required", path, text) == \
-        f"{path}:12: source 'b': key 'fields.text' is required"
-    assert locate(f"{path}: invalid TOML: Expected '=' (at line 3, column 1)", path, text) == \
-        f"{path}:3: invalid TOML: Expected '=' (at line 3, column 1)"
+    assert (
+        locate(f"{path} source 'b': unknown key 'colour' (known keys: …)", path, text)
+        == f"{path}:11: source 'b': unknown key 'colour' (known keys: …)"
+    )
+    assert (
+        locate(f"{path} source 'b': key 'fields.text' is required", path, text)
+        == f"{path}:12: source 'b': key 'fields.text' is required"
+    )
+    assert (
+        locate(f"{path}: invalid TOML: Expected '=' (at line 3, column 1)", path, text)
+        == f"{path}:3: invalid TOML: Expected '=' (at line 3, column 1)"
+    )
 
 
 async def test_console_shows_a_new_source_and_a_broken_file_without_restarting(
-        tmp_path, write_pipeline, make_engine, db_path):
+    tmp_path, write_pipeline, make_engine, db_path
+):
     from textual.widgets import DataTable
 
     from sentitui.tui.app import SentiApp
@@ -144,8 +161,13 @@ async def test_console_shows_a_new_source_and_a_broken_file_without_restarting(
     """
     head = '[pipeline]\nname = "launch"\n'
     pipeline = write_pipeline(head + source.format(name="first"), name="launch")
-    app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark",
-                   pipelines_dir=pipeline.path.parent)
+    app = SentiApp(
+        db_path,
+        [pipeline],
+        engine=make_engine(pipeline),
+        theme="textual-dark",
+        pipelines_dir=pipeline.path.parent,
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2")
         await pilot.pause()
@@ -158,8 +180,10 @@ async def test_console_shows_a_new_source_and_a_broken_file_without_restarting(
         pipeline.path.write_text(head + source.format(name="first") + source.format(name="second"))
         await until(lambda: rows() == {"launch/first", "launch/second"}, timeout=5)
         pipeline.path.write_text(head + source.format(name="first") + "\n[[source]]\nname = 3\n")
-        await until(lambda: any(n.title == "pipeline file not reloaded"
-                                for n in app._notifications), timeout=5)
+        await until(
+            lambda: any(n.title == "pipeline file not reloaded" for n in app._notifications),
+            timeout=5,
+        )
         problems = next(n.message for n in app._notifications if n.title)
         assert f"{pipeline.path}:13: source '#2': key 'name' must be a string" in problems
         assert rows() == {"launch/first", "launch/second"}  # the last good version stays
@@ -170,7 +194,9 @@ async def test_changed_source_keeps_its_cursor(serve, write_pipeline, make_engin
 
     async def posts(request: web.Request) -> web.Response:
         floor = int(request.query.get("since_id", 0))
-        return web.json_response([{"id": n, "body": f"AquaSilk {n}"} for n in (1, 2, 3) if n > floor])
+        return web.json_response(
+            [{"id": n, "body": f"AquaSilk {n}"} for n in (1, 2, 3) if n > floor]
+        )
 
     app.router.add_get("/posts", posts)
     server = await serve(app)

@@ -14,8 +14,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def sentitui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sentitui.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "sentitui.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_rescore_export_purge_commands(tmp_path: Path) -> None:
@@ -33,9 +38,12 @@ def test_rescore_export_purge_commands(tmp_path: Path) -> None:
     # Raise the positive cut-off and wipe the aspects: rescore must rebuild both.
     db.execute("UPDATE posts SET aspects = NULL")
     db.commit()
-    (pipelines / "demo.toml").write_text(demo.replace(
-        'competitors = ["SilkPro", "HairGlow"]',
-        'competitors = ["SilkPro", "HairGlow"]\nthresholds = { positive = 0.99 }'))
+    (pipelines / "demo.toml").write_text(
+        demo.replace(
+            'competitors = ["SilkPro", "HairGlow"]',
+            'competitors = ["SilkPro", "HairGlow"]\nthresholds = { positive = 0.99 }',
+        )
+    )
     result = sentitui("rescore", "demo", "--json", "--batch-size", "200", *common, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     total = sum(labels_before.values())
@@ -71,9 +79,13 @@ def test_rescore_alongside_a_concurrent_run_once(tmp_path: Path) -> None:
         db.execute("UPDATE posts SET label = NULL, aspects = NULL")
 
     def start(*args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "sentitui.cli", *args, *common],
-                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "sentitui.cli", *args, *common],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     # Two posts a transaction: many short commits, so the two writers overlap.
     rescore = start("rescore", "demo", "--json", "--batch-size", "2", "--workers", "0")
@@ -87,7 +99,11 @@ def test_rescore_alongside_a_concurrent_run_once(tmp_path: Path) -> None:
 
     db = sqlite3.connect(tmp_path / "t.db")
     assert db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == total
-    assert db.execute("SELECT COUNT(*) FROM posts WHERE label IS NULL OR aspects IS NULL"
-                      ).fetchone()[0] == 0
+    assert (
+        db.execute("SELECT COUNT(*) FROM posts WHERE label IS NULL OR aspects IS NULL").fetchone()[
+            0
+        ]
+        == 0
+    )
     assert db.execute("SELECT COUNT(*) FROM runs WHERE status != 'ok'").fetchone()[0] == 0
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

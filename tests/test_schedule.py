@@ -12,8 +12,9 @@ from sentitui.engine.schedule import ScheduleError, parse_interval
 from sentitui.models import RunFinished
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86400),
-                                               ("0.5s", 0.5)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86400), ("0.5s", 0.5)]
+)
 def test_parse_interval(text, seconds):
     assert parse_interval(text) == seconds
 
@@ -24,7 +25,9 @@ def test_bad_interval_is_named(text):
         parse_interval(text)
 
 
-async def test_scheduled_source_runs_repeatedly_and_never_overlaps(serve, write_pipeline, make_engine, db_path):
+async def test_scheduled_source_runs_repeatedly_and_never_overlaps(
+    serve, write_pipeline, make_engine, db_path
+):
     app = web.Application()
 
     async def posts(request: web.Request) -> web.Response:
@@ -127,7 +130,8 @@ def counting_app() -> web.Application:
 
 
 def live_pipeline(write_pipeline, url: str, schedule: str, sources=("api",)):
-    tables = "".join(f"""
+    tables = "".join(
+        f"""
         [[source]]
         name = "{name}"
         kind = "json_api"
@@ -135,17 +139,23 @@ def live_pipeline(write_pipeline, url: str, schedule: str, sources=("api",)):
         [source.fields]
         id = "id"
         text = "body"
-    """ for name in sources)
-    return write_pipeline(f"""
+    """
+        for name in sources
+    )
+    return write_pipeline(
+        f"""
         [pipeline]
         name = "live"
         schedule = "{schedule}"
-    """ + tables)
+    """
+        + tables
+    )
 
 
 @pytest.mark.parametrize(("schedule", "expected"), [("*/5 * * * *", {12}), ("10m", {6, 7})])
 async def test_schedule_fires_the_expected_number_of_runs_in_an_hour(
-        serve, write_pipeline, make_engine, db_path, schedule, expected):
+    serve, write_pipeline, make_engine, db_path, schedule, expected
+):
     server = await serve(counting_app())
     pipeline = live_pipeline(write_pipeline, server.url, schedule)
     start = datetime(2026, 11, 23, 10, 0, 0).timestamp()
@@ -170,8 +180,9 @@ async def queued(engine, n: int) -> None:
     raise AssertionError(f"{n} runs never queued")
 
 
-async def test_manual_pull_goes_before_queued_scheduled_runs(serve, write_pipeline, make_engine,
-                                                             db_path):
+async def test_manual_pull_goes_before_queued_scheduled_runs(
+    serve, write_pipeline, make_engine, db_path
+):
     release = asyncio.Event()
     app = counting_app()
 

@@ -28,11 +28,19 @@ REAL_ROBOTS = SHARED_FIXTURES / "robots"
 class Site:
     """A static site server that answers conditional requests and logs every hit."""
 
-    def __init__(self, root: Path = SITE, *, charsets: dict[str, str] | None = None,
-                 pages: dict[str, bytes] | None = None, etags: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path = SITE,
+        *,
+        charsets: dict[str, str] | None = None,
+        pages: dict[str, bytes] | None = None,
+        etags: bool = True,
+    ) -> None:
         self.root = root
         # The Shift_JIS page declares its charset only in the HTTP header.
-        self.charsets = {"/products/aquasilk-mask-ja.html": "Shift_JIS"} if charsets is None else charsets
+        self.charsets = (
+            {"/products/aquasilk-mask-ja.html": "Shift_JIS"} if charsets is None else charsets
+        )
         self.pages = pages if pages is not None else {}
         self.etags = etags
         self.hits: list[tuple[float, str, int]] = []  # (server time, path?query, status)
@@ -84,9 +92,14 @@ verified = ".verified::text"
 """
 
 
-def shop_toml(url: str, extra: str = "", rating: str = ".stars::attr(style)",
-              start: str = "/index.html", follow: str = '["a.product-link", "nav a", "a.sort"]',
-              next_page: str = '"a.next"') -> str:
+def shop_toml(
+    url: str,
+    extra: str = "",
+    rating: str = ".stars::attr(style)",
+    start: str = "/index.html",
+    follow: str = '["a.product-link", "nav a", "a.sort"]',
+    next_page: str = '"a.next"',
+) -> str:
     return f"""
     [pipeline]
     name = "launch"
@@ -118,13 +131,24 @@ def day(fetched_at: str, days_back: int) -> str:
     return (fetched - timedelta(days=days_back)).strftime("%Y-%m-%dT00:00:00Z")
 
 
-SHOP_RATINGS = {"rev-1001": 5.0, "rev-1002": 2.0, "rev-1004": 3.0, "rev-1005": 5.0, "rev-1006": 1.0,
-                "rev-2001": 4.0, "rev-2002": 1.0, "rev-3001": 5.0, "rev-3002": 3.0,
-                "rev-4001": 4.0, "rev-4002": 2.0}
+SHOP_RATINGS = {
+    "rev-1001": 5.0,
+    "rev-1002": 2.0,
+    "rev-1004": 3.0,
+    "rev-1005": 5.0,
+    "rev-1006": 1.0,
+    "rev-2001": 4.0,
+    "rev-2002": 1.0,
+    "rev-3001": 5.0,
+    "rev-3002": 3.0,
+    "rev-4001": 4.0,
+    "rev-4002": 2.0,
+}
 
 
 async def test_shop_crawl_loads_each_review_once_and_never_asks_robots_disallowed(
-        serve, write_pipeline, make_engine, db_path):
+    serve, write_pipeline, make_engine, db_path
+):
     site = Site()
     server = await serve(site.app())
     pipeline = write_pipeline(shop_toml(server.url))
@@ -135,7 +159,13 @@ async def test_shop_crawl_loads_each_review_once_and_never_asks_robots_disallowe
         second = await engine.run_source("launch", "shop", "cli")
 
     # 13 reviews on 5 product pages; one has stars but no words: a clean failure.
-    assert (first.status, first.fetched, first.loaded, first.duplicates, first.failed) == ("ok", 13, 12, 0, 1)
+    assert (first.status, first.fetched, first.loaded, first.duplicates, first.failed) == (
+        "ok",
+        13,
+        12,
+        0,
+        1,
+    )
     ids = {r[0] for r in rows(db_path, "SELECT external_id FROM posts")}
     hashed = ids - set(SHOP_RATINGS)
     assert ids >= set(SHOP_RATINGS) and len(hashed) == 1  # Priya's review has no id attribute
@@ -147,19 +177,34 @@ async def test_shop_crawl_loads_each_review_once_and_never_asks_robots_disallowe
     assert paths[0] == "/robots.txt" and paths.count("/robots.txt") == 1
     assert len(paths) == len(set(paths)), "a URL was fetched twice in one run"
     assert not [p for p in paths if p.startswith(("/cart", "/account/")) or "sort=" in p]
-    assert {"/products/aquasilk-shampoo-reviews-2.html", "/listing-2.html",
-            "/products/aquasilk-mask-ja.html"} <= set(paths)
+    assert {
+        "/products/aquasilk-shampoo-reviews-2.html",
+        "/listing-2.html",
+        "/products/aquasilk-mask-ja.html",
+    } <= set(paths)
     # The newsletter link is the same page (canonical link): fetched, but its reviews not twice.
     assert "/products/aquasilk-shampoo.html?utm_source=newsletter" in paths
 
-    by_id = {r[0]: r[1:] for r in rows(db_path, "SELECT external_id, text, created_at, lang, segments, "
-                                                "author_hash, fetched_at, url FROM posts")}
+    by_id = {
+        r[0]: r[1:]
+        for r in rows(
+            db_path,
+            "SELECT external_id, text, created_at, lang, segments, "
+            "author_hash, fetched_at, url FROM posts",
+        )
+    }
     text, created, lang, segments, author, fetched, url = by_id["rev-1001"]
-    assert text == ("AquaSilk made my curls soft and defined without weighing them down. "
-                    "The scent is light and lasts all day.")
+    assert text == (
+        "AquaSilk made my curls soft and defined without weighing them down. "
+        "The scent is light and lasts all day."
+    )
     assert created == day(fetched, 3) and lang == "en"
-    assert json.loads(segments) == {"age_range": "25-34", "location": "UK", "hair_type": "curly",
-                                    "verified": "Verified buyer"}
+    assert json.loads(segments) == {
+        "age_range": "25-34",
+        "location": "UK",
+        "hair_type": "curly",
+        "verified": "Verified buyer",
+    }
     assert author and "Maya" not in author
     assert url == server.url + "/products/aquasilk-shampoo.html#rev-1001"
     assert by_id["rev-1002"][1] == "2026-11-21T00:00:00Z"  # "November 21, 2026"
@@ -169,8 +214,9 @@ async def test_shop_crawl_loads_each_review_once_and_never_asks_robots_disallowe
     assert by_id["rev-3002"][1] == day(by_id["rev-3002"][5], 4)  # "il y a 4 jours"
     assert by_id["rev-4001"][1] == "2026-11-23T00:00:00Z"  # "2026年11月23日"
     # Windows-1252 (declared in <meta>) and Shift_JIS (declared in HTTP) read right.
-    assert by_id["rev-3001"][0] == ("Très doux – j’adore ! Mes boucles sont « enfin » "
-                                    "disciplinées, 24 € bien dépensés.")
+    assert by_id["rev-3001"][0] == (
+        "Très doux – j’adore ! Mes boucles sont « enfin » disciplinées, 24 € bien dépensés."
+    )
     assert by_id["rev-3001"][2] == "fr"
     assert by_id["rev-4001"][0] == "とても良い香りで、髪がさらさらになりました。"
     assert by_id["rev-4002"][0] == "少し重たい仕上がりで、私の髪には合いませんでした。"
@@ -181,16 +227,18 @@ async def test_shop_crawl_loads_each_review_once_and_never_asks_robots_disallowe
 
     # The second run asks with the ETags it kept: every page answers 304, links are
     # followed from memory, nothing new is fetched or loaded.
-    second_hits = site.hits[len(first_hits):]
+    second_hits = site.hits[len(first_hits) :]
     assert (second.status, second.fetched, second.loaded, second.failed) == ("ok", 0, 0, 0)
     assert sorted(p for _, p, _ in second_hits) == sorted(paths)
     assert [s for _, p, s in second_hits if p != "/robots.txt"] == [304] * (len(paths) - 1)
-    html_requests = [r for r in server.requests[len(first_hits):] if r.path != "/robots.txt"]
+    html_requests = [r for r in server.requests[len(first_hits) :] if r.path != "/robots.txt"]
     assert all(r.headers.get("If-None-Match") for r in html_requests)
     assert all(r.headers["User-Agent"].startswith("SentiTUI/") for r in server.requests)
 
 
-async def test_rescraping_without_etags_loads_nothing_new(serve, write_pipeline, make_engine, db_path):
+async def test_rescraping_without_etags_loads_nothing_new(
+    serve, write_pipeline, make_engine, db_path
+):
     site = Site(etags=False)
     server = await serve(site.app())
     pipeline = write_pipeline(shop_toml(server.url))
@@ -205,10 +253,12 @@ async def test_rescraping_without_etags_loads_nothing_new(serve, write_pipeline,
     assert rows(db_path, "SELECT COUNT(*) FROM posts")[0][0] == 12
 
 
-@pytest.mark.parametrize("rating", [".stars::attr(style)", ".rating::attr(data-score)",
-                                    ".rating-text::text"])
-async def test_ratings_from_width_style_attribute_or_text(rating, serve, write_pipeline,
-                                                          make_engine, db_path):
+@pytest.mark.parametrize(
+    "rating", [".stars::attr(style)", ".rating::attr(data-score)", ".rating-text::text"]
+)
+async def test_ratings_from_width_style_attribute_or_text(
+    rating, serve, write_pipeline, make_engine, db_path
+):
     site = Site()
     server = await serve(site.app())
     pipeline = write_pipeline(shop_toml(server.url, rating=rating))
@@ -222,11 +272,13 @@ async def test_ratings_from_width_style_attribute_or_text(rating, serve, write_p
 
 
 async def test_charset_from_meta_when_http_lies_and_by_detection_when_nothing_is_declared(
-        serve, write_pipeline, make_engine, db_path):
+    serve, write_pipeline, make_engine, db_path
+):
     site = Site(charsets={"/products/aquasilk-serum-fr.html": "utf-8"})  # the header lies
     server = await serve(site.app())
-    pipeline = write_pipeline(shop_toml(
-        server.url, start="/listing-2.html", follow="'a.product-link'"))
+    pipeline = write_pipeline(
+        shop_toml(server.url, start="/listing-2.html", follow="'a.product-link'")
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "shop", "cli")
@@ -242,13 +294,21 @@ async def test_charset_from_meta_when_http_lies_and_by_detection_when_nothing_is
 async def test_real_robots_txt_disallow_and_crawl_delay(serve, write_pipeline, make_engine):
     """twitter.com's real robots.txt: `Disallow: /*?` but `Allow: /hashtag/*?src=`,
     `Disallow: /search/realtime`, and `Crawl-delay: 1` (which Scrapy ignores)."""
-    page = (b'<html><body><a class="l" href="/search/realtime">live</a>'
-            b'<a class="l" href="/aquasilk?page=2">query</a>'
-            b'<a class="l" href="/hashtag/aquasilk?src=hash">tag</a>'
-            b'<a class="l" href="/aquasilk/reviews">reviews</a></body></html>')
+    page = (
+        b'<html><body><a class="l" href="/search/realtime">live</a>'
+        b'<a class="l" href="/aquasilk?page=2">query</a>'
+        b'<a class="l" href="/hashtag/aquasilk?src=hash">tag</a>'
+        b'<a class="l" href="/aquasilk/reviews">reviews</a></body></html>'
+    )
     leaf = b'<html><body><article class="review" id="r1"><p class="review-body">Love it</p></article></body></html>'
-    site = Site(pages={"/robots.txt": (REAL_ROBOTS / "protego_twitter.com_robots.txt").read_bytes(),
-                       "/start": page, "/hashtag/aquasilk": leaf, "/aquasilk/reviews": leaf})
+    site = Site(
+        pages={
+            "/robots.txt": (REAL_ROBOTS / "protego_twitter.com_robots.txt").read_bytes(),
+            "/start": page,
+            "/hashtag/aquasilk": leaf,
+            "/aquasilk/reviews": leaf,
+        }
+    )
     server = await serve(site.app())
     pipeline = write_pipeline(shop_toml(server.url, start="/start", follow="'a.l'"))
 
@@ -256,8 +316,9 @@ async def test_real_robots_txt_disallow_and_crawl_delay(serve, write_pipeline, m
         stats = await engine.run_source("launch", "shop", "cli")
 
     assert stats.status == "ok" and stats.loaded == 1  # one review, found on two pages
-    assert sorted(site.paths()) == sorted(["/robots.txt", "/start", "/hashtag/aquasilk?src=hash",
-                                           "/aquasilk/reviews"])
+    assert sorted(site.paths()) == sorted(
+        ["/robots.txt", "/start", "/hashtag/aquasilk?src=hash", "/aquasilk/reviews"]
+    )
     times = sorted(t for t, _, _ in site.hits)
     assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.95
 
@@ -265,8 +326,11 @@ async def test_real_robots_txt_disallow_and_crawl_delay(serve, write_pipeline, m
 async def test_per_host_delay_is_kept_between_request_starts(serve, write_pipeline, make_engine):
     site = Site()
     server = await serve(site.app())
-    pipeline = write_pipeline(shop_toml(server.url, extra="max_pages = 5").replace(
-        "delay = 0", "delay = 0.15").replace("concurrency = 2", "concurrency = 3"))
+    pipeline = write_pipeline(
+        shop_toml(server.url, extra="max_pages = 5")
+        .replace("delay = 0", "delay = 0.15")
+        .replace("concurrency = 2", "concurrency = 3")
+    )
 
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "shop", "cli")
@@ -283,17 +347,25 @@ async def test_per_host_delay_is_kept_between_request_starts(serve, write_pipeli
 
 
 async def test_page_that_loses_its_items_is_a_parse_failure_with_the_html(
-        serve, write_pipeline, make_engine, db_path):
+    serve, write_pipeline, make_engine, db_path
+):
     site = Site()
     server = await serve(site.app())
     start = "/products/aquasilk-shampoo-reviews-2.html"
     pipeline = write_pipeline(shop_toml(server.url, start=start, follow="[]", next_page="[]"))
-    redesigned = (SITE / start.lstrip("/")).read_bytes().replace(b'class="review"', b'class="rv-card"')
+    redesigned = (
+        (SITE / start.lstrip("/")).read_bytes().replace(b'class="review"', b'class="rv-card"')
+    )
     warnings: list[str] = []
 
     async with make_engine(pipeline) as engine:
-        engine.subscribe(lambda e: warnings.append(e.message)
-                         if isinstance(e, LogLine) and e.level == "WARNING" else None)
+        engine.subscribe(
+            lambda e: (
+                warnings.append(e.message)
+                if isinstance(e, LogLine) and e.level == "WARNING"
+                else None
+            )
+        )
         first = await engine.run_source("launch", "shop", "cli")
         site.pages[start] = redesigned
         second = await engine.run_source("launch", "shop", "cli")
@@ -301,8 +373,9 @@ async def test_page_that_loses_its_items_is_a_parse_failure_with_the_html(
         assert (first.loaded, first.failed) == (2, 0)
         assert (second.status, second.loaded, second.failed) == ("ok", 0, 1)
         record_id, stage, error, payload, context = rows(
-            db_path, "SELECT id, stage, error, payload, context FROM failed_records "
-                     "WHERE stage = 'parse'")[0]
+            db_path,
+            "SELECT id, stage, error, payload, context FROM failed_records WHERE stage = 'parse'",
+        )[0]
         assert server.url + start in error and "found no items" in error and "found 2" in error
         assert payload == redesigned.decode("utf-8")
         assert json.loads(context)["url"] == server.url + start
@@ -325,8 +398,10 @@ async def test_max_pages_and_an_unreachable_start_url(serve, write_pipeline, mak
     dead_port = sock.getsockname()[1]
     sock.close()
     pipeline = write_pipeline(shop_toml(server.url, extra="max_pages = 2"))
-    dead = write_pipeline(shop_toml(f"http://127.0.0.1:{dead_port}").replace(
-        'name = "launch"', 'name = "dead"'), name="dead")
+    dead = write_pipeline(
+        shop_toml(f"http://127.0.0.1:{dead_port}").replace('name = "launch"', 'name = "dead"'),
+        name="dead",
+    )
 
     async with make_engine(pipeline, dead) as engine:
         limited = await engine.run_source("launch", "shop", "cli")
@@ -337,7 +412,9 @@ async def test_max_pages_and_an_unreachable_start_url(serve, write_pipeline, mak
     assert rows(db_path, "SELECT stage FROM failed_records WHERE pipeline = 'dead'") == [("fetch",)]
 
 
-async def test_blog_article_is_one_post_and_comments_are_posts(serve, write_pipeline, make_engine, db_path):
+async def test_blog_article_is_one_post_and_comments_are_posts(
+    serve, write_pipeline, make_engine, db_path
+):
     site = Site()
     server = await serve(site.app())
     pipeline = write_pipeline(f"""
@@ -364,13 +441,19 @@ async def test_blog_article_is_one_post_and_comments_are_posts(serve, write_pipe
         "AquaSilk launched with big promises. After two weeks my curls are softer and hold their "
         "shape until the evening. The scent is subtle, which I love. My only complaint: the bottle "
         "is small for the price. I would buy it again anyway.",
-        "2026-11-24T08:30:00Z")
-    assert posts["comment-501"] == ("Same here, my curls love it. Best shampoo I have tried this year.",
-                                    "2026-11-24T12:00:00Z")
+        "2026-11-24T08:30:00Z",
+    )
+    assert posts["comment-501"] == (
+        "Same here, my curls love it. Best shampoo I have tried this year.",
+        "2026-11-24T12:00:00Z",
+    )
     assert posts["comment-502"][0] == "Glad it is not just me!"
     assert posts["comment-503"][0].startswith("I found it drying")
     others = {k: v for k, v in posts.items() if not k.startswith(("post-", "comment-"))}
-    assert sorted(v[0][:20] for v in others.values()) == ["Fine hair goes flat ", "Thanks for the half-"]
+    assert sorted(v[0][:20] for v in others.values()) == [
+        "Fine hair goes flat ",
+        "Thanks for the half-",
+    ]
     article = next(v for v in others.values() if v[0].startswith("Fine hair"))
     assert "Related" not in article[0] and "Subscribe" not in article[0]
     assert article[1] == "2026-11-23T18:00:00Z"
@@ -387,13 +470,17 @@ REAL_REVIEW_PAGES = {  # page -> reviews in its JSON-LD (recept.se lists each on
 }
 
 
-async def test_auto_mode_reads_schema_org_reviews_from_real_pages(serve, write_pipeline, make_engine,
-                                                                  db_path):
+async def test_auto_mode_reads_schema_org_reviews_from_real_pages(
+    serve, write_pipeline, make_engine, db_path
+):
     site = Site(root=REAL_HTML, charsets={})
     server = await serve(site.app())
     sample = await serve(Site().app())
     urls = [f"{server.url}/{p}" for p in REAL_REVIEW_PAGES]
-    urls += [f"{sample.url}/structured/aquasilk-rdfa.html", f"{sample.url}/structured/aquasilk-microdata.html"]
+    urls += [
+        f"{sample.url}/structured/aquasilk-rdfa.html",
+        f"{sample.url}/structured/aquasilk-microdata.html",
+    ]
     pipeline = write_pipeline(f"""
     [pipeline]
     name = "launch"
@@ -413,16 +500,29 @@ async def test_auto_mode_reads_schema_org_reviews_from_real_pages(serve, write_p
 
     assert stats.status == "ok"
     assert (stats.loaded, stats.failed) == (sum(REAL_REVIEW_PAGES.values()) + 4, 0)
-    zee = rows(db_path, "SELECT text, created_at, rating, url FROM posts WHERE text LIKE 'I love your "
-                        "chocolate mug cake%'")
-    assert zee == [("I love your chocolate mug cake recipe, and this one seems even better! Love the "
-                    "molten lava take on it", "2023-10-09T00:00:00Z", 5.0,
-                    f"{server.url}/recipe-scrapers/bakewithzoha_1.html")]
+    zee = rows(
+        db_path,
+        "SELECT text, created_at, rating, url FROM posts WHERE text LIKE 'I love your "
+        "chocolate mug cake%'",
+    )
+    assert zee == [
+        (
+            "I love your chocolate mug cake recipe, and this one seems even better! Love the "
+            "molten lava take on it",
+            "2023-10-09T00:00:00Z",
+            5.0,
+            f"{server.url}/recipe-scrapers/bakewithzoha_1.html",
+        )
+    ]
     # "Simple &amp; so flavorful." in the JSON-LD is unescaped once.
-    assert rows(db_path, "SELECT COUNT(*) FROM posts WHERE text LIKE '%Simple & so flavorful.%'") == [(1,)]
+    assert rows(
+        db_path, "SELECT COUNT(*) FROM posts WHERE text LIKE '%Simple & so flavorful.%'"
+    ) == [(1,)]
     rdfa = dict(rows(db_path, "SELECT external_id, rating FROM posts WHERE url LIKE '%rdfa%'"))
-    assert rdfa == {f"{sample.url}/structured/aquasilk-rdfa.html#review-m1": 5.0,
-                    f"{sample.url}/structured/aquasilk-rdfa.html#review-m2": 4.0}  # 8 of 10
+    assert rdfa == {
+        f"{sample.url}/structured/aquasilk-rdfa.html#review-m1": 5.0,
+        f"{sample.url}/structured/aquasilk-rdfa.html#review-m2": 4.0,
+    }  # 8 of 10
 
 
 def test_aggregate_ratings_match_the_ground_truth_of_real_pages():
@@ -433,19 +533,33 @@ def test_aggregate_ratings_match_the_ground_truth_of_real_pages():
     for expected_file in sorted(REAL_HTML.glob("recipe-scrapers/*.expected.json")):
         expected = json.loads(expected_file.read_text(encoding="utf-8"))
         html = expected_file.with_name(expected_file.name.replace(".expected.json", ".html"))
-        page = extract_page(html.read_bytes(), url="http://127.0.0.1/page", content_type="text/html",
-                            fetched_at=now, config=config)
+        page = extract_page(
+            html.read_bytes(),
+            url="http://127.0.0.1/page",
+            content_type="text/html",
+            fetched_at=now,
+            config=config,
+        )
         [aggregate] = page.aggregates
         assert round(aggregate["value"], 2) == expected["ratings"], html.name
         assert aggregate["count"] == expected["ratings_count"], html.name
         assert aggregate["item"] == expected["title"], html.name
-    page = extract_page((REAL_HTML / "extruct/schemaorg_product.html").read_bytes(),
-                        url="http://127.0.0.1/p", content_type="text/html", fetched_at=now, config=config)
+    page = extract_page(
+        (REAL_HTML / "extruct/schemaorg_product.html").read_bytes(),
+        url="http://127.0.0.1/p",
+        content_type="text/html",
+        fetched_at=now,
+        config=config,
+    )
     truth = json.loads((REAL_HTML / "extruct/schemaorg_product.expected.json").read_text())
     rating = truth[0]["properties"]["aggregateRating"]["properties"]
-    assert page.aggregates == [{"item": truth[0]["properties"]["name"],
-                                "value": float(rating["ratingValue"]),
-                                "count": int(rating["reviewCount"])}]
+    assert page.aggregates == [
+        {
+            "item": truth[0]["properties"]["name"],
+            "value": float(rating["ratingValue"]),
+            "count": int(rating["reviewCount"]),
+        }
+    ]
 
 
 def test_config_errors_name_the_key(write_pipeline):

@@ -46,12 +46,15 @@ def pipeline_toml(text_field: str = "body") -> str:
 
 RECORDS = [
     {"id": n, "body": body, "ts": f"2026-11-20T10:{n:02d}:00Z", "region": region}
-    for n, (body, region) in enumerate([
-        ("AquaSilk made my hair so soft, love it!", "EU"),
-        ("The scent is awful and my scalp itches.", "US"),
-        ("Better than SilkPro for my curls.", "EU"),
-        ("Bought it today.", "APAC"),
-    ], start=1)
+    for n, (body, region) in enumerate(
+        [
+            ("AquaSilk made my hair so soft, love it!", "EU"),
+            ("The scent is awful and my scalp itches.", "US"),
+            ("Better than SilkPro for my curls.", "EU"),
+            ("Bought it today.", "APAC"),
+        ],
+        start=1,
+    )
 ]
 
 
@@ -80,6 +83,7 @@ def console(tmp_path, write_pipeline, make_engine, db_path):
         write_records(tmp_path / "data", records)
         pipeline = write_pipeline(pipeline_toml(text_field))
         return SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
+
     return make
 
 
@@ -97,7 +101,10 @@ async def test_manual_pull_loads_rows_and_the_dashboard_follows(console, db_path
         await settle(pilot)
 
         assert count(db_path, "SELECT COUNT(*) FROM posts") == 4
-        assert count(db_path, "SELECT COUNT(*) FROM runs WHERE trigger = 'manual' AND status = 'ok'") == 1
+        assert (
+            count(db_path, "SELECT COUNT(*) FROM runs WHERE trigger = 'manual' AND status = 'ok'")
+            == 1
+        )
         table = app.screen.query_one("#pipelines-table", DataTable)
         row = [str(c) for c in table.get_row("launch/drops")]
         assert row[1] == "idle" and row[4] == "4"  # status, loaded
@@ -135,8 +142,9 @@ async def test_failed_record_is_opened_retried_and_leaves_the_open_list(console,
 
         assert [row.key.value for row in table.ordered_rows] == ["1"]
         with sqlite3.connect(db_path) as conn:
-            status = conn.execute("SELECT status FROM failed_records WHERE id = ?",
-                                  (int(first),)).fetchone()[0]
+            status = conn.execute(
+                "SELECT status FROM failed_records WHERE id = ?", (int(first),)
+            ).fetchone()[0]
         assert status == "resolved"
         assert count(db_path, "SELECT COUNT(*) FROM posts") == 1
         assert "1-1 of 1" in screen_text(app)
@@ -180,8 +188,7 @@ async def test_log_filters_by_level_source_and_text(console):
         await settle(pilot)
         assert app.screen.query_one("#log-search", Input).value == "http"
         assert [line for line in log.lines if line.strip()]
-        assert all(
-            "HTTP 500" in line for line in log.lines if line.strip())
+        assert all("HTTP 500" in line for line in log.lines if line.strip())
 
         # Paused: new lines wait; following again shows them.
         await pilot.press("enter")  # leave the search box
@@ -199,9 +206,16 @@ HOSTILE = "[bold red]FAKE ALERT[/] [/foo] [$error]x[/] \\[escaped] \x1b[2J\x1b]0
 
 
 async def test_hostile_text_renders_literally_everywhere(console, db_path):
-    records = [{"id": 1, "body": HOSTILE, "ts": "2026-11-20T10:00:00Z", "region": "[/foo]"},
-               {"id": 2, "body": "", "ts": "2026-11-20T10:00:00Z", "region": "[b]x",
-                "note": "\x1b]52;c;aGk=\x07clipboard \x1b[31mred"}]
+    records = [
+        {"id": 1, "body": HOSTILE, "ts": "2026-11-20T10:00:00Z", "region": "[/foo]"},
+        {
+            "id": 2,
+            "body": "",
+            "ts": "2026-11-20T10:00:00Z",
+            "region": "[b]x",
+            "note": "\x1b]52;c;aGk=\x07clipboard \x1b[31mred",
+        },
+    ]
     app = console(records)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2", "p")
@@ -233,12 +247,14 @@ async def test_hostile_text_renders_literally_everywhere(console, db_path):
 
 
 def test_engine_and_cli_never_import_textual():
-    code = ("import sys; import sentitui.cli, sentitui.engine.engine, sentitui.engine.runner, "
-            "sentitui.engine.writer, sentitui.engine.http, sentitui.sources, sentitui.store, "
-            "sentitui.config, sentitui.models, sentitui.processing.clean, "
-            "sentitui.processing.score, sentitui.processing.classify; "
-            "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')); "
-            "assert not bad, bad")
+    code = (
+        "import sys; import sentitui.cli, sentitui.engine.engine, sentitui.engine.runner, "
+        "sentitui.engine.writer, sentitui.engine.http, sentitui.sources, sentitui.store, "
+        "sentitui.config, sentitui.models, sentitui.processing.clean, "
+        "sentitui.processing.score, sentitui.processing.classify; "
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')); "
+        "assert not bad, bad"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
@@ -268,10 +284,16 @@ async def test_schedules_start_and_the_next_run_counts_down(tmp_path, write_pipe
     from sentitui.models import RunFinished
 
     write_records(tmp_path / "data", RECORDS)
-    pipeline = write_pipeline(pipeline_toml().replace('competitors = ["SilkPro"]',
-                                                      'schedule = "1h"'))
-    app = SentiApp(tmp_path / "test.db", [pipeline], engine=make_engine(pipeline),
-                   schedules=True, theme="textual-dark")
+    pipeline = write_pipeline(
+        pipeline_toml().replace('competitors = ["SilkPro"]', 'schedule = "1h"')
+    )
+    app = SentiApp(
+        tmp_path / "test.db",
+        [pipeline],
+        engine=make_engine(pipeline),
+        schedules=True,
+        theme="textual-dark",
+    )
     finished = asyncio.Event()
     app.engine.subscribe(lambda event: isinstance(event, RunFinished) and finished.set())
     async with app.run_test(size=SIZE) as pilot:
@@ -286,8 +308,10 @@ async def test_schedules_start_and_the_next_run_counts_down(tmp_path, write_pipe
 
 async def test_ignore_and_payload_to_file(console, db_path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    records = [{"id": 1, "body": "", "ts": "2026-11-20T10:00:00Z"},
-               {"id": 2, "body": "", "ts": "2026-11-20T10:00:00Z", "note": "<b>[red]x</b>"}]
+    records = [
+        {"id": 1, "body": "", "ts": "2026-11-20T10:00:00Z"},
+        {"id": 2, "body": "", "ts": "2026-11-20T10:00:00Z", "note": "<b>[red]x</b>"},
+    ]
     app = console(records)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2", "p", "3")
@@ -339,21 +363,25 @@ age_group = "age"
 
 INSIGHT_RECORDS = [
     {"id": n, "body": body, "age": age}
-    for n, (body, age) in enumerate([
-        ("The price is awful, a terrible rip-off.", "18-24"),
-        ("Way too expensive and the price is a horrible joke.", "18-24"),
-        ("I love the scent, wonderful smell.", "18-24"),
-        ("The scent is awful and stale.", "35-44"),
-        ("Great price, I love it.", "35-44"),
-        ("Better than SilkPro, my hair loves it.", "35-44"),
-        ("SilkPro was awful, this is great.", "18-24"),
-        ("HairGlow smells nicer honestly.", "35-44"),
-    ], start=1)
+    for n, (body, age) in enumerate(
+        [
+            ("The price is awful, a terrible rip-off.", "18-24"),
+            ("Way too expensive and the price is a horrible joke.", "18-24"),
+            ("I love the scent, wonderful smell.", "18-24"),
+            ("The scent is awful and stale.", "35-44"),
+            ("Great price, I love it.", "35-44"),
+            ("Better than SilkPro, my hair loves it.", "35-44"),
+            ("SilkPro was awful, this is great.", "18-24"),
+            ("HairGlow smells nicer honestly.", "35-44"),
+        ],
+        start=1,
+    )
 ]
 
 
 async def test_dashboard_competitor_and_aspect_panels_from_real_rows(
-        tmp_path, write_pipeline, make_engine, db_path):
+    tmp_path, write_pipeline, make_engine, db_path
+):
     write_records(tmp_path / "data", INSIGHT_RECORDS)
     pipeline = write_pipeline(INSIGHT_PIPELINE)
     app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
@@ -373,7 +401,9 @@ async def test_dashboard_competitor_and_aspect_panels_from_real_rows(
         assert "Aspects by age_group (s)" in text
         assert "price is the top complaint among 18-24" in text
         assert "scent is the top complaint among 35-44" in text
-        assert re.search(r"price +3 +-\d\.\d\d +-\d\.\d\d", text), text  # 18-24 first: most mentions
+        assert re.search(r"price +3 +-\d\.\d\d +-\d\.\d\d", text), (
+            text
+        )  # 18-24 first: most mentions
 
 
 async def test_source_filters_follow_hot_reload_and_keep_the_choice(console, write_pipeline):
@@ -387,7 +417,9 @@ async def test_source_filters_follow_hot_reload_and_keep_the_choice(console, wri
         select.value = "drops"
         await settle(pilot)
 
-        grown = write_pipeline(pipeline_toml() + """
+        grown = write_pipeline(
+            pipeline_toml()
+            + """
         [[source]]
         name = "newshop"
         kind = "file"
@@ -395,7 +427,8 @@ async def test_source_filters_follow_hot_reload_and_keep_the_choice(console, wri
         [source.fields]
         id = "id"
         text = "body"
-        """)
+        """
+        )
         await app.engine.reload([grown])
         await settle(pilot)
         assert select.value == "drops" and app.screen.filters.source == "drops"
@@ -426,8 +459,10 @@ async def test_recent_runs_keep_the_newest_run_in_view(console):
         assert "   8  launch/drops  manual" in screen_text(app)
 
 
-LONG = ("page http://127.0.0.1:34579/shop/aquasilk/reviews?page=3: no item matched "
-        "'article.review' (the page is 'Down for maintenance', 2,114 bytes) — check the selector")
+LONG = (
+    "page http://127.0.0.1:34579/shop/aquasilk/reviews?page=3: no item matched "
+    "'article.review' (the page is 'Down for maintenance', 2,114 bytes) — check the selector"
+)
 
 
 async def test_log_lines_wrap_to_the_width_and_rewrap_on_resize(console):
@@ -490,7 +525,8 @@ async def test_failed_search_takes_percent_and_underscore_literally(console):
 
 
 async def test_a_cancelled_pull_ends_with_a_notification_of_how_it_ended(
-        serve, write_pipeline, make_engine, db_path):
+    serve, write_pipeline, make_engine, db_path
+):
     from aiohttp import web
 
     async def slow(request):
@@ -504,7 +540,8 @@ async def test_a_cancelled_pull_ends_with_a_notification_of_how_it_ended(
     routes.router.add_get("/slow", slow)
     routes.router.add_get("/fast", fast)
     server = await serve(routes)
-    sources = "".join(f"""
+    sources = "".join(
+        f"""
     [[source]]
     name = "{name}"
     kind = "json_api"
@@ -513,7 +550,9 @@ async def test_a_cancelled_pull_ends_with_a_notification_of_how_it_ended(
     [source.fields]
     id = "id"
     text = "text"
-    """ for name in ("slow", "fast"))
+    """
+        for name in ("slow", "fast")
+    )
     pipeline = write_pipeline('[pipeline]\nname = "p"\n' + sources)
     app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
 
@@ -538,12 +577,15 @@ async def test_a_cancelled_pull_ends_with_a_notification_of_how_it_ended(
 
 
 async def test_pipeline_detail_says_what_a_source_reads_and_whether_it_runs(
-        tmp_path, write_pipeline, make_engine, db_path):
+    tmp_path, write_pipeline, make_engine, db_path
+):
     from sentitui.models import RunFinished
 
     write_records(tmp_path / "data", RECORDS)
     scheduled = pipeline_toml().replace('competitors = ["SilkPro"]', 'schedule = "1h"')
-    pipeline = write_pipeline(scheduled + """
+    pipeline = write_pipeline(
+        scheduled
+        + """
     [[source]]
     name = "shop"
     kind = "scrape"
@@ -561,12 +603,17 @@ async def test_pipeline_detail_says_what_a_source_reads_and_whether_it_runs(
     [source.fields]
     id = "id"
     text = "body"
-    """)
-    app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), schedules=True,
-                   theme="textual-dark")
+    """
+    )
+    app = SentiApp(
+        db_path, [pipeline], engine=make_engine(pipeline), schedules=True, theme="textual-dark"
+    )
     finished = asyncio.Event()
-    app.engine.subscribe(lambda event: isinstance(event, RunFinished)
-                         and event.stats.source == "drops" and finished.set())
+    app.engine.subscribe(
+        lambda event: (
+            isinstance(event, RunFinished) and event.stats.source == "drops" and finished.set()
+        )
+    )
     async with app.run_test(size=SIZE) as pilot:
         await asyncio.wait_for(finished.wait(), 10)  # the first scheduled run
         await pilot.press("2")
@@ -587,7 +634,8 @@ async def test_pipeline_detail_says_what_a_source_reads_and_whether_it_runs(
 
 
 async def test_preview_says_why_it_is_empty_and_names_a_missing_secret(
-        tmp_path, write_pipeline, make_engine, db_path, monkeypatch):
+    tmp_path, write_pipeline, make_engine, db_path, monkeypatch
+):
     monkeypatch.delenv("QA_UNSET_TOKEN", raising=False)
     write_records(tmp_path / "data", RECORDS)
     drops = write_pipeline(pipeline_toml().replace('kind = "file"', 'kind = "file"\nwatch = true'))
@@ -602,7 +650,8 @@ async def test_preview_says_why_it_is_empty_and_names_a_missing_secret(
         assert "Nothing new: a preview starts where the next run would" in text
         await pilot.press("escape")
 
-        secret = write_pipeline("""
+        secret = write_pipeline(
+            """
         [pipeline]
         name = "api"
         [[source]]
@@ -616,7 +665,9 @@ async def test_preview_says_why_it_is_empty_and_names_a_missing_secret(
         [source.fields]
         id = "id"
         text = "text"
-        """, name="api")
+        """,
+            name="api",
+        )
         await app.engine.reload([*app.engine.pipelines.values(), secret])
         await settle(pilot)
         await pilot.press("down", "v")
@@ -632,8 +683,15 @@ async def test_every_pipelines_key_shows_in_the_footer_at_80_columns(console):
         await pilot.press("2")
         await settle(pilot)
         footer = screen_text(app).splitlines()[-1]
-        for key in ("p Pull", "P Pull pipeline", "a Pull all", "space Pause", "x Cancel",
-                    "v Preview", "^p palette"):
+        for key in (
+            "p Pull",
+            "P Pull pipeline",
+            "a Pull all",
+            "space Pause",
+            "x Cancel",
+            "v Preview",
+            "^p palette",
+        ):
             assert key in footer, footer
         await pilot.press("question_mark")
         await settle(pilot)
@@ -661,10 +719,13 @@ async def test_the_log_follows_the_newest_line_after_redraws(console):
 
 
 async def test_payload_to_file_writes_the_record_under_the_cursor_or_says_why_not(
-        console, tmp_path, monkeypatch):
+    console, tmp_path, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
-    records = [{"id": 1, "body": "", "ts": "2026-11-20T10:00:00Z", "n": "one"},
-               {"id": 2, "body": "", "ts": "2026-11-20T10:00:00Z", "n": "two"}]
+    records = [
+        {"id": 1, "body": "", "ts": "2026-11-20T10:00:00Z", "n": "one"},
+        {"id": 2, "body": "", "ts": "2026-11-20T10:00:00Z", "n": "two"},
+    ]
     app = console(records)
 
     def said() -> list[str]:
@@ -692,7 +753,8 @@ async def test_payload_to_file_writes_the_record_under_the_cursor_or_says_why_no
 
 
 async def test_markup_in_pipeline_and_source_names_is_drawn_as_written(
-        tmp_path, write_pipeline, make_engine, db_path):
+    tmp_path, write_pipeline, make_engine, db_path
+):
     write_records(tmp_path / "data", RECORDS)
     pipeline = write_pipeline("""
     [pipeline]
@@ -745,9 +807,11 @@ async def test_markup_in_pipeline_and_source_names_is_drawn_as_written(
 
 
 async def test_both_pipelines_tables_show_rows_at_80x24_with_twelve_sources(
-        tmp_path, write_pipeline, make_engine, db_path):
+    tmp_path, write_pipeline, make_engine, db_path
+):
     write_records(tmp_path / "data", RECORDS)
-    sources = "".join(f"""
+    sources = "".join(
+        f"""
     [[source]]
     name = "s{n:02d}"
     kind = "file"
@@ -755,7 +819,9 @@ async def test_both_pipelines_tables_show_rows_at_80x24_with_twelve_sources(
     [source.fields]
     id = "id"
     text = "body"
-    """ for n in range(1, 13))
+    """
+        for n in range(1, 13)
+    )
     pipeline = write_pipeline('[pipeline]\nname = "launch"\n' + sources)
     app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -773,12 +839,19 @@ async def test_both_pipelines_tables_show_rows_at_80x24_with_twelve_sources(
         await pilot.pause()
         text = screen_text(app)
         assert " launch/s12 " in text
-        assert len([line for line in text.splitlines()
-                    if re.match(r" +\d+  launch/s\d\d +manual", line)]) >= 3
+        assert (
+            len(
+                [
+                    line
+                    for line in text.splitlines()
+                    if re.match(r" +\d+  launch/s\d\d +manual", line)
+                ]
+            )
+            >= 3
+        )
 
 
-async def test_cancel_before_the_daemon_claims_the_pull_says_so(
-        tmp_path, write_pipeline, db_path):
+async def test_cancel_before_the_daemon_claims_the_pull_says_so(tmp_path, write_pipeline, db_path):
     from sentitui.engine.remote import RemoteEngine
     from sentitui.store import Store
 
@@ -796,8 +869,10 @@ async def test_cancel_before_the_daemon_claims_the_pull_says_so(
         await pilot.press("x")
         await pilot.pause()
         messages = [n.message for n in app._notifications]
-        assert messages == ["launch/drops: pull requested, but the daemon has not started "
-                            "it yet — press x again in a moment"], messages
+        assert messages == [
+            "launch/drops: pull requested, but the daemon has not started "
+            "it yet — press x again in a moment"
+        ], messages
 
 
 @pytest.mark.parametrize("width", [50, 60, 80, 120])

@@ -78,15 +78,26 @@ def make_posts(source: str, n: int, phase: float) -> list[Post]:
         polarity = round(0.6 * math.sin(i / 3 + phase), 3)
         text, feedback = TEXTS[i % len(TEXTS)]
         label = "positive" if polarity >= 0.05 else "negative" if polarity <= -0.05 else "neutral"
-        posts.append(Post(
-            pipeline="launch", source=source, external_id=f"{source}-{i}", text=f"{text} #{i}",
-            created_at=iso(BASE + i * 1800 + (0 if source == "social" else 900)),
-            fetched_at=STAMP, polarity=polarity, subjectivity=0.5, label=label, feedback=feedback,
-            competitors=(["SilkPro"] if feedback == "comparison" else
-                         ["HairGlow"] if i % 7 == 0 else []),
-            aspects=aspects_of(i, polarity),
-            rating=4.0 if source == "reviews" else None,
-            segments={"age_group": AGES[i % 4], "region": REGIONS[i % 3]}))
+        posts.append(
+            Post(
+                pipeline="launch",
+                source=source,
+                external_id=f"{source}-{i}",
+                text=f"{text} #{i}",
+                created_at=iso(BASE + i * 1800 + (0 if source == "social" else 900)),
+                fetched_at=STAMP,
+                polarity=polarity,
+                subjectivity=0.5,
+                label=label,
+                feedback=feedback,
+                competitors=(
+                    ["SilkPro"] if feedback == "comparison" else ["HairGlow"] if i % 7 == 0 else []
+                ),
+                aspects=aspects_of(i, polarity),
+                rating=4.0 if source == "reviews" else None,
+                segments={"age_group": AGES[i % 4], "region": REGIONS[i % 3]},
+            )
+        )
     return posts
 
 
@@ -97,12 +108,23 @@ def build(folder: Path) -> PipelineConfig:
     path.write_text(textwrap.dedent(PIPELINE), encoding="utf-8")
     store = Store(folder / "snap.db")
     failures = {
-        "social": [FailedRecord("clean", "record 'x1': text is missing or empty",
-                                '{"id": "x1", "text": "", "user": {"region": "[b]EU"}}'),
-                   FailedRecord("parse", "data/social.jsonl line 7: invalid JSON",
-                                '{"id": "x2", "text": "trunc')],
-        "reviews": [FailedRecord("fetch", "HTTP 500 after 3 attempts",
-                                 "<html><body><h1>Internal error</h1></body></html>")],
+        "social": [
+            FailedRecord(
+                "clean",
+                "record 'x1': text is missing or empty",
+                '{"id": "x1", "text": "", "user": {"region": "[b]EU"}}',
+            ),
+            FailedRecord(
+                "parse", "data/social.jsonl line 7: invalid JSON", '{"id": "x2", "text": "trunc'
+            ),
+        ],
+        "reviews": [
+            FailedRecord(
+                "fetch",
+                "HTTP 500 after 3 attempts",
+                "<html><body><h1>Internal error</h1></body></html>",
+            )
+        ],
     }
     for source, n, phase in (("social", 40, 0.0), ("reviews", 24, 1.5)):
         stats = store.start_run("launch", source, "cli")
@@ -118,14 +140,30 @@ def build(folder: Path) -> PipelineConfig:
 
 
 LOGS = [
-    LogLine(level="INFO", message="run 1 started (cli)", pipeline="launch", source="social",
-            at=BASE),
-    LogLine(level="WARNING", message="2 record(s) failed on data/social.jsonl: [bold]x[/]",
-            pipeline="launch", source="social", at=BASE + 1),
-    LogLine(level="INFO", message="page 1: 40 loaded, 0 duplicate, 2 failed", pipeline="launch",
-            source="social", at=BASE + 2),
-    LogLine(level="ERROR", message="fetch failed: HTTP 500 (http://127.0.0.1/reviews)",
-            pipeline="launch", source="reviews", at=BASE + 3),
+    LogLine(
+        level="INFO", message="run 1 started (cli)", pipeline="launch", source="social", at=BASE
+    ),
+    LogLine(
+        level="WARNING",
+        message="2 record(s) failed on data/social.jsonl: [bold]x[/]",
+        pipeline="launch",
+        source="social",
+        at=BASE + 1,
+    ),
+    LogLine(
+        level="INFO",
+        message="page 1: 40 loaded, 0 duplicate, 2 failed",
+        pipeline="launch",
+        source="social",
+        at=BASE + 2,
+    ),
+    LogLine(
+        level="ERROR",
+        message="fetch failed: HTTP 500 (http://127.0.0.1/reviews)",
+        pipeline="launch",
+        source="reviews",
+        at=BASE + 3,
+    ),
 ]
 
 
@@ -143,8 +181,9 @@ async def settle(pilot) -> None:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
-@pytest.mark.parametrize("key", ["1", "2", "3", "4", "5"],
-                         ids=["dashboard", "pipelines", "failed", "logs", "posts"])
+@pytest.mark.parametrize(
+    "key", ["1", "2", "3", "4", "5"], ids=["dashboard", "pipelines", "failed", "logs", "posts"]
+)
 def test_screen(key, size, snapshot_app, snap_compare):
     app = snapshot_app
 

@@ -117,8 +117,9 @@ class Feed:
     def usable_template(self, record: Any) -> bool:
         raise NotImplementedError
 
-    def synthesise(self, template: dict[str, Any], key: int, rng: random.Random,
-                   broken: bool) -> dict[str, Any]:
+    def synthesise(
+        self, template: dict[str, Any], key: int, rng: random.Random, broken: bool
+    ) -> dict[str, Any]:
         raise NotImplementedError
 
     # ---- releasing -----------------------------------------------------------------
@@ -203,18 +204,27 @@ class SocialFeed(Feed):
             record["created_at"] = iso_ms(when)
 
     def usable_template(self, record: Any) -> bool:
-        return (isinstance(record, dict) and self.key_of(record) is not None
-                and len(str(record.get("content", ""))) > 40 and is_iso_time(record.get("created_at")))
+        return (
+            isinstance(record, dict)
+            and self.key_of(record) is not None
+            and len(str(record.get("content", ""))) > 40
+            and is_iso_time(record.get("created_at"))
+        )
 
-    def synthesise(self, template: dict[str, Any], key: int, rng: random.Random,
-                   broken: bool) -> dict[str, Any]:
+    def synthesise(
+        self, template: dict[str, Any], key: int, rng: random.Random, broken: bool
+    ) -> dict[str, Any]:
         record = template
         record["id"] = str(key)
         acct = record.get("account", {}).get("acct", "someone")
         record["url"] = f"https://social.example/@{acct}/{key}"
         segments = _random_segments(rng)
-        record["account"] = {"acct": acct, "location": segments["region"],
-                             "age_group": segments["age_group"], "hair_type": segments["hair_type"]}
+        record["account"] = {
+            "acct": acct,
+            "location": segments["region"],
+            "age_group": segments["age_group"],
+            "hair_type": segments["hair_type"],
+        }
         if broken:
             if rng.random() < 0.5:
                 record["content"] = ""
@@ -249,8 +259,12 @@ class ReviewFeed(Feed):
             "body": row["body"],
             "date": row["date"],
             "verified": row["verified"] == "true",
-            "reviewer": {"name": row["author"], "age_range": row["age_range"],
-                         "region": row["region"], "hair_type": row["hair_type"]},
+            "reviewer": {
+                "name": row["author"],
+                "age_range": row["age_range"],
+                "region": row["region"],
+                "hair_type": row["hair_type"],
+            },
         }
 
     def key_of(self, record: Any) -> int | None:
@@ -262,18 +276,26 @@ class ReviewFeed(Feed):
             record["date"] = iso_ms(when)[:19] + "Z"
 
     def usable_template(self, record: Any) -> bool:
-        return (isinstance(record, dict) and isinstance(record.get("rating"), int)
-                and len(record.get("body", "")) > 20)
+        return (
+            isinstance(record, dict)
+            and isinstance(record.get("rating"), int)
+            and len(record.get("body", "")) > 20
+        )
 
-    def synthesise(self, template: dict[str, Any], key: int, rng: random.Random,
-                   broken: bool) -> dict[str, Any]:
+    def synthesise(
+        self, template: dict[str, Any], key: int, rng: random.Random, broken: bool
+    ) -> dict[str, Any]:
         # Review ids stay short and ordered as text ("R10151"): one step per review.
         number = max(self._last_key, 10000) + 1
         record = template
         record["review_id"] = f"R{number}"
         segments = _random_segments(rng)
-        record["reviewer"] = {"name": record["reviewer"]["name"], "age_range": segments["age_group"],
-                              "region": segments["region"], "hair_type": segments["hair_type"]}
+        record["reviewer"] = {
+            "name": record["reviewer"]["name"],
+            "age_range": segments["age_group"],
+            "region": segments["region"],
+            "hair_type": segments["hair_type"],
+        }
         if broken:
             record["rating"] = "five-ish" if rng.random() < 0.5 else -3
         return record

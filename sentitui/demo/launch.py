@@ -32,8 +32,7 @@ def pipelines_dir_for(db: Path) -> Path:
 def render_pipeline(url: str, folder: Path) -> Path:
     """Write the live pipeline for a server at `url`; returns the folder to load."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
-        url=url)
+    text = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(url=url)
     (folder / "live.toml").write_text(text, encoding="utf-8")
     return folder
 

@@ -100,9 +100,15 @@ class DemoServer:
     """Both feeds behind one aiohttp app. `await start()` on the running loop, or use
     `DemoThread` to give it a loop of its own."""
 
-    def __init__(self, *, seed: int = 2026, clock: Callable[[], float] = time.time,
-                 faults: FaultPlan | None = None, social: Feed | None = None,
-                 reviews: Feed | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 2026,
+        clock: Callable[[], float] = time.time,
+        faults: FaultPlan | None = None,
+        social: Feed | None = None,
+        reviews: Feed | None = None,
+    ) -> None:
         self.faults = faults if faults is not None else FaultPlan()
         self.social = social or SocialFeed(seed=seed, clock=clock)
         self.reviews = reviews or ReviewFeed(seed=seed, clock=clock)
@@ -152,10 +158,15 @@ class DemoServer:
 
     def _respond(self, fault: str | None, payload: Any, headers: dict[str, str]) -> web.Response:
         if fault == "429":
-            return web.json_response({"error": "Too many requests"}, status=429,
-                                     headers={"Retry-After": str(self.faults.retry_after)})
+            return web.json_response(
+                {"error": "Too many requests"},
+                status=429,
+                headers={"Retry-After": str(self.faults.retry_after)},
+            )
         if fault == "500":
-            return web.Response(status=500, text="Internal Server Error: timeline shard unavailable")
+            return web.Response(
+                status=500, text="Internal Server Error: timeline shard unavailable"
+            )
         if fault == "html":
             # A misconfigured proxy answers 200 with its maintenance page.
             return web.Response(text=MAINTENANCE_PAGE, content_type="text/html")
@@ -164,25 +175,33 @@ class DemoServer:
             # stops here and the next run asks for these posts again: none is skipped.
             body = web.json_response(payload).body
             assert isinstance(body, bytes)
-            return web.Response(body=body[: max(1, len(body) * 3 // 5)],
-                                content_type="application/json")
+            return web.Response(
+                body=body[: max(1, len(body) * 3 // 5)], content_type="application/json"
+            )
         return web.json_response(payload, headers=headers)
 
     # ---- handlers ------------------------------------------------------------------
 
     async def index(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "service": "SentiTUI demo server (sample_data replayed)",
-            "endpoints": {SOCIAL_PATH: "since_id, limit, cursor; Link rel=next",
-                          PAGES_PATH: "page; HTML, ETag", "/status": "counters"},
-        })
+        return web.json_response(
+            {
+                "service": "SentiTUI demo server (sample_data replayed)",
+                "endpoints": {
+                    SOCIAL_PATH: "since_id, limit, cursor; Link rel=next",
+                    PAGES_PATH: "page; HTML, ETag",
+                    "/status": "counters",
+                },
+            }
+        )
 
     async def status(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "released": {"social": self.social.released, "reviews": self.reviews.released},
-            "requests": dict(self.requests),
-            "faults": [list(f) for f in self.served_faults],
-        })
+        return web.json_response(
+            {
+                "released": {"social": self.social.released, "reviews": self.reviews.released},
+                "requests": dict(self.requests),
+                "faults": [list(f) for f in self.served_faults],
+            }
+        )
 
     @staticmethod
     def _window(feed: Feed, query: Any) -> tuple[list[Item], int]:
@@ -224,7 +243,7 @@ class DemoServer:
         pages = max(-(-len(items) // PAGE_SIZE), 1)
         if number > pages:
             return web.Response(status=404, text="no such page")
-        chunk = items[(number - 1) * PAGE_SIZE: number * PAGE_SIZE]
+        chunk = items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
         body = render_review_page([i.record for i in chunk], number, pages)
         etag = '"' + hashlib.sha1(body.encode()).hexdigest()[:16] + '"'
         if fault in ("429", "500", "html"):  # a cut-off HTML page would still parse: not used
@@ -238,12 +257,16 @@ class DemoServer:
 def render_review_page(reviews: list[dict[str, Any]], number: int, pages: int) -> str:
     """One page of reviews; every value from the data is HTML-escaped."""
     esc = html.escape
-    parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-             f"<title>AquaSilk reviews, page {number} of {pages}</title></head><body>",
-             "<h1>AquaSilk Shampoo 250ml: customer reviews</h1>"]
+    parts = [
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>AquaSilk reviews, page {number} of {pages}</title></head><body>",
+        "<h1>AquaSilk Shampoo 250ml: customer reviews</h1>",
+    ]
     for review in reviews:
         who = review.get("reviewer", {})
-        paragraphs = "".join(f"<p>{esc(p)}</p>" for p in str(review.get("body", "")).split("\n\n") if p)
+        paragraphs = "".join(
+            f"<p>{esc(p)}</p>" for p in str(review.get("body", "")).split("\n\n") if p
+        )
         parts.append(
             f'<article class="review" id="{esc(str(review.get("review_id", "")))}">'
             f'<h3 class="title">{esc(str(review.get("title", "")))}</h3>'
@@ -253,7 +276,8 @@ def render_review_page(reviews: list[dict[str, Any]], number: int, pages: int) -
             f'<div class="body">{paragraphs}</div>'
             f'<ul class="reviewer"><li class="age">{esc(str(who.get("age_range", "")))}</li>'
             f'<li class="region">{esc(str(who.get("region", "")))}</li>'
-            f'<li class="hair">{esc(str(who.get("hair_type", "")))}</li></ul></article>')
+            f'<li class="hair">{esc(str(who.get("hair_type", "")))}</li></ul></article>'
+        )
     nav = []
     if number > 1:
         nav.append(f'<a class="prev" href="{PAGES_PATH}?page={number - 1}">previous</a>')

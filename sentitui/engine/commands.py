@@ -38,14 +38,21 @@ class Command:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Command:
-        return cls(id=row["id"], action=row["action"], pipeline=row["pipeline"],
-                   source=row["source"], args=json.loads(row["args"] or "{}"),
-                   status=row["status"], outcome=row["outcome"],
-                   result=json.loads(row["result"]) if row["result"] else None)
+        return cls(
+            id=row["id"],
+            action=row["action"],
+            pipeline=row["pipeline"],
+            source=row["source"],
+            args=json.loads(row["args"] or "{}"),
+            status=row["status"],
+            outcome=row["outcome"],
+            result=json.loads(row["result"]) if row["result"] else None,
+        )
 
 
-def submit(store: Store, action: str, pipeline: str | None = None, source: str | None = None,
-           **args: Any) -> int:
+def submit(
+    store: Store, action: str, pipeline: str | None = None, source: str | None = None, **args: Any
+) -> int:
     """Queue a command for the daemon; returns its id."""
     if action not in ACTIONS:
         raise ValueError(f"unknown command {action!r} (known: {', '.join(ACTIONS)})")
@@ -53,7 +60,8 @@ def submit(store: Store, action: str, pipeline: str | None = None, source: str |
         cur = conn.execute(
             "INSERT INTO commands (created_at, action, pipeline, source, args, status) "
             "VALUES (?, ?, ?, ?, ?, 'pending')",
-            (utc_now(), action, pipeline, source, json.dumps(args)))
+            (utc_now(), action, pipeline, source, json.dumps(args)),
+        )
     return int(cur.lastrowid)
 
 
@@ -66,30 +74,42 @@ def claim(store: Store, now: float | None = None) -> list[Command]:
     """Mark pending commands running and return them; expire the stale ones."""
     cutoff = iso((now or time.time()) - COMMAND_TTL)
     with store.transaction() as conn:
-        conn.execute("UPDATE commands SET status = 'failed', done_at = ?, outcome = ? "
-                     "WHERE status = 'pending' AND created_at < ?",
-                     (utc_now(), f"expired: no daemon picked it up within {COMMAND_TTL:.0f} s",
-                      cutoff))
+        conn.execute(
+            "UPDATE commands SET status = 'failed', done_at = ?, outcome = ? "
+            "WHERE status = 'pending' AND created_at < ?",
+            (utc_now(), f"expired: no daemon picked it up within {COMMAND_TTL:.0f} s", cutoff),
+        )
         rows = store.rows("SELECT * FROM commands WHERE status = 'pending' ORDER BY id")
-        conn.executemany("UPDATE commands SET status = 'running' WHERE id = ?",
-                         [(row["id"],) for row in rows])
+        conn.executemany(
+            "UPDATE commands SET status = 'running' WHERE id = ?", [(row["id"],) for row in rows]
+        )
     return [Command.from_row({**row, "status": "running"}) for row in rows]
 
 
-def finish(store: Store, command_id: int, ok: bool, outcome: str,
-           result: dict[str, Any] | None = None) -> None:
+def finish(
+    store: Store, command_id: int, ok: bool, outcome: str, result: dict[str, Any] | None = None
+) -> None:
     with store.transaction() as conn:
-        conn.execute("UPDATE commands SET status = ?, outcome = ?, result = ?, done_at = ? "
-                     "WHERE id = ?", ("done" if ok else "failed", outcome,
-                                      json.dumps(result) if result is not None else None,
-                                      utc_now(), command_id))
+        conn.execute(
+            "UPDATE commands SET status = ?, outcome = ?, result = ?, done_at = ? WHERE id = ?",
+            (
+                "done" if ok else "failed",
+                outcome,
+                json.dumps(result) if result is not None else None,
+                utc_now(),
+                command_id,
+            ),
+        )
 
 
 def fail_open(store: Store, outcome: str) -> int:
     """Fail commands still pending or running (the daemon is stopping or gone)."""
     with store.transaction() as conn:
-        cur = conn.execute("UPDATE commands SET status = 'failed', outcome = ?, done_at = ? "
-                           "WHERE status IN ('pending', 'running')", (outcome, utc_now()))
+        cur = conn.execute(
+            "UPDATE commands SET status = 'failed', outcome = ?, done_at = ? "
+            "WHERE status IN ('pending', 'running')",
+            (outcome, utc_now()),
+        )
     return cur.rowcount
 
 
@@ -104,11 +124,22 @@ def append_events(store: Store, events: list[dict[str, Any]]) -> None:
         conn.executemany(
             "INSERT INTO events (at, kind, level, pipeline, source, message, data) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(e["at"], e["kind"], e.get("level"), e.get("pipeline"), e.get("source"),
-              e.get("message"), json.dumps(e.get("data")) if e.get("data") is not None else None)
-             for e in events])
-        conn.execute("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?",
-                     (KEEP_EVENTS,))
+            [
+                (
+                    e["at"],
+                    e["kind"],
+                    e.get("level"),
+                    e.get("pipeline"),
+                    e.get("source"),
+                    e.get("message"),
+                    json.dumps(e.get("data")) if e.get("data") is not None else None,
+                )
+                for e in events
+            ],
+        )
+        conn.execute(
+            "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?", (KEEP_EVENTS,)
+        )
 
 
 def events_after(store: Store, last_id: int, limit: int = 500) -> list[dict[str, Any]]:
@@ -135,6 +166,9 @@ def snapshot(store: Store) -> dict[str, Any] | None:
 def abandon(store: Store, command_id: int, outcome: str) -> bool:
     """Fail a command nobody claimed (no daemon); False if a daemon took it meanwhile."""
     with store.transaction() as conn:
-        cur = conn.execute("UPDATE commands SET status = 'failed', outcome = ?, done_at = ? "
-                           "WHERE id = ? AND status = 'pending'", (outcome, utc_now(), command_id))
+        cur = conn.execute(
+            "UPDATE commands SET status = 'failed', outcome = ?, done_at = ? "
+            "WHERE id = ? AND status = 'pending'",
+            (outcome, utc_now(), command_id),
+        )
     return cur.rowcount == 1

@@ -43,8 +43,9 @@ def log_path_for(db_path: str | Path) -> Path:
 def setup_logging(path: Path) -> logging.Handler:
     """INFO and up to a rotating file, and to stderr (through the root handler the CLI set)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES,
-                                                   backupCount=LOG_BACKUPS, encoding="utf-8")
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
@@ -53,8 +54,9 @@ def setup_logging(path: Path) -> logging.Handler:
     return handler
 
 
-def selection(pipelines_dir: Path, selected: list[PipelineConfig],
-              source_name: str | None) -> Select:
+def selection(
+    pipelines_dir: Path, selected: list[PipelineConfig], source_name: str | None
+) -> Select:
     """What the daemon runs after a reload: every pipeline in the folder if none was
     named at start, else the named ones; only `--source` when it was given."""
     try:
@@ -75,10 +77,15 @@ def selection(pipelines_dir: Path, selected: list[PipelineConfig],
     return select
 
 
-def run_daemon(db_path: str | Path, pipelines_dir: Path, selected: list[PipelineConfig],
-               source_name: str | None) -> int:
+def run_daemon(
+    db_path: str | Path,
+    pipelines_dir: Path,
+    selected: list[PipelineConfig],
+    source_name: str | None,
+) -> int:
     """Run until SIGINT/SIGTERM; returns the exit status (0 after a clean stop)."""
     handler = setup_logging(log_path_for(db_path))
+
     async def main() -> int:  # the engine is built inside the loop it runs on
         return await Daemon(db_path, pipelines_dir, selected, source_name).run()
 
@@ -92,8 +99,13 @@ def run_daemon(db_path: str | Path, pipelines_dir: Path, selected: list[Pipeline
 
 
 class Daemon:
-    def __init__(self, db_path: str | Path, pipelines_dir: Path, selected: list[PipelineConfig],
-                 source_name: str | None) -> None:
+    def __init__(
+        self,
+        db_path: str | Path,
+        pipelines_dir: Path,
+        selected: list[PipelineConfig],
+        source_name: str | None,
+    ) -> None:
         self.db_path = Path(db_path)
         self.pipelines_dir = Path(pipelines_dir)
         self.select = selection(self.pipelines_dir, selected, source_name)
@@ -117,14 +129,24 @@ class Daemon:
             await engine.scorer.start_sheltered()
         except Exception:  # runs will meet (and retry) the broken pool themselves
             logger.exception("starting the scorer's workers failed")
-        logger.info("daemon %d started on %s (pipelines: %s, log: %s)", os.getpid(), self.db_path,
-                    self.pipelines_dir, log_path_for(self.db_path))
+        logger.info(
+            "daemon %d started on %s (pipelines: %s, log: %s)",
+            os.getpid(),
+            self.db_path,
+            self.pipelines_dir,
+            log_path_for(self.db_path),
+        )
         for pipeline in engine.pipelines.values():
             for source in pipeline.sources:
                 schedule = engine.schedule_of(pipeline.name, source.name)
                 watch = " + drop folder" if source.kind == "file" and source.get("watch") else ""
-                logger.info("%s/%s: %s%s", pipeline.name, source.name,
-                            f"schedule {schedule}" if schedule else "no schedule", watch)
+                logger.info(
+                    "%s/%s: %s%s",
+                    pipeline.name,
+                    source.name,
+                    f"schedule {schedule}" if schedule else "no schedule",
+                    watch,
+                )
         await self.continuous.start()
         poller = asyncio.create_task(self._poll(), name="daemon commands")
         await self.stopping.wait()
@@ -167,17 +189,39 @@ class Daemon:
     def _record(self, event: EngineEvent) -> None:
         """Keep the events a console cannot read from the runs table, for the next flush."""
         if isinstance(event, LogLine):
-            self._events.append({"at": event.at, "kind": "log", "level": event.level,
-                                 "pipeline": event.pipeline, "source": event.source,
-                                 "message": event.message})
+            self._events.append(
+                {
+                    "at": event.at,
+                    "kind": "log",
+                    "level": event.level,
+                    "pipeline": event.pipeline,
+                    "source": event.source,
+                    "message": event.message,
+                }
+            )
         elif isinstance(event, ConfigInvalid):
-            self._events.append({"at": event.at, "kind": "config_invalid", "level": "ERROR",
-                                 "message": "\n".join(event.problems),
-                                 "data": {"path": event.path, "problems": event.problems}})
+            self._events.append(
+                {
+                    "at": event.at,
+                    "kind": "config_invalid",
+                    "level": "ERROR",
+                    "message": "\n".join(event.problems),
+                    "data": {"path": event.path, "problems": event.problems},
+                }
+            )
         elif isinstance(event, ConfigReloaded):
-            self._events.append({"at": event.at, "kind": "config_reloaded", "level": "INFO",
-                                 "data": {"added": event.added, "removed": event.removed,
-                                          "changed": event.changed}})
+            self._events.append(
+                {
+                    "at": event.at,
+                    "kind": "config_reloaded",
+                    "level": "INFO",
+                    "data": {
+                        "added": event.added,
+                        "removed": event.removed,
+                        "changed": event.changed,
+                    },
+                }
+            )
 
     def snapshot(self, stopped: bool = False) -> dict[str, Any]:
         engine = self.engine
@@ -187,14 +231,35 @@ class Daemon:
             "stopped": stopped,
             "pipelines_dir": str(self.pipelines_dir.resolve()),
             "log": str(log_path_for(self.db_path).resolve()),
-            "pipelines": [{
-                "name": p.name, "path": str(p.path), "schedule": p.schedule,
-                "sources": [{"name": s.name, "kind": s.kind, "schedule": s.schedule,
-                             "enabled": s.enabled} for s in p.sources],
-            } for p in engine.pipelines.values()],
-            "states": [{"pipeline": p, "source": s, "status": st.status, "detail": st.detail,
-                        "paused": st.paused, "next_run": st.next_run}
-                       for (p, s), st in engine.states.items() if p in engine.pipelines],
+            "pipelines": [
+                {
+                    "name": p.name,
+                    "path": str(p.path),
+                    "schedule": p.schedule,
+                    "sources": [
+                        {
+                            "name": s.name,
+                            "kind": s.kind,
+                            "schedule": s.schedule,
+                            "enabled": s.enabled,
+                        }
+                        for s in p.sources
+                    ],
+                }
+                for p in engine.pipelines.values()
+            ],
+            "states": [
+                {
+                    "pipeline": p,
+                    "source": s,
+                    "status": st.status,
+                    "detail": st.detail,
+                    "paused": st.paused,
+                    "next_run": st.next_run,
+                }
+                for (p, s), st in engine.states.items()
+                if p in engine.pipelines
+            ],
         }
 
     async def _flush(self, stopped: bool = False) -> None:
@@ -230,10 +295,14 @@ class Daemon:
             ok, outcome, result = False, str(exc.args[0]), None
         except Exception as exc:
             ok, outcome, result = False, f"{type(exc).__name__}: {exc}", None
-        self.engine.log("INFO" if ok else "ERROR", f"command {command.id} {command.action}: {outcome}")
+        self.engine.log(
+            "INFO" if ok else "ERROR", f"command {command.id} {command.action}: {outcome}"
+        )
         await self.engine.writer.call(commands.finish, command.id, ok, outcome, result)
 
-    async def _carry_out(self, command: commands.Command) -> tuple[bool, str, dict[str, Any] | None]:
+    async def _carry_out(
+        self, command: commands.Command
+    ) -> tuple[bool, str, dict[str, Any] | None]:
         engine, action = self.engine, command.action
         pipeline, source = command.pipeline or "", command.source or ""
         args = command.args or {}
@@ -242,16 +311,24 @@ class Daemon:
                 engine.pipeline(pipeline).source(source)  # KeyError names what is unknown
                 runs = [await engine.run_source(pipeline, source, "manual")]
             else:
-                runs = await engine.run_pipelines([pipeline] if action == "pull_pipeline" else None,
-                                                  trigger="manual")
-            return (all(r.status == "ok" for r in runs), summarize(runs),
-                    {"run_ids": [r.run_id for r in runs]})
+                runs = await engine.run_pipelines(
+                    [pipeline] if action == "pull_pipeline" else None, trigger="manual"
+                )
+            return (
+                all(r.status == "ok" for r in runs),
+                summarize(runs),
+                {"run_ids": [r.run_id for r in runs]},
+            )
         if action == "retry":
             outcome = await engine.retry_failed([int(i) for i in args.get("ids", [])], "manual")
-            return (not outcome.still_failing,
-                    f"{len(outcome.resolved)} resolved, {len(outcome.still_failing)} still failing",
-                    {"resolved": outcome.resolved,
-                     "still_failing": {str(k): v for k, v in outcome.still_failing.items()}})
+            return (
+                not outcome.still_failing,
+                f"{len(outcome.resolved)} resolved, {len(outcome.still_failing)} still failing",
+                {
+                    "resolved": outcome.resolved,
+                    "still_failing": {str(k): v for k, v in outcome.still_failing.items()},
+                },
+            )
         if action == "ignore":
             ids = [int(i) for i in args.get("ids", [])]
             await engine.ignore_failed(ids)
@@ -269,6 +346,8 @@ class Daemon:
 def summarize(runs: list[RunStats]) -> str:
     if not runs:
         return "no enabled source to run"
-    return "; ".join(f"run {r.run_id} {r.pipeline}/{r.source} {r.status}: {r.loaded} loaded, "
-                     f"{r.duplicates} duplicates, {r.failed} failed"
-                     + (f" ({r.error})" if r.error else "") for r in runs)
+    return "; ".join(
+        f"run {r.run_id} {r.pipeline}/{r.source} {r.status}: {r.loaded} loaded, "
+        f"{r.duplicates} duplicates, {r.failed} failed" + (f" ({r.error})" if r.error else "")
+        for r in runs
+    )

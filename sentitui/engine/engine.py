@@ -131,17 +131,19 @@ class Engine(EngineSurface):
         key = (pipeline, source)
         if key in self._running:
             return await asyncio.shield(self._running[key])
-        task = asyncio.create_task(self._run(pipeline, source, trigger),
-                                   name=f"run {pipeline}/{source}")
+        task = asyncio.create_task(
+            self._run(pipeline, source, trigger), name=f"run {pipeline}/{source}"
+        )
         self._running[key] = task
         task.add_done_callback(lambda _: self._running.pop(key, None))
         return await asyncio.shield(task)
 
-    async def run_pipelines(self, names: Iterable[str] | None = None, *, source: str | None = None,
-                            trigger: str = "cli") -> list[RunStats]:
+    async def run_pipelines(
+        self, names: Iterable[str] | None = None, *, source: str | None = None, trigger: str = "cli"
+    ) -> list[RunStats]:
         """Run the enabled sources of the named pipelines (all when None) concurrently."""
         jobs = []
-        for name in (list(names) if names else list(self.pipelines)):
+        for name in list(names) if names else list(self.pipelines):
             pipeline = self.pipeline(name)
             for config in pipeline.sources:
                 if source is not None and config.name != source:
@@ -166,23 +168,34 @@ class Engine(EngineSurface):
         async with self._slots.hold(urgent=trigger == "manual"):
             source = self.make_source(pipeline_name, source_name)
             stats = await self.writer.call(
-                lambda store: store.start_run(pipeline_name, source_name, trigger))
-            self.emit(RunStarted(run_id=stats.run_id, pipeline=pipeline_name,
-                                 source=source_name, trigger=trigger))
+                lambda store: store.start_run(pipeline_name, source_name, trigger)
+            )
+            self.emit(
+                RunStarted(
+                    run_id=stats.run_id, pipeline=pipeline_name, source=source_name, trigger=trigger
+                )
+            )
             self.set_status(pipeline_name, source_name, "running")
             self.log("INFO", f"run {stats.run_id} started ({trigger})", pipeline_name, source_name)
 
-            runner = Runner(self, source, stats,
-                            lambda status, detail="": self.set_status(pipeline_name, source_name,
-                                                                      status, detail))
+            runner = Runner(
+                self,
+                source,
+                stats,
+                lambda status, detail="": self.set_status(
+                    pipeline_name, source_name, status, detail
+                ),
+            )
             try:
                 missing = source.config.missing_env
                 if self._stopping is not None:  # stop_all() came while it waited for a slot
                     stats.status, stats.error = "cancelled", self._stopping
                 elif missing:  # a disabled source pulled by hand before its secrets are set
                     stats.status = "failed"
-                    stats.error = (f"environment variable(s) {', '.join(missing)} not set: "
-                                   f"set them and reload the pipeline")
+                    stats.error = (
+                        f"environment variable(s) {', '.join(missing)} not set: "
+                        f"set them and reload the pipeline"
+                    )
                 else:
                     await runner.run()
             finally:
@@ -190,14 +203,27 @@ class Engine(EngineSurface):
                 self.state(pipeline_name, source_name).last = stats
                 self.state(pipeline_name, source_name).stop_reason = None
                 paused = self.state(pipeline_name, source_name).paused
-                final: SourceStatus = "paused" if paused else (
-                    "failed" if stats.status == "failed" else
-                    "cancelled" if stats.status == "cancelled" else "idle")
+                final: SourceStatus = (
+                    "paused"
+                    if paused
+                    else (
+                        "failed"
+                        if stats.status == "failed"
+                        else "cancelled"
+                        if stats.status == "cancelled"
+                        else "idle"
+                    )
+                )
                 self.set_status(pipeline_name, source_name, final, stats.error or "")
                 level = "ERROR" if stats.status == "failed" else "INFO"
-                self.log(level, f"run {stats.run_id} {stats.status}: {stats.fetched} fetched, "
-                                f"{stats.loaded} loaded, {stats.duplicates} duplicates, "
-                                f"{stats.failed} failed", pipeline_name, source_name)
+                self.log(
+                    level,
+                    f"run {stats.run_id} {stats.status}: {stats.fetched} fetched, "
+                    f"{stats.loaded} loaded, {stats.duplicates} duplicates, "
+                    f"{stats.failed} failed",
+                    pipeline_name,
+                    source_name,
+                )
                 self.emit(RunFinished(stats=stats))
             return stats
 
@@ -219,7 +245,8 @@ class Engine(EngineSurface):
                     continue
                 self._schedules[key] = asyncio.create_task(
                     self._schedule_loop(*key, schedule, random.random() * first_delay),
-                    name=f"schedule {pipeline.name}/{config.name}")
+                    name=f"schedule {pipeline.name}/{config.name}",
+                )
 
     async def stop_schedules(self) -> None:
         self._scheduling = False
@@ -232,8 +259,9 @@ class Engine(EngineSurface):
         for state in self.states.values():
             state.next_run = None
 
-    async def _schedule_loop(self, pipeline: str, source: str, schedule: Schedule,
-                             delay: float) -> None:
+    async def _schedule_loop(
+        self, pipeline: str, source: str, schedule: Schedule, delay: float
+    ) -> None:
         state = self.state(pipeline, source)
         now = self.clock.time()
         due = now + delay if schedule.interval is not None else schedule.next_after(now)
@@ -245,8 +273,12 @@ class Engine(EngineSurface):
                 due = following
                 continue
             if self.is_running(pipeline, source):
-                self.log("INFO", "scheduled run skipped: the previous run is still going",
-                         pipeline, source)
+                self.log(
+                    "INFO",
+                    "scheduled run skipped: the previous run is still going",
+                    pipeline,
+                    source,
+                )
                 due = following
                 continue
             state.next_run = None
@@ -258,8 +290,12 @@ class Engine(EngineSurface):
             while due <= self.clock.time():  # the run outlasted its slot(s): skip, never pile up
                 due, skipped = schedule.next_after(due), skipped + 1
             if skipped:
-                self.log("INFO", f"{skipped} scheduled run(s) skipped: the previous run was "
-                                 "still going", pipeline, source)
+                self.log(
+                    "INFO",
+                    f"{skipped} scheduled run(s) skipped: the previous run was still going",
+                    pipeline,
+                    source,
+                )
 
     def stop_after_page(self, pipeline: str, source: str, reason: str) -> bool:
         """Ask a running run to stop once the page in hand is committed; it ends
@@ -301,6 +337,7 @@ class Engine(EngineSurface):
         and run again with the new settings. Cursors live in the store keyed by pipeline
         and source name, so a changed source carries on where it was.
         """
+
         def settings(config: PipelineConfig) -> dict[str, Any]:
             return {s.name: (replace(config, sources=[]), s) for s in config.sources}
 
@@ -323,23 +360,27 @@ class Engine(EngineSurface):
             running = self._running.get(key)
             if self.stop_after_page(*key, "settings changed; restarting") and running is not None:
                 trigger = "schedule" if self._scheduling else "manual"
-                task = asyncio.create_task(self._restart(key, running, trigger),
-                                           name=f"restart {key[0]}/{key[1]}")
+                task = asyncio.create_task(
+                    self._restart(key, running, trigger), name=f"restart {key[0]}/{key[1]}"
+                )
                 self._restarts.add(task)
                 task.add_done_callback(self._restarts.discard)
         if self._scheduling:
             self.start_schedules(first_delay=self._first_delay)
         event = ConfigReloaded(added=added, removed=removed, changed=changed)
         if added or removed or changed:
-            names = ", ".join(f"{verb} {p}/{s}" for verb, keys in
-                              (("added", added), ("removed", removed), ("changed", changed))
-                              for p, s in keys)
+            names = ", ".join(
+                f"{verb} {p}/{s}"
+                for verb, keys in (("added", added), ("removed", removed), ("changed", changed))
+                for p, s in keys
+            )
             self.log("INFO", f"pipelines reloaded: {names}")
         self.emit(event)
         return event
 
-    async def _restart(self, key: tuple[str, str], running: asyncio.Task[RunStats],
-                       trigger: str) -> None:
+    async def _restart(
+        self, key: tuple[str, str], running: asyncio.Task[RunStats], trigger: str
+    ) -> None:
         await asyncio.gather(running, return_exceptions=True)
         if key[0] in self.pipelines and not self.state(*key).paused:
             try:
@@ -369,8 +410,9 @@ class Engine(EngineSurface):
                 for record_id in record_ids:
                     outcome.still_failing[record_id] = str(exc.args[0])
                 continue
-            stats = await self.writer.call(lambda store, p=pipeline, s=source_name:
-                                           store.start_run(p, s, trigger))
+            stats = await self.writer.call(
+                lambda store, p=pipeline, s=source_name: store.start_run(p, s, trigger)
+            )
             for record_id in record_ids:
                 row = await self.writer.call(lambda store, i=record_id: store.failed_record(i))
                 if row is None:  # deleted meanwhile (purge)
@@ -388,17 +430,23 @@ class Engine(EngineSurface):
         if outcome.resolved:
             await self.writer.call(lambda store: store.mark_failed(outcome.resolved, "resolved"))
         for record_id, error in outcome.still_failing.items():
-            await self.writer.call(lambda store, i=record_id, e=error: store.mark_failed([i], "open", e))
-        self.log("INFO", f"retry: {len(outcome.resolved)} resolved, "
-                         f"{len(outcome.still_failing)} still failing")
+            await self.writer.call(
+                lambda store, i=record_id, e=error: store.mark_failed([i], "open", e)
+            )
+        self.log(
+            "INFO",
+            f"retry: {len(outcome.resolved)} resolved, {len(outcome.still_failing)} still failing",
+        )
         return outcome
 
     async def _retry_one(self, source: Source, row: dict[str, Any], stats: RunStats) -> str | None:
         """Returns None when the record now loads (or is a duplicate), else the new error."""
         context = json.loads(row["context"] or "{}")
         url = str(context.get("url") or "")
-        ctx = SourceContext(http=self.http, log=lambda level, msg: self.log(
-            level, msg, source.pipeline.name, source.config.name))
+        ctx = SourceContext(
+            http=self.http,
+            log=lambda level, msg: self.log(level, msg, source.pipeline.name, source.config.name),
+        )
         try:
             if row["stage"] == "fetch":
                 page = await source.refetch(ctx, url)
@@ -426,7 +474,9 @@ class Engine(EngineSurface):
         # A page that now arrives and parses resolves its failure; records on it that
         # fail on their own become failed records of their own, as in a run. A single
         # record's retry resolves only if that record loads.
-        whole_page = row["stage"] == "fetch" or (row["stage"] == "parse" and not context.get("record"))
+        whole_page = row["stage"] == "fetch" or (
+            row["stage"] == "parse" and not context.get("record")
+        )
         failures = page.failures + done.failures
         if failures and not whole_page:
             return failures[0].error
@@ -445,11 +495,16 @@ class Engine(EngineSurface):
         """Fetch the first page and transform it, writing nothing."""
         source = self.make_source(pipeline, source_name)
         if missing := source.config.missing_env:  # as a run says it, not after the retries
-            raise ValueError(f"environment variable(s) {', '.join(missing)} not set: "
-                             f"set them and reload the pipeline")
+            raise ValueError(
+                f"environment variable(s) {', '.join(missing)} not set: "
+                f"set them and reload the pipeline"
+            )
         cursor = await self.writer.call(lambda store: store.cursor(pipeline, source_name))
-        ctx = SourceContext(http=self.http, cursor=cursor,
-                            log=lambda level, msg: self.log(level, msg, pipeline, source_name))
+        ctx = SourceContext(
+            http=self.http,
+            cursor=cursor,
+            log=lambda level, msg: self.log(level, msg, pipeline, source_name),
+        )
         pages = source.pages(ctx)
         try:
             page = await anext(pages)
@@ -460,4 +515,3 @@ class Engine(EngineSurface):
         result = await transform(self, source, page.records, None)
         result.failures[:0] = page.failures
         return Preview(url=page.url, raw=page.records, result=result)
-

@@ -26,7 +26,9 @@ from sentitui import __version__
 from sentitui.engine.ratelimit import DEFAULT_RULES, RateLimitRules, Wait, next_allowed
 from sentitui.textcodec import decode
 
-USER_AGENT = f"SentiTUI/{__version__} (sentiment ingestion console; +https://pypi.org/project/sentitui/)"
+USER_AGENT = (
+    f"SentiTUI/{__version__} (sentiment ingestion console; +https://pypi.org/project/sentitui/)"
+)
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524})
 BODY_START = 2000  # characters of a failing body kept in the failed record
 MAX_BODY = 64 * 1024 * 1024  # bytes of one response (after decompression) read at most
@@ -36,8 +38,14 @@ GZIP_MAGIC = b"\x1f\x8b"
 class FetchError(Exception):
     """A request that failed for good; carries what the failed record needs."""
 
-    def __init__(self, url: str, message: str, status: int | None = None, body: str = "",
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        message: str,
+        status: int | None = None,
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.url = url
         self.status = status
         self.body = body[:BODY_START]
@@ -76,14 +84,20 @@ class _BodyError(Exception):
 async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     """The body as sent (still compressed), refusing more than `limit` bytes."""
     if resp.content_length is not None and resp.content_length > limit:
-        raise _BodyError(f"response body of {resp.content_length:,} bytes is over the "
-                         f"{limit:,}-byte limit; not read", retry=False)
+        raise _BodyError(
+            f"response body of {resp.content_length:,} bytes is over the "
+            f"{limit:,}-byte limit; not read",
+            retry=False,
+        )
     chunks, size = [], 0
     async for chunk in resp.content.iter_any():
         size += len(chunk)
         if size > limit:
-            raise _BodyError(f"response body is over the {limit:,}-byte limit; stopped reading",
-                             retry=False, body=b"".join(chunks))
+            raise _BodyError(
+                f"response body is over the {limit:,}-byte limit; stopped reading",
+                retry=False,
+                body=b"".join(chunks),
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -104,11 +118,13 @@ def undo_content_encoding(body: bytes, content_encoding: str, limit: int) -> byt
             except zlib.error:
                 continue
             if len(out) > limit:
-                raise _BodyError(f"response body inflates past the {limit:,}-byte limit",
-                                 retry=False)
+                raise _BodyError(
+                    f"response body inflates past the {limit:,}-byte limit", retry=False
+                )
             if not inflater.eof:
-                raise _BodyError("truncated response body: the compressed stream ends early",
-                                 retry=True)
+                raise _BodyError(
+                    "truncated response body: the compressed stream ends early", retry=True
+                )
             return out
     elif "br" in codings:
         try:
@@ -125,7 +141,7 @@ def redirect_error(exc: aiohttp.TooManyRedirects) -> str:
     hops = [str(response.url) for response in exc.history]
     for index, hop in enumerate(hops):
         if hop in hops[:index]:
-            return f"redirect loop: {' -> '.join(hops[:index + 1])}"
+            return f"redirect loop: {' -> '.join(hops[: index + 1])}"
     shown = hops if len(hops) <= 6 else hops[:3] + ["…"] + hops[-2:]
     return f"too many redirects ({len(hops)}): {' -> '.join(shown)}"
 
@@ -215,28 +231,45 @@ class HttpClient:
         byte at a time cannot hold a run forever. Before each attempt it waits while
         the host's rate-limit budget is spent, as the last response's headers said
         (`rate_limit` says how to read them)."""
-        client_timeout = aiohttp.ClientTimeout(total=timeout, connect=self.connect_timeout,
-                                               sock_connect=self.connect_timeout,
-                                               sock_read=timeout)
-        clean_params = {k: str(v).lower() if isinstance(v, bool) else v
-                        for k, v in (params or {}).items() if v is not None}
+        client_timeout = aiohttp.ClientTimeout(
+            total=timeout,
+            connect=self.connect_timeout,
+            sock_connect=self.connect_timeout,
+            sock_read=timeout,
+        )
+        clean_params = {
+            k: str(v).lower() if isinstance(v, bool) else v
+            for k, v in (params or {}).items()
+            if v is not None
+        }
         attempt = 0
         while True:
             failure: FetchError
             retry_after: float | None = None
             await self._wait_for_budget(url, on_wait)
             try:
-                async with self.session.get(url, params=clean_params, headers=headers,
-                                            timeout=client_timeout, auto_decompress=False) as resp:
+                async with self.session.get(
+                    url,
+                    params=clean_params,
+                    headers=headers,
+                    timeout=client_timeout,
+                    auto_decompress=False,
+                ) as resp:
                     final_url = str(resp.url)
                     try:
                         body = undo_content_encoding(
                             await read_body(resp, self.max_body),
-                            resp.headers.get("Content-Encoding", ""), self.max_body)
+                            resp.headers.get("Content-Encoding", ""),
+                            self.max_body,
+                        )
                     except _BodyError as exc:
-                        failure = FetchError(final_url, str(exc), resp.status,
-                                             decode(exc.body[:BODY_START * 4], resp.charset),
-                                             resp.headers)
+                        failure = FetchError(
+                            final_url,
+                            str(exc),
+                            resp.status,
+                            decode(exc.body[: BODY_START * 4], resp.charset),
+                            resp.headers,
+                        )
                         if not exc.retry:
                             raise failure from None
                         body = None
@@ -247,8 +280,13 @@ class HttpClient:
                     text = decode(body, resp.charset)
                     message = f"HTTP {resp.status} {resp.reason or ''}".strip()
                     if resp.status in (401, 403):
-                        raise AuthError(final_url, f"{message}: check the source's credentials",
-                                        resp.status, text, resp.headers)
+                        raise AuthError(
+                            final_url,
+                            f"{message}: check the source's credentials",
+                            resp.status,
+                            text,
+                            resp.headers,
+                        )
                     failure = FetchError(final_url, message, resp.status, text, resp.headers)
                     if resp.status not in RETRY_STATUSES:
                         raise failure
@@ -260,8 +298,11 @@ class HttpClient:
             except aiohttp.RedirectClientError as exc:
                 raise FetchError(url, f"bad redirect: {exc}") from None
             except TimeoutError:
-                failure = FetchError(url, f"timed out after {timeout:g}s waiting for the server "
-                                          "to send the whole response")
+                failure = FetchError(
+                    url,
+                    f"timed out after {timeout:g}s waiting for the server "
+                    "to send the whole response",
+                )
             except aiohttp.ClientPayloadError as exc:
                 failure = FetchError(url, f"truncated response body: {exc}")
             except aiohttp.ClientConnectionError as exc:
@@ -274,8 +315,10 @@ class HttpClient:
                     failure.args = (f"{failure.args[0]} (gave up after {attempt + 1} attempts)",)
                 raise failure
             if retry_after is not None and retry_after > self.max_retry_after:
-                failure.args = (f"{failure.args[0]}: server asks to wait {retry_after:.0f}s, "
-                                f"more than the {self.max_retry_after:.0f}s allowed",)
+                failure.args = (
+                    f"{failure.args[0]}: server asks to wait {retry_after:.0f}s, "
+                    f"more than the {self.max_retry_after:.0f}s allowed",
+                )
                 raise failure
             if retry_after is not None:
                 delay = max(retry_after, self.min_delay)
@@ -300,8 +343,11 @@ class HttpClient:
             return
         delay = wait.delay()
         if delay > self.max_rate_wait:
-            raise FetchError(url, f"{wait.reason}: {delay:.0f}s away, more than the "
-                                  f"{self.max_rate_wait:.0f}s a run waits; the next run resumes")
+            raise FetchError(
+                url,
+                f"{wait.reason}: {delay:.0f}s away, more than the "
+                f"{self.max_rate_wait:.0f}s a run waits; the next run resumes",
+            )
         if delay > 0:
             if on_wait is not None:
                 on_wait(delay, wait.reason)

@@ -99,8 +99,7 @@ def parse_reset(value: str, now: float, style: ResetStyle = "auto") -> float | N
     return now + max(0.0, number)
 
 
-def counter_wait(headers: Mapping[str, str], now: float,
-                 style: ResetStyle = "auto") -> Wait | None:
+def counter_wait(headers: Mapping[str, str], now: float, style: ResetStyle = "auto") -> Wait | None:
     """Wait until the reset when a `*-remaining` header says the budget is spent."""
     for remaining_name, reset_name in FAMILIES:
         remaining = _header(headers, remaining_name)
@@ -133,9 +132,15 @@ def graph_usage(headers: Mapping[str, str]) -> tuple[float, float]:
         except ValueError:
             continue
         # X-App-Usage is one object; X-Business-Use-Case-Usage maps ids to lists of them.
-        entries = [data] if name != "x-business-use-case-usage" else [
-            entry for group in (data.values() if isinstance(data, dict) else [])
-            for entry in (group if isinstance(group, list) else [])]
+        entries = (
+            [data]
+            if name != "x-business-use-case-usage"
+            else [
+                entry
+                for group in (data.values() if isinstance(data, dict) else [])
+                for entry in (group if isinstance(group, list) else [])
+            ]
+        )
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
@@ -151,8 +156,9 @@ def graph_usage(headers: Mapping[str, str]) -> tuple[float, float]:
     return worst, regain
 
 
-def usage_wait(headers: Mapping[str, str], now: float,
-               rules: RateLimitRules = DEFAULT_RULES) -> Wait | None:
+def usage_wait(
+    headers: Mapping[str, str], now: float, rules: RateLimitRules = DEFAULT_RULES
+) -> Wait | None:
     """Slow down before Facebook refuses: pause when any quota is above the threshold."""
     used, regain_minutes = graph_usage(headers)
     if used <= rules.usage_threshold and regain_minutes <= 0:
@@ -162,11 +168,15 @@ def usage_wait(headers: Mapping[str, str], now: float,
     return Wait(until, f"rate-limited until {clock(until)} ({used:.0f}% of the API quota used)")
 
 
-def next_allowed(headers: Mapping[str, str], now: float | None = None,
-                 rules: RateLimitRules = DEFAULT_RULES) -> Wait | None:
+def next_allowed(
+    headers: Mapping[str, str], now: float | None = None, rules: RateLimitRules = DEFAULT_RULES
+) -> Wait | None:
     """When the next request to this host may go, judged from one response's headers;
     None when the budget allows it now."""
     now = time.time() if now is None else now
-    waits = [w for w in (counter_wait(headers, now, rules.reset), usage_wait(headers, now, rules))
-             if w is not None and w.until > now]
+    waits = [
+        w
+        for w in (counter_wait(headers, now, rules.reset), usage_wait(headers, now, rules))
+        if w is not None and w.until > now
+    ]
     return max(waits, key=lambda w: w.until) if waits else None

@@ -46,16 +46,31 @@ def _epoch(text: str | None) -> float | None:
 
 
 def stats_from_row(row: dict[str, Any]) -> RunStats:
-    return RunStats(run_id=row["id"], pipeline=row["pipeline"], source=row["source"],
-                    trigger=row["trigger"], status=row["status"], fetched=row["fetched"] or 0,
-                    loaded=row["loaded"] or 0, duplicates=row["duplicates"] or 0,
-                    failed=row["failed"] or 0, error=row["error"],
-                    started_at=_epoch(row["started_at"]) or 0.0, ended_at=_epoch(row["ended_at"]))
+    return RunStats(
+        run_id=row["id"],
+        pipeline=row["pipeline"],
+        source=row["source"],
+        trigger=row["trigger"],
+        status=row["status"],
+        fetched=row["fetched"] or 0,
+        loaded=row["loaded"] or 0,
+        duplicates=row["duplicates"] or 0,
+        failed=row["failed"] or 0,
+        error=row["error"],
+        started_at=_epoch(row["started_at"]) or 0.0,
+        ended_at=_epoch(row["ended_at"]),
+    )
 
 
 class RemoteEngine(EngineSurface):
-    def __init__(self, db_path: str | Path, pipelines: Iterable[PipelineConfig] = (), *,
-                 poll: float = POLL, daemon_timeout: float = DAEMON_TIMEOUT) -> None:
+    def __init__(
+        self,
+        db_path: str | Path,
+        pipelines: Iterable[PipelineConfig] = (),
+        *,
+        poll: float = POLL,
+        daemon_timeout: float = DAEMON_TIMEOUT,
+    ) -> None:
         self.db_path = Path(db_path)
         self.local: dict[str, PipelineConfig] = {p.name: p for p in pipelines}  # for preview
         super().__init__(dict(self.local))
@@ -121,8 +136,11 @@ class RemoteEngine(EngineSurface):
     @property
     def daemon_alive(self) -> bool:
         snap = self.daemon
-        return bool(snap and not snap.get("stopped")
-                    and time.time() - snap.get("heartbeat", 0) < self.daemon_timeout)
+        return bool(
+            snap
+            and not snap.get("stopped")
+            and time.time() - snap.get("heartbeat", 0) < self.daemon_timeout
+        )
 
     def start_schedules(self, **_: Any) -> None:
         """The daemon runs the schedules; an attached console only shows them."""
@@ -132,10 +150,12 @@ class RemoteEngine(EngineSurface):
 
     # ---- actions: commands for the daemon ---------------------------------------------
 
-    async def submit(self, action: str, pipeline: str | None = None, source: str | None = None,
-                     **args: Any) -> int:
+    async def submit(
+        self, action: str, pipeline: str | None = None, source: str | None = None, **args: Any
+    ) -> int:
         return await self.writer.call(
-            lambda store: commands.submit(store, action, pipeline, source, **args))
+            lambda store: commands.submit(store, action, pipeline, source, **args)
+        )
 
     async def wait(self, command_id: int) -> commands.Command:
         """Until the daemon marks the command done or failed; a command no daemon has
@@ -162,15 +182,29 @@ class RemoteEngine(EngineSurface):
         runs = await self._runs_of(command)
         if runs:
             return runs[0]
-        return RunStats(run_id=0, pipeline=pipeline, source=source, trigger="manual",
-                        status="failed", error=command.outcome)
+        return RunStats(
+            run_id=0,
+            pipeline=pipeline,
+            source=source,
+            trigger="manual",
+            status="failed",
+            error=command.outcome,
+        )
 
-    async def run_pipelines(self, names: Iterable[str] | None = None, *, source: str | None = None,
-                            trigger: str = "manual") -> list[RunStats]:
+    async def run_pipelines(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        source: str | None = None,
+        trigger: str = "manual",
+    ) -> list[RunStats]:
         names = list(names) if names else None
         if source is not None:
-            jobs = [self.run_source(n, source) for n in (names or list(self.pipelines))
-                    if any(s.name == source for s in self.pipeline(n).sources)]
+            jobs = [
+                self.run_source(n, source)
+                for n in (names or list(self.pipelines))
+                if any(s.name == source for s in self.pipeline(n).sources)
+            ]
             return list(await asyncio.gather(*jobs))
         if names is None:
             ids = [await self.submit("pull_all")]
@@ -180,8 +214,18 @@ class RemoteEngine(EngineSurface):
         results: list[RunStats] = []
         for command in done:
             runs = await self._runs_of(command)
-            results.extend(runs or [RunStats(run_id=0, pipeline=command.pipeline or "", source="",
-                                             status="failed", error=command.outcome)])
+            results.extend(
+                runs
+                or [
+                    RunStats(
+                        run_id=0,
+                        pipeline=command.pipeline or "",
+                        source="",
+                        status="failed",
+                        error=command.outcome,
+                    )
+                ]
+            )
         return results
 
     def cancel(self, pipeline: str, source: str) -> bool:
@@ -199,9 +243,10 @@ class RemoteEngine(EngineSurface):
         ids = [int(i) for i in ids]
         command = await self.wait(await self.submit("retry", ids=ids))
         result = command.result or {}
-        outcome = RetryOutcome(resolved=list(result.get("resolved", [])),
-                               still_failing={int(k): v for k, v in
-                                              result.get("still_failing", {}).items()})
+        outcome = RetryOutcome(
+            resolved=list(result.get("resolved", [])),
+            still_failing={int(k): v for k, v in result.get("still_failing", {}).items()},
+        )
         if command.result is None and command.status == "failed":
             outcome.still_failing = {i: command.outcome or "failed" for i in ids}
         return outcome
@@ -216,8 +261,10 @@ class RemoteEngine(EngineSurface):
         from sentitui.engine.engine import Engine
 
         if pipeline not in self.local:
-            raise KeyError(f"pipeline {pipeline!r} is not in the local pipelines folder; "
-                           "preview needs its file")
+            raise KeyError(
+                f"pipeline {pipeline!r} is not in the local pipelines folder; "
+                "preview needs its file"
+            )
         if self._previewer is None:
             self._previewer = Engine(self.db_path, self.local.values(), score_workers=0)
             await self._previewer.start()
@@ -234,7 +281,8 @@ class RemoteEngine(EngineSurface):
             return []
         marks = ",".join("?" * len(ids))
         rows = await self.writer.call(
-            lambda store: store.rows(f"SELECT * FROM runs WHERE id IN ({marks}) ORDER BY id", ids))
+            lambda store: store.rows(f"SELECT * FROM runs WHERE id IN ({marks}) ORDER BY id", ids)
+        )
         return [stats_from_row(row) for row in rows]
 
     # ---- polling: database rows -> engine events --------------------------------------
@@ -252,8 +300,10 @@ class RemoteEngine(EngineSurface):
 
         def read(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Any]:
             marks = ",".join("?" * len(tracked)) or "NULL"
-            runs = store.rows(f"SELECT * FROM runs WHERE id > ? OR id IN ({marks}) ORDER BY id",
-                              (self._last_run, *tracked))
+            runs = store.rows(
+                f"SELECT * FROM runs WHERE id > ? OR id IN ({marks}) ORDER BY id",
+                (self._last_run, *tracked),
+            )
             return runs, commands.events_after(store, self._last_event), commands.snapshot(store)
 
         runs, events, snap = await self.writer.call(read)
@@ -269,8 +319,9 @@ class RemoteEngine(EngineSurface):
     def _apply_run(self, row: dict[str, Any], new: bool) -> None:
         key = (row["pipeline"], row["source"])
         if new:
-            self.emit(RunStarted(run_id=row["id"], pipeline=key[0], source=key[1],
-                                 trigger=row["trigger"]))
+            self.emit(
+                RunStarted(run_id=row["id"], pipeline=key[0], source=key[1], trigger=row["trigger"])
+            )
         if row["status"] == "running":
             before = self._tracked.get(row["id"])
             counters = ("fetched", "loaded", "duplicates", "failed")
@@ -278,10 +329,18 @@ class RemoteEngine(EngineSurface):
                 pages = (before or {}).get("pages", 0) + (1 if row["fetched"] else 0)
                 row = {**row, "pages": pages}
                 if row["fetched"]:
-                    self.emit(RunProgress(run_id=row["id"], pipeline=key[0], source=key[1],
-                                          fetched=row["fetched"], loaded=row["loaded"],
-                                          duplicates=row["duplicates"], failed=row["failed"],
-                                          pages=pages))
+                    self.emit(
+                        RunProgress(
+                            run_id=row["id"],
+                            pipeline=key[0],
+                            source=key[1],
+                            fetched=row["fetched"],
+                            loaded=row["loaded"],
+                            duplicates=row["duplicates"],
+                            failed=row["failed"],
+                            pages=pages,
+                        )
+                    )
             self._tracked[row["id"]] = row
             self._running[key] = row["id"]
             return
@@ -295,16 +354,31 @@ class RemoteEngine(EngineSurface):
     def _apply_event(self, row: dict[str, Any]) -> None:
         at = row["at"] or time.time()
         if row["kind"] == "log":
-            self.emit(LogLine(level=row["level"] or "INFO", message=row["message"] or "",
-                              pipeline=row["pipeline"] or "", source=row["source"] or "", at=at))
+            self.emit(
+                LogLine(
+                    level=row["level"] or "INFO",
+                    message=row["message"] or "",
+                    pipeline=row["pipeline"] or "",
+                    source=row["source"] or "",
+                    at=at,
+                )
+            )
         elif row["kind"] == "config_invalid":
             data = row["data"] or {}
-            self.emit(ConfigInvalid(path=data.get("path", ""), problems=data.get("problems", []),
-                                    at=at))
+            self.emit(
+                ConfigInvalid(path=data.get("path", ""), problems=data.get("problems", []), at=at)
+            )
         elif row["kind"] == "config_reloaded":
             data = row["data"] or {}
-            self.emit(ConfigReloaded(**{k: [tuple(x) for x in data.get(k, [])]
-                                        for k in ("added", "removed", "changed")}, at=at))
+            self.emit(
+                ConfigReloaded(
+                    **{
+                        k: [tuple(x) for x in data.get(k, [])]
+                        for k in ("added", "removed", "changed")
+                    },
+                    at=at,
+                )
+            )
 
     def _apply_snapshot(self, snap: dict[str, Any] | None) -> None:
         self.daemon = snap
@@ -314,8 +388,11 @@ class RemoteEngine(EngineSurface):
             if alive:
                 self.log("INFO", f"attached to daemon {snap['pid']} on {self.db_path}")  # type: ignore[index]
             else:
-                self.log("WARNING", f"no `sentitui run --watch` is running on {self.db_path}: "
-                                    "actions will wait for one")
+                self.log(
+                    "WARNING",
+                    f"no `sentitui run --watch` is running on {self.db_path}: "
+                    "actions will wait for one",
+                )
         if snap is None:
             return
         self._apply_pipelines(snap.get("pipelines", []))
@@ -351,11 +428,20 @@ class RemoteEngine(EngineSurface):
                         options = local.source(src["name"]).options
                     except KeyError:
                         pass
-                sources.append(SourceConfig(name=src["name"], kind=src["kind"], options=options,
-                                            schedule=src.get("schedule"),
-                                            enabled=src.get("enabled", True)))
-            pipelines[item["name"]] = PipelineConfig(name=item["name"], path=Path(item["path"]),
-                                                     sources=sources,
-                                                     schedule=item.get("schedule"))
+                sources.append(
+                    SourceConfig(
+                        name=src["name"],
+                        kind=src["kind"],
+                        options=options,
+                        schedule=src.get("schedule"),
+                        enabled=src.get("enabled", True),
+                    )
+                )
+            pipelines[item["name"]] = PipelineConfig(
+                name=item["name"],
+                path=Path(item["path"]),
+                sources=sources,
+                schedule=item.get("schedule"),
+            )
         if pipelines:
             self.pipelines = pipelines

@@ -47,8 +47,9 @@ class Transformed:
     fields: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def transform(engine: Engine, source: Source, payloads: list[Any],
-                    run_id: int | None) -> Transformed:
+async def transform(
+    engine: Engine, source: Source, payloads: list[Any], run_id: int | None
+) -> Transformed:
     """map -> clean -> score -> classify for a batch of raw payloads."""
     pipeline = source.pipeline
     out = Transformed()
@@ -59,21 +60,33 @@ async def transform(engine: Engine, source: Source, payloads: list[Any],
         try:
             fields = source.map_record(payload)
         except Exception as exc:
-            out.failures.append(FailedRecord("parse", f"cannot map record: {exc}",
-                                             raw_payload(payload), {"record": True}))
+            out.failures.append(
+                FailedRecord(
+                    "parse", f"cannot map record: {exc}", raw_payload(payload), {"record": True}
+                )
+            )
             continue
         try:
-            post = clean_record(fields, pipeline=pipeline.name, source=source.config.name,
-                                author_secret=secret, fetched_at=fetched_at,
-                                keep_authors=pipeline.keep_authors, redact=pipeline.redact_pii,
-                                public_handles=brands)
+            post = clean_record(
+                fields,
+                pipeline=pipeline.name,
+                source=source.config.name,
+                author_secret=secret,
+                fetched_at=fetched_at,
+                keep_authors=pipeline.keep_authors,
+                redact=pipeline.redact_pii,
+                public_handles=brands,
+            )
         except CleanError as exc:
             where = f"record {fields.get('id')!r}: " if fields.get("id") not in (None, "") else ""
             out.failures.append(FailedRecord("clean", f"{where}{exc}", raw_payload(payload)))
             continue
         except Exception as exc:  # a bug in cleaning must not lose the record
-            out.failures.append(FailedRecord("clean", f"unexpected {type(exc).__name__}: {exc}",
-                                             raw_payload(payload)))
+            out.failures.append(
+                FailedRecord(
+                    "clean", f"unexpected {type(exc).__name__}: {exc}", raw_payload(payload)
+                )
+            )
             continue
         post.run_id = run_id
         post.fields = {"payload": payload, **fields}
@@ -81,18 +94,30 @@ async def transform(engine: Engine, source: Source, payloads: list[Any],
 
     if out.posts:
         try:
-            analyses = await engine.scorer.analyse([p.text for p in out.posts], pipeline.scorer,
-                                                   pipeline.aspects)
+            analyses = await engine.scorer.analyse(
+                [p.text for p in out.posts], pipeline.scorer, pipeline.aspects
+            )
         except Exception as exc:
             for post in out.posts:
-                out.failures.append(FailedRecord("score", f"scoring failed: {exc}",
-                                                 raw_payload(post.fields["payload"])))
+                out.failures.append(
+                    FailedRecord(
+                        "score", f"scoring failed: {exc}", raw_payload(post.fields["payload"])
+                    )
+                )
             out.posts = []
             return out
         for post, analysis in zip(out.posts, analyses, strict=True):
             found = insight_for(post.text, analysis, pipeline)
-            post.polarity, post.subjectivity, post.label = found.polarity, found.subjectivity, found.label
-            post.feedback, post.competitors, post.aspects = found.feedback, found.competitors, found.aspects
+            post.polarity, post.subjectivity, post.label = (
+                found.polarity,
+                found.subjectivity,
+                found.label,
+            )
+            post.feedback, post.competitors, post.aspects = (
+                found.feedback,
+                found.competitors,
+                found.aspects,
+            )
             out.fields.append(post.fields)
     return out
 
@@ -100,8 +125,13 @@ async def transform(engine: Engine, source: Source, payloads: list[Any],
 class Runner:
     """Runs one source once; the engine creates one per run and awaits `run()`."""
 
-    def __init__(self, engine: Engine, source: Source, stats: RunStats,
-                 set_status: Callable[[str, str], None]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        source: Source,
+        stats: RunStats,
+        set_status: Callable[[str, str], None],
+    ) -> None:
         self.engine = engine
         self.source = source
         self.stats = stats
@@ -115,8 +145,9 @@ class Runner:
     async def run(self) -> RunStats:
         stats = self.stats
         cursor = await self.engine.writer.call(lambda store: store.cursor(self.pipeline, self.name))
-        ctx = SourceContext(http=self.engine.http, cursor=dict(cursor), log=self.log,
-                            set_status=self.set_status)
+        ctx = SourceContext(
+            http=self.engine.http, cursor=dict(cursor), log=self.log, set_status=self.set_status
+        )
         queue: asyncio.Queue[Page | None] = asyncio.Queue(maxsize=QUEUE_PAGES)
         transformer = asyncio.create_task(self._transform_pages(queue, dict(cursor)))
         stop = None
@@ -155,8 +186,9 @@ class Runner:
         return stats
 
     @staticmethod
-    async def _hand_over(queue: asyncio.Queue[Page | None], page: Page | None,
-                         transformer: asyncio.Task[None]) -> None:
+    async def _hand_over(
+        queue: asyncio.Queue[Page | None], page: Page | None, transformer: asyncio.Task[None]
+    ) -> None:
         """Put a page on the queue, unless the transformer died (then raise its error)."""
         put = asyncio.ensure_future(queue.put(page))
         await asyncio.wait({put, transformer}, return_when=asyncio.FIRST_COMPLETED)
@@ -167,13 +199,16 @@ class Runner:
     async def _fail_fetch(self, exc: FetchError) -> None:
         stats = self.stats
         status = f" (HTTP {exc.status})" if exc.status else ""
-        failure = FailedRecord("fetch", f"{exc}{status}", exc.body,
-                               {"url": exc.url, "status": exc.status})
+        failure = FailedRecord(
+            "fetch", f"{exc}{status}", exc.body, {"url": exc.url, "status": exc.status}
+        )
         await self.engine.writer.write(PageWrite(stats, [], [failure]))
         stats.status = "failed"
         stats.error = str(exc)
 
-    async def _transform_pages(self, queue: asyncio.Queue[Page | None], cursor: dict[str, Any]) -> None:
+    async def _transform_pages(
+        self, queue: asyncio.Queue[Page | None], cursor: dict[str, Any]
+    ) -> None:
         stats = self.stats
         committed = 0  # the fetcher runs ahead, so stats.pages is not this page's number
         while (page := await queue.get()) is not None:
@@ -189,13 +224,28 @@ class Runner:
             if advanced is not None:
                 cursor = new_cursor = advanced
             loaded, duplicates = await self.engine.writer.write(
-                PageWrite(stats, done.posts, failures, new_cursor))
+                PageWrite(stats, done.posts, failures, new_cursor)
+            )
             if failures:
-                self.log("WARNING", f"{len(failures)} record(s) failed on {page.url or 'page'}: "
-                                    f"{failures[0].error[:200]}")
-            self.log("INFO", f"page {committed}: {loaded} loaded, {duplicates} duplicate, "
-                             f"{len(failures)} failed")
-            self.engine.emit(RunProgress(
-                run_id=stats.run_id, pipeline=self.pipeline, source=self.name,
-                fetched=stats.fetched, loaded=stats.loaded, duplicates=stats.duplicates,
-                failed=stats.failed, pages=stats.pages))
+                self.log(
+                    "WARNING",
+                    f"{len(failures)} record(s) failed on {page.url or 'page'}: "
+                    f"{failures[0].error[:200]}",
+                )
+            self.log(
+                "INFO",
+                f"page {committed}: {loaded} loaded, {duplicates} duplicate, "
+                f"{len(failures)} failed",
+            )
+            self.engine.emit(
+                RunProgress(
+                    run_id=stats.run_id,
+                    pipeline=self.pipeline,
+                    source=self.name,
+                    fetched=stats.fetched,
+                    loaded=stats.loaded,
+                    duplicates=stats.duplicates,
+                    failed=stats.failed,
+                    pages=stats.pages,
+                )
+            )

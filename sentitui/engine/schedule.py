@@ -79,8 +79,10 @@ def parse_schedule(text: str) -> Schedule:
         return Schedule(text, cron=" ".join(fields))
     if len(fields) in (5, 6):
         raise ScheduleError(f"schedule {text!r} is not a valid cron expression")
-    raise ScheduleError(f"schedule {text!r} is neither an interval like '30s', '5m', '1h' "
-                        f"or '1d' nor a cron expression like '*/15 * * * *'")
+    raise ScheduleError(
+        f"schedule {text!r} is neither an interval like '30s', '5m', '1h' "
+        f"or '1d' nor a cron expression like '*/15 * * * *'"
+    )
 
 
 class Clock:

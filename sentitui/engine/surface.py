@@ -49,12 +49,16 @@ class EngineSurface:
     def state(self, pipeline: str, source: str) -> SourceState:
         return self.states.setdefault((pipeline, source), SourceState())
 
-    def set_status(self, pipeline: str, source: str, status: SourceStatus, detail: str = "") -> None:
+    def set_status(
+        self, pipeline: str, source: str, status: SourceStatus, detail: str = ""
+    ) -> None:
         state = self.state(pipeline, source)
         if (state.status, state.detail) == (status, detail):
             return
         state.status, state.detail = status, detail
-        self.emit(SourceStateChanged(pipeline=pipeline, source=source, status=status, detail=detail))
+        self.emit(
+            SourceStateChanged(pipeline=pipeline, source=source, status=status, detail=detail)
+        )
 
     def pipeline(self, name: str) -> PipelineConfig:
         try:

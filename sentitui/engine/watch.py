@@ -42,7 +42,7 @@ def locate(problem: str, path: Path, text: str) -> str:
     prefix = str(path)
     if not problem.startswith(prefix):
         return problem
-    rest = problem[len(prefix):].lstrip(": ")
+    rest = problem[len(prefix) :].lstrip(": ")
     line = _problem_line(problem, text)
     return f"{prefix}:{line}: {rest}" if line else f"{prefix}: {rest}"
 
@@ -76,7 +76,7 @@ def _problem_line(problem: str, text: str) -> int | None:
             key = prefix + match.group(1)
             current.keys.setdefault(key, number)
             if key == "name":
-                current.name = match.group(2).strip().strip('"\'')
+                current.name = match.group(2).strip().strip("\"'")
     block = pipeline if "[pipeline]" in problem else None
     if match := re.search(r"source '([^']+)'", problem):
         label = match.group(1)
@@ -120,9 +120,14 @@ class PipelineWatcher:
             self._task = None
 
     async def _watch(self) -> None:
-        async for _ in awatch(self.directory, watch_filter=lambda _, path: path.endswith(".toml"),
-                              debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self._stop,
-                              recursive=False):
+        async for _ in awatch(
+            self.directory,
+            watch_filter=lambda _, path: path.endswith(".toml"),
+            debounce=DEBOUNCE_MS,
+            step=STEP_MS,
+            stop_event=self._stop,
+            recursive=False,
+        ):
             try:
                 await self.reload_now()
             except Exception as exc:  # never let one bad reload end the watching
@@ -137,8 +142,12 @@ class PipelineWatcher:
             try:
                 pipeline = await asyncio.to_thread(load_pipeline_file, path)
                 if pipeline.name in names:
-                    raise ConfigError([f"{path} [pipeline]: key 'name': duplicate pipeline name "
-                                       f"{pipeline.name!r} (also in {names[pipeline.name]})"])
+                    raise ConfigError(
+                        [
+                            f"{path} [pipeline]: key 'name': duplicate pipeline name "
+                            f"{pipeline.name!r} (also in {names[pipeline.name]})"
+                        ]
+                    )
             except ConfigError as exc:
                 self._report(path, exc.problems)
                 if path in self.by_path:
@@ -149,8 +158,9 @@ class PipelineWatcher:
                 self.engine.log("INFO", f"{path}: loads again")
             names[pipeline.name] = path
             loaded[path] = pipeline
-        for path in set(self._reported) - set(loaded) - {p.resolve() for p in
-                                                           self.directory.glob("*.toml")}:
+        for path in (
+            set(self._reported) - set(loaded) - {p.resolve() for p in self.directory.glob("*.toml")}
+        ):
             del self._reported[path]  # a broken file that was deleted
         self.by_path = loaded
         selected = [s for p in loaded.values() if (s := self.select(p)) is not None]
@@ -214,8 +224,12 @@ class DropWatcher:
             self.refresh()
 
     def watched(self) -> list[tuple[str, str]]:
-        return [(p.name, s.name) for p in self.engine.pipelines.values() for s in p.sources
-                if s.kind == "file" and s.get("watch") and s.enabled]
+        return [
+            (p.name, s.name)
+            for p in self.engine.pipelines.values()
+            for s in p.sources
+            if s.kind == "file" and s.get("watch") and s.enabled
+        ]
 
     def refresh(self) -> None:
         """Start a watcher for every drop-folder source that has none."""
@@ -229,15 +243,20 @@ class DropWatcher:
         source = self.engine.make_source(*key)
         folders = [f for f in source.watch_dirs() if f.is_dir()]  # type: ignore[attr-defined]
         if not folders:
-            self.engine.log("WARNING", f"drop folder {source.watch_dirs()[0]} does not exist; "  # type: ignore[attr-defined]
-                                       "not watching it", *key)
+            self.engine.log(
+                "WARNING",
+                f"drop folder {source.watch_dirs()[0]} does not exist; "  # type: ignore[attr-defined]
+                "not watching it",
+                *key,
+            )
             return
         self.engine.log("INFO", f"watching {', '.join(map(str, folders))} for drops", *key)
         self.pull(key)
-        async for changes in awatch(*folders, debounce=DEBOUNCE_MS, step=STEP_MS,
-                                    stop_event=stop):
-            if any(change != Change.deleted and source.matches(path)  # type: ignore[attr-defined]
-                   for change, path in changes):
+        async for changes in awatch(*folders, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop):
+            if any(
+                change != Change.deleted and source.matches(path)  # type: ignore[attr-defined]
+                for change, path in changes
+            ):
                 self.pull(key)
 
     def pull(self, key: tuple[str, str]) -> None:
@@ -276,13 +295,23 @@ class DropWatcher:
 class Continuous:
     """Schedules + hot reload + drop folders for one engine, started and stopped together."""
 
-    def __init__(self, engine: Engine, pipelines_dir: Path | None, select: Select | None = None,
-                 *, first_delay: float = 1.0, schedules: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        pipelines_dir: Path | None,
+        select: Select | None = None,
+        *,
+        first_delay: float = 1.0,
+        schedules: bool = True,
+    ) -> None:
         self.engine = engine
         self.first_delay = first_delay
         self.schedules = schedules
-        self.pipelines = (PipelineWatcher(engine, Path(pipelines_dir), select)
-                          if pipelines_dir is not None else None)
+        self.pipelines = (
+            PipelineWatcher(engine, Path(pipelines_dir), select)
+            if pipelines_dir is not None
+            else None
+        )
         self.drops = DropWatcher(engine)
 
     async def start(self) -> None:

@@ -31,7 +31,8 @@ class StoreThread:
 
     async def start(self) -> None:
         self._store = await asyncio.get_running_loop().run_in_executor(
-            self._executor, Store, self.db_path)
+            self._executor, Store, self.db_path
+        )
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(store, *args)` on this thread (for a Writer: reads see its writes)."""
@@ -49,7 +50,9 @@ class StoreThread:
 class Writer(StoreThread):
     def __init__(self, db_path: str | Path) -> None:
         super().__init__(db_path, name="sentitui-writer")
-        self._queue: asyncio.Queue[tuple[PageWrite, asyncio.Future[tuple[int, int]]] | None] | None = None
+        self._queue: (
+            asyncio.Queue[tuple[PageWrite, asyncio.Future[tuple[int, int]]] | None] | None
+        ) = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -100,7 +103,9 @@ class Writer(StoreThread):
                 # Commit one by one so only the page at fault fails.
                 for page, future in batch:
                     try:
-                        result = await loop.run_in_executor(self._executor, self._store.write_pages, [page])
+                        result = await loop.run_in_executor(
+                            self._executor, self._store.write_pages, [page]
+                        )
                         future.set_result(result[0])
                     except Exception as single:
                         future.set_exception(single)

@@ -24,7 +24,8 @@ from functools import lru_cache
 __all__ = ["aspect_polarities", "split_clauses"]
 
 _CLAUSE_BREAK = re.compile(
-    r"(?<=[.!?])\s+|[\n;]+|\s*(?:,\s*)?\b(?:but|however|though|although)\b\s*", re.I)
+    r"(?<=[.!?])\s+|[\n;]+|\s*(?:,\s*)?\b(?:but|however|though|although)\b\s*", re.I
+)
 
 
 def split_clauses(text: str) -> list[str]:
@@ -44,8 +45,9 @@ def _pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)#?(?:{'|'.join(bodies)})(?:e?s)?(?!\w)", re.I)
 
 
-def aspect_polarities(text: str, aspects: Mapping[str, Sequence[str]],
-                      score: Callable[[str], float]) -> dict[str, float]:
+def aspect_polarities(
+    text: str, aspects: Mapping[str, Sequence[str]], score: Callable[[str], float]
+) -> dict[str, float]:
     """{aspect: mean polarity of the clauses that mention it}, in config order."""
     clauses = split_clauses(text)
     found: dict[str, float] = {}
@@ -63,4 +65,3 @@ def aspect_polarities(text: str, aspects: Mapping[str, Sequence[str]],
         if polarities:
             found[name] = round(sum(polarities) / len(polarities), 4) + 0.0
     return found
-

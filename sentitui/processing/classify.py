@@ -196,8 +196,12 @@ def _is_question(text: str) -> bool:
     return bool(_AUX_START.search(text))
 
 
-def classify(text: str, polarity: float, competitors: list[str],
-             aliases: Mapping[str, Sequence[str]] | None = None) -> tuple[str, list[str]]:
+def classify(
+    text: str,
+    polarity: float,
+    competitors: list[str],
+    aliases: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[str, list[str]]:
     """(feedback, matched competitors) for a cleaned post text; see the module docstring.
 
     `aliases` maps a competitor's name to other spellings and hashtags ("Silk Pro",
@@ -205,7 +209,8 @@ def classify(text: str, polarity: float, competitors: list[str],
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     frozen = tuple((name, tuple(forms)) for name, forms in (aliases or {}).items())
     matched = [
-        name for name, pattern in _competitor_patterns(tuple(competitors), frozen)
+        name
+        for name, pattern in _competitor_patterns(tuple(competitors), frozen)
         if pattern.search(text)
     ]
     if matched or _COMPARISON.search(text):

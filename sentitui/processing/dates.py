@@ -52,8 +52,9 @@ def _settings(now: datetime, timezone: str, date_order: str | None) -> dict[str,
     return settings
 
 
-def _dateparser(text: str, now: datetime, timezone: str, languages: list[str] | None,
-                date_order: str | None) -> datetime | None:
+def _dateparser(
+    text: str, now: datetime, timezone: str, languages: list[str] | None, date_order: str | None
+) -> datetime | None:
     import dateparser  # late: its language data costs time to load
     from dateparser.search import search_dates
 
@@ -76,9 +77,14 @@ def _cut_to_unit(moment: datetime, now: datetime) -> datetime:
     return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
-def parse_page_date(text: str | None, *, now: datetime, timezone: str = "UTC",
-                    languages: list[str] | None = None,
-                    date_order: str | None = None) -> PageDate | None:
+def parse_page_date(
+    text: str | None,
+    *,
+    now: datetime,
+    timezone: str = "UTC",
+    languages: list[str] | None = None,
+    date_order: str | None = None,
+) -> PageDate | None:
     """A date as printed on a page -> PageDate, or None when no date can be read.
 
     `now` is the fetch time (aware); `languages` (ISO 639-1 codes) narrow and speed

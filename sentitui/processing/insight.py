@@ -29,12 +29,21 @@ class Insight:
 def insight_for(text: str, analysis: Analysis, pipeline: PipelineConfig) -> Insight:
     """Label with the pipeline's thresholds, classify, and label each aspect the same way."""
     positive, negative = pipeline.positive_threshold, pipeline.negative_threshold
-    feedback, competitors = classify(text, analysis.polarity, pipeline.competitors,
-                                     pipeline.competitor_aliases)
-    aspects = {name: {"polarity": polarity, "label": label_for(polarity, positive, negative)}
-               for name, polarity in analysis.aspects.items()}
-    return Insight(analysis.polarity, analysis.subjectivity,
-                   label_for(analysis.polarity, positive, negative), feedback, competitors, aspects)
+    feedback, competitors = classify(
+        text, analysis.polarity, pipeline.competitors, pipeline.competitor_aliases
+    )
+    aspects = {
+        name: {"polarity": polarity, "label": label_for(polarity, positive, negative)}
+        for name, polarity in analysis.aspects.items()
+    }
+    return Insight(
+        analysis.polarity,
+        analysis.subjectivity,
+        label_for(analysis.polarity, positive, negative),
+        feedback,
+        competitors,
+        aspects,
+    )
 
 
 def public_handles(pipeline: PipelineConfig) -> list[str]:

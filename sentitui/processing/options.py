@@ -15,8 +15,9 @@ from typing import Any
 __all__ = ["check_insight_options", "parse_aspects", "parse_competitors"]
 
 
-def parse_competitors(value: list[Any], where: str,
-                      problems: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+def parse_competitors(
+    value: list[Any], where: str, problems: list[str]
+) -> tuple[list[str], dict[str, list[str]]]:
     """(names in config order, {name: aliases}); plain strings and tables both work."""
     names: list[str] = []
     aliases: dict[str, list[str]] = {}
@@ -26,18 +27,24 @@ def parse_competitors(value: list[Any], where: str,
         elif isinstance(item, dict):
             unknown = set(item) - {"name", "aliases"}
             if unknown:
-                problems.append(f"{where}: competitors #{index}: unknown key(s) "
-                                f"{', '.join(sorted(unknown))} (known: name, aliases)")
+                problems.append(
+                    f"{where}: competitors #{index}: unknown key(s) "
+                    f"{', '.join(sorted(unknown))} (known: name, aliases)"
+                )
             name, extra = item.get("name"), item.get("aliases", [])
             if not isinstance(name, str) or not name.strip():
                 problems.append(f"{where}: competitors #{index}: 'name' must be a non-empty string")
                 continue
             if not isinstance(extra, list) or not all(isinstance(a, str) for a in extra):
-                problems.append(f"{where}: competitors {name!r}: 'aliases' must be a list of strings")
+                problems.append(
+                    f"{where}: competitors {name!r}: 'aliases' must be a list of strings"
+                )
                 continue
         else:
-            problems.append(f"{where}: competitors #{index} must be a name or a table "
-                            f"{{ name = ..., aliases = [...] }}, not {item!r}")
+            problems.append(
+                f"{where}: competitors #{index} must be a name or a table "
+                f"{{ name = ..., aliases = [...] }}, not {item!r}"
+            )
             continue
         name = name.strip()
         if name not in names:
@@ -50,8 +57,11 @@ def parse_competitors(value: list[Any], where: str,
 def parse_aspects(value: dict[str, Any], where: str, problems: list[str]) -> dict[str, list[str]]:
     aspects: dict[str, list[str]] = {}
     for name, keywords in value.items():
-        if (not isinstance(keywords, list) or not keywords
-                or not all(isinstance(k, str) and k.strip() for k in keywords)):
+        if (
+            not isinstance(keywords, list)
+            or not keywords
+            or not all(isinstance(k, str) and k.strip() for k in keywords)
+        ):
             problems.append(f"{where}: aspects.{name} must be a non-empty list of keywords")
             continue
         aspects[name] = list(keywords)

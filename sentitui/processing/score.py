@@ -113,14 +113,17 @@ class Analysis:
     aspects: dict[str, float] = field(default_factory=dict)
 
 
-def analyse_batch(texts: list[str], scorer: str = DEFAULT_SCORER,
-                  aspects: Aspects | None = None) -> list[Analysis]:
+def analyse_batch(
+    texts: list[str], scorer: str = DEFAULT_SCORER, aspects: Aspects | None = None
+) -> list[Analysis]:
     """Scores plus aspect polarities (sentence level, see processing/aspects.py)."""
     from sentitui.processing.aspects import aspect_polarities
 
     out = []
     for (polarity, subjectivity), text in zip(score_batch(texts, scorer), texts, strict=True):
-        found = aspect_polarities(text, aspects, lambda s: _score_one(s, scorer)[0]) if aspects else {}
+        found = (
+            aspect_polarities(text, aspects, lambda s: _score_one(s, scorer)[0]) if aspects else {}
+        )
         out.append(Analysis(polarity, subjectivity, found))
     return out
 
@@ -214,8 +217,9 @@ class Scorer:
 
     # -- scoring ---------------------------------------------------------------------------
 
-    async def score(self, texts: list[str],
-                    scorer: str = DEFAULT_SCORER) -> list[tuple[float, float]]:
+    async def score(
+        self, texts: list[str], scorer: str = DEFAULT_SCORER
+    ) -> list[tuple[float, float]]:
         """(polarity, subjectivity) for each text, in order, with the named scorer."""
         if not texts:
             return []
@@ -224,8 +228,9 @@ class Scorer:
         except BrokenProcessPool:
             return await self._run_batches(score_batch, texts, scorer)
 
-    async def analyse(self, texts: list[str], scorer: str = DEFAULT_SCORER,
-                      aspects: Aspects | None = None) -> list[Analysis]:
+    async def analyse(
+        self, texts: list[str], scorer: str = DEFAULT_SCORER, aspects: Aspects | None = None
+    ) -> list[Analysis]:
         """`score` plus a polarity for each aspect a text mentions."""
         if not texts:
             return []
@@ -235,8 +240,9 @@ class Scorer:
         except BrokenProcessPool:
             return await self._run_batches(analyse_batch, texts, scorer, frozen)
 
-    async def _run_batches(self, function: Callable[..., list[Any]], texts: list[str],
-                           *args: Any) -> list[Any]:
+    async def _run_batches(
+        self, function: Callable[..., list[Any]], texts: list[str], *args: Any
+    ) -> list[Any]:
         executor = self._ensure_executor()
         loop = asyncio.get_running_loop()
         size = self.batch_size

@@ -53,8 +53,17 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["FEATURES", "MODEL", "PARAMS", "Model", "Params", "Reading", "features", "read",
-           "score_text"]
+__all__ = [
+    "FEATURES",
+    "MODEL",
+    "PARAMS",
+    "Model",
+    "Params",
+    "Reading",
+    "features",
+    "read",
+    "score_text",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,86 +114,214 @@ NOT_SENTIMENT = _words("""
 # Social and review words missing from TextBlob's lexicon: (polarity, subjectivity).
 EXTRA_WORDS: dict[str, tuple[float, float]] = {
     # positive
-    "yay": (0.7, 0.8), "yey": (0.7, 0.8), "woohoo": (0.8, 0.9), "woot": (0.7, 0.9),
-    "woo": (0.6, 0.8), "hooray": (0.7, 0.9), "thank": (0.5, 0.5), "thanks": (0.5, 0.5),
-    "thx": (0.5, 0.5), "ty": (0.4, 0.5), "congrats": (0.7, 0.7), "congratulations": (0.7, 0.7),
-    "grateful": (0.7, 0.8), "thankful": (0.7, 0.8), "blessed": (0.6, 0.8), "luck": (0.4, 0.5),
-    "lucky": (0.5, 0.7), "hope": (0.3, 0.5), "hoping": (0.3, 0.5), "hopefully": (0.3, 0.5),
-    "loves": (0.6, 0.7), "loving": (0.6, 0.7), "adore": (0.7, 0.8), "adored": (0.7, 0.8),
-    "enjoying": (0.5, 0.6), "enjoys": (0.5, 0.6), "recommend": (0.5, 0.5),
-    "recommended": (0.5, 0.5), "celebrate": (0.6, 0.6), "celebrating": (0.6, 0.6),
-    "won": (0.5, 0.4), "win": (0.5, 0.4), "winning": (0.5, 0.5), "winner": (0.6, 0.5),
-    "tasty": (0.7, 0.8), "yummy": (0.7, 0.9), "yum": (0.7, 0.9), "obsessed": (0.6, 0.9),
-    "gorgeous": (0.8, 0.9), "smooth": (0.4, 0.5), "silky": (0.5, 0.6), "shiny": (0.4, 0.5),
-    "agree": (0.3, 0.4), "agreed": (0.3, 0.4), "smile": (0.5, 0.6), "smiling": (0.5, 0.6),
-    "laugh": (0.4, 0.6), "laughing": (0.4, 0.6), "haha": (0.4, 0.5), "hahaha": (0.5, 0.6),
-    "hehe": (0.4, 0.5), "lmao": (0.4, 0.6), "rofl": (0.4, 0.6), "xoxo": (0.5, 0.6),
-    "wow": (0.4, 0.8), "kudos": (0.6, 0.6), "bravo": (0.6, 0.7), "ftw": (0.5, 0.6),
-    "heaven": (0.6, 0.8), "heavenly": (0.7, 0.8), "fave": (0.6, 0.8), "fav": (0.6, 0.8),
-    "favourite": (0.6, 0.8), "treat": (0.4, 0.5), "worth": (0.4, 0.5), "helpful": (0.5, 0.5),
-    "impressed": (0.6, 0.7), "pleased": (0.6, 0.8), "satisfied": (0.5, 0.6),
-    "works": (0.2, 0.2), "worked": (0.2, 0.2), "love": (0.6, 0.6), "yes": (0.3, 0.4),
-    "comeback": (0.5, 0.5), "divine": (0.8, 0.9), "yeah": (0.2, 0.4), "waited": (-0.3, 0.3),
-    "ass": (-0.5, 0.8), "gag": (-0.6, 0.8), "frizz": (-0.4, 0.6),
+    "yay": (0.7, 0.8),
+    "yey": (0.7, 0.8),
+    "woohoo": (0.8, 0.9),
+    "woot": (0.7, 0.9),
+    "woo": (0.6, 0.8),
+    "hooray": (0.7, 0.9),
+    "thank": (0.5, 0.5),
+    "thanks": (0.5, 0.5),
+    "thx": (0.5, 0.5),
+    "ty": (0.4, 0.5),
+    "congrats": (0.7, 0.7),
+    "congratulations": (0.7, 0.7),
+    "grateful": (0.7, 0.8),
+    "thankful": (0.7, 0.8),
+    "blessed": (0.6, 0.8),
+    "luck": (0.4, 0.5),
+    "lucky": (0.5, 0.7),
+    "hope": (0.3, 0.5),
+    "hoping": (0.3, 0.5),
+    "hopefully": (0.3, 0.5),
+    "loves": (0.6, 0.7),
+    "loving": (0.6, 0.7),
+    "adore": (0.7, 0.8),
+    "adored": (0.7, 0.8),
+    "enjoying": (0.5, 0.6),
+    "enjoys": (0.5, 0.6),
+    "recommend": (0.5, 0.5),
+    "recommended": (0.5, 0.5),
+    "celebrate": (0.6, 0.6),
+    "celebrating": (0.6, 0.6),
+    "won": (0.5, 0.4),
+    "win": (0.5, 0.4),
+    "winning": (0.5, 0.5),
+    "winner": (0.6, 0.5),
+    "tasty": (0.7, 0.8),
+    "yummy": (0.7, 0.9),
+    "yum": (0.7, 0.9),
+    "obsessed": (0.6, 0.9),
+    "gorgeous": (0.8, 0.9),
+    "smooth": (0.4, 0.5),
+    "silky": (0.5, 0.6),
+    "shiny": (0.4, 0.5),
+    "agree": (0.3, 0.4),
+    "agreed": (0.3, 0.4),
+    "smile": (0.5, 0.6),
+    "smiling": (0.5, 0.6),
+    "laugh": (0.4, 0.6),
+    "laughing": (0.4, 0.6),
+    "haha": (0.4, 0.5),
+    "hahaha": (0.5, 0.6),
+    "hehe": (0.4, 0.5),
+    "lmao": (0.4, 0.6),
+    "rofl": (0.4, 0.6),
+    "xoxo": (0.5, 0.6),
+    "wow": (0.4, 0.8),
+    "kudos": (0.6, 0.6),
+    "bravo": (0.6, 0.7),
+    "ftw": (0.5, 0.6),
+    "heaven": (0.6, 0.8),
+    "heavenly": (0.7, 0.8),
+    "fave": (0.6, 0.8),
+    "fav": (0.6, 0.8),
+    "favourite": (0.6, 0.8),
+    "treat": (0.4, 0.5),
+    "worth": (0.4, 0.5),
+    "helpful": (0.5, 0.5),
+    "impressed": (0.6, 0.7),
+    "pleased": (0.6, 0.8),
+    "satisfied": (0.5, 0.6),
+    "works": (0.2, 0.2),
+    "worked": (0.2, 0.2),
+    "love": (0.6, 0.6),
+    "yes": (0.3, 0.4),
+    "comeback": (0.5, 0.5),
+    "divine": (0.8, 0.9),
+    "yeah": (0.2, 0.4),
+    "waited": (-0.3, 0.3),
+    "ass": (-0.5, 0.8),
+    "gag": (-0.6, 0.8),
+    "frizz": (-0.4, 0.6),
     "soft": (0.5, 0.6),  # TextBlob: 0.1; for hair it is the point
     # negative
-    "ugh": (-0.6, 0.8), "argh": (-0.6, 0.8), "meh": (-0.3, 0.7), "blah": (-0.3, 0.6),
-    "damn": (-0.4, 0.7), "dammit": (-0.5, 0.8), "hell": (-0.4, 0.6), "crap": (-0.6, 0.8),
-    "shit": (-0.5, 0.8), "bullshit": (-0.7, 0.9), "wtf": (-0.6, 0.9), "fml": (-0.7, 0.9),
-    "smh": (-0.4, 0.8), "suck": (-0.7, 0.9), "sucks": (-0.7, 0.9), "sucked": (-0.7, 0.9),
-    "hurt": (-0.5, 0.6), "hurts": (-0.5, 0.6), "hurting": (-0.5, 0.6), "pain": (-0.5, 0.6),
-    "sore": (-0.4, 0.6), "ouch": (-0.5, 0.7), "cry": (-0.5, 0.7), "crying": (-0.5, 0.7),
-    "cried": (-0.5, 0.7), "miss": (-0.3, 0.5), "missing": (-0.3, 0.5), "lost": (-0.3, 0.4),
-    "lose": (-0.4, 0.4), "losing": (-0.4, 0.4), "die": (-0.5, 0.5), "died": (-0.6, 0.5),
-    "death": (-0.6, 0.5), "dead": (-0.4, 0.5), "kill": (-0.5, 0.5), "killing": (-0.5, 0.5),
-    "upset": (-0.6, 0.8), "pissed": (-0.7, 0.9), "hated": (-0.8, 0.9), "hates": (-0.8, 0.9),
-    "scared": (-0.5, 0.8), "afraid": (-0.5, 0.8), "nervous": (-0.4, 0.7), "worried": (-0.5, 0.7),
-    "alone": (-0.3, 0.6), "lonely": (-0.6, 0.8), "stuck": (-0.4, 0.5), "broke": (-0.5, 0.5),
-    "broken": (-0.5, 0.5), "problem": (-0.4, 0.4), "problems": (-0.4, 0.4), "fail": (-0.5, 0.5),
-    "avoid": (-0.5, 0.5), "overpriced": (-0.7, 0.8), "refund": (-0.5, 0.5),
-    "lack": (-0.4, 0.5), "lacked": (-0.4, 0.5), "lacking": (-0.4, 0.5), "hangover": (-0.5, 0.6),
-    "insulted": (-0.7, 0.8), "helpless": (-0.6, 0.8), "yuck": (-0.7, 0.9), "gross": (-0.7, 0.9),
-    "disgusting": (-0.9, 1.0), "greasy": (-0.5, 0.7), "frizzy": (-0.4, 0.6), "itchy": (-0.5, 0.7),
-    "flaky": (-0.4, 0.6), "waste": (-0.6, 0.6), "wasted": (-0.6, 0.6), "regret": (-0.6, 0.8),
-    "sadly": (-0.5, 0.8), "unfortunately": (-0.4, 0.7), "disappointment": (-0.7, 0.8),
-    "complain": (-0.4, 0.6), "attack": (-0.5, 0.5), "crash": (-0.5, 0.5), "bitch": (-0.6, 0.9),
-    "bastards": (-0.7, 0.9), "hurtful": (-0.7, 0.8), "tragic": (-0.8, 0.8), "rip": (-0.4, 0.5),
-    "sigh": (-0.3, 0.7), "whining": (-0.5, 0.7), "annoyed": (-0.6, 0.8), "mad": (-0.5, 0.8),
+    "ugh": (-0.6, 0.8),
+    "argh": (-0.6, 0.8),
+    "meh": (-0.3, 0.7),
+    "blah": (-0.3, 0.6),
+    "damn": (-0.4, 0.7),
+    "dammit": (-0.5, 0.8),
+    "hell": (-0.4, 0.6),
+    "crap": (-0.6, 0.8),
+    "shit": (-0.5, 0.8),
+    "bullshit": (-0.7, 0.9),
+    "wtf": (-0.6, 0.9),
+    "fml": (-0.7, 0.9),
+    "smh": (-0.4, 0.8),
+    "suck": (-0.7, 0.9),
+    "sucks": (-0.7, 0.9),
+    "sucked": (-0.7, 0.9),
+    "hurt": (-0.5, 0.6),
+    "hurts": (-0.5, 0.6),
+    "hurting": (-0.5, 0.6),
+    "pain": (-0.5, 0.6),
+    "sore": (-0.4, 0.6),
+    "ouch": (-0.5, 0.7),
+    "cry": (-0.5, 0.7),
+    "crying": (-0.5, 0.7),
+    "cried": (-0.5, 0.7),
+    "miss": (-0.3, 0.5),
+    "missing": (-0.3, 0.5),
+    "lost": (-0.3, 0.4),
+    "lose": (-0.4, 0.4),
+    "losing": (-0.4, 0.4),
+    "die": (-0.5, 0.5),
+    "died": (-0.6, 0.5),
+    "death": (-0.6, 0.5),
+    "dead": (-0.4, 0.5),
+    "kill": (-0.5, 0.5),
+    "killing": (-0.5, 0.5),
+    "upset": (-0.6, 0.8),
+    "pissed": (-0.7, 0.9),
+    "hated": (-0.8, 0.9),
+    "hates": (-0.8, 0.9),
+    "scared": (-0.5, 0.8),
+    "afraid": (-0.5, 0.8),
+    "nervous": (-0.4, 0.7),
+    "worried": (-0.5, 0.7),
+    "alone": (-0.3, 0.6),
+    "lonely": (-0.6, 0.8),
+    "stuck": (-0.4, 0.5),
+    "broke": (-0.5, 0.5),
+    "broken": (-0.5, 0.5),
+    "problem": (-0.4, 0.4),
+    "problems": (-0.4, 0.4),
+    "fail": (-0.5, 0.5),
+    "avoid": (-0.5, 0.5),
+    "overpriced": (-0.7, 0.8),
+    "refund": (-0.5, 0.5),
+    "lack": (-0.4, 0.5),
+    "lacked": (-0.4, 0.5),
+    "lacking": (-0.4, 0.5),
+    "hangover": (-0.5, 0.6),
+    "insulted": (-0.7, 0.8),
+    "helpless": (-0.6, 0.8),
+    "yuck": (-0.7, 0.9),
+    "gross": (-0.7, 0.9),
+    "disgusting": (-0.9, 1.0),
+    "greasy": (-0.5, 0.7),
+    "frizzy": (-0.4, 0.6),
+    "itchy": (-0.5, 0.7),
+    "flaky": (-0.4, 0.6),
+    "waste": (-0.6, 0.6),
+    "wasted": (-0.6, 0.6),
+    "regret": (-0.6, 0.8),
+    "sadly": (-0.5, 0.8),
+    "unfortunately": (-0.4, 0.7),
+    "disappointment": (-0.7, 0.8),
+    "complain": (-0.4, 0.6),
+    "attack": (-0.5, 0.5),
+    "crash": (-0.5, 0.5),
+    "bitch": (-0.6, 0.9),
+    "bastards": (-0.7, 0.9),
+    "hurtful": (-0.7, 0.8),
+    "tragic": (-0.8, 0.8),
+    "rip": (-0.4, 0.5),
+    "sigh": (-0.3, 0.7),
+    "whining": (-0.5, 0.7),
+    "annoyed": (-0.6, 0.8),
+    "mad": (-0.5, 0.8),
 }
+
 
 def _graded(table: dict[float, str]) -> dict[str, tuple[float, float]]:
     """{polarity: "word word ..."} -> {word: (polarity, subjectivity)}."""
-    return {word: (polarity, round(min(1.0, 0.3 + abs(polarity)), 2))
-            for polarity, words in table.items() for word in words.split()}
+    return {
+        word: (polarity, round(min(1.0, 0.3 + abs(polarity)), 2))
+        for polarity, words in table.items()
+        for word in words.split()
+    }
 
 
 # General opinion words TextBlob's adjective lexicon lacks (feelings, events, verbs,
 # nouns, interjections), or scores far off ("killed" -0.2, "victim" -0.08).
-GENERAL_WORDS = _graded({
-    0.8: "awesomeness masterpiece bliss blissful ecstatic heartwarming",
-    0.7: """fab delish congratz kickass merry hurrah hurray yippee excellence triumph delight
+GENERAL_WORDS = _graded(
+    {
+        0.8: "awesomeness masterpiece bliss blissful ecstatic heartwarming",
+        0.7: """fab delish congratz kickass merry hurrah hurray yippee excellence triumph delight
         joyful stoked gratitude blessing blessings admiration brilliance paradise""",
-    0.6: """affectionate cuteness grats amazes amazed amaze victory hallelujah admire admired
+        0.6: """affectionate cuteness grats amazes amazed amaze victory hallelujah admire admired
         honored honoured honor honour inspiration inspired thrill excitement celebration
         appreciate appreciates appreciation kindness miracle treasure succeed succeeded
         achievement champion champions hero heroes legend pleasure psyched""",
-    0.5: """amused epic rad reward rewarded award awarded awards respect respected salute cheers
+        0.5: """amused epic rad reward rewarded award awarded awards respect respected salute cheers
         cheer hug hugs hugged hugging cuddle cuddles giggle giggling grin grinning smiley
         smiles laughs lmfao rotfl relaxing relaxed friendship achieve achieved accomplish
         improve improved improvement improves gem beauty bless praise pumped thnx thanx tnx
         tks thankyou tickled""",
-    0.4: """welcome kiss kisses luv lovin relax solved solution peace xo xoxoxo helped helps""",
-    0.3: """achievable healing prayers homie support supports supported help wish wished wishing
+        0.4: """welcome kiss kisses luv lovin relax solved solution peace xo xoxoxo helped helps""",
+        0.3: """achievable healing prayers homie support supports supported help wish wished wishing
         amen chill xx""",
-    -0.3: """heck protest protests resign resigns distracted concerned freezing warned warning
+        -0.3: """heck protest protests resign resigns distracted concerned freezing warned warning
         ignore ignored delay delays delayed cancel cancelled canceled lawsuit oops apologize
         apologise""",
-    -0.4: """pricey confusing unemployment fight fights fighting disagree overpaid unwarranted
+        -0.4: """pricey confusing unemployment fight fights fighting disagree overpaid unwarranted
         worry worries arrested blame blames blamed stress panic shock ache aches aching
         headache sickness flu fever error errors glitch bug bugs mistake mistakes struggle
         struggling struggled complaints complaining refuse refused banned ban boo booo tears
         dread debt""",
-    -0.5: """wasteland exhausted exhausting woe woes convicted offender bitter neglect neglected
+        -0.5: """wasteland exhausted exhausting woe woes convicted offender bitter neglect neglected
         neglecting punish punishment nonsense fear fears feared anxiety stressed annoy
         annoys annoyance irritated frustration disappoint displeased dislike dislikes
         disliked sadness sorrow funeral suffer suffered injury injured injuries wound
@@ -193,38 +330,149 @@ GENERAL_WORDS = _graded({
         lies cheat cheated loss losses defeat defeated loser losers outage damage damaged
         mess messed trouble troubles poverty poison reject rejected rejection shame
         embarrassed guilt ew eww ick lied liar jerk damnit goddamn""",
-    -0.6: """crappy doom bully bullying horror terror stressful grieve mourn mourning suffering
+        -0.6: """crappy doom bully bullying horror terror stressful grieve mourn mourning suffering
         misery depression hatred hater haters rage fraud scam corruption scandal failure
         disaster ruin ruins destroy destroyed enemy ashamed bastard wanker douche shitty
         pissing heartbreak loneliness killed layoffs abuse""",
-    -0.7: """loathe despair shameful suicide racist horrified disgust tragedy catastrophe
+        -0.7: """loathe despair shameful suicide racist horrified disgust tragedy catastrophe
         nightmare murder murdered violence assault abused ruined heartless heartbroken
         heartbreaking asshole scumbag douchebag""",
-})
+    }
+)
 
 EMOJI: dict[str, float] = {
-    "😍": 0.8, "🥰": 0.8, "🤩": 0.8, "😘": 0.6, "❤": 0.7, "♥": 0.7, "💕": 0.7, "💖": 0.7,
-    "💗": 0.6, "💓": 0.6, "💞": 0.6, "💘": 0.6, "💙": 0.5, "💚": 0.5, "💛": 0.5, "💜": 0.5,
-    "🧡": 0.5, "😊": 0.6, "☺": 0.6, "😀": 0.6, "😃": 0.6, "😄": 0.6, "😁": 0.6, "😆": 0.5,
-    "🙂": 0.3, "😉": 0.3, "😎": 0.4, "😋": 0.5, "😂": 0.4, "🤣": 0.4, "👍": 0.5, "👌": 0.5,
-    "🙌": 0.6, "👏": 0.5, "🎉": 0.6, "🥳": 0.6, "✨": 0.3, "🔥": 0.5, "💯": 0.5, "🙏": 0.3,
-    "💪": 0.4, "🌟": 0.4, "⭐": 0.3, "😇": 0.5,
-    "😢": -0.6, "😭": -0.4, "😞": -0.6, "😔": -0.5, "😒": -0.5, "😠": -0.8, "😡": -0.8,
-    "🤬": -0.9, "👎": -0.6, "💔": -0.7, "🤢": -0.8, "🤮": -0.9, "😩": -0.5, "😫": -0.5,
-    "😤": -0.5, "🙄": -0.5, "😬": -0.3, "😕": -0.4, "🙁": -0.4, "☹": -0.5, "😖": -0.6,
-    "😣": -0.5, "😓": -0.4, "😪": -0.3, "😰": -0.5, "😱": -0.4, "😟": -0.5, "😑": -0.2,
+    "😍": 0.8,
+    "🥰": 0.8,
+    "🤩": 0.8,
+    "😘": 0.6,
+    "❤": 0.7,
+    "♥": 0.7,
+    "💕": 0.7,
+    "💖": 0.7,
+    "💗": 0.6,
+    "💓": 0.6,
+    "💞": 0.6,
+    "💘": 0.6,
+    "💙": 0.5,
+    "💚": 0.5,
+    "💛": 0.5,
+    "💜": 0.5,
+    "🧡": 0.5,
+    "😊": 0.6,
+    "☺": 0.6,
+    "😀": 0.6,
+    "😃": 0.6,
+    "😄": 0.6,
+    "😁": 0.6,
+    "😆": 0.5,
+    "🙂": 0.3,
+    "😉": 0.3,
+    "😎": 0.4,
+    "😋": 0.5,
+    "😂": 0.4,
+    "🤣": 0.4,
+    "👍": 0.5,
+    "👌": 0.5,
+    "🙌": 0.6,
+    "👏": 0.5,
+    "🎉": 0.6,
+    "🥳": 0.6,
+    "✨": 0.3,
+    "🔥": 0.5,
+    "💯": 0.5,
+    "🙏": 0.3,
+    "💪": 0.4,
+    "🌟": 0.4,
+    "⭐": 0.3,
+    "😇": 0.5,
+    "😢": -0.6,
+    "😭": -0.4,
+    "😞": -0.6,
+    "😔": -0.5,
+    "😒": -0.5,
+    "😠": -0.8,
+    "😡": -0.8,
+    "🤬": -0.9,
+    "👎": -0.6,
+    "💔": -0.7,
+    "🤢": -0.8,
+    "🤮": -0.9,
+    "😩": -0.5,
+    "😫": -0.5,
+    "😤": -0.5,
+    "🙄": -0.5,
+    "😬": -0.3,
+    "😕": -0.4,
+    "🙁": -0.4,
+    "☹": -0.5,
+    "😖": -0.6,
+    "😣": -0.5,
+    "😓": -0.4,
+    "😪": -0.3,
+    "😰": -0.5,
+    "😱": -0.4,
+    "😟": -0.5,
+    "😑": -0.2,
 }
 
 EMOTICONS: dict[str, float] = {
-    ":)": 0.5, ":-)": 0.5, ":]": 0.5, "=)": 0.5, "=]": 0.5, ": )": 0.5, "(:": 0.5,
-    ":d": 0.7, ":-d": 0.7, "=d": 0.7, ";d": 0.5, "xd": 0.5, ";)": 0.3, ";-)": 0.3,
-    ":p": 0.3, ":-p": 0.3, "=p": 0.3, ";p": 0.3, "<3": 0.7, "<33": 0.7, "<333": 0.7,
-    "^_^": 0.5, "^^": 0.4, "^.^": 0.5, ":o)": 0.4, ":*": 0.5, ":-*": 0.5, ":')": 0.5,
-    ":3": 0.4, "x3": 0.4, "=3": 0.4,
-    ":(": -0.6, ":-(": -0.6, ":[": -0.5, "=(": -0.5, "=[": -0.5, ": (": -0.5, "):": -0.5,
-    ":'(": -0.6, ";(": -0.5, ":((": -0.7, ":c": -0.5, ":-c": -0.5, ":/": -0.3, ":-/": -0.3,
-    "=/": -0.3, ":\\": -0.3, ":s": -0.3, ":@": -0.6, ":|": -0.2, ">:(": -0.8, "</3": -0.7,
-    ":l": -0.3, "-_-": -0.3, "-.-": -0.3, "t_t": -0.5, "d:": -0.5,
+    ":)": 0.5,
+    ":-)": 0.5,
+    ":]": 0.5,
+    "=)": 0.5,
+    "=]": 0.5,
+    ": )": 0.5,
+    "(:": 0.5,
+    ":d": 0.7,
+    ":-d": 0.7,
+    "=d": 0.7,
+    ";d": 0.5,
+    "xd": 0.5,
+    ";)": 0.3,
+    ";-)": 0.3,
+    ":p": 0.3,
+    ":-p": 0.3,
+    "=p": 0.3,
+    ";p": 0.3,
+    "<3": 0.7,
+    "<33": 0.7,
+    "<333": 0.7,
+    "^_^": 0.5,
+    "^^": 0.4,
+    "^.^": 0.5,
+    ":o)": 0.4,
+    ":*": 0.5,
+    ":-*": 0.5,
+    ":')": 0.5,
+    ":3": 0.4,
+    "x3": 0.4,
+    "=3": 0.4,
+    ":(": -0.6,
+    ":-(": -0.6,
+    ":[": -0.5,
+    "=(": -0.5,
+    "=[": -0.5,
+    ": (": -0.5,
+    "):": -0.5,
+    ":'(": -0.6,
+    ";(": -0.5,
+    ":((": -0.7,
+    ":c": -0.5,
+    ":-c": -0.5,
+    ":/": -0.3,
+    ":-/": -0.3,
+    "=/": -0.3,
+    ":\\": -0.3,
+    ":s": -0.3,
+    ":@": -0.6,
+    ":|": -0.2,
+    ">:(": -0.8,
+    "</3": -0.7,
+    ":l": -0.3,
+    "-_-": -0.3,
+    "-.-": -0.3,
+    "t_t": -0.5,
+    "d:": -0.5,
 }
 
 BOOSTERS = _words("""
@@ -260,12 +508,24 @@ _PHRASES = [
     (re.compile(r"\b(?:not|no) (?:kidding|joke|lie)\b", re.I), " honestly "),
 ]
 
-_LAUGH = re.compile(r"\b(?:a?(?:ha|he|hi){2,}h?|(?:lo)+l+|lolz|lulz|lmao+|lmfao+|rofl+|rotfl+)\b", re.I)
+_LAUGH = re.compile(
+    r"\b(?:a?(?:ha|he|hi){2,}h?|(?:lo)+l+|lolz|lulz|lmao+|lmfao+|rofl+|rotfl+)\b", re.I
+)
 # Inflections whose base form may be in the lexicon: (suffix, endings to put back).
 _SUFFIXES = (
-    ("iest", ("y",)), ("ier", ("y",)), ("ily", ("y",)), ("ies", ("y",)), ("ied", ("y",)),
-    ("est", ("", "e")), ("er", ("", "e")), ("ing", ("", "e")), ("ed", ("", "e")),
-    ("es", ("", "e")), ("s", ("",)), ("ly", ("", "le")), ("ness", ("",)),
+    ("iest", ("y",)),
+    ("ier", ("y",)),
+    ("ily", ("y",)),
+    ("ies", ("y",)),
+    ("ied", ("y",)),
+    ("est", ("", "e")),
+    ("er", ("", "e")),
+    ("ing", ("", "e")),
+    ("ed", ("", "e")),
+    ("es", ("", "e")),
+    ("s", ("",)),
+    ("ly", ("", "le")),
+    ("ness", ("",)),
 )
 _NOT_INFLECTED = _words("number ranker treated treating treats")
 _URL = re.compile(r"https?://\S+|www\.\S+", re.I)
@@ -312,7 +572,7 @@ def _prepare(text: str) -> str:
 
 
 def _hashtag_words(match: re.Match[str]) -> str:
-    """"#CamelCase" -> "Camel Case"; "#stillbitter" -> "still bitter" when every piece
+    """ "#CamelCase" -> "Camel Case"; "#stillbitter" -> "still bitter" when every piece
     is a known word (TextBlob's spelling word list) and one of them carries an opinion."""
     tag = match.group(1)
     if tag != tag.lower() or tag in _lexicon() or len(tag) < 5 or _STRETCH.search(tag):
@@ -360,7 +620,9 @@ def _vocabulary() -> dict[str, float]:
     return words
 
 
-def _word_value(word: str, lexicon: dict[str, tuple[float, float]]) -> tuple[float, float, bool] | None:
+def _word_value(
+    word: str, lexicon: dict[str, tuple[float, float]]
+) -> tuple[float, float, bool] | None:
     """(polarity, subjectivity, stretched) for a word, or None when it carries no opinion."""
     lower = word.lower().replace("’", "'")
     stretched = False
@@ -406,9 +668,13 @@ def _adjectives() -> frozenset[str]:
     from textblob.en import sentiment as textblob_sentiment
 
     _lexicon()
-    return frozenset(word for word in dict.keys(textblob_sentiment)
-                     if "JJ" in textblob_sentiment[word] and word not in GENERAL_WORDS
-                     and word not in EXTRA_WORDS)
+    return frozenset(
+        word
+        for word in dict.keys(textblob_sentiment)
+        if "JJ" in textblob_sentiment[word]
+        and word not in GENERAL_WORDS
+        and word not in EXTRA_WORDS
+    )
 
 
 def _normal(word: str) -> str:
@@ -458,8 +724,9 @@ def read(text: str, params: Params = PARAMS) -> Reading:
         if kind == "stop":
             if "?" in token:
                 question = True
-                values[sentence_start:] = [(p * params.question, s, w, e)
-                                           for p, s, w, e in values[sentence_start:]]
+                values[sentence_start:] = [
+                    (p * params.question, s, w, e) for p, s, w, e in values[sentence_start:]
+                ]
             if "\n" in token or "." in token or "?" in token:
                 sentence_start = len(values)
             negated_at, modifier, previous = None, 1.0, ""
@@ -516,14 +783,17 @@ def read(text: str, params: Params = PARAMS) -> Reading:
         negated_at, modifier = None, 1.0
         values.append((max(-1.0, min(1.0, polarity)), subjectivity, clause_weight, False))
 
-    values[:before_contrast] = [(p, s, params.but_before, e) for p, s, _, e in values[:before_contrast]]
+    values[:before_contrast] = [
+        (p, s, params.but_before, e) for p, s, _, e in values[:before_contrast]
+    ]
     return Reading(values, bangs, max(0, negators - flipped), question)
 
 
-def _modifies(tokens: list[tuple[str | None, str]], index: int,
-              lexicon: dict[str, tuple[float, float]]) -> bool:
+def _modifies(
+    tokens: list[tuple[str | None, str]], index: int, lexicon: dict[str, tuple[float, float]]
+) -> bool:
     """Whether the booster/dampener at `index` modifies a word that follows it."""
-    for kind, token in tokens[index + 1: index + 3]:
+    for kind, token in tokens[index + 1 : index + 3]:
         if kind != "word":
             return kind in ("emoji", "emoticon")
         plain = _normal(token)
@@ -544,8 +814,13 @@ def features(reading: Reading) -> tuple[float, ...]:
     weighted = sum(p * w for p, _, w, _ in values)
     symbols = sum(p for p, _, _, symbol in values if symbol)
     direction = (mean > 0) - (mean < 0)
-    return (mean, weighted / (1 + abs(weighted)), symbols, float(direction * min(reading.bangs, 3)),
-            bare)
+    return (
+        mean,
+        weighted / (1 + abs(weighted)),
+        symbols,
+        float(direction * min(reading.bangs, 3)),
+        bare,
+    )
 
 
 def score_text(text: str, params: Params = PARAMS, model: Model = MODEL) -> tuple[float, float]:

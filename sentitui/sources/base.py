@@ -67,7 +67,9 @@ class Source(Protocol):
         """Turn a stored page body back into a Page (used to retry parse failures)."""
         ...
 
-    def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def next_cursor(
+        self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
         """The cursor to persist after a page whose posts had these mapped fields."""
         ...
 
@@ -96,11 +98,14 @@ class BaseSource:
     async def refetch(self, ctx: SourceContext, url: str) -> Page:
         """Fetch one stored URL again (retrying a fetch failure) with the source's own
         headers, so token-protected APIs get their credentials."""
-        response = await ctx.http.get(url, headers=self.options.get("headers") or None,
-                                      retries=1, timeout=self.config.timeout)
+        response = await ctx.http.get(
+            url, headers=self.options.get("headers") or None, retries=1, timeout=self.config.timeout
+        )
         return self.reparse(response.text(), {"url": url})
 
-    def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def next_cursor(
+        self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
         return None
 
 
@@ -118,8 +123,9 @@ def parse_json(text: str | bytes) -> Any:
         return json.loads(text)
     except RecursionError:
         doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-        raise json.JSONDecodeError("nested too deeply to read (more than about 1,000 levels)",
-                                   doc, 0) from None
+        raise json.JSONDecodeError(
+            "nested too deeply to read (more than about 1,000 levels)", doc, 0
+        ) from None
 
 
 # ---- dotted paths ----------------------------------------------------------------------

@@ -41,7 +41,9 @@ FORMATS = ("jsonl", "json", "csv")
 
 def guess_format(path: Path) -> str:
     suffix = path.suffix.lower().lstrip(".")
-    return {"ndjson": "jsonl", "jsonl": "jsonl", "json": "json", "csv": "csv", "tsv": "csv"}.get(suffix, "jsonl")
+    return {"ndjson": "jsonl", "jsonl": "jsonl", "json": "json", "csv": "csv", "tsv": "csv"}.get(
+        suffix, "jsonl"
+    )
 
 
 class FileSource(BaseSource):
@@ -70,15 +72,19 @@ class FileSource(BaseSource):
             try:
                 codecs.lookup(encoding)
             except LookupError:
-                problems.append(f"key 'encoding': unknown text encoding {encoding!r} "
-                                f"(e.g. utf-8, utf-8-sig, cp1252, latin-1)")
+                problems.append(
+                    f"key 'encoding': unknown text encoding {encoding!r} "
+                    f"(e.g. utf-8, utf-8-sig, cp1252, latin-1)"
+                )
         return problems
 
     def paths(self) -> list[Path]:
         pattern = self.options["path"]
         if not Path(pattern).is_absolute():
             pattern = str(self.pipeline.base_dir / pattern)
-        return sorted(Path(p).resolve() for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        return sorted(
+            Path(p).resolve() for p in glob.glob(pattern, recursive=True) if Path(p).is_file()
+        )
 
     def map_record(self, payload: Any) -> dict[str, Any]:
         if not isinstance(payload, dict):
@@ -108,8 +114,10 @@ class FileSource(BaseSource):
     async def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
         paths = self.paths()
         if not paths:
-            ctx.log("WARNING", f"no file matches {self.options['path']!r} "
-                               f"(relative to {self.pipeline.base_dir})")
+            ctx.log(
+                "WARNING",
+                f"no file matches {self.options['path']!r} (relative to {self.pipeline.base_dir})",
+            )
         if self.options.get("watch"):
             async for page in self._new_data_pages(paths, ctx.cursor):
                 yield page
@@ -140,13 +148,22 @@ class FileSource(BaseSource):
                         continue
                     try:
                         if cut:
-                            raise json.JSONDecodeError(f"line longer than {MAX_LINE:,} characters "
-                                                       f"({cut:,} more were not read)", line, 0)
+                            raise json.JSONDecodeError(
+                                f"line longer than {MAX_LINE:,} characters "
+                                f"({cut:,} more were not read)",
+                                line,
+                                0,
+                            )
                         records.append(parse_json(line))
                     except json.JSONDecodeError as exc:
-                        failures.append(FailedRecord(
-                            "parse", f"{path} line {number}: invalid JSON: {exc}", line.rstrip("\n"),
-                            {"url": url, "line": number}))
+                        failures.append(
+                            FailedRecord(
+                                "parse",
+                                f"{path} line {number}: invalid JSON: {exc}",
+                                line.rstrip("\n"),
+                                {"url": url, "line": number},
+                            )
+                        )
                     if len(records) + len(failures) >= CHUNK:
                         yield Page(records, url, failures=failures)
                         records, failures = [], []
@@ -167,8 +184,11 @@ class FileSource(BaseSource):
                     records = []
         except ValueError as exc:
             body, whole = _document_body(path, self.options.get("encoding", "utf-8-sig"))
-            where = f"{path} line {stream.line_of(stream.error_at)}" if stream.error_at is not None \
+            where = (
+                f"{path} line {stream.line_of(stream.error_at)}"
+                if stream.error_at is not None
                 else str(path)
+            )
             note = "" if whole else f" (payload: the first {MAX_DOCUMENT_PAYLOAD:,} characters)"
             failure = FailedRecord("parse", f"{where}: {exc}{note}", body, {"url": url})
             yield Page(records, url, failures=[failure])
@@ -209,7 +229,9 @@ class FileSource(BaseSource):
                 return True
         return False
 
-    async def _new_data_pages(self, paths: list[Path], cursor: dict[str, Any]) -> AsyncIterator[Page]:
+    async def _new_data_pages(
+        self, paths: list[Path], cursor: dict[str, Any]
+    ) -> AsyncIterator[Page]:
         """Only what is new since the committed cursor: whole new files and the appended
         tail of known ones. Each page carries the cursor up to its last record, and the
         writer commits it with the page's posts, so every line loads exactly once, even
@@ -225,7 +247,9 @@ class FileSource(BaseSource):
                 page.cursor = {**cursor, "files": dict(files)}
                 yield page
 
-    def _read_new(self, path: Path, state: dict[str, Any] | None) -> Iterator[tuple[Page, dict[str, Any] | None]]:
+    def _read_new(
+        self, path: Path, state: dict[str, Any] | None
+    ) -> Iterator[tuple[Page, dict[str, Any] | None]]:
         try:
             st = path.stat()
         except FileNotFoundError:
@@ -235,8 +259,13 @@ class FileSource(BaseSource):
         fmt = self.options.get("format") or guess_format(path)
 
         def mark(offset: int, line: int) -> dict[str, Any]:
-            return {"inode": st.st_ino, "offset": offset, "line": line, "mtime": st.st_mtime,
-                    **_head(path, min(offset, HEAD))}
+            return {
+                "inode": st.st_ino,
+                "offset": offset,
+                "line": line,
+                "mtime": st.st_mtime,
+                **_head(path, min(offset, HEAD)),
+            }
 
         if fmt == "json":  # one document cannot be appended to: read it whole when it changed
             if same and state.get("mtime") == st.st_mtime and offset == st.st_size:
@@ -278,8 +307,14 @@ class FileSource(BaseSource):
             try:
                 records.append(parse_json(text))
             except json.JSONDecodeError as exc:
-                failures.append(FailedRecord("parse", f"{path} line {line}: invalid JSON: {exc}",
-                                             text.rstrip("\r\n"), {"url": url, "line": line}))
+                failures.append(
+                    FailedRecord(
+                        "parse",
+                        f"{path} line {line}: invalid JSON: {exc}",
+                        text.rstrip("\r\n"),
+                        {"url": url, "line": line},
+                    )
+                )
             if len(records) + len(failures) >= CHUNK:
                 yield Page(records, url, failures=failures), mark(offset + lines.consumed, line)
                 records, failures = [], []
@@ -299,7 +334,7 @@ class _Lines:
         while self.consumed < len(self.data):
             end = self.data.find(b"\n", self.consumed)
             end = len(self.data) if end < 0 else end + 1
-            line, self.consumed = self.data[self.consumed:end], end
+            line, self.consumed = self.data[self.consumed : end], end
             yield line
 
 
@@ -338,7 +373,9 @@ class _Taken:
         return raw, first
 
 
-def _csv_rows(lines: Iterable[str], delimiter: str) -> Iterator[tuple[list[str] | None, str, int, str]]:
+def _csv_rows(
+    lines: Iterable[str], delimiter: str
+) -> Iterator[tuple[list[str] | None, str, int, str]]:
     """(row, raw text, first line number, error) for each record; a row the csv module
     rejects (a cell over the size limit, say) comes with row None and the error, and
     reading goes on with the next line."""
@@ -356,8 +393,12 @@ def _csv_rows(lines: Iterable[str], delimiter: str) -> Iterator[tuple[list[str] 
         yield row, raw, line, error
 
 
-def _csv_pages(rows: Iterator[tuple[list[str] | None, str, int, str]], path: Path,
-               columns: list[str] | None, line_offset: int) -> Iterator[tuple[Page, int]]:
+def _csv_pages(
+    rows: Iterator[tuple[list[str] | None, str, int, str]],
+    path: Path,
+    columns: list[str] | None,
+    line_offset: int,
+) -> Iterator[tuple[Page, int]]:
     """Pages of CSV records (dicts as csv.DictReader makes them: missing cells None,
     extra cells under `_extra`) and the number of the last line each page read.
     Without `columns`, the first non-blank row is the header."""
@@ -370,9 +411,14 @@ def _csv_pages(rows: Iterator[tuple[list[str] | None, str, int, str]], path: Pat
         last = line + max(raw.count("\n"), 1) - 1
         if row is None:
             # The header goes with the failure so a retry can read the row on its own.
-            failures.append(FailedRecord("parse", f"{path} line {line}: unreadable CSV row: {error}",
-                                         raw.rstrip("\r\n"),
-                                         {"url": url, "line": line, "csv_columns": columns}))
+            failures.append(
+                FailedRecord(
+                    "parse",
+                    f"{path} line {line}: unreadable CSV row: {error}",
+                    raw.rstrip("\r\n"),
+                    {"url": url, "line": line, "csv_columns": columns},
+                )
+            )
         elif not row:
             continue  # a blank line, as csv.DictReader skips them
         elif columns is None:
@@ -380,10 +426,10 @@ def _csv_pages(rows: Iterator[tuple[list[str] | None, str, int, str]], path: Pat
             continue
         else:
             record: dict[str, Any] = dict(zip(columns, row, strict=False))
-            for name in columns[len(row):]:
+            for name in columns[len(row) :]:
                 record.setdefault(name, None)
             if len(row) > len(columns):  # keep extra cells visible in the payload
-                record["_extra"] = row[len(columns):]
+                record["_extra"] = row[len(columns) :]
             records.append(record)
         if len(records) + len(failures) >= CHUNK:
             yield Page(records, url, failures=failures), last
@@ -452,7 +498,7 @@ class _JsonStream:
             self.eof = True
             return False
         self.lines_before += self.buf.count("\n", 0, self.pos)
-        self.buf = self.buf[self.pos:] + data
+        self.buf = self.buf[self.pos :] + data
         self.pos = 0
         return True
 
@@ -472,9 +518,12 @@ class _JsonStream:
 
     def _fail(self, message: str) -> None:
         self.error_at = self.pos
-        found = self.buf[self.pos:self.pos + 40]
-        raise ValueError(f"invalid JSON: {message} at {found!r}" if found
-                         else f"invalid JSON: {message}, found the end of the file")
+        found = self.buf[self.pos : self.pos + 40]
+        raise ValueError(
+            f"invalid JSON: {message} at {found!r}"
+            if found
+            else f"invalid JSON: {message}, found the end of the file"
+        )
 
     def _value(self) -> Any:
         """Decode the next complete value, reading more of the file as needed."""
@@ -501,8 +550,10 @@ class _JsonStream:
                 self.pos += 1
                 while True:
                     if self._peek() == "}":
-                        raise ValueError(f"records path {path!r} not found "
-                                         f"(no key {'.'.join(parts[:depth + 1])!r})")
+                        raise ValueError(
+                            f"records path {path!r} not found "
+                            f"(no key {'.'.join(parts[: depth + 1])!r})"
+                        )
                     key = self._value()
                     self._expect(":")
                     if key == part:

@@ -47,7 +47,7 @@ def parse_link_header(value: str | None) -> dict[str, str]:
     links: dict[str, str] = {}
     if not value:
         return links
-    for match in re.finditer(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)', value):
+    for match in re.finditer(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)", value):
         url, params = match.group(1), match.group(2)
         rel = re.search(r'rel\s*=\s*"?([^";,]+)"?', params)
         if rel:
@@ -62,8 +62,9 @@ def not_json(response: Response, body: str, exc: json.JSONDecodeError) -> str:
     kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if not body.strip():
         return f"empty response body (HTTP {response.status}) where JSON was expected"
-    if "json" not in kind and (kind.startswith(("text/html", "application/xhtml"))
-                               or body.lstrip()[:1] == "<"):
+    if "json" not in kind and (
+        kind.startswith(("text/html", "application/xhtml")) or body.lstrip()[:1] == "<"
+    ):
         start = " ".join(body.split())[:80]
         return f"expected JSON, got {kind or 'markup'} (HTTP {response.status}): {start!r}"
     return f"invalid JSON: {exc}"
@@ -110,8 +111,9 @@ class JsonApiSource(BaseSource):
     def check_config(cls, config: Any) -> list[str]:
         problems = []
         url = config.get("url")
-        if isinstance(url, str) and (urlsplit(url).scheme not in ("http", "https")
-                                     or not urlsplit(url).hostname):
+        if isinstance(url, str) and (
+            urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname
+        ):
             problems.append(f"key 'url': {url!r} is not an http(s) URL")
         fields = config.get("fields") or {}
         for required in ("id", "text"):
@@ -127,23 +129,32 @@ class JsonApiSource(BaseSource):
         if pagination is not None:
             kind = pagination.get("type")
             if kind not in PAGINATION_KEYS:
-                problems.append(f"key 'pagination.type' must be one of "
-                                f"{', '.join(PAGINATION_KEYS)}, not {kind!r}")
+                problems.append(
+                    f"key 'pagination.type' must be one of "
+                    f"{', '.join(PAGINATION_KEYS)}, not {kind!r}"
+                )
             else:
                 allowed = PAGINATION_KEYS[kind]
                 for key in pagination:
                     if key != "type" and key not in allowed:
-                        problems.append(f"unknown key 'pagination.{key}' for type {kind!r} "
-                                        f"(known: {', '.join(allowed) or 'none'})")
+                        problems.append(
+                            f"unknown key 'pagination.{key}' for type {kind!r} "
+                            f"(known: {', '.join(allowed) or 'none'})"
+                        )
                 for key, required in allowed.items():
                     if required and key not in pagination:
                         problems.append(f"missing key 'pagination.{key}' for type {kind!r}")
                 for key, least in (("start", 0), ("limit", 1)):
                     value = pagination.get(key)
-                    if key in allowed and value is not None and (
-                            isinstance(value, bool) or not isinstance(value, int) or value < least):
-                        problems.append(f"key 'pagination.{key}' must be a whole number of at "
-                                        f"least {least}, not {value!r}")
+                    if (
+                        key in allowed
+                        and value is not None
+                        and (isinstance(value, bool) or not isinstance(value, int) or value < least)
+                    ):
+                        problems.append(
+                            f"key 'pagination.{key}' must be a whole number of at "
+                            f"least {least}, not {value!r}"
+                        )
         incremental = config.get("incremental")
         if incremental is not None:
             for key in ("param", "field"):
@@ -151,7 +162,9 @@ class JsonApiSource(BaseSource):
                     problems.append(f"key 'incremental.{key}' is required (a string)")
             extra = set(incremental) - {"param", "field"}
             if extra:
-                problems.append(f"unknown key 'incremental.{sorted(extra)[0]}' (known: param, field)")
+                problems.append(
+                    f"unknown key 'incremental.{sorted(extra)[0]}' (known: param, field)"
+                )
         return problems
 
     # ---- what presets override -----------------------------------------------------
@@ -169,7 +182,9 @@ class JsonApiSource(BaseSource):
             raise PageParseError(f"record is {type(payload).__name__}, not a JSON object")
         return map_fields(payload, self.options["fields"])
 
-    def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def next_cursor(
+        self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
         incremental = self.options.get("incremental")
         if not incremental:
             return None
@@ -185,8 +200,11 @@ class JsonApiSource(BaseSource):
         if records is None and path:
             raise PageParseError(f"records path {path!r} not found in the response")
         if not isinstance(records, list):
-            shape = f"object with keys {', '.join(list(records)[:6])}" if isinstance(records, dict) \
+            shape = (
+                f"object with keys {', '.join(list(records)[:6])}"
+                if isinstance(records, dict)
                 else type(records).__name__
+            )
             raise PageParseError(f"records path {path!r} does not lead to a list (found {shape})")
         return records
 
@@ -202,19 +220,27 @@ class JsonApiSource(BaseSource):
         names = [n for key in ("headers", "params") for n in self.config.env_names(key)]
         return f"set {', '.join(names)}" if names else "check the source's credentials"
 
-    async def fetch(self, ctx: SourceContext, url: str, params: dict[str, Any],
-                    headers: dict[str, str]) -> Response:
+    async def fetch(
+        self, ctx: SourceContext, url: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> Response:
         """One request with the source's retry and rate-limit policy; waits show as the
         source's state and in its log. Presets override it to read service errors."""
+
         def on_wait(delay: float, why: str) -> None:
             ctx.set_status("backing_off", why)
             ctx.log("WARNING", f"{why} (waiting {delay:.1f}s)")
 
         try:
             return await ctx.http.get(
-                url, params=params, headers=headers, retries=self.config.retries,
-                timeout=self.config.timeout, backoff=self.config.backoff, on_wait=on_wait,
-                rate_limit=self.RATE_LIMIT)
+                url,
+                params=params,
+                headers=headers,
+                retries=self.config.retries,
+                timeout=self.config.timeout,
+                backoff=self.config.backoff,
+                on_wait=on_wait,
+                rate_limit=self.RATE_LIMIT,
+            )
         except AuthError as exc:
             message = str(exc).replace("check the source's credentials", self.auth_hint())
             raise AuthError(exc.url, message, exc.status, exc.body, exc.headers) from None
@@ -227,8 +253,9 @@ class JsonApiSource(BaseSource):
         async for page in self.walk(ctx, self.options["url"], self.request_params(ctx), headers):
             yield page
 
-    async def walk(self, ctx: SourceContext, url: str, params: dict[str, Any],
-                   headers: dict[str, str]) -> AsyncIterator[Page]:
+    async def walk(
+        self, ctx: SourceContext, url: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> AsyncIterator[Page]:
         """Page through one listing from `url`, following `pagination` (presets that
         read several listings, such as comments under each post, call it per listing)."""
         pagination = self.options.get("pagination") or {}
@@ -257,10 +284,17 @@ class JsonApiSource(BaseSource):
                     data = parse_json(body)
                     records = self.records_of(data)
             except (json.JSONDecodeError, PageParseError) as exc:
-                reason = not_json(response, body, exc) if isinstance(exc, json.JSONDecodeError) \
+                reason = (
+                    not_json(response, body, exc)
+                    if isinstance(exc, json.JSONDecodeError)
                     else str(exc)
-                failure = FailedRecord("parse", f"page {response.url}: {reason}", body,
-                                       {"url": response.url, "status": response.status})
+                )
+                failure = FailedRecord(
+                    "parse",
+                    f"page {response.url}: {reason}",
+                    body,
+                    {"url": response.url, "status": response.status},
+                )
                 yield Page(records=[], url=response.url, failures=[failure])
                 data, records = None, None
 
@@ -291,17 +325,28 @@ class JsonApiSource(BaseSource):
                     next_url = link
                     seen_cursors.add(link)
             elif kind == "page":
-                total = get_path(data, pagination["total_path"]) if "total_path" in pagination and data is not None else None
+                total = (
+                    get_path(data, pagination["total_path"])
+                    if "total_path" in pagination and data is not None
+                    else None
+                )
                 page_number += 1
                 start = int(pagination.get("start", 1))
                 if records == [] or (total is not None and page_number >= start + int(total)):
                     done = True
                 params[pagination.get("param", "page")] = page_number
             elif kind == "offset":
-                total = get_path(data, pagination["total_path"]) if "total_path" in pagination and data is not None else None
+                total = (
+                    get_path(data, pagination["total_path"])
+                    if "total_path" in pagination and data is not None
+                    else None
+                )
                 offset += limit
-                if records == [] or (total is not None and offset >= int(total)) or \
-                        (records is not None and total is None and len(records) < limit):
+                if (
+                    records == []
+                    or (total is not None and offset >= int(total))
+                    or (records is not None and total is None and len(records) < limit)
+                ):
                     done = True
                 params[pagination.get("param", "offset")] = offset
 

@@ -81,9 +81,13 @@ class ScrapeSource(BaseSource):
     KIND = "scrape"
     OPTIONS = {
         "start_urls": Option((list, str), required=True, doc="where the crawl begins"),
-        "extract": Option((str,), doc="selectors (default) | auto (schema.org) | article (blog post)"),
+        "extract": Option(
+            (str,), doc="selectors (default) | auto (schema.org) | article (blog post)"
+        ),
         "item": Option((str,), doc="CSS selecting each review (selectors mode)"),
-        "fields": Option((dict,), default={}, doc="post field -> CSS (::text, ::attr(x)); segments table"),
+        "fields": Option(
+            (dict,), default={}, doc="post field -> CSS (::text, ::attr(x)); segments table"
+        ),
         "comments": Option((str,), doc="CSS selecting comments; each becomes a post"),
         "comment_fields": Option((dict,), doc="post field -> CSS within a comment"),
         "follow": Option((str, list), doc="CSS of links to follow (e.g. product pages)"),
@@ -112,8 +116,11 @@ class ScrapeSource(BaseSource):
         if not starts:
             problems.append("key 'start_urls' needs at least one URL")
         for url in starts:
-            if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") \
-                    or not urlsplit(url).hostname:
+            if (
+                not isinstance(url, str)
+                or urlsplit(url).scheme not in ("http", "https")
+                or not urlsplit(url).hostname
+            ):
                 problems.append(f"key 'start_urls': {url!r} is not an http(s) URL")
         mode = config.get("extract") or "selectors"
         if mode not in MODES:
@@ -121,8 +128,10 @@ class ScrapeSource(BaseSource):
         fields = config.get("fields") or {}
         if mode == "selectors":
             if not config.get("item"):
-                problems.append("key 'item' is required (CSS selecting each review), "
-                                "or set extract = \"auto\" or \"article\"")
+                problems.append(
+                    "key 'item' is required (CSS selecting each review), "
+                    'or set extract = "auto" or "article"'
+                )
             if "text" not in fields:
                 problems.append("key 'fields.text' is required")
         elif mode == "auto" and (config.get("item") or fields):
@@ -139,7 +148,7 @@ class ScrapeSource(BaseSource):
                 check_css(key, config.get(key))
         for key in ("follow", "next_page"):
             value = config.get(key)
-            for css in ([value] if isinstance(value, str) else value or []):
+            for css in [value] if isinstance(value, str) else value or []:
                 check_css(key, css)
         for table in ("fields", "comment_fields"):
             for name, css in (config.get(table) or {}).items():
@@ -176,8 +185,9 @@ class ScrapeSource(BaseSource):
             fetched_at = datetime.fromisoformat(context["fetched_at"].replace("Z", "+00:00"))
         except (KeyError, AttributeError, ValueError):
             fetched_at = datetime.now(UTC)
-        page = extract_page(body, url=url, content_type=None, fetched_at=fetched_at,
-                            config=self.extract_config)
+        page = extract_page(
+            body, url=url, content_type=None, fetched_at=fetched_at, config=self.extract_config
+        )
         if not page.records and context.get("previous_items"):
             # A page that lost its items is fixed only when the selectors find them again.
             raise ValueError(f"still no items on {url} with the current selectors")
@@ -260,8 +270,10 @@ class _Crawl:
             self.ctx.log("WARNING", "no start URL is inside allowed_domains; nothing to crawl")
             return
         hosts = {urlsplit(u).netloc for u in self.start_urls}
-        workers = [asyncio.create_task(self._worker(), name=f"scrape worker {n}")
-                   for n in range(min(64, self.concurrency * max(1, len(hosts))))]
+        workers = [
+            asyncio.create_task(self._worker(), name=f"scrape worker {n}")
+            for n in range(min(64, self.concurrency * max(1, len(hosts))))
+        ]
         held: Page | None = None
         first = True
         try:
@@ -285,9 +297,12 @@ class _Crawl:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
         c = self.counts
-        self.ctx.log("INFO", f"crawl done: {c['fetched']} page(s) fetched, {c['not_modified']} not "
-                             f"modified, {c['robots']} blocked by robots.txt, {c['canonical']} "
-                             f"duplicate(s) by canonical link, {c['failed']} failed")
+        self.ctx.log(
+            "INFO",
+            f"crawl done: {c['fetched']} page(s) fetched, {c['not_modified']} not "
+            f"modified, {c['robots']} blocked by robots.txt, {c['canonical']} "
+            f"duplicate(s) by canonical link, {c['failed']} failed",
+        )
         if self.truncated:
             self.ctx.log("INFO", f"stopped at max_pages={self.max_pages}")
 
@@ -340,9 +355,12 @@ class _Crawl:
         try:
             async with host.semaphore:
                 await host.take_turn()
-                response = await self.ctx.http.get(url, retries=min(self.config.retries, 2),
-                                                   timeout=self.config.timeout,
-                                                   backoff=self.config.backoff)
+                response = await self.ctx.http.get(
+                    url,
+                    retries=min(self.config.retries, 2),
+                    timeout=self.config.timeout,
+                    backoff=self.config.backoff,
+                )
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 host.robots = Protego.parse("")  # no robots.txt: everything is allowed
@@ -356,8 +374,11 @@ class _Crawl:
         if rate is not None and rate.requests:
             wait = max(wait or 0.0, rate.seconds / rate.requests)
         if wait and wait > host.delay:
-            self.ctx.log("INFO", f"{origin}: robots.txt asks for {wait:g}s between requests "
-                                 f"(delay was {host.delay:g}s)")
+            self.ctx.log(
+                "INFO",
+                f"{origin}: robots.txt asks for {wait:g}s between requests "
+                f"(delay was {host.delay:g}s)",
+            )
             host.next_at += wait - host.delay
             host.delay = float(wait)
 
@@ -377,7 +398,9 @@ class _Crawl:
         if not self._robots_allow(host, url):
             self.counts["robots"] += 1
             self.scheduled -= 1
-            self.ctx.log("DEBUG" if not start else "WARNING", f"robots.txt disallows {url}; skipped")
+            self.ctx.log(
+                "DEBUG" if not start else "WARNING", f"robots.txt disallows {url}; skipped"
+            )
             return None
         key = url_key(url)
         known = self.remembered.get(key)
@@ -391,17 +414,28 @@ class _Crawl:
             async with host.semaphore:
                 await host.take_turn()
                 response = await self.ctx.http.get(
-                    url, headers=headers, retries=self.config.retries,
-                    timeout=self.config.timeout, backoff=self.config.backoff,
-                    on_wait=lambda delay, why: self.ctx.set_status("backing_off", why))
+                    url,
+                    headers=headers,
+                    retries=self.config.retries,
+                    timeout=self.config.timeout,
+                    backoff=self.config.backoff,
+                    on_wait=lambda delay, why: self.ctx.set_status("backing_off", why),
+                )
             self.ctx.set_status("running", "")
         except FetchError as exc:
             if start and self.ok == 0:
                 raise  # the site itself is unreachable: the run fails
             self.counts["failed"] += 1
             status = f" (HTTP {exc.status})" if exc.status else ""
-            return Page(records=[], url=url, failures=[FailedRecord(
-                "fetch", f"{exc}{status}", exc.body, {"url": url, "status": exc.status})])
+            return Page(
+                records=[],
+                url=url,
+                failures=[
+                    FailedRecord(
+                        "fetch", f"{exc}{status}", exc.body, {"url": url, "status": exc.status}
+                    )
+                ],
+            )
         self.ok += 1
 
         if response.status == 304 and known:
@@ -423,9 +457,14 @@ class _Crawl:
         self.counts["fetched"] += 1
 
         fetched_at = datetime.now(UTC)
-        page = await asyncio.to_thread(extract_page, response.body, url=final,
-                                       content_type=content_type, fetched_at=fetched_at,
-                                       config=self.source.extract_config)
+        page = await asyncio.to_thread(
+            extract_page,
+            response.body,
+            url=final,
+            content_type=content_type,
+            fetched_at=fetched_at,
+            config=self.source.extract_config,
+        )
         for note in page.notes:
             self.ctx.log("INFO", note)
         for link in page.links:
@@ -443,17 +482,32 @@ class _Crawl:
         failures = []
         previous = known.get("items", 0) if known else 0
         if page.items == 0 and previous > 0:
-            what = self.source.extract_config.item or f"extract = {self.source.extract_config.mode!r}"
-            message = (f"page {final}: {what} found no items, where it found {previous} on the "
-                       f"last fetch; has the page layout changed?")
+            what = (
+                self.source.extract_config.item or f"extract = {self.source.extract_config.mode!r}"
+            )
+            message = (
+                f"page {final}: {what} found no items, where it found {previous} on the "
+                f"last fetch; has the page layout changed?"
+            )
             self.ctx.log("WARNING", message)
-            failures.append(FailedRecord("parse", message, page.html, {
-                "url": final, "status": response.status, "fetched_at": _iso(fetched_at),
-                "previous_items": previous}))
+            failures.append(
+                FailedRecord(
+                    "parse",
+                    message,
+                    page.html,
+                    {
+                        "url": final,
+                        "status": response.status,
+                        "fetched_at": _iso(fetched_at),
+                        "previous_items": previous,
+                    },
+                )
+            )
         return Page(records=page.records, url=page.url, failures=failures)
 
-    def _remember(self, key: str, headers: Any, page: Extracted,
-                  known: dict[str, Any] | None) -> None:
+    def _remember(
+        self, key: str, headers: Any, page: Extracted, known: dict[str, Any] | None
+    ) -> None:
         entry: dict[str, Any] = {"items": page.items or (known or {}).get("items", 0)}
         etag, modified = headers.get("ETag"), headers.get("Last-Modified")
         if etag:

@@ -121,14 +121,56 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
             body.decode(declared)
         except (UnicodeDecodeError, LookupError):
             content_type = None
-    encoding, text = html_to_unicode(content_type, body, default_encoding="utf-8",
-                                     auto_detect_fun=_detect)
+    encoding, text = html_to_unicode(
+        content_type, body, default_encoding="utf-8", auto_detect_fun=_detect
+    )
     return text, encoding
 
 
 # ---- text of an element ----------------------------------------------------------------------
 
-_BLOCK_TAGS = frozenset(["address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"])
+_BLOCK_TAGS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
+)
 _HIDDEN_TAGS = frozenset(["script", "style", "noscript", "template", "head"])
 
 
@@ -192,7 +234,9 @@ def select_value(sel: Selector, css: str, *, join: bool = False) -> str | None:
 # ---- ratings and ids ----------------------------------------------------------------------
 
 _WIDTH = re.compile(r"width\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*%", re.I)
-_FRACTION = re.compile(r"([0-9]+(?:[.,][0-9]+)?)\s*(?:/|out\s+of|of|von|sur|de|su)\s*([0-9]+(?:[.,][0-9]+)?)", re.I)
+_FRACTION = re.compile(
+    r"([0-9]+(?:[.,][0-9]+)?)\s*(?:/|out\s+of|of|von|sur|de|su)\s*([0-9]+(?:[.,][0-9]+)?)", re.I
+)
 _NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
 _NUMBER_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
@@ -228,7 +272,9 @@ def rating_value(raw: Any, scale: float | None = None) -> float | str | None:
         if "★" in text:
             value = float(text.count("★"))
         else:
-            words = [_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS]
+            words = [
+                _NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS
+            ]
             number = _NUMBER.search(text)
             if words:
                 value = float(words[-1])
@@ -268,8 +314,14 @@ def _same_site(a: str, b: str) -> bool:
     return (urlsplit(a).hostname or "") == (urlsplit(b).hostname or "")
 
 
-def extract_page(body: bytes | str, *, url: str, content_type: str | None, fetched_at: datetime,
-                 config: ExtractConfig) -> Extracted:
+def extract_page(
+    body: bytes | str,
+    *,
+    url: str,
+    content_type: str | None,
+    fetched_at: datetime,
+    config: ExtractConfig,
+) -> Extracted:
     """Decode and parse one page; find its records, its links and its canonical URL."""
     if isinstance(body, bytes):
         html, encoding = decode_html(body, content_type)
@@ -284,15 +336,22 @@ def extract_page(body: bytes | str, *, url: str, content_type: str | None, fetch
     identity = canonical if canonical and _same_site(canonical, url) else urldefrag(url)[0]
     page = Extracted(url=identity, html=html, encoding=encoding, canonical=canonical)
 
-    builder = _RecordBuilder(config, identity, fetched_at,
-                             (sel.css("html::attr(lang)").get() or "").strip() or None)
+    builder = _RecordBuilder(
+        config, identity, fetched_at, (sel.css("html::attr(lang)").get() or "").strip() or None
+    )
     if config.mode == "auto":
         records = list(_auto_records(sel, html, identity, builder, page))
     elif config.mode == "article":
         records = list(_article_records(sel, builder, config))
     else:
-        records = [builder.build(item, config.fields, config.segments, kind="review")
-                   for item in sel.css(config.item or "")] if config.item else []
+        records = (
+            [
+                builder.build(item, config.fields, config.segments, kind="review")
+                for item in sel.css(config.item or "")
+            ]
+            if config.item
+            else []
+        )
     page.items = len(records)
     if config.comments:
         parent = records[0]["id"] if config.mode == "article" and records else None
@@ -305,8 +364,9 @@ def extract_page(body: bytes | str, *, url: str, content_type: str | None, fetch
             seen.add(record["id"])
             page.records.append(record)
     if len(page.records) < len(records):
-        page.notes.append(f"{len(records) - len(page.records)} repeated item(s) on {identity} "
-                          f"counted once")
+        page.notes.append(
+            f"{len(records) - len(page.records)} repeated item(s) on {identity} counted once"
+        )
 
     links: list[str] = []
     for css in config.follow + config.next_page:
@@ -331,8 +391,9 @@ def _hrefs(sel: Selector, css: str) -> Iterator[str]:
 class _RecordBuilder:
     """Turns extracted strings into a record: dates resolved, rating read, id made."""
 
-    def __init__(self, config: ExtractConfig, page_url: str, fetched_at: datetime,
-                 page_lang: str | None) -> None:
+    def __init__(
+        self, config: ExtractConfig, page_url: str, fetched_at: datetime, page_lang: str | None
+    ) -> None:
         self.config = config
         self.page_url = page_url
         self.fetched_at = fetched_at
@@ -346,10 +407,13 @@ class _RecordBuilder:
         date_raw = raw.get("created_at")
         absolute_date = None
         if date_raw not in (None, ""):
-            parsed = parse_page_date(str(date_raw), now=self.fetched_at,
-                                     timezone=self.config.timezone,
-                                     languages=list(self.config.languages or []) or None,
-                                     date_order=self.config.date_order)
+            parsed = parse_page_date(
+                str(date_raw),
+                now=self.fetched_at,
+                timezone=self.config.timezone,
+                languages=list(self.config.languages or []) or None,
+                date_order=self.config.date_order,
+            )
             record["date_raw"] = date_raw
             # Unreadable dates go on as found: cleaning rejects them with the value shown.
             record["created_at"] = parsed.iso if parsed else date_raw
@@ -363,24 +427,35 @@ class _RecordBuilder:
             record.setdefault("lang", self.page_lang)
         if record.get("id") in (None, ""):
             # Relative dates move every day; leave them out so the id stays put.
-            record["id"] = own_id or stable_id(self.page_url, raw.get("author"), absolute_date,
-                                               raw.get("text"))
+            record["id"] = own_id or stable_id(
+                self.page_url, raw.get("author"), absolute_date, raw.get("text")
+            )
         record["fetched_at"] = self.fetched_iso
         return {"id": record.pop("id"), **record}
 
-    def build(self, item: Selector, fields: dict[str, str], segments: dict[str, str],
-              kind: str) -> dict[str, Any]:
+    def build(
+        self, item: Selector, fields: dict[str, str], segments: dict[str, str], kind: str
+    ) -> dict[str, Any]:
         raw: dict[str, Any] = {}
         for name, css in fields.items():
             raw[name] = select_value(item, css, join=name == "text")
         if segments:
-            raw["segments"] = {name: value for name, css in segments.items()
-                               if (value := select_value(item, css)) is not None}
-        own_id = (item.attrib.get("id") or item.attrib.get("data-review-id")
-                  or item.attrib.get("data-id") or "").strip() or None
+            raw["segments"] = {
+                name: value
+                for name, css in segments.items()
+                if (value := select_value(item, css)) is not None
+            }
+        own_id = (
+            item.attrib.get("id")
+            or item.attrib.get("data-review-id")
+            or item.attrib.get("data-id")
+            or ""
+        ).strip() or None
         return self.finish(raw, own_id=own_id, kind=kind)
 
-    def comment(self, element: Selector, config: ExtractConfig, parent: str | None) -> dict[str, Any]:
+    def comment(
+        self, element: Selector, config: ExtractConfig, parent: str | None
+    ) -> dict[str, Any]:
         fields = dict(_COMMENT_DEFAULTS)
         fields.update(config.comment_fields)
         segments = fields.pop("segments", None) or {}
@@ -393,8 +468,9 @@ class _RecordBuilder:
             else:
                 raw[name] = select_first(element, css)
         if segments:
-            raw["segments"] = {n: v for n, css in segments.items()
-                               if (v := select_value(element, css)) is not None}
+            raw["segments"] = {
+                n: v for n, css in segments.items() if (v := select_value(element, css)) is not None
+            }
         if parent is not None:
             raw["in_reply_to"] = parent
         own_id = (element.attrib.get("id") or "").strip() or None
@@ -412,25 +488,40 @@ class _RecordBuilder:
         return element_text(element.root, skip=lambda el: el in left_out) or None
 
 
-_COMMENT_TEXT = ".comment-content, .comment-body, .comment-text, [itemprop=text], [itemprop=commentText]"
-_COMMENT_CHROME = (".comment-author, .comment-meta, .comment-metadata, .reply, .comment-reply-link, "
-                   "footer, time, .fn, .says")
+_COMMENT_TEXT = (
+    ".comment-content, .comment-body, .comment-text, [itemprop=text], [itemprop=commentText]"
+)
+_COMMENT_CHROME = (
+    ".comment-author, .comment-meta, .comment-metadata, .reply, .comment-reply-link, "
+    "footer, time, .fn, .says"
+)
 _COMMENT_DEFAULTS: dict[str, Any] = {
     "text": (_COMMENT_TEXT,),
-    "author": (".comment-author .fn::text", ".comment-author::text", ".fn::text",
-               "[itemprop=author]", ".author"),
+    "author": (
+        ".comment-author .fn::text",
+        ".comment-author::text",
+        ".fn::text",
+        "[itemprop=author]",
+        ".author",
+    ),
     "created_at": ("time::attr(datetime)", "time", ".comment-date"),
 }
 
 
 # ---- "article": one blog post per page ---------------------------------------------------
 
-_ARTICLE_BODY = ("[itemprop=articleBody], .entry-content, .post-content, .article-body, "
-                 ".post-body, .article-content")
+_ARTICLE_BODY = (
+    "[itemprop=articleBody], .entry-content, .post-content, .article-body, "
+    ".post-body, .article-content"
+)
 _NOT_CONTENT = re.compile(
     r"sidebar|share|sharing|social|related|comment|respond|navigation|\bnav\b|menu|breadcrumb|"
-    r"newsletter|subscribe|promo|widget|footer|cookie|advert|byline|author-box", re.I)
-_NOT_CONTENT_TAGS = frozenset(["nav", "aside", "header", "footer", "form", "button", "iframe", "svg"])
+    r"newsletter|subscribe|promo|widget|footer|cookie|advert|byline|author-box",
+    re.I,
+)
+_NOT_CONTENT_TAGS = frozenset(
+    ["nav", "aside", "header", "footer", "form", "button", "iframe", "svg"]
+)
 
 
 def _is_chrome(el: Any) -> bool:
@@ -440,41 +531,68 @@ def _is_chrome(el: Any) -> bool:
     return bool(marks.strip()) and bool(_NOT_CONTENT.search(marks))
 
 
-def _article_records(sel: Selector, builder: _RecordBuilder,
-                     config: ExtractConfig) -> Iterator[dict[str, Any]]:
+def _article_records(
+    sel: Selector, builder: _RecordBuilder, config: ExtractConfig
+) -> Iterator[dict[str, Any]]:
     comments = {e.root for e in sel.css(config.comments)} if config.comments else set()
     articles = [a for a in sel.css("article") if not a.xpath("ancestor::article")]
     if len(articles) > 1:
         return  # a blog index: posts are behind its links, not on it
-    container = sel.css(_ARTICLE_BODY) or articles or sel.css("main, [role=main]") or sel.css("body")
+    container = (
+        sel.css(_ARTICLE_BODY) or articles or sel.css("main, [role=main]") or sel.css("body")
+    )
     if not container:
         return
     root = container[0].root
     # The title is kept apart (`title`); the post's text is the body below it.
-    text = element_text(root, skip=lambda el: el is not root and (
-        el.tag == "h1" or el in comments or _is_chrome(el)))
+    text = element_text(
+        root,
+        skip=lambda el: el is not root and (el.tag == "h1" or el in comments or _is_chrome(el)),
+    )
     if not text:
         return
     scope = articles[0] if articles else sel
     raw = {
         "text": text,
-        "title": (sel.css('meta[property="og:title"]::attr(content)').get()
-                  or select_value(scope, "h1") or select_value(sel, "title")),
-        "author": (sel.css('meta[name="author"]::attr(content)').get()
-                   or select_first(scope, ("[itemprop=author] [itemprop=name]", "[itemprop=author]",
-                                           '[rel~="author"]', ".byline .author", ".author .fn",
-                                           ".author"))),
-        "created_at": (sel.css('meta[property="article:published_time"]::attr(content)').get()
-                       or select_first(scope, ("[itemprop=datePublished]::attr(content)",
-                                               "[itemprop=datePublished]::attr(datetime)",
-                                               "time::attr(datetime)"))),
+        "title": (
+            sel.css('meta[property="og:title"]::attr(content)').get()
+            or select_value(scope, "h1")
+            or select_value(sel, "title")
+        ),
+        "author": (
+            sel.css('meta[name="author"]::attr(content)').get()
+            or select_first(
+                scope,
+                (
+                    "[itemprop=author] [itemprop=name]",
+                    "[itemprop=author]",
+                    '[rel~="author"]',
+                    ".byline .author",
+                    ".author .fn",
+                    ".author",
+                ),
+            )
+        ),
+        "created_at": (
+            sel.css('meta[property="article:published_time"]::attr(content)').get()
+            or select_first(
+                scope,
+                (
+                    "[itemprop=datePublished]::attr(content)",
+                    "[itemprop=datePublished]::attr(datetime)",
+                    "time::attr(datetime)",
+                ),
+            )
+        ),
     }
-    raw.update({name: select_value(sel, css, join=name == "text")
-                for name, css in config.fields.items()})
+    raw.update(
+        {name: select_value(sel, css, join=name == "text") for name, css in config.fields.items()}
+    )
     own_id = (articles[0].attrib.get("id") or "").strip() or None if articles else None
     # An article is its URL: an edit to the text must not make it a new post.
-    record = builder.finish(raw, own_id=own_id or stable_id(builder.page_url, None, None, None),
-                            kind="article")
+    record = builder.finish(
+        raw, own_id=own_id or stable_id(builder.page_url, None, None, None), kind="article"
+    )
     record["url"] = builder.page_url
     yield record
 
@@ -507,8 +625,9 @@ def _normalise(value: Any, index: dict[str, dict[str, Any]], depth: int = 0) -> 
     if "@value" in value:
         return value["@value"]
     if set(value) == {"@id"} and value["@id"] in index:
-        return _normalise(index[value["@id"]], {k: v for k, v in index.items()
-                                                if k != value["@id"]}, depth + 1)
+        return _normalise(
+            index[value["@id"]], {k: v for k, v in index.items() if k != value["@id"]}, depth + 1
+        )
     out: dict[str, Any] = {}
     for key, item in value.items():
         if key == "@type":
@@ -520,8 +639,9 @@ def _normalise(value: Any, index: dict[str, dict[str, Any]], depth: int = 0) -> 
     return out
 
 
-def _walk(node: Any, parent: dict[str, Any] | None = None
-          ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
+def _walk(
+    node: Any, parent: dict[str, Any] | None = None
+) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
     if isinstance(node, list):
         for item in node:
             yield from _walk(item, parent)
@@ -546,12 +666,14 @@ def _text(value: Any) -> str | None:
 def _schema_items(sel: Selector, html: str, url: str) -> list[Any]:
     import extruct  # late: heavy import, only auto mode needs it
 
-    found = extruct.extract(sel.root, base_url=url, syntaxes=["json-ld", "microdata"],
-                            uniform=True, errors="ignore")
+    found = extruct.extract(
+        sel.root, base_url=url, syntaxes=["json-ld", "microdata"], uniform=True, errors="ignore"
+    )
     items: list[Any] = found.get("json-ld", []) + found.get("microdata", [])
     if "typeof" in html:  # RDFa types its resources; no typeof, no RDFa reviews
-        items += extruct.extract(html.encode("utf-8"), base_url=url, syntaxes=["rdfa"],
-                                 errors="ignore").get("rdfa", [])
+        items += extruct.extract(
+            html.encode("utf-8"), base_url=url, syntaxes=["rdfa"], errors="ignore"
+        ).get("rdfa", [])
     graph: list[Any] = []
     for item in items:
         if isinstance(item, dict) and isinstance(item.get("@graph"), list):
@@ -561,8 +683,11 @@ def _schema_items(sel: Selector, html: str, url: str) -> list[Any]:
     index = {n["@id"]: n for n in graph if isinstance(n, dict) and isinstance(n.get("@id"), str)}
     # A node another node points to is met inside it, with its product around it.
     referenced = set(_references(graph))
-    return [_normalise(n, index) for n in graph
-            if not (isinstance(n, dict) and n.get("@id") in referenced)]
+    return [
+        _normalise(n, index)
+        for n in graph
+        if not (isinstance(n, dict) and n.get("@id") in referenced)
+    ]
 
 
 def _references(value: Any) -> Iterator[str]:
@@ -577,8 +702,9 @@ def _references(value: Any) -> Iterator[str]:
                 yield from _references(item)
 
 
-def _auto_records(sel: Selector, html: str, url: str, builder: _RecordBuilder,
-                  page: Extracted) -> Iterator[dict[str, Any]]:
+def _auto_records(
+    sel: Selector, html: str, url: str, builder: _RecordBuilder, page: Extracted
+) -> Iterator[dict[str, Any]]:
     for node, parent in _walk(_schema_items(sel, html, url)):
         types = _types(node)
         if "AggregateRating" in types:
@@ -608,7 +734,8 @@ def _auto_records(sel: Selector, html: str, url: str, builder: _RecordBuilder,
             if isinstance(aggregate, dict):
                 raw["aggregate_rating"] = {
                     "value": _number(aggregate.get("ratingValue")),
-                    "count": _number(aggregate.get("ratingCount") or aggregate.get("reviewCount"))}
+                    "count": _number(aggregate.get("ratingCount") or aggregate.get("reviewCount")),
+                }
         own = node.get("@id") if isinstance(node.get("@id"), str) else None
         own_id = own if own and not own.startswith("_:") else None  # blank nodes change per parse
         if own_id and own_id.startswith(("http://", "https://")):
@@ -631,5 +758,16 @@ def _scaled(value: Any, best: float | None) -> Any:
     return round(number * 5 / best, 4)
 
 
-__all__ = ["MODES", "POST_FIELDS", "ExtractConfig", "Extracted", "css_problem", "decode_html",
-           "element_text", "extract_page", "rating_value", "select_value", "stable_id"]
+__all__ = [
+    "MODES",
+    "POST_FIELDS",
+    "ExtractConfig",
+    "Extracted",
+    "css_problem",
+    "decode_html",
+    "element_text",
+    "extract_page",
+    "rating_value",
+    "select_value",
+    "stable_id",
+]

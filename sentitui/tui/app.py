@@ -87,8 +87,10 @@ class SentiApp(App[None]):
         "logs": LogsScreen,
         "posts": PostsScreen,
     }
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"),
-                                                               (WIDE_COLUMNS, "-wide")]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-narrow"),
+        (WIDE_COLUMNS, "-wide"),
+    ]
     COMMANDS = App.COMMANDS | {SentiCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "show('dashboard')", "Dashboard", show=False),
@@ -101,10 +103,18 @@ class SentiApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, db_path: str | Path, pipelines: list[PipelineConfig], *,
-                 engine: Engine | None = None, schedules: bool = False, title: str = "SentiTUI",
-                 theme: str | None = None, pipelines_dir: str | Path | None = None,
-                 **engine_kwargs: Any) -> None:
+    def __init__(
+        self,
+        db_path: str | Path,
+        pipelines: list[PipelineConfig],
+        *,
+        engine: Engine | None = None,
+        schedules: bool = False,
+        title: str = "SentiTUI",
+        theme: str | None = None,
+        pipelines_dir: str | Path | None = None,
+        **engine_kwargs: Any,
+    ) -> None:
         super().__init__()
         self.db_path = str(db_path)
         self.pipelines_dir = pipelines_dir  # watched for hot reload (embedded engine only)
@@ -132,16 +142,20 @@ class SentiApp(App[None]):
         self._unsubscribe = self.engine.subscribe(self._pending.append)
         await self.engine.start()
         if self.pipelines_dir is not None and isinstance(self.engine, Engine):
-            self.continuous = Continuous(self.engine, Path(self.pipelines_dir),
-                                         schedules=self.schedules)
+            self.continuous = Continuous(
+                self.engine, Path(self.pipelines_dir), schedules=self.schedules
+            )
             await self.continuous.start()
         elif self.schedules and hasattr(self.engine, "start_schedules"):
             started = self.engine.start_schedules()
             if inspect.isawaitable(started):
                 await started
         self.set_interval(FLUSH_SECONDS, self.flush_events)
-        self.engine.log("INFO", f"console started on {self.db_path}: {len(self.pipelines)} "
-                                f"pipeline(s), {len(self.sources())} source(s)")
+        self.engine.log(
+            "INFO",
+            f"console started on {self.db_path}: {len(self.pipelines)} "
+            f"pipeline(s), {len(self.sources())} source(s)",
+        )
         await self.switch_mode("dashboard")
 
     async def on_unmount(self) -> None:
@@ -166,9 +180,16 @@ class SentiApp(App[None]):
             elif isinstance(event, RunStarted):
                 key = (event.pipeline, event.source)
                 self.requested.discard(key)
-                self.progress[key] = RunProgress(run_id=event.run_id, pipeline=event.pipeline,
-                                                 source=event.source, fetched=0, loaded=0,
-                                                 duplicates=0, failed=0, pages=0)
+                self.progress[key] = RunProgress(
+                    run_id=event.run_id,
+                    pipeline=event.pipeline,
+                    source=event.source,
+                    fetched=0,
+                    loaded=0,
+                    duplicates=0,
+                    failed=0,
+                    pages=0,
+                )
                 batch.sources.add(key)
             elif isinstance(event, RunProgress):
                 self.progress[(event.pipeline, event.source)] = event
@@ -186,8 +207,13 @@ class SentiApp(App[None]):
                 batch.sources.update(event.added + event.removed + event.changed)
                 batch.config_changed = True
             elif isinstance(event, ConfigInvalid):
-                self.notify("\n".join(event.problems), title="pipeline file not reloaded",
-                            severity="error", timeout=10, markup=False)
+                self.notify(
+                    "\n".join(event.problems),
+                    title="pipeline file not reloaded",
+                    severity="error",
+                    timeout=10,
+                    markup=False,
+                )
         self.log_lines.extend(batch.logs)
         if batch.data_changed:
             self.data_version += 1
@@ -204,13 +230,21 @@ class SentiApp(App[None]):
         counts: dict[str, int] = {}
         for state in self.engine.states.values():
             counts[state.status] = counts.get(state.status, 0) + 1
-        parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in
-                 ("running", "backing_off", "failed", "paused") if counts.get(s)]
+        parts = [
+            f"{counts[s]} {s.replace('_', ' ')}"
+            for s in ("running", "backing_off", "failed", "paused")
+            if counts.get(s)
+        ]
         scheduled = any(getattr(s, "next_run", None) for s in self.engine.states.values())
         if not parts:
             return ("engine idle, schedules on" if scheduled else "engine idle"), "green"
-        style = ("red" if counts.get("failed") else
-                 "yellow" if counts.get("backing_off") or not counts.get("running") else "cyan")
+        style = (
+            "red"
+            if counts.get("failed")
+            else "yellow"
+            if counts.get("backing_off") or not counts.get("running")
+            else "cyan"
+        )
         return "engine: " + ", ".join(parts), style
 
     # ---- actions shared by screens and the command palette ---------------------------
@@ -272,8 +306,9 @@ class SentiApp(App[None]):
 
     async def _pull_pipeline(self, pipeline: str | None) -> None:
         try:
-            results = await self.engine.run_pipelines([pipeline] if pipeline else None,
-                                                      trigger="manual")
+            results = await self.engine.run_pipelines(
+                [pipeline] if pipeline else None, trigger="manual"
+            )
         except asyncio.CancelledError:
             if self._we_are_cancelled():
                 raise
@@ -286,8 +321,9 @@ class SentiApp(App[None]):
                     if not config.enabled:
                         continue
                     if self.engine.is_running(p.name, config.name):  # joins the run
-                        self.run_worker(self._pull(p.name, config.name), group="pulls",
-                                        exit_on_error=False)
+                        self.run_worker(
+                            self._pull(p.name, config.name), group="pulls", exit_on_error=False
+                        )
                     else:
                         self._notify_last(p.name, config.name)
             return
@@ -298,12 +334,19 @@ class SentiApp(App[None]):
             self.notify_run(stats)
 
     def notify_run(self, stats: RunStats) -> None:
-        message = (f"{stats.pipeline}/{stats.source}: {stats.status} — {stats.loaded} loaded, "
-                   f"{stats.duplicates} duplicates, {stats.failed} failed")
+        message = (
+            f"{stats.pipeline}/{stats.source}: {stats.status} — {stats.loaded} loaded, "
+            f"{stats.duplicates} duplicates, {stats.failed} failed"
+        )
         if stats.error and stats.error != stats.status:  # not "cancelled — … — cancelled"
             message += f" — {stats.error}"
-        severity = ("error" if stats.status == "failed" else
-                    "warning" if stats.failed or stats.status == "cancelled" else "information")
+        severity = (
+            "error"
+            if stats.status == "failed"
+            else "warning"
+            if stats.failed or stats.status == "cancelled"
+            else "information"
+        )
         self.notify(message, severity=severity, markup=False)
 
     def toggle_pause(self, pipeline: str, source: str) -> None:
@@ -316,8 +359,11 @@ class SentiApp(App[None]):
             self.notify(f"cancelling {pipeline}/{source}", markup=False)
         elif (pipeline, source) in self.requested:
             who = "the daemon has" if isinstance(self.engine, RemoteEngine) else "it has"
-            self.notify(f"{pipeline}/{source}: pull requested, but {who} not started it yet "
-                        "— press x again in a moment", markup=False)
+            self.notify(
+                f"{pipeline}/{source}: pull requested, but {who} not started it yet "
+                "— press x again in a moment",
+                markup=False,
+            )
         else:
             self.notify(f"{pipeline}/{source} is not running", markup=False)
 
@@ -330,12 +376,15 @@ class SentiApp(App[None]):
             return
         outcome = await self.engine.retry_failed(ids, trigger="manual")
         self.data_version += 1
-        message = f"retry: {len(outcome.resolved)} resolved, {len(outcome.still_failing)} still failing"
+        message = (
+            f"retry: {len(outcome.resolved)} resolved, {len(outcome.still_failing)} still failing"
+        )
         if outcome.still_failing:
             first = next(iter(outcome.still_failing.values()))
             message += f" — {first}"
-        self.notify(message, severity="warning" if outcome.still_failing else "information",
-                    markup=False)
+        self.notify(
+            message, severity="warning" if outcome.still_failing else "information", markup=False
+        )
 
     def retry_all_open(self) -> None:
         self.run_worker(self._retry_all_open(), group="actions", exit_on_error=False)
@@ -357,16 +406,25 @@ def _console_logging() -> Iterator[None]:
     """Keep log records off the terminal while Textual draws on it (the Logs screen has them)."""
     root = logging.getLogger()
     saved = root.handlers[:]
-    root.handlers = [h for h in saved if isinstance(h, logging.FileHandler)
-                     or not isinstance(h, logging.StreamHandler)]
+    root.handlers = [
+        h
+        for h in saved
+        if isinstance(h, logging.FileHandler) or not isinstance(h, logging.StreamHandler)
+    ]
     try:
         yield
     finally:
         root.handlers = saved
 
 
-def run_console(db_path: str, pipelines: list[PipelineConfig], *, schedules: bool = False,
-                title: str = "SentiTUI", **kwargs: Any) -> None:
+def run_console(
+    db_path: str,
+    pipelines: list[PipelineConfig],
+    *,
+    schedules: bool = False,
+    title: str = "SentiTUI",
+    **kwargs: Any,
+) -> None:
     """Open the console on `db_path`. `schedules=True` starts the pipelines' schedules too.
 
     Extra keyword arguments go to `SentiApp` (`engine=`, `theme=`) or else to `Engine`.

@@ -27,20 +27,40 @@ def console_commands(app: SentiApp) -> Iterator[Command]:
         yield f"Show {label}", f"switch screen (key {number})", partial(app.action_show, mode)
     yield "Help: list every key", "key ?", app.action_help
     yield "Toggle light/dark theme", "key ctrl+t", app.action_toggle_dark
-    yield "Pull all pipelines", "manual run of every enabled source", partial(app.pull_pipeline, None)
+    yield (
+        "Pull all pipelines",
+        "manual run of every enabled source",
+        partial(app.pull_pipeline, None),
+    )
     for pipeline in app.engine.pipelines.values():  # reloaded pipelines included
-        yield (f"Pull pipeline {pipeline.name}", "manual run of its enabled sources",
-               partial(app.pull_pipeline, pipeline.name))
+        yield (
+            f"Pull pipeline {pipeline.name}",
+            "manual run of its enabled sources",
+            partial(app.pull_pipeline, pipeline.name),
+        )
     for pipeline, source in app.sources():
         where = f"{pipeline}/{source}"
-        yield f"Pull {where}", "manual run of one source", partial(app.pull_source, pipeline, source)
-        yield (f"Preview {where}", "first page, raw beside the posts it would become",
-               partial(app.preview_source, pipeline, source))
-        yield (f"Pause/resume {where}", "paused sources skip their schedule",
-               partial(app.toggle_pause, pipeline, source))
+        yield (
+            f"Pull {where}",
+            "manual run of one source",
+            partial(app.pull_source, pipeline, source),
+        )
+        yield (
+            f"Preview {where}",
+            "first page, raw beside the posts it would become",
+            partial(app.preview_source, pipeline, source),
+        )
+        yield (
+            f"Pause/resume {where}",
+            "paused sources skip their schedule",
+            partial(app.toggle_pause, pipeline, source),
+        )
         yield f"Cancel {where}", "stop a running pull", partial(app.cancel_pull, pipeline, source)
-    yield ("Retry every open failed record", "re-run them from their raw payloads",
-           app.retry_all_open)
+    yield (
+        "Retry every open failed record",
+        "re-run them from their raw payloads",
+        app.retry_all_open,
+    )
 
 
 class SentiCommands(Provider):

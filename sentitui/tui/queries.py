@@ -67,8 +67,9 @@ class DashboardData:
     top_complaints: dict[Any, str] = field(default_factory=dict)  # segment value -> aspect
 
 
-def load_dashboard(store: Store, window: str, segment_key: str | None,
-                   now: float | None = None) -> DashboardData:
+def load_dashboard(
+    store: Store, window: str, segment_key: str | None, now: float | None = None
+) -> DashboardData:
     now = time.time() if now is None else now
     keys = store.segment_keys()
     if segment_key not in keys:
@@ -128,14 +129,21 @@ class FailedFilter:
     search: str | None = None
 
     def kwargs(self) -> dict[str, Any]:
-        return {"status": self.status, "source": self.source, "stage": self.stage,
-                "search": self.search or None}
+        return {
+            "status": self.status,
+            "source": self.source,
+            "stage": self.stage,
+            "search": self.search or None,
+        }
 
 
 def load_failed(store: Store, filters: FailedFilter, limit: int, offset: int) -> Window:
     kwargs = filters.kwargs()
-    return Window(store.failed_records(**kwargs, limit=limit, offset=offset),
-                  store.count_failed(**kwargs), offset)
+    return Window(
+        store.failed_records(**kwargs, limit=limit, offset=offset),
+        store.count_failed(**kwargs),
+        offset,
+    )
 
 
 def failed_ids(store: Store, filters: FailedFilter, cap: int = 10_000) -> list[int]:
@@ -156,8 +164,11 @@ class PostFilter:
 
 def load_posts(store: Store, filters: PostFilter, limit: int, offset: int) -> Window:
     query = filters.query or None
-    return Window(store.search_posts(query, **filters.kwargs(), limit=limit, offset=offset),
-                  store.count_search_posts(query, **filters.kwargs()), offset)
+    return Window(
+        store.search_posts(query, **filters.kwargs(), limit=limit, offset=offset),
+        store.count_search_posts(query, **filters.kwargs()),
+        offset,
+    )
 
 
 @dataclass(slots=True)

@@ -46,21 +46,35 @@ class BlueskySource(SocialPreset):
         return check_search(config)
 
     def base_params(self) -> dict[str, Any]:
-        return {"q": self.search_text(), "sort": "latest", "limit": self.config.options.get("limit", 100)}
+        return {
+            "q": self.search_text(),
+            "sort": "latest",
+            "limit": self.config.options.get("limit", 100),
+        }
 
     def record_id(self, record: Any) -> str | None:
         return record.get("uri") if isinstance(record, dict) else None
 
-    async def fetch(self, ctx: SourceContext, url: str, params: dict[str, Any],
-                    headers: dict[str, str]) -> Response:
+    async def fetch(
+        self, ctx: SourceContext, url: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> Response:
         """XRPC answers an expired or invalid token with 400 ExpiredToken/InvalidToken."""
         try:
             return await super().fetch(ctx, url, params, headers)
         except FetchError as exc:
-            if isinstance(exc, AuthError) or exc.status != 400 or xrpc_error(exc.body) not in AUTH_ERRORS:
+            if (
+                isinstance(exc, AuthError)
+                or exc.status != 400
+                or xrpc_error(exc.body) not in AUTH_ERRORS
+            ):
                 raise
-            raise AuthError(exc.url, f"HTTP 400 {xrpc_error(exc.body)}: {self.auth_hint()}",
-                            exc.status, exc.body, exc.headers) from None
+            raise AuthError(
+                exc.url,
+                f"HTTP 400 {xrpc_error(exc.body)}: {self.auth_hint()}",
+                exc.status,
+                exc.body,
+                exc.headers,
+            ) from None
 
     def map_record(self, payload: Any) -> dict[str, Any]:
         post = as_object(payload)

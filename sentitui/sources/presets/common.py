@@ -127,7 +127,9 @@ class SocialPreset(JsonApiSource):
             params[self.SINCE_PARAM] = self.since_value(since)
         return params
 
-    def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def next_cursor(
+        self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
         """Keep the newest increment value of the records handed on (loaded or duplicate)."""
         best = newest([cursor.get("since")] + [f.get(CURSOR_FIELD) for f in loaded_fields])
         if best is None or best == cursor.get("since"):
@@ -157,4 +159,4 @@ class SocialPreset(JsonApiSource):
         if given:
             return f"check the source's {', '.join(repr(k) for k in given)}"
         key = self.SECRETS[0]
-        return f"add {key} = \"${{{self.KIND.upper()}_{key.upper()}}}\" to the source and set that variable"
+        return f'add {key} = "${{{self.KIND.upper()}_{key.upper()}}}" to the source and set that variable'

@@ -38,7 +38,9 @@ class FacebookSource(GraphPreset):
     KIND = "facebook"
     OPTIONS = graph_options(
         page_id=Option((str, int), required=True, doc="the brand's Page id"),
-        include=Option((list,), default=["feed", "comments"], doc='any of "feed", "comments", "tagged"'),
+        include=Option(
+            (list,), default=["feed", "comments"], doc='any of "feed", "comments", "tagged"'
+        ),
     )
 
     @classmethod
@@ -46,10 +48,14 @@ class FacebookSource(GraphPreset):
         include = config.get("include", ["feed", "comments"])
         unknown = [e for e in include if e not in EDGES]
         if unknown or not include:
-            return [f"key 'include' must list some of {', '.join(EDGES)} (not {unknown or include})"]
+            return [
+                f"key 'include' must list some of {', '.join(EDGES)} (not {unknown or include})"
+            ]
         return []
 
-    def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def next_cursor(
+        self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
         return None  # set by the run's last page, see pages()
 
     async def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
@@ -62,7 +68,9 @@ class FacebookSource(GraphPreset):
 
         if "feed" in include or "comments" in include:
             feed = self.endpoint_url(f"/{page_id}/feed")
-            async for page in self.walk(ctx, feed, {"fields": POST_FIELDS, "limit": 100, **window}, headers):
+            async for page in self.walk(
+                ctx, feed, {"fields": POST_FIELDS, "limit": 100, **window}, headers
+            ):
                 if "feed" in include:
                     new = [p for p in page.records if since is None or created_since(p, since)]
                     if new or page.failures:
@@ -74,16 +82,22 @@ class FacebookSource(GraphPreset):
                                 yield comments
         if "tagged" in include:
             tagged = self.endpoint_url(f"/{page_id}/tagged")
-            async for page in self.walk(ctx, tagged, {"fields": POST_FIELDS, "limit": 100, **window}, headers):
+            async for page in self.walk(
+                ctx, tagged, {"fields": POST_FIELDS, "limit": 100, **window}, headers
+            ):
                 yield page
         # Everything up to the run's start has been read: later runs ask only for newer.
         yield Page(records=[], url="", cursor={**ctx.cursor, "since": started - CLOCK_SKEW})
 
-    async def comments(self, ctx: SourceContext, post_id: str, window: dict[str, Any]) -> AsyncIterator[Page]:
+    async def comments(
+        self, ctx: SourceContext, post_id: str, window: dict[str, Any]
+    ) -> AsyncIterator[Page]:
         params = {"fields": COMMENT_FIELDS, "filter": "stream", "limit": 100, **window}
         url = self.endpoint_url(f"/{post_id}/comments")
         async for page in self.walk(ctx, url, params, self.options["headers"]):
-            records = [{**c, "post_id": post_id} if isinstance(c, dict) else c for c in page.records]
+            records = [
+                {**c, "post_id": post_id} if isinstance(c, dict) else c for c in page.records
+            ]
             yield Page(records=records, url=page.url, failures=page.failures)
 
     def map_record(self, payload: Any) -> dict[str, Any]:

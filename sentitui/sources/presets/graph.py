@@ -32,8 +32,11 @@ def graph_options(**specific: Option) -> dict[str, Option]:
         GRAPH_URL,
         version=Option((str,), default=GRAPH_VERSION, doc="Graph API version"),
         token=Option((str,), required=True, doc='access token: "${FACEBOOK_PAGE_TOKEN}"'),
-        usage_pause=Option((int, float), default=60.0,
-                           doc="seconds to pause when quota use is above 90% and Graph gives no time"),
+        usage_pause=Option(
+            (int, float),
+            default=60.0,
+            doc="seconds to pause when quota use is above 90% and Graph gives no time",
+        ),
         **specific,
     )
 
@@ -53,14 +56,17 @@ class GraphPreset(SocialPreset):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.RATE_LIMIT = RateLimitRules(usage_pause=float(self.config.options.get("usage_pause", 60.0)))
+        self.RATE_LIMIT = RateLimitRules(
+            usage_pause=float(self.config.options.get("usage_pause", 60.0))
+        )
 
     def endpoint_url(self, path: str) -> str:
         version = str(self.config.options.get("version", GRAPH_VERSION)).strip("/")
         return super().endpoint_url(f"/{version}{path}")
 
-    async def fetch(self, ctx: SourceContext, url: str, params: dict[str, Any],
-                    headers: dict[str, str]) -> Response:
+    async def fetch(
+        self, ctx: SourceContext, url: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> Response:
         waits = 0
         while True:
             try:
@@ -73,15 +79,29 @@ class GraphPreset(SocialPreset):
                     await self._throttled(ctx, exc, code)
                     continue
                 where = f"Graph API error {code}: {message}" if code is not None else str(exc)
-                if code in AUTH_CODES or (isinstance(exc, AuthError) and code not in THROTTLE_CODES):
-                    raise AuthError(exc.url, f"HTTP {exc.status} {where} — {self.auth_hint()}",
-                                    exc.status, exc.body, exc.headers) from None
+                if code in AUTH_CODES or (
+                    isinstance(exc, AuthError) and code not in THROTTLE_CODES
+                ):
+                    raise AuthError(
+                        exc.url,
+                        f"HTTP {exc.status} {where} — {self.auth_hint()}",
+                        exc.status,
+                        exc.body,
+                        exc.headers,
+                    ) from None
                 if code in PERMISSION_CODES:
-                    raise AuthError(exc.url, f"HTTP {exc.status} {where} — the token lacks a "
-                                             f"permission; {self.auth_hint()}",
-                                    exc.status, exc.body, exc.headers) from None
+                    raise AuthError(
+                        exc.url,
+                        f"HTTP {exc.status} {where} — the token lacks a "
+                        f"permission; {self.auth_hint()}",
+                        exc.status,
+                        exc.body,
+                        exc.headers,
+                    ) from None
                 if code is not None:
-                    raise FetchError(exc.url, f"{exc}: {where}", exc.status, exc.body, exc.headers) from None
+                    raise FetchError(
+                        exc.url, f"{exc}: {where}", exc.status, exc.body, exc.headers
+                    ) from None
                 raise
 
     async def _throttled(self, ctx: SourceContext, exc: FetchError, code: int) -> None:

@@ -38,9 +38,11 @@ class HackerNewsSource(SocialPreset):
     SECRETS = ()
 
     def base_params(self) -> dict[str, Any]:
-        return {"query": self.config.options["query"],
-                "tags": self.config.options.get("tags", "(story,comment)"),
-                "hitsPerPage": self.config.options.get("hits_per_page", 100)}
+        return {
+            "query": self.config.options["query"],
+            "tags": self.config.options.get("tags", "(story,comment)"),
+            "hitsPerPage": self.config.options.get("hits_per_page", 100),
+        }
 
     def since_value(self, stored: Any) -> str:
         return f"created_at_i>{stored}"

@@ -46,15 +46,19 @@ class InstagramSource(GraphPreset):
 
     async def hashtag_id(self, ctx: SourceContext, tag: str) -> str:
         params = {"user_id": str(self.config.options["user_id"]), "q": tag}
-        response = await self.fetch(ctx, self.endpoint_url("/ig_hashtag_search"), params,
-                                    self.options["headers"])
+        response = await self.fetch(
+            ctx, self.endpoint_url("/ig_hashtag_search"), params, self.options["headers"]
+        )
         try:
             found = parse_json(response.text()).get("data") or []
             return str(found[0]["id"])
         except (ValueError, AttributeError, IndexError, KeyError, TypeError):
-            raise FetchError(response.url, f"Instagram knows no hashtag #{tag} "
-                                           "(ig_hashtag_search returned no id)",
-                             response.status, response.text()) from None
+            raise FetchError(
+                response.url,
+                f"Instagram knows no hashtag #{tag} (ig_hashtag_search returned no id)",
+                response.status,
+                response.text(),
+            ) from None
 
     def map_record(self, payload: Any) -> dict[str, Any]:
         media = as_object(payload)

@@ -37,8 +37,13 @@ class MastodonSource(SocialPreset):
         "https://mastodon.social",
         hashtag=Option((str,), required=True, doc="without the #"),
         token=Option((str,), doc='optional access token: "${MASTODON_TOKEN}"'),
-        limit=Option((int,), default=MAX_LIMIT, doc="statuses per page (Mastodon's maximum: 40)",
-                     minimum=1, maximum=MAX_LIMIT),
+        limit=Option(
+            (int,),
+            default=MAX_LIMIT,
+            doc="statuses per page (Mastodon's maximum: 40)",
+            minimum=1,
+            maximum=MAX_LIMIT,
+        ),
     )
     RECORDS = ""
     PAGINATION = {"type": "link_header"}
@@ -59,7 +64,8 @@ class MastodonSource(SocialPreset):
 
     def next_link(self, response: Response) -> str | None:
         link = parse_link_header(response.headers.get("Link")).get(
-            "prev" if getattr(self, "_polling", False) else "next")
+            "prev" if getattr(self, "_polling", False) else "next"
+        )
         return urljoin(response.url, link) if link else None
 
     def map_record(self, payload: Any) -> dict[str, Any]:

@@ -38,8 +38,13 @@ class RedditSource(SocialPreset):
         query=Option((str,), required=True, doc="Reddit search syntax"),
         subreddit=Option((str,), doc="search only this subreddit (without r/)"),
         token=Option((str,), doc='OAuth bearer token; use base_url = "https://oauth.reddit.com"'),
-        limit=Option((int,), default=100, doc="posts per page (Reddit's maximum: 100)",
-                     minimum=1, maximum=100),
+        limit=Option(
+            (int,),
+            default=100,
+            doc="posts per page (Reddit's maximum: 100)",
+            minimum=1,
+            maximum=100,
+        ),
     )
     RECORDS = "data.children"
     PAGINATION = {"type": "cursor", "cursor_path": "data.after", "param": "after"}
@@ -47,11 +52,18 @@ class RedditSource(SocialPreset):
 
     def endpoint_url(self, path: str) -> str:
         sub = str(self.config.options.get("subreddit") or "").removeprefix("r/").strip("/")
-        return super().endpoint_url(f"/r/{quote(sub, safe='')}/search.json" if sub else "/search.json")
+        return super().endpoint_url(
+            f"/r/{quote(sub, safe='')}/search.json" if sub else "/search.json"
+        )
 
     def base_params(self) -> dict[str, Any]:
-        params = {"q": self.config.options["query"], "sort": "new", "type": "link",
-                  "limit": self.config.options.get("limit", 100), "raw_json": 1}
+        params = {
+            "q": self.config.options["query"],
+            "sort": "new",
+            "type": "link",
+            "limit": self.config.options.get("limit", 100),
+            "raw_json": 1,
+        }
         if self.config.options.get("subreddit"):
             params["restrict_sr"] = 1
         return params
@@ -70,18 +82,23 @@ class RedditSource(SocialPreset):
         for record in records:
             data = (record.get("data") if isinstance(record, dict) else None) or {}
             created = data.get("created_utc")
-            if data.get("name") == last or (since is not None and isinstance(created, int | float)
-                                            and created < since):
+            if data.get("name") == last or (
+                since is not None and isinstance(created, int | float) and created < since
+            ):
                 reached = True
         return super().stop_after(records) or reached
 
-    def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def next_cursor(
+        self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
         """The newest post handed on: its time and fullname mark where the next run stops."""
         candidates = [f for f in loaded_fields if f.get(CURSOR_FIELD) is not None]
         if not candidates:
             return None
         top = max(candidates, key=lambda f: comparable(f[CURSOR_FIELD]))
-        if cursor.get("since") is not None and comparable(top[CURSOR_FIELD]) <= comparable(cursor["since"]):
+        if cursor.get("since") is not None and comparable(top[CURSOR_FIELD]) <= comparable(
+            cursor["since"]
+        ):
             return None
         return {**cursor, "since": top[CURSOR_FIELD], "last": top["_fullname"]}
 
@@ -96,7 +113,9 @@ class RedditSource(SocialPreset):
             "text": joined(post.get("title"), post.get("selftext"), post.get("body")),
             "author": None if author in DELETED else author,
             "created_at": post.get("created_utc"),
-            "url": f"https://www.reddit.com{post['permalink']}" if post.get("permalink") else post.get("url"),
+            "url": f"https://www.reddit.com{post['permalink']}"
+            if post.get("permalink")
+            else post.get("url"),
             "segments": segments(subreddit=post.get("subreddit")),
             CURSOR_FIELD: own.get("created_utc"),
             "_fullname": own.get("name"),

@@ -76,8 +76,10 @@ class XSource(SocialPreset):
                 expanded["author"] = users[tweet["author_id"]]
             original = tweets.get(retweeted_id(tweet))
             if original is not None:
-                expanded["retweeted"] = {**original, "includes": {
-                    "author": users.get(original.get("author_id"))}}
+                expanded["retweeted"] = {
+                    **original,
+                    "includes": {"author": users.get(original.get("author_id"))},
+                }
             records.append({**tweet, "includes": expanded} if expanded else tweet)
         return records
 
@@ -90,8 +92,10 @@ class XSource(SocialPreset):
             if original:
                 source, text = original, original.get("text")
             else:  # the original was not expanded: keep what the retweet quotes of it
-                source, text = {"created_at": tweet.get("created_at"), "lang": tweet.get("lang")}, \
-                    RT_PREFIX.sub("", str(tweet.get("text") or ""))
+                source, text = (
+                    {"created_at": tweet.get("created_at"), "lang": tweet.get("lang")},
+                    RT_PREFIX.sub("", str(tweet.get("text") or "")),
+                )
         user = (source.get("includes") or {}).get("author") or {}
         post_id = original_id or tweet.get("id")
         return {

@@ -25,7 +25,13 @@ from sentitui.sources.presets.common import CURSOR_FIELD, SocialPreset, as_objec
 
 QUOTA_REASONS = ("quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded")
 SKIP_REASONS = ("commentsDisabled", "videoNotFound", "forbidden")
-KEY_REASONS = ("keyInvalid", "API_KEY_INVALID", "keyExpired", "ipRefererBlocked", "accessNotConfigured")
+KEY_REASONS = (
+    "keyInvalid",
+    "API_KEY_INVALID",
+    "keyExpired",
+    "ipRefererBlocked",
+    "accessNotConfigured",
+)
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
@@ -39,8 +45,7 @@ class YouTubeSource(SocialPreset):
         "https://www.googleapis.com",
         video_ids=Option((list,), required=True, doc='the product\'s videos: ["dQw4w9WgXcQ"]'),
         key=Option((str,), required=True, doc='API key: "${YOUTUBE_API_KEY}"'),
-        max_results=Option((int,), default=100, doc="threads per page", minimum=1,
-                            maximum=100),
+        max_results=Option((int,), default=100, doc="threads per page", minimum=1, maximum=100),
     )
     ENDPOINT = "/youtube/v3/commentThreads"
     RECORDS = "items"
@@ -55,8 +60,12 @@ class YouTubeSource(SocialPreset):
         return []
 
     def base_params(self) -> dict[str, Any]:
-        return {"part": "snippet,replies", "order": "time", "textFormat": "plainText",
-                "maxResults": self.config.options.get("max_results", 100)}
+        return {
+            "part": "snippet,replies",
+            "order": "time",
+            "textFormat": "plainText",
+            "maxResults": self.config.options.get("max_results", 100),
+        }
 
     def auth_headers(self) -> dict[str, str]:
         return {"X-Goog-Api-Key": str(self.config.options.get("key", ""))}
@@ -67,27 +76,40 @@ class YouTubeSource(SocialPreset):
             self._since = seen.get(video)
             params = {**self.request_params(ctx), "videoId": video}
             try:
-                async for page in self.walk(ctx, self.options["url"], params, self.options["headers"]):
+                async for page in self.walk(
+                    ctx, self.options["url"], params, self.options["headers"]
+                ):
                     yield page
             except SkipVideo as exc:
                 ctx.log("WARNING", f"video {video}: {exc}; skipped")
 
-    async def fetch(self, ctx: SourceContext, url: str, params: dict[str, Any],
-                    headers: dict[str, str]) -> Response:
+    async def fetch(
+        self, ctx: SourceContext, url: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> Response:
         try:
             return await super().fetch(ctx, url, params, headers)
         except FetchError as exc:
             reason = error_reason(exc.body)
             if reason in QUOTA_REASONS:
-                raise FetchError(exc.url, f"YouTube API quota exhausted ({reason}); it resets at "
-                                          f"midnight Pacific time ({clock(next_quota_reset())} "
-                                          f"local): the next run after that resumes",
-                                 exc.status, exc.body, exc.headers) from None
+                raise FetchError(
+                    exc.url,
+                    f"YouTube API quota exhausted ({reason}); it resets at "
+                    f"midnight Pacific time ({clock(next_quota_reset())} "
+                    f"local): the next run after that resumes",
+                    exc.status,
+                    exc.body,
+                    exc.headers,
+                ) from None
             if reason in SKIP_REASONS:
                 raise SkipVideo(f"HTTP {exc.status} {reason}") from None
             if reason in KEY_REASONS and not isinstance(exc, AuthError):
-                raise AuthError(exc.url, f"HTTP {exc.status} {reason}: {self.auth_hint()}",
-                                exc.status, exc.body, exc.headers) from None
+                raise AuthError(
+                    exc.url,
+                    f"HTTP {exc.status} {reason}: {self.auth_hint()}",
+                    exc.status,
+                    exc.body,
+                    exc.headers,
+                ) from None
             raise
 
     def records_of(self, data: Any) -> list[Any]:
@@ -99,7 +121,11 @@ class YouTubeSource(SocialPreset):
                 continue
             video = (thread.get("snippet") or {}).get("videoId")
             for reply in (thread.get("replies") or {}).get("comments") or []:
-                if isinstance(reply, dict) and video and "videoId" not in (reply.get("snippet") or {}):
+                if (
+                    isinstance(reply, dict)
+                    and video
+                    and "videoId" not in (reply.get("snippet") or {})
+                ):
                     reply = {**reply, "snippet": {**reply.get("snippet", {}), "videoId": video}}
                 records.append(reply)
         return records
@@ -107,10 +133,13 @@ class YouTubeSource(SocialPreset):
     def stop_after(self, records: list[Any]) -> bool:
         since = getattr(self, "_since", None)
         reached = since is not None and any(
-            comparable(t) < comparable(since) for t in (thread_time(r) for r in records) if t)
+            comparable(t) < comparable(since) for t in (thread_time(r) for r in records) if t
+        )
         return super().stop_after(records) or reached
 
-    def next_cursor(self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def next_cursor(
+        self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
         """Per video, the newest top-level comment time handed on."""
         videos = dict(cursor.get("videos") or {})
         for fields in loaded_fields:
@@ -131,7 +160,9 @@ class YouTubeSource(SocialPreset):
             "text": s.get("textOriginal") or s.get("textDisplay"),
             "author": author,
             "created_at": s.get("publishedAt"),
-            "url": f"https://www.youtube.com/watch?v={video}&lc={comment.get('id')}" if video else None,
+            "url": f"https://www.youtube.com/watch?v={video}&lc={comment.get('id')}"
+            if video
+            else None,
             "segments": {"video": video} if video else {},
             CURSOR_FIELD: thread_time(item) if top is not None else None,
             "_video": video,
@@ -152,7 +183,11 @@ def error_reason(body: str) -> str | None:
     except (ValueError, AttributeError):
         return None
     for entry in (error.get("details") or []) + (error.get("errors") or []):
-        if isinstance(entry, dict) and entry.get("reason") in (*QUOTA_REASONS, *SKIP_REASONS, *KEY_REASONS):
+        if isinstance(entry, dict) and entry.get("reason") in (
+            *QUOTA_REASONS,
+            *SKIP_REASONS,
+            *KEY_REASONS,
+        ):
             return entry["reason"]
     errors = error.get("errors") or [{}]
     return errors[0].get("reason") if isinstance(errors[0], dict) else None

@@ -105,8 +105,12 @@ class SentiScreen(Screen[None]):
         """The screen's source Select, with the sources the engine has now."""
         self._seen_config = self.senti.config_version
         self._source_options = self.source_names()
-        return Select(source_options(self._source_options), prompt="any source",
-                      compact=True, id=self.SOURCE_FILTER)
+        return Select(
+            source_options(self._source_options),
+            prompt="any source",
+            compact=True,
+            id=self.SOURCE_FILTER,
+        )
 
     def sync_source_filter(self) -> None:
         """Refill the source Select after hot reload added or removed sources, keeping
@@ -168,5 +172,8 @@ class SentiScreen(Screen[None]):
     def on_query_failed(self, message: QueryFailed) -> None:
         message.stop()
         self._query_done(message.group)
-        self.notify(f"could not read the database ({message.group}): {message.error}",
-                    severity="error", markup=False)
+        self.notify(
+            f"could not read the database ({message.group}): {message.error}",
+            severity="error",
+            markup=False,
+        )

@@ -44,11 +44,13 @@ def bucket_name(seconds: int) -> str:
 
 
 def label_parts(row: dict) -> list[tuple[float, str]]:
-    return [(row.get(name) or 0, LABEL_COLOURS[name]) for name in ("positive", "neutral", "negative")]
+    return [
+        (row.get(name) or 0, LABEL_COLOURS[name]) for name in ("positive", "neutral", "negative")
+    ]
 
 
 def join_names(names: list[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
+    """ "a", "a and b", "a, b and c"."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -90,8 +92,9 @@ def aspect_table(data: DashboardData) -> AspectTable:
     columns = sorted(mentions, key=lambda s: (-mentions[s], s))
     overall_top = next((row["aspect"] for row in data.aspects if row["negative"]), None)
     top = {str(k): v for k, v in data.top_complaints.items()}
-    return AspectTable(complaint_headline(top, columns, overall_top), list(overall),
-                       overall, columns, cells)
+    return AspectTable(
+        complaint_headline(top, columns, overall_top), list(overall), overall, columns, cells
+    )
 
 
 class DashboardScreen(SentiScreen):
@@ -174,52 +177,90 @@ class DashboardScreen(SentiScreen):
         self.query_one("#figures", Static).update(figures)
 
         chart = self.query_one("#chart", PolarityChart)
-        chart.border_title = (f"Polarity over time · {data.window} · "
-                              f"{bucket_name(data.bucket_seconds)} buckets (w)")
+        chart.border_title = (
+            f"Polarity over time · {data.window} · {bucket_name(data.bucket_seconds)} buckets (w)"
+        )
         empty = "no posts yet" if data.window == "all" else f"no posts in the last {data.window}"
-        chart.show([Series(name, points) for name, points in sorted(data.series.items())],
-                   data.x_range, empty)
+        chart.show(
+            [Series(name, points) for name, points in sorted(data.series.items())],
+            data.x_range,
+            empty,
+        )
 
         pipelines = {row["pipeline"] for row in data.by_source}
-        self.query_one("#labels", Bars).show([
-            BarRow(row["source"] if len(pipelines) == 1 else f"{row['pipeline']}/{row['source']}",
-                   label_parts(row), f"{row['posts']:,}")
-            for row in data.by_source], empty_message="no posts yet")
+        self.query_one("#labels", Bars).show(
+            [
+                BarRow(
+                    row["source"] if len(pipelines) == 1 else f"{row['pipeline']}/{row['source']}",
+                    label_parts(row),
+                    f"{row['posts']:,}",
+                )
+                for row in data.by_source
+            ],
+            empty_message="no posts yet",
+        )
 
         total = sum(data.feedback.values()) or 1
         kinds = [k for k in FEEDBACK_ORDER if k in data.feedback]
         kinds += sorted(k for k in data.feedback if k not in FEEDBACK_ORDER)
         top = max(data.feedback.values(), default=0)
-        self.query_one("#feedback", Bars).show([
-            BarRow(kind, [(data.feedback[kind], FEEDBACK_COLOUR)],
-                   f"{data.feedback[kind]:,} {data.feedback[kind] / total:4.0%}")
-            for kind in kinds], scale=top or None, empty_message="no posts yet")
+        self.query_one("#feedback", Bars).show(
+            [
+                BarRow(
+                    kind,
+                    [(data.feedback[kind], FEEDBACK_COLOUR)],
+                    f"{data.feedback[kind]:,} {data.feedback[kind] / total:4.0%}",
+                )
+                for kind in kinds
+            ],
+            scale=top or None,
+            empty_message="no posts yet",
+        )
 
         segments = self.query_one("#segments", Bars)
         # A Text title: segment names are never read as markup.
-        segments.border_title = Text(f"Segment: {safe(data.segment_key)} (s)"
-                                     if data.segment_key else "Segment")
-        segments.show([
-            BarRow(str(row["segment"]), label_parts(row), f"{row['posts']:,}")
-            for row in data.segments], empty_message="no segments in the posts")
+        segments.border_title = Text(
+            f"Segment: {safe(data.segment_key)} (s)" if data.segment_key else "Segment"
+        )
+        segments.show(
+            [
+                BarRow(str(row["segment"]), label_parts(row), f"{row['posts']:,}")
+                for row in data.segments
+            ],
+            empty_message="no segments in the posts",
+        )
 
         pipelines_config = list(getattr(self.senti.engine, "pipelines", {}).values())
         top_mentions = max((row["mentions"] for row in data.competitors), default=0)
-        self.query_one("#competitors", Bars).show([
-            BarRow(str(row["competitor"]), label_parts(row),
-                   f"{row['share_of_voice']:.0%} {row['avg_polarity'] or 0:+.2f}")
-            for row in data.competitors], scale=top_mentions or None,
-            empty_message=("no competitor named yet"
-                           if any(getattr(p, "competitors", None) for p in pipelines_config)
-                           else "no competitors configured"))
+        self.query_one("#competitors", Bars).show(
+            [
+                BarRow(
+                    str(row["competitor"]),
+                    label_parts(row),
+                    f"{row['share_of_voice']:.0%} {row['avg_polarity'] or 0:+.2f}",
+                )
+                for row in data.competitors
+            ],
+            scale=top_mentions or None,
+            empty_message=(
+                "no competitor named yet"
+                if any(getattr(p, "competitors", None) for p in pipelines_config)
+                else "no competitors configured"
+            ),
+        )
 
         aspects = self.query_one("#aspects", AspectGrid)
-        aspects.border_title = Text(f"Aspects by {safe(data.segment_key)} (s)"
-                                    if data.segment_key else "Aspects")
-        aspects.show(aspect_table(data), empty_message=(
-            "no aspect mentioned yet"
-            if any(getattr(p, "aspects", None) for p in pipelines_config)
-            else "no aspects configured (pipeline key aspects)"))
+        aspects.border_title = Text(
+            f"Aspects by {safe(data.segment_key)} (s)" if data.segment_key else "Aspects"
+        )
+        aspects.show(
+            aspect_table(data),
+            empty_message=(
+                "no aspect mentioned yet"
+                if any(getattr(p, "aspects", None) for p in pipelines_config)
+                else "no aspects configured (pipeline key aspects)"
+            ),
+        )
         self.size_panels()
 
     def size_panels(self) -> None:

@@ -54,16 +54,23 @@ class FailedScreen(SentiScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         with Horizontal(classes="filters"):
-            yield Select([(s, s) for s in STATUSES] + [("all", "all")], value="open",
-                         allow_blank=False, compact=True, id="failed-status")
+            yield Select(
+                [(s, s) for s in STATUSES] + [("all", "all")],
+                value="open",
+                allow_blank=False,
+                compact=True,
+                id="failed-status",
+            )
             yield self.source_filter()
-            yield Select([(s, s) for s in STAGES], prompt="any stage", compact=True,
-                         id="failed-stage")
+            yield Select(
+                [(s, s) for s in STAGES], prompt="any stage", compact=True, id="failed-stage"
+            )
             yield Input(placeholder="/ search errors", compact=True, id="failed-search")
             yield Static(id="failed-count", classes="count")
         with Horizontal(classes="split"):
-            table: DataTable[Any] = DataTable(id="failed-table", cursor_type="row",
-                                              zebra_stripes=True)
+            table: DataTable[Any] = DataTable(
+                id="failed-table", cursor_type="row", zebra_stripes=True
+            )
             table.add_column("Id", key="id")
             table.add_column("Source", key="source")
             table.add_column("Stage", key="stage")
@@ -84,19 +91,32 @@ class FailedScreen(SentiScreen):
 
     def show_failed(self, window: Window) -> None:
         if not window.rows and window.total and self.row_offset:
-            self.row_offset = max(0, (window.total - 1) // PAGE * PAGE)  # the page emptied: step back
+            self.row_offset = max(
+                0, (window.total - 1) // PAGE * PAGE
+            )  # the page emptied: step back
             self.reload()
             return
         self.total = window.total
         first = window.offset + 1 if window.rows else 0
         self.query_one("#failed-count", Static).update(
-            Text(f"{first}-{window.offset + len(window.rows)} of {window.total:,}", style="dim"))
-        sync_table(self.query_one("#failed-table", DataTable), [
-            (str(row["id"]), [Text(str(row["id"]), justify="right"),
-                              cell(f"{row['pipeline']}/{row['source']}", 30),
-                              Text(row["stage"]), Text(str(row["attempts"]), justify="right"),
-                              cell(row["error"], 200)])
-            for row in window.rows])
+            Text(f"{first}-{window.offset + len(window.rows)} of {window.total:,}", style="dim")
+        )
+        sync_table(
+            self.query_one("#failed-table", DataTable),
+            [
+                (
+                    str(row["id"]),
+                    [
+                        Text(str(row["id"]), justify="right"),
+                        cell(f"{row['pipeline']}/{row['source']}", 30),
+                        Text(row["stage"]),
+                        Text(str(row["attempts"]), justify="right"),
+                        cell(row["error"], 200),
+                    ],
+                )
+                for row in window.rows
+            ],
+        )
         self.load_detail()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -124,12 +144,18 @@ class FailedScreen(SentiScreen):
         meta = Text()
         meta.append(f"#{record['id']} ", style="bold")
         meta.append(safe(f"{record['pipeline']}/{record['source']}"))
-        meta.append(f"  stage {record['stage']}  ·  {record['status']}  ·  "
-                    f"{record['attempts']} attempt(s)  ·  run {record['run_id']}\n", style="dim")
+        meta.append(
+            f"  stage {record['stage']}  ·  {record['status']}  ·  "
+            f"{record['attempts']} attempt(s)  ·  run {record['run_id']}\n",
+            style="dim",
+        )
         meta.append(f"first {record['created_at']}  ·  last {record['updated_at']}\n", style="dim")
         meta.append(safe(record["error"]) + "\n", style="red")
-        meta.append(f"payload ({len(record['payload'] or ''):,} chars, "
-                    f"{payload_kind(record['payload'] or '')}):", style="bold")
+        meta.append(
+            f"payload ({len(record['payload'] or ''):,} chars, "
+            f"{payload_kind(record['payload'] or '')}):",
+            style="bold",
+        )
         dark = self.app.current_theme.dark
         target.update(Group(meta, render_payload(record["payload"], dark=dark)))
 
@@ -220,8 +246,9 @@ class FailedScreen(SentiScreen):
             try:
                 path = await asyncio.to_thread(write)
             except OSError as exc:
-                self.notify(f"payload of #{record_id} not written: {exc}", severity="error",
-                            markup=False)
+                self.notify(
+                    f"payload of #{record_id} not written: {exc}", severity="error", markup=False
+                )
                 return
             self.notify(f"payload of #{record_id} written to {path}", markup=False)
 

@@ -21,7 +21,9 @@ WIDGET_KEYS = [
 ]
 
 
-def help_text(app_bindings: list[BindingType], screens: list[tuple[str, list[BindingType]]]) -> Text:
+def help_text(
+    app_bindings: list[BindingType], screens: list[tuple[str, list[BindingType]]]
+) -> Text:
     text = Text()
 
     def section(title: str, rows: list[tuple[str, str]]) -> None:
@@ -45,8 +47,13 @@ def help_text(app_bindings: list[BindingType], screens: list[tuple[str, list[Bin
 
 
 def display_key(key: str) -> str:
-    names = {"question_mark": "?", "slash": "/", "left_square_bracket": "[",
-             "right_square_bracket": "]", "space": "space"}
+    names = {
+        "question_mark": "?",
+        "slash": "/",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+        "space": "space",
+    }
     return ", ".join(names.get(k, k) for k in key.split(","))
 
 
@@ -59,8 +66,10 @@ class HelpScreen(ModalScreen[None]):
         from sentitui.tui.app import SentiApp
         from sentitui.tui.widgets.chrome import SCREENS
 
-        screens = [(f"{n} {label}", SentiApp.MODES[mode].BINDINGS)
-                   for n, (mode, label) in enumerate(SCREENS, start=1)]
+        screens = [
+            (f"{n} {label}", SentiApp.MODES[mode].BINDINGS)
+            for n, (mode, label) in enumerate(SCREENS, start=1)
+        ]
         from sentitui.tui.screens.preview import PreviewScreen
 
         screens.append(("Preview (v on Pipelines)", PreviewScreen.BINDINGS))

@@ -51,9 +51,16 @@ def format_line(line: LogLine, width: int = 0) -> list[str]:
         if len(text) <= width:
             wrapped.append(text)
         else:
-            wrapped.extend(textwrap.wrap(text, width, subsequent_indent=INDENT,
-                                         break_on_hyphens=False, replace_whitespace=False)
-                           or [text])
+            wrapped.extend(
+                textwrap.wrap(
+                    text,
+                    width,
+                    subsequent_indent=INDENT,
+                    break_on_hyphens=False,
+                    replace_whitespace=False,
+                )
+                or [text]
+            )
     return wrapped
 
 
@@ -93,8 +100,13 @@ class LogsScreen(SentiScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         with Horizontal(classes="filters"):
-            yield Select([(f"{level}+", level) for level in LEVELS], value=self.min_level,
-                         allow_blank=False, compact=True, id="log-level")
+            yield Select(
+                [(f"{level}+", level) for level in LEVELS],
+                value=self.min_level,
+                allow_blank=False,
+                compact=True,
+                id="log-level",
+            )
             yield self.source_filter()
             yield Input(placeholder="/ search", compact=True, id="log-search")
             yield Static(id="log-status", classes="count")
@@ -115,8 +127,14 @@ class LogsScreen(SentiScreen):
         log = self.query_one("#log", LogView)
         self.wrapped_to = width = log.wrap_width()
         log.clear()
-        log.write_lines([text for line in self.senti.log_lines if self.matches(line)
-                         for text in format_line(line, width)])
+        log.write_lines(
+            [
+                text
+                for line in self.senti.log_lines
+                if self.matches(line)
+                for text in format_line(line, width)
+            ]
+        )
         if self.following:  # write_lines follows only from the old end, which clear() moved
             log.scroll_end(animate=False, immediate=True, x_axis=False)
         self.missed = 0
@@ -132,7 +150,8 @@ class LogsScreen(SentiScreen):
             return
         if self.following:
             self.query_one("#log", Log).write_lines(
-                [t for line in new for t in format_line(line, self.wrapped_to)])
+                [t for line in new for t in format_line(line, self.wrapped_to)]
+            )
         else:
             self.missed += len(new)
             self.draw_status()

@@ -32,17 +32,34 @@ STATUS_STYLES = {
     "idle": "",
     "disabled": "dim",
 }
-COLUMNS = [("source", "Source"), ("status", "Status"), ("progress", "Progress"),
-           ("last", "Last run"), ("loaded", "Loaded"), ("dup", "Dup"), ("failed", "Failed"),
-           ("next", "Next"), ("error", "Last error")]
-RUN_COLUMNS = [("id", "Run"), ("source", "Source"), ("trigger", "Trigger"), ("started", "Started"),
-               ("status", "Status"), ("fetched", "Fetched"), ("loaded", "Loaded"),
-               ("dup", "Dup"), ("failed", "Failed"), ("error", "Error")]
+COLUMNS = [
+    ("source", "Source"),
+    ("status", "Status"),
+    ("progress", "Progress"),
+    ("last", "Last run"),
+    ("loaded", "Loaded"),
+    ("dup", "Dup"),
+    ("failed", "Failed"),
+    ("next", "Next"),
+    ("error", "Last error"),
+]
+RUN_COLUMNS = [
+    ("id", "Run"),
+    ("source", "Source"),
+    ("trigger", "Trigger"),
+    ("started", "Started"),
+    ("status", "Status"),
+    ("fetched", "Fetched"),
+    ("loaded", "Loaded"),
+    ("dup", "Dup"),
+    ("failed", "Failed"),
+    ("error", "Error"),
+]
 SHORT_ROWS = 32  # below this height the screen has the class -short
 
 
 def short_time(stamp: str | None) -> str:
-    """"2026-11-20T10:03:00Z" -> "11-20 10:03" (UTC)."""
+    """ "2026-11-20T10:03:00Z" -> "11-20 10:03" (UTC)."""
     if not stamp:
         return "—"
     return f"{stamp[5:10]} {stamp[11:16]}"
@@ -92,7 +109,9 @@ class PipelinesScreen(SentiScreen):
         self.keys: dict[str, Key] = {}
 
     def compose_body(self) -> Iterable[Widget]:
-        table: DataTable[Any] = DataTable(id="pipelines-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Any] = DataTable(
+            id="pipelines-table", cursor_type="row", zebra_stripes=True
+        )
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
@@ -116,17 +135,28 @@ class PipelinesScreen(SentiScreen):
     def show_pipelines(self, data: PipelinesData) -> None:
         self.last_runs = data.last_runs
         self.draw()
-        sync_table(self.query_one("#runs-table", DataTable), [
-            (str(run["id"]), [
-                Text(str(run["id"]), justify="right"),
-                Text(f"{run['pipeline']}/{run['source']}"),
-                Text(run["trigger"] or ""),
-                Text(short_time(run["started_at"])),
-                Text(run["status"] or "", style=STATUS_STYLES.get(run["status"] or "", "")),
-                *(Text(str(run[k] or 0), justify="right")
-                  for k in ("fetched", "loaded", "duplicates", "failed")),
-                cell(run["error"] or "", 80, "red"),
-            ]) for run in data.recent], keep_top=True)  # newest first: new runs stay in view
+        sync_table(
+            self.query_one("#runs-table", DataTable),
+            [
+                (
+                    str(run["id"]),
+                    [
+                        Text(str(run["id"]), justify="right"),
+                        Text(f"{run['pipeline']}/{run['source']}"),
+                        Text(run["trigger"] or ""),
+                        Text(short_time(run["started_at"])),
+                        Text(run["status"] or "", style=STATUS_STYLES.get(run["status"] or "", "")),
+                        *(
+                            Text(str(run[k] or 0), justify="right")
+                            for k in ("fetched", "loaded", "duplicates", "failed")
+                        ),
+                        cell(run["error"] or "", 80, "red"),
+                    ],
+                )
+                for run in data.recent
+            ],
+            keep_top=True,
+        )  # newest first: new runs stay in view
 
     def on_engine_update(self, message: EngineUpdate) -> None:
         if message.batch.sources:  # runs started, progressed or ended: a cheap query
@@ -173,8 +203,12 @@ class PipelinesScreen(SentiScreen):
             Text(str(counts[0]), justify="right"),
             Text(str(counts[1]), justify="right"),
             Text(str(counts[2]), justify="right", style="red" if counts[2] not in (0, "—") else ""),
-            Text("—" if status == "paused" else  # its schedule is skipped
-                 countdown(getattr(state, "next_run", None), now)),
+            Text(
+                "—"
+                if status == "paused"
+                # its schedule is skipped
+                else countdown(getattr(state, "next_run", None), now)
+            ),
             cell(error, 60, "red" if error else ""),
         ]
 
@@ -207,17 +241,20 @@ class PipelinesScreen(SentiScreen):
             if not config.enabled:
                 text.append("  ·  disabled: runs only when pulled (p)", style="yellow")
             elif state is not None and state.paused:
-                text.append("  ·  paused: scheduled runs are skipped (space resumes)",
-                            style="yellow")
+                text.append(
+                    "  ·  paused: scheduled runs are skipped (space resumes)", style="yellow"
+                )
             if state is not None and state.detail:
                 text.append(f"  ·  {safe(state.detail)}")
             last = self.last_runs.get(selected)
             if last is not None:
                 ended = f" → {short_time(last['ended_at'])}" if last.get("ended_at") else ""
-                text.append(f"\nlast run #{last['id']} ({last['trigger']}) "
-                            f"{short_time(last['started_at'])}{ended}: {last['status']}, "
-                            f"{last['fetched']} fetched, {last['loaded']} loaded, "
-                            f"{last['duplicates']} duplicates, {last['failed']} failed")
+                text.append(
+                    f"\nlast run #{last['id']} ({last['trigger']}) "
+                    f"{short_time(last['started_at'])}{ended}: {last['status']}, "
+                    f"{last['fetched']} fetched, {last['loaded']} loaded, "
+                    f"{last['duplicates']} duplicates, {last['failed']} failed"
+                )
                 if last.get("error"):
                     text.append("\n" + safe(last["error"]), style="red")
         self.query_one("#pipeline-detail-text", Static).update(text)
@@ -251,5 +288,3 @@ class PipelinesScreen(SentiScreen):
     def action_preview(self) -> None:
         if (selected := self.selected()) is not None:
             self.senti.preview_source(*selected)
-
-

@@ -46,14 +46,17 @@ class PostsScreen(SentiScreen):
         with Horizontal(classes="filters"):
             yield Input(placeholder="/ search posts", compact=True, id="posts-search")
             yield self.source_filter()
-            yield Select([(s, s) for s in LABELS], prompt="any label", compact=True,
-                         id="posts-label")
-            yield Select([(s, s) for s in FEEDBACK], prompt="any feedback", compact=True,
-                         id="posts-feedback")
+            yield Select(
+                [(s, s) for s in LABELS], prompt="any label", compact=True, id="posts-label"
+            )
+            yield Select(
+                [(s, s) for s in FEEDBACK], prompt="any feedback", compact=True, id="posts-feedback"
+            )
             yield Static(id="posts-count", classes="count")
         with Horizontal(classes="split"):
-            table: DataTable[Any] = DataTable(id="posts-table", cursor_type="row",
-                                              zebra_stripes=True)
+            table: DataTable[Any] = DataTable(
+                id="posts-table", cursor_type="row", zebra_stripes=True
+            )
             table.add_column("Created", key="created")
             table.add_column("Source", key="source")
             table.add_column("Label", key="label")
@@ -75,17 +78,26 @@ class PostsScreen(SentiScreen):
         self.total = window.total
         first = window.offset + 1 if window.rows else 0
         self.query_one("#posts-count", Static).update(
-            Text(f"{first}-{window.offset + len(window.rows)} of {window.total:,}", style="dim"))
+            Text(f"{first}-{window.offset + len(window.rows)} of {window.total:,}", style="dim")
+        )
         self.rows = {str(row["id"]): row for row in window.rows}
-        sync_table(self.query_one("#posts-table", DataTable), [
-            (str(row["id"]), [
-                Text(short_time(row["created_at"])),
-                cell(row["source"], 20),
-                Text(row["label"] or "", style=LABEL_COLOURS.get(row["label"] or "", "")),
-                Text(f"{row['polarity'] or 0:+.2f}", justify="right"),
-                Text(row["feedback"] or ""),
-                cell(row["text"], 300),
-            ]) for row in window.rows])
+        sync_table(
+            self.query_one("#posts-table", DataTable),
+            [
+                (
+                    str(row["id"]),
+                    [
+                        Text(short_time(row["created_at"])),
+                        cell(row["source"], 20),
+                        Text(row["label"] or "", style=LABEL_COLOURS.get(row["label"] or "", "")),
+                        Text(f"{row['polarity'] or 0:+.2f}", justify="right"),
+                        Text(row["feedback"] or ""),
+                        cell(row["text"], 300),
+                    ],
+                )
+                for row in window.rows
+            ],
+        )
         self.draw_detail()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -102,16 +114,20 @@ class PostsScreen(SentiScreen):
         text.append(safe(row["text"]) + "\n\n")
         label = row["label"] or ""
         text.append(f"{label} ", style=f"bold {LABEL_COLOURS.get(label, '')}")
-        text.append(f"polarity {row['polarity'] or 0:+.3f}  subjectivity "
-                    f"{row['subjectivity'] or 0:.2f}  ·  {row['feedback']}")
+        text.append(
+            f"polarity {row['polarity'] or 0:+.3f}  subjectivity "
+            f"{row['subjectivity'] or 0:.2f}  ·  {row['feedback']}"
+        )
         competitors = json.loads(row["competitors"] or "[]")
         if competitors:
             text.append(f"  ·  vs {safe(', '.join(competitors))}")
         if row["rating"] is not None:
             text.append(f"  ·  rating {row['rating']:g}")
         segments = json.loads(row["segments"] or "{}")
-        details = [f"{row['pipeline']}/{row['source']} #{row['external_id']}",
-                   f"created {row['created_at'] or '—'}  fetched {row['fetched_at']}"]
+        details = [
+            f"{row['pipeline']}/{row['source']} #{row['external_id']}",
+            f"created {row['created_at'] or '—'}  fetched {row['fetched_at']}",
+        ]
         if segments:
             details.append("  ".join(f"{k}={v}" for k, v in segments.items()))
         if row["lang"]:
@@ -123,8 +139,11 @@ class PostsScreen(SentiScreen):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         value = None if event.value is Select.NULL else str(event.value)
-        field = {"posts-source": "source", "posts-label": "label",
-                 "posts-feedback": "feedback"}.get(event.select.id or "")
+        field = {
+            "posts-source": "source",
+            "posts-label": "label",
+            "posts-feedback": "feedback",
+        }.get(event.select.id or "")
         if field:
             setattr(self.filters, field, value)
             self.row_offset = 0

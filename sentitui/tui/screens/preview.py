@@ -55,26 +55,30 @@ def post_text(post: Post) -> Text:
     return text
 
 
-NOTHING_NEW = ("Nothing new: a preview starts where the next run would, from the cursor "
-               "the last run left (since_id, file offset, page ETags), and there is nothing "
-               "after it yet.")
-NOTHING_AT_ALL = ("The source gave no records: check its url or path, `records` and "
-                  "the log (4).")
+NOTHING_NEW = (
+    "Nothing new: a preview starts where the next run would, from the cursor "
+    "the last run left (since_id, file offset, page ETags), and there is nothing "
+    "after it yet."
+)
+NOTHING_AT_ALL = "The source gave no records: check its url or path, `records` and the log (4)."
 
 
 def render_preview(preview: Preview, dark: bool, has_cursor: bool = False) -> RenderableType:
     result = preview.result
     summary = Text()
     summary.append(safe(preview.url or "(no page)"), style="bold")
-    summary.append(f"\n{len(preview.raw)} raw records → {len(result.posts)} posts, "
-                   f"{len(result.failures)} would fail. Nothing was written.\n")
+    summary.append(
+        f"\n{len(preview.raw)} raw records → {len(result.posts)} posts, "
+        f"{len(result.failures)} would fail. Nothing was written.\n"
+    )
     if not preview.raw and not result.failures:
         summary.append(NOTHING_NEW if has_cursor else NOTHING_AT_ALL, style="yellow")
         summary.append("\n")
     parts: list[RenderableType] = [summary]
     if result.posts:
-        table = Table("raw record", "post it would become", expand=True, show_lines=True,
-                      header_style="bold")
+        table = Table(
+            "raw record", "post it would become", expand=True, show_lines=True, header_style="bold"
+        )
         for post in result.posts:
             raw = raw_json(post.fields.get("payload"))
             table.add_row(render_payload(raw, dark=dark), post_text(post))
@@ -84,7 +88,9 @@ def render_preview(preview: Preview, dark: bool, has_cursor: bool = False) -> Re
         head.append(f"\nwould fail at {failure.stage}: ", style="bold red")
         head.append(safe(failure.error), style="red")
         parts.append(head)
-        payload = failure.payload if len(failure.payload) <= RAW_LIMIT else failure.payload[:RAW_LIMIT]
+        payload = (
+            failure.payload if len(failure.payload) <= RAW_LIMIT else failure.payload[:RAW_LIMIT]
+        )
         parts.append(render_payload(payload, dark=dark))
     return Group(*parts)
 
@@ -118,8 +124,13 @@ class PreviewScreen(ModalScreen[None]):
         has_cursor = False
         if not preview.raw:  # why there is nothing to show
             try:
-                has_cursor = bool(await asyncio.to_thread(
-                    with_store, app.db_path, lambda store: store.cursor(self.pipeline, self.source)))
+                has_cursor = bool(
+                    await asyncio.to_thread(
+                        with_store,
+                        app.db_path,
+                        lambda store: store.cursor(self.pipeline, self.source),
+                    )
+                )
             except Exception:  # the explanation is a nicety; the preview stands without it
                 pass
         body.update(render_preview(preview, app.current_theme.dark, has_cursor))

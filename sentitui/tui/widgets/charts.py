@@ -50,8 +50,12 @@ class PolarityChart(Widget):
         self.empty_message = "no posts yet"
         self._drawn: tuple[tuple[int, int], Text] | None = None  # (size, text) of the last draw
 
-    def show(self, series: list[Series], x_range: tuple[float, float] | None,
-             empty_message: str = "no posts yet") -> None:
+    def show(
+        self,
+        series: list[Series],
+        x_range: tuple[float, float] | None,
+        empty_message: str = "no posts yet",
+    ) -> None:
         self.series, self.x_range, self.empty_message = series, x_range, empty_message
         self._drawn = None
         self.refresh()
@@ -64,8 +68,13 @@ class PolarityChart(Widget):
         return self._drawn[1]
 
 
-def render_chart(series: Sequence[Series], x_range: tuple[float, float] | None, width: int,
-                 height: int, empty_message: str = "no posts yet") -> Text:
+def render_chart(
+    series: Sequence[Series],
+    x_range: tuple[float, float] | None,
+    width: int,
+    height: int,
+    empty_message: str = "no posts yet",
+) -> Text:
     """The chart as text: plot rows, a time axis and a legend (pure, so it is testable)."""
     margin = 5
     plot_w, plot_h = width - margin, height - 2
@@ -74,8 +83,9 @@ def render_chart(series: Sequence[Series], x_range: tuple[float, float] | None, 
     has_points = any(s.points for s in series)
     if x_range is None or not has_points:
         blank = [Text(" " * width) for _ in range(max(height - 1, 0))]
-        out = Text("\n").join(blank[: height // 2] + [Text(empty_message.center(width), "dim")]
-                              + blank[height // 2:])
+        out = Text("\n").join(
+            blank[: height // 2] + [Text(empty_message.center(width), "dim")] + blank[height // 2 :]
+        )
         return out
     x0, x1 = x_range
     span = max(x1 - x0, 1.0)
@@ -98,7 +108,11 @@ def render_chart(series: Sequence[Series], x_range: tuple[float, float] | None, 
         for (xa, ya), (xb, yb) in zip(dots, dots[1:], strict=False):
             steps = max(abs(xb - xa), abs(yb - ya), 1)
             for step in range(steps + 1):
-                plot(round(xa + (xb - xa) * step / steps), round(ya + (yb - ya) * step / steps), index)
+                plot(
+                    round(xa + (xb - xa) * step / steps),
+                    round(ya + (yb - ya) * step / steps),
+                    index,
+                )
         if len(dots) == 1:
             plot(*dots[0], index)
 
@@ -159,8 +173,9 @@ class Bars(Widget):
         self.scale: float | None = None
         self.empty_message = "nothing yet"
 
-    def show(self, rows: list[BarRow], *, scale: float | None = None,
-             empty_message: str = "nothing yet") -> None:
+    def show(
+        self, rows: list[BarRow], *, scale: float | None = None, empty_message: str = "nothing yet"
+    ) -> None:
         """`scale` is the value of a full bar; None scales each row to its own total."""
         self.rows, self.scale, self.empty_message = rows, scale, empty_message
         self.refresh(layout=True)
@@ -172,8 +187,12 @@ class Bars(Widget):
         return render_bars(self.rows, self.content_size.width, self.scale, self.empty_message)
 
 
-def render_bars(rows: Sequence[BarRow], width: int, scale: float | None = None,
-                empty_message: str = "nothing yet") -> Text:
+def render_bars(
+    rows: Sequence[BarRow],
+    width: int,
+    scale: float | None = None,
+    empty_message: str = "nothing yet",
+) -> Text:
     if not rows:
         return Text(empty_message, style="dim")
     label_w = min(max(cell_len(safe(r.label)) for r in rows), max(width // 2 - 2, 4))
@@ -255,8 +274,12 @@ class AspectGrid(Widget):
 HEADLINE_MIN = 36  # the headline goes beside the grid when it gets at least this width
 
 
-def aspect_lines(table: AspectTable | None, width: int, empty_message: str = "nothing yet",
-                 console: Console | None = None) -> list[Text]:
+def aspect_lines(
+    table: AspectTable | None,
+    width: int,
+    empty_message: str = "nothing yet",
+    console: Console | None = None,
+) -> list[Text]:
     """The panel as lines of text (pure, so it is testable): the headline sentences
     beside the grid when the width allows, else above it; grid rows never wrap."""
     if table is None or not table.aspects:

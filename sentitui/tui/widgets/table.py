@@ -17,8 +17,9 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 
-def sync_table(table: DataTable[Any], rows: Sequence[tuple[str, Sequence[Any]]], *,
-               keep_top: bool = False) -> None:
+def sync_table(
+    table: DataTable[Any], rows: Sequence[tuple[str, Sequence[Any]]], *, keep_top: bool = False
+) -> None:
     """Make `table` show `rows` ((key, cells) pairs), touching as little as possible."""
     current = [row.key.value for row in table.ordered_rows]
     wanted = [key for key, _ in rows]

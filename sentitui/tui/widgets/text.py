@@ -35,7 +35,7 @@ def cell(value: Any, limit: int = 120, style: str = "") -> Text:
 
 
 def payload_kind(payload: str) -> str:
-    """"json", "html" or "text": how the failed-record pane highlights a payload."""
+    """ "json", "html" or "text": how the failed-record pane highlights a payload."""
     stripped = payload.lstrip()
     if stripped[:1] in ("{", "[", '"'):
         try:
@@ -57,7 +57,9 @@ def render_payload(payload: str | None, *, dark: bool = True) -> RenderableType:
     shown = safe(payload)
     note = ""
     if len(shown) > MAX_PAYLOAD_CHARS:
-        note = f"\n… {len(shown) - MAX_PAYLOAD_CHARS:,} more characters (c copies the whole payload)"
+        note = (
+            f"\n… {len(shown) - MAX_PAYLOAD_CHARS:,} more characters (c copies the whole payload)"
+        )
         shown = shown[:MAX_PAYLOAD_CHARS]
     if kind == "text":
         return Text(shown + note)
