@@ -305,7 +305,7 @@ def _scrape_source_options(url: str) -> dict[str, Any]:
 
 async def bench_sentitui_crawl(url: str, tmp: Path) -> dict[str, Any]:
     """The scrape source alone: crawl, fetch, decode, parse, extract (what Scrapy does)."""
-    from sentitui.engine.http import HttpClient
+    from sentitui.net.http import HttpClient
     from sentitui.sources import make_source
     from sentitui.sources.base import SourceContext
 

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from sentitui.config import PipelineConfig, load_pipeline_file
 from sentitui.engine.engine import Engine
-from sentitui.engine.http import HttpClient
+from sentitui.net.http import HttpClient
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures" / "real"

@@ -352,7 +352,7 @@ async def test_trickling_body_times_out_instead_of_holding_the_run(
 async def test_body_over_the_size_limit_is_a_fetch_failure(
     serve, write_pipeline, make_engine, db_path
 ):
-    from sentitui.engine.http import HttpClient
+    from sentitui.net.http import HttpClient
 
     server = await serve(misbehaving_app())
     errors = []

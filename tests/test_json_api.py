@@ -307,7 +307,7 @@ async def test_retry_after_zero_still_waits(serve, write_pipeline, make_engine):
     app.router.add_get("/api", always_429)
     server = await serve(app)
     pipeline = write_pipeline(pipeline_toml(server.url + "/api", "", ""))
-    from sentitui.engine.http import HttpClient
+    from sentitui.net.http import HttpClient
 
     async with make_engine(pipeline, http=HttpClient(min_delay=0.2)) as engine:
         stats = await engine.run_source("launch", "api", "cli")

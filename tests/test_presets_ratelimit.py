@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp import web
 
-from sentitui.engine.http import FetchError, HttpClient
-from sentitui.engine.ratelimit import RateLimitRules, graph_usage, next_allowed, parse_reset
+from sentitui.net.http import FetchError, HttpClient
+from sentitui.net.ratelimit import RateLimitRules, graph_usage, next_allowed, parse_reset
 
 NOW = 1_747_676_700.0  # 2025-05-19T17:45:00Z
 

@@ -249,7 +249,7 @@ async def test_hostile_text_renders_literally_everywhere(console, db_path):
 def test_engine_and_cli_never_import_textual():
     code = (
         "import sys; import sentitui.cli, sentitui.engine.engine, sentitui.engine.runner, "
-        "sentitui.engine.writer, sentitui.engine.http, sentitui.sources, sentitui.store, "
+        "sentitui.engine.writer, sentitui.net.http, sentitui.sources, sentitui.store, "
         "sentitui.config, sentitui.models, sentitui.processing.clean, "
         "sentitui.processing.score, sentitui.processing.classify; "
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')); "

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from sentitui.config import PipelineConfig
-from sentitui.engine.http import FetchError, HttpClient
 from sentitui.engine.runner import Runner, Transformed, transform
 from sentitui.engine.schedule import Clock, PrioritySlots, Schedule
 from sentitui.engine.surface import EngineSurface
@@ -30,6 +29,7 @@ from sentitui.models import (
     RunStats,
     SourceStatus,
 )
+from sentitui.net.http import FetchError, HttpClient
 from sentitui.processing.score import Scorer
 from sentitui.sources import make_source
 from sentitui.sources.base import Source, SourceContext, parse_json

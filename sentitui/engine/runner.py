@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sentitui.engine.http import AuthError, FetchError
 from sentitui.models import FailedRecord, Page, Post, RunProgress, RunStats
+from sentitui.net.http import AuthError, FetchError
 from sentitui.processing.clean import CleanError, clean_record
 from sentitui.processing.insight import insight_for, public_handles
 from sentitui.sources.base import Source, SourceContext

@@ -17,7 +17,7 @@ from sentitui.models import Page, SourceStatus
 
 if TYPE_CHECKING:
     from sentitui.config import PipelineConfig, SourceConfig
-    from sentitui.engine.http import HttpClient
+    from sentitui.net.http import HttpClient
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from sentitui.engine.http import AuthError, Response
-from sentitui.engine.ratelimit import DEFAULT_RULES, RateLimitRules
 from sentitui.models import FailedRecord, Page
+from sentitui.net.http import AuthError, Response
+from sentitui.net.ratelimit import DEFAULT_RULES, RateLimitRules
 from sentitui.sources.base import (
     BaseSource,
     Option,

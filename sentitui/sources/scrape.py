@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from w3lib.url import canonicalize_url
 
-from sentitui.engine.http import FetchError
 from sentitui.models import FailedRecord, Page
+from sentitui.net.http import FetchError
 from sentitui.sources.base import BaseSource, Option, SourceContext
 from sentitui.sources.scrape_extract import (
     MODES,

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentitui.engine.http import AuthError, FetchError, Response
-from sentitui.engine.ratelimit import RateLimitRules
+from sentitui.net.http import AuthError, FetchError, Response
+from sentitui.net.ratelimit import RateLimitRules
 from sentitui.sources.base import Option, SourceContext, parse_json
 from sentitui.sources.json_api import comparable
 from sentitui.sources.presets.common import (

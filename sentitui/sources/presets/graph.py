@@ -15,8 +15,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sentitui.engine.http import AuthError, FetchError, Response
-from sentitui.engine.ratelimit import RateLimitRules, clock, next_allowed
+from sentitui.net.http import AuthError, FetchError, Response
+from sentitui.net.ratelimit import RateLimitRules, clock, next_allowed
 from sentitui.sources.base import Option, SourceContext, parse_json
 from sentitui.sources.presets.common import SocialPreset, preset_options
 

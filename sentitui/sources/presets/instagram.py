@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sentitui.engine.http import FetchError
 from sentitui.models import Page
+from sentitui.net.http import FetchError
 from sentitui.sources.base import Option, SourceContext, parse_json
 from sentitui.sources.presets.common import CURSOR_FIELD, as_object, segments
 from sentitui.sources.presets.graph import GraphPreset, graph_options

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from sentitui.engine.http import Response
-from sentitui.engine.ratelimit import RateLimitRules
+from sentitui.net.http import Response
+from sentitui.net.ratelimit import RateLimitRules
 from sentitui.sources.base import Option, SourceContext
 from sentitui.sources.json_api import parse_link_header
 from sentitui.sources.presets.common import (

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from sentitui.engine.ratelimit import RateLimitRules
+from sentitui.net.ratelimit import RateLimitRules
 from sentitui.sources.base import Option, SourceContext
 from sentitui.sources.json_api import comparable
 from sentitui.sources.presets.common import (

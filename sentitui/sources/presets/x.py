@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sentitui.engine.ratelimit import RateLimitRules
+from sentitui.net.ratelimit import RateLimitRules
 from sentitui.sources.base import Option
 from sentitui.sources.presets.common import (
     CURSOR_FIELD,

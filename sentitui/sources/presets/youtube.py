@@ -16,9 +16,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sentitui.engine.http import AuthError, FetchError, Response
-from sentitui.engine.ratelimit import clock
 from sentitui.models import Page
+from sentitui.net.http import AuthError, FetchError, Response
+from sentitui.net.ratelimit import clock
 from sentitui.sources.base import Option, SourceContext, parse_json
 from sentitui.sources.json_api import comparable, newest
 from sentitui.sources.presets.common import CURSOR_FIELD, SocialPreset, as_object, preset_options

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from sentitui import __version__
-from sentitui.engine.ratelimit import DEFAULT_RULES, RateLimitRules, Wait, next_allowed
+from sentitui.net.ratelimit import DEFAULT_RULES, RateLimitRules, Wait, next_allowed
 from sentitui.textcodec import decode
 
 USER_AGENT = (

@@ -584,7 +584,7 @@ def preview(pipeline: str, source: str, as_json: bool, db_path: str, pipelines_d
         next(p for p in pipelines if p.name == pipeline).source(source)
     except (StopIteration, KeyError):
         fail_usage(f"no source {source!r} in pipeline {pipeline!r}")
-    from sentitui.engine.http import FetchError
+    from sentitui.net.http import FetchError
 
     try:
         result = asyncio.run(_preview(db_path, pipelines, pipeline, source))
@@ -658,6 +658,3 @@ async def _preview(
 from sentitui.cli_insight import register as _register_insight  # noqa: E402
 
 _register_insight(main, db_option, pipelines_option)
-
-if __name__ == "__main__":
-    main()

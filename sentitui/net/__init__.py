@@ -1,0 +1,1 @@
+"""The network layer: the HTTP client (retries, rate limits, credential scope)."""
