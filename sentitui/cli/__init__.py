@@ -499,14 +499,17 @@ def stats(as_json: bool, db_path: str) -> None:
 
 
 def _stats(db_path: str) -> dict[str, Any]:
+    from sentitui.store import LANGUAGE_SEGMENT
 
     store = open_existing_store(db_path)
     return {
         **store.totals(),
         "by_source": store.totals_by_source(),
         "feedback": store.feedback_split(),
+        "languages": store.segment_breakdown(LANGUAGE_SEGMENT),
         "competitors": store.competitor_summary(),
         "top_complaint": store.top_complaints().get(None),
+        "rating_agreement": store.rating_agreement(),
         "runs": store.runs(limit=20),
     }
 
@@ -535,6 +538,27 @@ def _print_stats(db_path: str) -> None:
         )
     console.print(table)
     console.print(Text("feedback: " + ", ".join(f"{k} {v}" for k, v in data["feedback"].items())))
+    if data["unscored"]:
+        console.print(
+            Text(
+                f"unscored: {data['unscored']} post(s) in a language no scorer reads "
+                f"(left out of averages and shares, which cover {data['scored']} posts)"
+            )
+        )
+    if data["languages"]:
+        console.print(
+            Text(
+                "languages: " + ", ".join(f"{r['segment']} {r['posts']}" for r in data["languages"])
+            )
+        )
+    agreement = data["rating_agreement"]
+    if agreement["rated"]:
+        console.print(
+            Text(
+                f"ratings vs text: the text scorer agrees with {agreement['agreement']:.0%} of "
+                f"{agreement['rated']} rated posts (macro-F1 {agreement['macro_f1']:.3f})"
+            )
+        )
     if data["competitors"]:
         console.print(
             Text(
