@@ -784,7 +784,10 @@ class Store:
         summary. Ordered by segment, then most negative mentions first."""
         clauses, params = ["posts.aspects IS NOT NULL"], []
         segment_sql = "NULL"
-        if segment_key:
+        if segment_key == LANGUAGE_SEGMENT:
+            segment_sql = "posts.lang"
+            clauses.append("posts.lang IS NOT NULL")
+        elif segment_key:
             path = "$." + json.dumps(segment_key)
             segment_sql = "json_extract(posts.segments, ?)"
             clauses.append("json_extract(posts.segments, ?) IS NOT NULL")
@@ -792,7 +795,7 @@ class Store:
         if pipeline:
             clauses.append("posts.pipeline = ?")
             params.append(pipeline)
-        select_params = [path] if segment_key else []
+        select_params = [path] if segment_key and segment_key != LANGUAGE_SEGMENT else []
         rows = self.rows(
             f"SELECT {segment_sql} AS segment, a.key AS aspect, COUNT(*) AS mentions, "
             "ROUND(AVG(json_extract(a.value, '$.polarity')), 4) AS avg_polarity, "
