@@ -33,8 +33,11 @@ def test_detect_language(text: str, lang: str | None) -> None:
     assert detect_language(text) == lang
 
 
-def test_a_language_the_source_states_wins_and_keeps_its_primary_subtag() -> None:
-    assert language_of("Das Shampoo ist wirklich großartig", "en-GB") == "en"
+def test_a_stated_language_counts_unless_the_text_clearly_says_otherwise() -> None:
+    assert language_of("Super Produkt", "de-DE") == "de"  # too short to doubt the source
+    assert language_of("ok", "en-GB") == "en"
+    # A template's or an account's default is overruled by a text that is plainly German.
+    assert language_of("Das Shampoo ist wirklich großartig, meine Haare", "en") == "de"
     assert language_of("Das Shampoo ist wirklich großartig, meine Haare", "und") == "de"
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_cli import REPO, sentitui
+from test_scrape import REAL_HTML, REAL_REVIEW_PAGES, Site
 
 from sentitui.report.browser import CHROMIUM_FLAGS, find_chromium
 
@@ -169,3 +170,41 @@ def test_chromium_draws_the_report_offline_with_no_console_error(
     for rgb in ((0x00, 0x9E, 0x73), (0xD5, 0x5E, 0x00)):
         match = (abs(pixels * 255 - rgb) < 8).all(axis=2)
         assert match.sum() > 2000, rgb
+
+
+@pytest.mark.skipif(not REAL_HTML.is_dir(), reason="../shared/fixtures/real is not beside the repo")
+async def test_report_on_real_review_pages(serve, write_pipeline, make_engine, db_path, tmp_path):
+    """Conformance: the real recipe/product pages' schema.org reviews, scraped and
+    reported; a Swedish page's reviews carry `sv` (the page says lang="se", Northern
+    Sami: the confident guess wins) and are unscored, not neutral."""
+    server = await serve(Site(root=REAL_HTML, charsets={}).app())
+    urls = [f"{server.url}/{page}" for page in REAL_REVIEW_PAGES]
+    pipeline = write_pipeline(f"""
+    [pipeline]
+    name = "recipes"
+
+    [[source]]
+    name = "auto"
+    kind = "scrape"
+    start_urls = {json.dumps(urls)}
+    allowed_domains = ["127.0.0.1"]
+    extract = "auto"
+    delay = 0
+    """)
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("recipes", "auto", "cli")
+    assert stats.status == "ok" and stats.loaded == sum(REAL_REVIEW_PAGES.values())
+    with sqlite3.connect(db_path) as conn:
+        swedish = conn.execute(
+            "SELECT lang, label, polarity FROM posts WHERE url LIKE '%recept.html'"
+        ).fetchall()
+    # "Hej igen . Kan man frysa in dem?" is too short to overrule the page's "se".
+    assert sorted(lang for lang, _, _ in swedish) == ["se", "sv", "sv", "sv", "sv"]
+    assert all(row[1:] == ("unscored", None) for row in swedish)
+    figures = json.loads(sentitui("report", "--db", str(db_path), "--json", cwd=tmp_path).stdout)
+    assert figures["stats"]["unscored"] == len(swedish)
+    assert figures["stats"]["rating_agreement"]["rated"] > 20
+    assert figures["over_time"]["rows"] and figures["examples"]
+    _report(db_path, tmp_path / "recipes.html")
+    html = (tmp_path / "recipes.html").read_text(encoding="utf-8")
+    assert html.count("<svg") >= 4 and "the text scorer agrees with the customer" in html
