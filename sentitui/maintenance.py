@@ -84,22 +84,29 @@ async def rescore(
         done, last_id = 0, 0
         while True:
             rows = store.conn.execute(
-                "SELECT id, text FROM posts WHERE pipeline = ? AND id > ? ORDER BY id LIMIT ?",
+                "SELECT id, text, lang, rating FROM posts WHERE pipeline = ? AND id > ? "
+                "ORDER BY id LIMIT ?",
                 (pipeline.name, last_id, batch_size),
             ).fetchall()
             if not rows:
                 break
             analyses = await scorer.analyse(
-                [text for _, text in rows], pipeline.scorer, pipeline.aspects
+                [row[1] for row in rows],
+                pipeline.scorer,
+                pipeline.aspects,
+                langs=[row[2] for row in rows],
+                by_language=pipeline.scorer_by_language,
             )
             changes = []
-            for (post_id, text), analysis in zip(rows, analyses, strict=True):
-                found = insight_for(text, analysis, pipeline)
+            for (post_id, text, _, rating), analysis in zip(rows, analyses, strict=True):
+                found = insight_for(text, analysis, pipeline, rating)
                 changes.append(
                     (
                         found.polarity,
                         found.subjectivity,
                         found.label,
+                        found.text_label,
+                        analysis.lang,
                         found.feedback,
                         json.dumps(found.competitors),
                         json.dumps(found.aspects, ensure_ascii=False),
@@ -108,8 +115,8 @@ async def rescore(
                 )
             with store.transaction() as conn:
                 conn.executemany(
-                    "UPDATE posts SET polarity = ?, subjectivity = ?, label = ?, feedback = ?, "
-                    "competitors = ?, aspects = ? WHERE id = ?",
+                    "UPDATE posts SET polarity = ?, subjectivity = ?, label = ?, text_label = ?, "
+                    "lang = ?, feedback = ?, competitors = ?, aspects = ? WHERE id = ?",
                     changes,
                 )
             done += len(rows)

@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 Stage = Literal["fetch", "parse", "clean", "score", "load"]
 Trigger = Literal["manual", "schedule", "watch", "cli"]
-Label = Literal["positive", "negative", "neutral"]
+# "unscored": written in a language none of the pipeline's scorers reads.
+Label = Literal["positive", "negative", "neutral", "unscored"]
 
 
 @dataclass(slots=True)
@@ -53,9 +54,10 @@ class Post:
     lang: str | None = None
     created_at: str | None = None
     fetched_at: str = ""
-    polarity: float = 0.0
-    subjectivity: float = 0.0
+    polarity: float | None = 0.0  # None when unscored
+    subjectivity: float | None = 0.0
     label: Label = "neutral"
+    text_label: Label = "neutral"  # the text scorer's verdict, even when the rating labels
     feedback: str = "other"
     competitors: list[str] = field(default_factory=list)
     rating: float | None = None

@@ -268,7 +268,7 @@ def test_clean_record_full() -> None:
         lang="en-us",
         created_at="2026-01-15T08:00:00Z",
         fetched_at=FETCHED,
-        rating=4.0,
+        rating=0.8,  # "4 out of 5 stars", normalised to 0..1
         segments={"age": "34", "region": "EU", "hair": "curly, dyed"},
         fields=fields,
     )

@@ -128,7 +128,7 @@ async def test_review_pages_are_crawled_and_a_maintenance_page_is_a_parse_failur
         db_path,
         "SELECT text, rating, author_hash, segments FROM posts WHERE external_id = 'R10001'",
     )[0]
-    assert review[0].startswith("The pump spits out a tiny squirt") and review[1] == 2
+    assert review[0].startswith("The pump spits out a tiny squirt") and review[1] == 0.4  # 2 of 5
     assert review[2] and "Max" not in review[2]
     assert json.loads(review[3]) == {"age_group": "25-34", "region": "UK", "hair_type": "coily"}
     assert rows(db_path, "SELECT COUNT(*) FROM posts WHERE external_id = 'R10028'") == [(1,)]

@@ -65,5 +65,8 @@ failed_retention_days = 0
     assert "competitors #2: unknown key(s) alias (known: name, aliases)" in text
     assert "competitors #3 must be a name or a table" in text
     assert "aspects.price must be a non-empty list of keywords" in text
-    assert "key 'scorer': unknown scorer 'nope' (known: sentitui, textblob, vader)" in text
+    assert (
+        "key 'scorer': unknown scorer 'nope' (known: sentitui, textblob, vader, textblob-fr)"
+        in text
+    )
     assert "key 'failed_retention_days' must be at least 1 day, not 0" in text

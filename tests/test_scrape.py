@@ -131,18 +131,19 @@ def day(fetched_at: str, days_back: int) -> str:
     return (fetched - timedelta(days=days_back)).strftime("%Y-%m-%dT00:00:00Z")
 
 
+# Stars of 5 as the pages show them, stored normalised to 0..1 (posts.rating).
 SHOP_RATINGS = {
-    "rev-1001": 5.0,
-    "rev-1002": 2.0,
-    "rev-1004": 3.0,
-    "rev-1005": 5.0,
-    "rev-1006": 1.0,
-    "rev-2001": 4.0,
-    "rev-2002": 1.0,
-    "rev-3001": 5.0,
-    "rev-3002": 3.0,
-    "rev-4001": 4.0,
-    "rev-4002": 2.0,
+    "rev-1001": 1.0,
+    "rev-1002": 0.4,
+    "rev-1004": 0.6,
+    "rev-1005": 1.0,
+    "rev-1006": 0.2,
+    "rev-2001": 0.8,
+    "rev-2002": 0.2,
+    "rev-3001": 1.0,
+    "rev-3002": 0.6,
+    "rev-4001": 0.8,
+    "rev-4002": 0.4,
 }
 
 
@@ -171,7 +172,7 @@ async def test_shop_crawl_loads_each_review_once_and_never_asks_robots_disallowe
     assert ids >= set(SHOP_RATINGS) and len(hashed) == 1  # Priya's review has no id attribute
     ratings = dict(rows(db_path, "SELECT external_id, rating FROM posts"))
     assert {k: ratings[k] for k in SHOP_RATINGS} == SHOP_RATINGS
-    assert ratings[hashed.pop()] == 4.0
+    assert ratings[hashed.pop()] == 0.8
 
     paths = [p for _, p, _ in first_hits]
     assert paths[0] == "/robots.txt" and paths.count("/robots.txt") == 1
@@ -510,7 +511,7 @@ async def test_auto_mode_reads_schema_org_reviews_from_real_pages(
             "I love your chocolate mug cake recipe, and this one seems even better! Love the "
             "molten lava take on it",
             "2023-10-09T00:00:00Z",
-            5.0,
+            1.0,
             f"{server.url}/recipe-scrapers/bakewithzoha_1.html",
         )
     ]
@@ -520,8 +521,8 @@ async def test_auto_mode_reads_schema_org_reviews_from_real_pages(
     ) == [(1,)]
     rdfa = dict(rows(db_path, "SELECT external_id, rating FROM posts WHERE url LIKE '%rdfa%'"))
     assert rdfa == {
-        f"{sample.url}/structured/aquasilk-rdfa.html#review-m1": 5.0,
-        f"{sample.url}/structured/aquasilk-rdfa.html#review-m2": 4.0,
+        f"{sample.url}/structured/aquasilk-rdfa.html#review-m1": 1.0,
+        f"{sample.url}/structured/aquasilk-rdfa.html#review-m2": 0.8,
     }  # 8 of 10
 
 

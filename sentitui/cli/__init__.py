@@ -11,7 +11,7 @@ import re
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -44,7 +44,7 @@ pipelines_option = click.option(
 )
 
 
-def fail_usage(message: str) -> None:
+def fail_usage(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
 
@@ -499,16 +499,9 @@ def stats(as_json: bool, db_path: str) -> None:
 
 
 def _stats(db_path: str) -> dict[str, Any]:
+    from sentitui.report import stats_figures
 
-    store = open_existing_store(db_path)
-    return {
-        **store.totals(),
-        "by_source": store.totals_by_source(),
-        "feedback": store.feedback_split(),
-        "competitors": store.competitor_summary(),
-        "top_complaint": store.top_complaints().get(None),
-        "runs": store.runs(limit=20),
-    }
+    return stats_figures(open_existing_store(db_path))
 
 
 def _print_stats(db_path: str) -> None:
@@ -535,6 +528,27 @@ def _print_stats(db_path: str) -> None:
         )
     console.print(table)
     console.print(Text("feedback: " + ", ".join(f"{k} {v}" for k, v in data["feedback"].items())))
+    if data["unscored"]:
+        console.print(
+            Text(
+                f"unscored: {data['unscored']} post(s) in a language no scorer reads "
+                f"(left out of averages and shares, which cover {data['scored']} posts)"
+            )
+        )
+    if data["languages"]:
+        console.print(
+            Text(
+                "languages: " + ", ".join(f"{r['segment']} {r['posts']}" for r in data["languages"])
+            )
+        )
+    agreement = data["rating_agreement"]
+    if agreement["rated"]:
+        console.print(
+            Text(
+                f"ratings vs text: the text scorer agrees with {agreement['agreement']:.0%} of "
+                f"{agreement['rated']} rated posts (macro-F1 {agreement['macro_f1']:.3f})"
+            )
+        )
     if data["competitors"]:
         console.print(
             Text(
@@ -549,6 +563,74 @@ def _print_stats(db_path: str) -> None:
         console.print(
             Text(f"top complaint (aspect with most negative mentions): {data['top_complaint']}")
         )
+
+
+@main.command()
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="file to write")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "md", "pdf", "png"]),
+    default=None,
+    help="default: from --out's suffix, else html",
+)
+@click.option("--pipeline", help="only this pipeline's posts")
+@click.option("--since", help="only posts created at or after this date (ISO 8601)")
+@click.option("--json", "as_json", is_flag=True, help="print the report's figures as JSON")
+@db_option
+def report(
+    out_path: str | None,
+    fmt: str | None,
+    pipeline: str | None,
+    since: str | None,
+    as_json: bool,
+    db_path: str,
+) -> None:
+    """A report for the brand team: one self-contained HTML file (charts inlined, no
+    network needed to open it), Markdown, or PDF/PNG through headless Chromium."""
+    from sentitui.report import gather, render_html, render_markdown
+    from sentitui.report.browser import BrowserMissing, print_page
+
+    if since is not None:
+        since = _iso_since(since)
+    if not as_json and not out_path:
+        fail_usage("report: give --out FILE (or --json for the figures)")
+    data = gather(open_existing_store(db_path), pipeline=pipeline, since=since)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    if not out_path:
+        return
+    out = Path(out_path)
+    fmt = fmt or {".md": "md", ".pdf": "pdf", ".png": "png"}.get(out.suffix.lower(), "html")
+    try:
+        if fmt == "md":
+            out.write_text(render_markdown(data), encoding="utf-8")
+        elif fmt == "html":
+            out.write_text(render_html(data), encoding="utf-8")
+        else:
+            print_page(render_html(data), out, fmt)
+    except BrowserMissing as exc:
+        fail_usage(f"report: {exc}")
+    except OSError as exc:
+        click.echo(f"report: cannot write {out}: {exc.strerror}", err=True)
+        sys.exit(1)
+    if not as_json:
+        click.echo(f"wrote {out} ({fmt}, {data['stats']['posts']} posts)")
+
+
+def _iso_since(text: str) -> str:
+    """A --since date or time -> ISO 8601 UTC as posts.created_at stores it."""
+    from datetime import UTC
+
+    from dateutil.parser import isoparse
+
+    try:
+        when = isoparse(text)
+    except ValueError:
+        fail_usage(f"--since {text!r} is not an ISO 8601 date like 2026-11-01")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @main.command()

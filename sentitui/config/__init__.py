@@ -64,6 +64,9 @@ class PipelineConfig:
     competitor_aliases: dict[str, list[str]] = field(default_factory=dict)
     aspects: dict[str, list[str]] = field(default_factory=dict)
     scorer: str = "sentitui"
+    # language (ISO 639-1) -> scorer for posts in it, e.g. {"fr": "textblob-fr"}
+    scorer_by_language: dict[str, str] = field(default_factory=dict)
+    label_from: str = "text"  # "text" | "rating": what decides a rated post's label
     redact_pii: bool = True
     retention_days: int | None = None
     failed_retention_days: int = 14
@@ -102,6 +105,12 @@ PIPELINE_OPTIONS: dict[str, Option] = {
     "redact_pii": Option((bool,), default=True, doc="replace e-mails and phone numbers in text"),
     "aspects": Option((dict,), default={}, doc='{ price = ["price", "expensive"], ... }'),
     "scorer": Option((str,), default="sentitui", doc="sentitui | textblob | vader"),
+    "scorer_by_language": Option(
+        (dict,), default={}, doc='language -> scorer, e.g. { fr = "textblob-fr" }'
+    ),
+    "label_from": Option(
+        (str,), default="text", doc='"text" | "rating": what labels a post that has a rating'
+    ),
     "retention_days": Option((int,), doc="delete posts older than this (sentitui purge)"),
     "failed_retention_days": Option(
         (int,), default=14, doc="delete failed records older than this"
@@ -249,6 +258,8 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         competitor_aliases=competitor_aliases,
         aspects=parse_aspects(pipe.get("aspects", {}), f"{path} [pipeline]", problems),
         scorer=pipe.get("scorer", "sentitui"),
+        scorer_by_language=dict(pipe.get("scorer_by_language", {})),
+        label_from=pipe.get("label_from", "text"),
         redact_pii=pipe.get("redact_pii", True),
         retention_days=pipe.get("retention_days"),
         failed_retention_days=pipe.get("failed_retention_days", 14),

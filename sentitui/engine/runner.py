@@ -95,7 +95,11 @@ async def transform(
     if out.posts:
         try:
             analyses = await engine.scorer.analyse(
-                [p.text for p in out.posts], pipeline.scorer, pipeline.aspects
+                [p.text for p in out.posts],
+                pipeline.scorer,
+                pipeline.aspects,
+                langs=[p.lang for p in out.posts],
+                by_language=pipeline.scorer_by_language,
             )
         except Exception as exc:
             for post in out.posts:
@@ -107,12 +111,13 @@ async def transform(
             out.posts = []
             return out
         for post, analysis in zip(out.posts, analyses, strict=True):
-            found = insight_for(post.text, analysis, pipeline)
+            found = insight_for(post.text, analysis, pipeline, post.rating)
             post.polarity, post.subjectivity, post.label = (
                 found.polarity,
                 found.subjectivity,
-                found.label,
+                found.label,  # type: ignore[assignment]
             )
+            post.text_label, post.lang = found.text_label, analysis.lang  # type: ignore[assignment]
             post.feedback, post.competitors, post.aspects = (
                 found.feedback,
                 found.competitors,

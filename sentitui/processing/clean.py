@@ -43,6 +43,7 @@ __all__ = [
     "clean_record",
     "clean_text",
     "hash_author",
+    "normalise_rating",
     "parse_rating",
     "parse_time",
     "pseudonymise_text",
@@ -413,6 +414,23 @@ def parse_rating(value: Any) -> float | None:
     return number if denominator == 5 else round(number * 5 / denominator, 4)
 
 
+# A bare number is read on the smallest usual scale it fits: 1-5 stars, 1-10 points, or
+# a percentage. Fractions and star strings already say their scale (parse_rating).
+_SCALES = (5.0, 10.0, 100.0)
+
+
+def normalise_rating(value: Any) -> float | None:
+    """A rating -> 0..1, as `posts.rating` stores it: "4/5", "8/10", 4 and "★★★★☆" all
+    give 0.8; 85 gives 0.85. A number above 100 is no rating."""
+    stars = parse_rating(value)
+    if stars is None:
+        return None
+    for scale in _SCALES:
+        if stars <= scale:
+            return round(stars / scale, 4)
+    raise CleanError(f"rating {_show(value)} is on no scale up to 100")
+
+
 # ---- records ----------------------------------------------------------------------------
 
 
@@ -526,7 +544,7 @@ def clean_record(
         lang=lang,
         created_at=parse_time(fields.get("created_at"), "created_at"),
         fetched_at=fetched_at,
-        rating=parse_rating(fields.get("rating")),
+        rating=normalise_rating(fields.get("rating")),
         segments=_clean_segments(fields.get("segments")),
         fields=dict(fields),
     )

@@ -75,6 +75,24 @@ def check_insight_options(pipe: dict[str, Any], where: str, problems: list[str])
     scorer = pipe.get("scorer")
     if isinstance(scorer, str) and (problem := scorer_problem(scorer)):
         problems.append(f"{where}: key 'scorer': {problem}")
+    for lang, name in (pipe.get("scorer_by_language") or {}).items():
+        key = f"scorer_by_language.{lang}"
+        if (
+            not isinstance(lang, str)
+            or len(lang) != 2
+            or not lang.isalpha()
+            or lang != lang.lower()
+        ):
+            problems.append(f"{where}: key {key!r}: languages are ISO 639-1 codes like 'fr'")
+        elif not isinstance(name, str):
+            problems.append(f"{where}: key {key!r} must be a scorer name, not {name!r}")
+        elif problem := scorer_problem(name):
+            problems.append(f"{where}: key {key!r}: {problem}")
+    label_from = pipe.get("label_from")
+    if isinstance(label_from, str) and label_from not in ("text", "rating"):
+        problems.append(
+            f'{where}: key \'label_from\' must be "text" or "rating", not {label_from!r}'
+        )
     for key in ("retention_days", "failed_retention_days"):
         days = pipe.get(key)
         if isinstance(days, int) and days < 1:

@@ -7,6 +7,13 @@ Three scorers, chosen per pipeline (`scorer = "..."`):
 - `textblob`: TextBlob's pattern analyzer as shipped.
 - `vader`: VADER's compound score, from the optional extra `sentitui[vader]`
   (subjectivity is the share of non-neutral words).
+- `textblob-fr`: TextBlob's French lexicon (textblob-fr), from the optional extra
+  `sentitui[fr]`; picked per language with `scorer_by_language = { fr = "textblob-fr" }`.
+
+Every scorer reads some languages only (`SCORER_LANGUAGES`). A post whose language
+(stated by its source, or detected: processing/language.py) no scorer of the pipeline
+reads is not scored at all: its `Analysis.scored` is False and it is labelled
+`unscored`, never called neutral.
 
 `score_batch(texts, scorer)` and `analyse_batch(texts, scorer, aspects)` are the
 units of work: plain, picklable top-level functions. `Scorer` runs them in a
@@ -51,7 +58,16 @@ __all__ = [
 ]
 
 DEFAULT_SCORER = "sentitui"
-SCORERS = ("sentitui", "textblob", "vader")
+SCORERS = ("sentitui", "textblob", "vader", "textblob-fr")
+# The languages each scorer's lexicon is written for (ISO 639-1).
+SCORER_LANGUAGES: dict[str, frozenset[str]] = {
+    "sentitui": frozenset({"en"}),
+    "textblob": frozenset({"en"}),
+    "vader": frozenset({"en"}),
+    "textblob-fr": frozenset({"fr"}),
+}
+# Optional scorers: the module they need and the extra that installs it.
+_EXTRAS = {"vader": ("vaderSentiment", "vader"), "textblob-fr": ("textblob_fr", "fr")}
 # Aspect keywords by aspect name, as tuples so they pickle and hash.
 Aspects = Mapping[str, Sequence[str]]
 
@@ -73,10 +89,23 @@ def _vader(text: str) -> tuple[float, float]:
     return scores["compound"], 1.0 - scores["neu"]
 
 
+@lru_cache(maxsize=1)
+def _french_analyzer() -> Any:
+    from textblob_fr import PatternAnalyzer
+
+    return PatternAnalyzer()
+
+
+def _textblob_fr(text: str) -> tuple[float, float]:
+    polarity, subjectivity = _french_analyzer().analyze(text)
+    return float(polarity), float(subjectivity)
+
+
 _FUNCTIONS: dict[str, Callable[[str], tuple[float, float]]] = {
     "sentitui": score_text,
     "textblob": _textblob,
     "vader": _vader,
+    "textblob-fr": _textblob_fr,
 }
 
 
@@ -84,9 +113,23 @@ def scorer_problem(name: str) -> str | None:
     """Why a scorer name cannot be used here, or None when it can."""
     if name not in _FUNCTIONS:
         return f"unknown scorer {name!r} (known: {', '.join(SCORERS)})"
-    if name == "vader" and importlib.util.find_spec("vaderSentiment") is None:
-        return "scorer 'vader' needs the optional extra: pip install 'sentitui[vader]'"
+    if name in _EXTRAS and importlib.util.find_spec(_EXTRAS[name][0]) is None:
+        return (
+            f"scorer {name!r} needs the optional extra: pip install 'sentitui[{_EXTRAS[name][1]}]'"
+        )
     return None
+
+
+def scorer_for(
+    lang: str | None, scorer: str, by_language: Mapping[str, str] | None = None
+) -> str | None:
+    """The scorer that reads `lang`: the pipeline's choice for that language, else its
+    scorer when it reads the language (or the language is unknown), else None."""
+    if lang is None:
+        return scorer
+    if by_language and lang in by_language:
+        return by_language[lang]
+    return scorer if lang in SCORER_LANGUAGES.get(scorer, ()) else None
 
 
 def _score_one(text: str, scorer: str) -> tuple[float, float]:
@@ -106,25 +149,47 @@ def score_batch(texts: list[str], scorer: str = DEFAULT_SCORER) -> list[tuple[fl
 
 @dataclass(slots=True)
 class Analysis:
-    """What the worker computes for one post: overall scores and a polarity per aspect."""
+    """What the worker computes for one post: overall scores and a polarity per aspect,
+    the post's language, and whether a scorer could read it at all."""
 
     polarity: float
     subjectivity: float
     aspects: dict[str, float] = field(default_factory=dict)
+    lang: str | None = None
+    scored: bool = True
 
 
 def analyse_batch(
-    texts: list[str], scorer: str = DEFAULT_SCORER, aspects: Aspects | None = None
+    texts: list[str],
+    scorer: str = DEFAULT_SCORER,
+    aspects: Aspects | None = None,
+    langs: Sequence[str | None] | None = None,
+    by_language: Mapping[str, str] | None = None,
 ) -> list[Analysis]:
-    """Scores plus aspect polarities (sentence level, see processing/aspects.py)."""
+    """Language, scores and aspect polarities (sentence level, see processing/aspects.py).
+
+    `langs` are the languages the sources stated (None where they did not): those win
+    over detection. A text in a language none of the pipeline's scorers reads gets
+    `scored=False` and zero scores, which nobody may average."""
     from sentitui.processing.aspects import aspect_polarities
+    from sentitui.processing.language import language_of
 
     out = []
-    for (polarity, subjectivity), text in zip(score_batch(texts, scorer), texts, strict=True):
+    for index, text in enumerate(texts):
+        lang = language_of(text, langs[index] if langs else None)
+        name = scorer_for(lang, scorer, by_language)
+        if name is None:
+            out.append(Analysis(0.0, 0.0, {}, lang=lang, scored=False))
+            continue
+        if name not in _FUNCTIONS:
+            raise ValueError(scorer_problem(name))
+        polarity, subjectivity = _score_one(text, name)
         found = (
-            aspect_polarities(text, aspects, lambda s: _score_one(s, scorer)[0]) if aspects else {}
+            aspect_polarities(text, aspects, lambda s, n=name: _score_one(s, n)[0])
+            if aspects
+            else {}
         )
-        out.append(Analysis(polarity, subjectivity, found))
+        out.append(Analysis(polarity, subjectivity, found, lang=lang))
     return out
 
 
@@ -229,20 +294,38 @@ class Scorer:
             return await self._run_batches(score_batch, texts, scorer)
 
     async def analyse(
-        self, texts: list[str], scorer: str = DEFAULT_SCORER, aspects: Aspects | None = None
+        self,
+        texts: list[str],
+        scorer: str = DEFAULT_SCORER,
+        aspects: Aspects | None = None,
+        *,
+        langs: Sequence[str | None] | None = None,
+        by_language: Mapping[str, str] | None = None,
     ) -> list[Analysis]:
-        """`score` plus a polarity for each aspect a text mentions."""
+        """`score` plus the language and a polarity for each aspect a text mentions."""
         if not texts:
             return []
         frozen = {name: tuple(words) for name, words in (aspects or {}).items()}
+        extra = (dict(by_language or {}),)
         try:
-            return await self._run_batches(analyse_batch, texts, scorer, frozen)
+            return await self._run_batches(
+                analyse_batch, texts, scorer, frozen, langs=langs, extra=extra
+            )
         except BrokenProcessPool:
-            return await self._run_batches(analyse_batch, texts, scorer, frozen)
+            return await self._run_batches(
+                analyse_batch, texts, scorer, frozen, langs=langs, extra=extra
+            )
 
     async def _run_batches(
-        self, function: Callable[..., list[Any]], texts: list[str], *args: Any
+        self,
+        function: Callable[..., list[Any]],
+        texts: list[str],
+        *args: Any,
+        langs: Sequence[str | None] | None = None,
+        extra: tuple[Any, ...] = (),
     ) -> list[Any]:
+        """Run `function(batch, *args[, batch_langs, *extra])` over batches of texts; the
+        languages, when given, are cut into the same batches as the texts."""
         executor = self._ensure_executor()
         loop = asyncio.get_running_loop()
         size = self.batch_size
@@ -250,7 +333,8 @@ class Scorer:
         try:
             for i in range(0, len(texts), size):
                 batch = list(texts[i : i + size])
-                futures.append(loop.run_in_executor(executor, function, batch, *args))
+                tail = (list(langs[i : i + size]) if langs else None, *extra) if extra else ()
+                futures.append(loop.run_in_executor(executor, function, batch, *args, *tail))
             results = await asyncio.gather(*futures)
         except BrokenProcessPool:
             for future in futures:

@@ -16,7 +16,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +26,10 @@ from typing import Any
 import sqlite_utils
 
 from sentitui.models import FailedRecord, Post, RunStats
+from sentitui.processing.ratings import rating_label
+
+# The pseudo segment key for posts.lang on the dashboard, in `stats` and the report.
+LANGUAGE_SEGMENT = "language"
 
 
 def utc_now() -> str:
@@ -194,8 +198,17 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     db["failed_records"].create_index(["created_at"], index_name="failed_records_created")
 
 
+def _migrate_text_label(db: sqlite_utils.Database) -> None:
+    """Languages and ratings: `posts.text_label`, the text scorer's verdict kept beside
+    a label that came from the star rating (`label_from = "rating"`), so agreement
+    between the two can be measured; and an index for the language segment."""
+    db.execute("ALTER TABLE posts ADD COLUMN text_label TEXT")
+    db.execute("UPDATE posts SET text_label = label")
+    db["posts"].create_index(["lang"], index_name="posts_lang")
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
-MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3]
+MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3, _migrate_text_label]
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -356,8 +369,8 @@ class Store:
                 cur = conn.executemany(
                     "INSERT OR IGNORE INTO posts (pipeline, source, external_id, url, author_hash, "
                     "text, lang, created_at, fetched_at, polarity, subjectivity, label, feedback, "
-                    "competitors, rating, segments, run_id, aspects) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "competitors, rating, segments, run_id, aspects, text_label) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         tuple(
                             map(
@@ -381,6 +394,7 @@ class Store:
                                     json.dumps(p.segments, ensure_ascii=False),
                                     stats.run_id,
                                     json.dumps(p.aspects, ensure_ascii=False),
+                                    p.text_label,
                                 ),
                             )
                         )
@@ -596,17 +610,21 @@ class Store:
         """Headline figures for the dashboard and `sentitui stats`."""
         row = self.conn.execute(
             "SELECT COUNT(*), AVG(polarity), SUM(label = 'negative'), SUM(label = 'positive'), "
-            "SUM(label = 'neutral') FROM posts"
+            "SUM(label = 'neutral'), SUM(label = 'unscored') FROM posts"
         ).fetchone()
-        posts, avg, negative, positive, neutral = row
+        posts, avg, negative, positive, neutral, unscored = row
         open_failed = self.count_failed(status="open")
+        # Shares are of the posts a scorer read: an unscored post is no vote either way.
+        scored = posts - (unscored or 0)
         return {
             "posts": posts,
+            "scored": scored,
+            "unscored": unscored or 0,
             "avg_polarity": round(avg, 4) if avg is not None else None,
             "positive": positive or 0,
             "neutral": neutral or 0,
             "negative": negative or 0,
-            "share_negative": round((negative or 0) / posts, 4) if posts else 0.0,
+            "share_negative": round((negative or 0) / scored, 4) if scored else 0.0,
             "open_failed": open_failed,
         }
 
@@ -614,8 +632,8 @@ class Store:
         return self.rows(
             "SELECT pipeline, source, COUNT(*) AS posts, ROUND(AVG(polarity), 4) AS avg_polarity, "
             "SUM(label = 'positive') AS positive, SUM(label = 'neutral') AS neutral, "
-            "SUM(label = 'negative') AS negative FROM posts GROUP BY pipeline, source "
-            "ORDER BY pipeline, source"
+            "SUM(label = 'negative') AS negative, SUM(label = 'unscored') AS unscored "
+            "FROM posts GROUP BY pipeline, source ORDER BY pipeline, source"
         )
 
     def feedback_split(self) -> dict[str, int]:
@@ -627,16 +645,30 @@ class Store:
         }
 
     def segment_keys(self) -> list[str]:
+        """The segment keys posts carry, then `language` when any post has one."""
         rows = self.rows(
             "SELECT DISTINCT j.key AS key FROM posts, json_each(posts.segments) AS j ORDER BY key"
         )
-        return [r["key"] for r in rows]
+        keys = [r["key"] for r in rows if r["key"] != LANGUAGE_SEGMENT]
+        if self.conn.execute("SELECT 1 FROM posts WHERE lang IS NOT NULL LIMIT 1").fetchone():
+            keys.append(LANGUAGE_SEGMENT)
+        return keys
 
     def segment_breakdown(self, key: str) -> list[dict[str, Any]]:
+        """Posts, polarity and labels per value of a segment key; `language` is the
+        posts' detected or stated language (posts.lang), not a key inside segments."""
+        if key == LANGUAGE_SEGMENT:
+            return self.rows(
+                "SELECT lang AS segment, COUNT(*) AS posts, ROUND(AVG(polarity), 4) AS "
+                "avg_polarity, SUM(label = 'positive') AS positive, SUM(label = 'neutral') AS "
+                "neutral, SUM(label = 'negative') AS negative, SUM(label = 'unscored') AS "
+                "unscored FROM posts WHERE lang IS NOT NULL GROUP BY lang ORDER BY posts DESC"
+            )
         return self.rows(
             "SELECT json_extract(segments, '$.' || ?) AS segment, COUNT(*) AS posts, "
             "ROUND(AVG(polarity), 4) AS avg_polarity, SUM(label = 'positive') AS positive, "
-            "SUM(label = 'neutral') AS neutral, SUM(label = 'negative') AS negative "
+            "SUM(label = 'neutral') AS neutral, SUM(label = 'negative') AS negative, "
+            "SUM(label = 'unscored') AS unscored "
             "FROM posts WHERE json_extract(segments, '$.' || ?) IS NOT NULL "
             "GROUP BY segment ORDER BY posts DESC",
             (json.dumps(key)[1:-1], json.dumps(key)[1:-1]),
@@ -752,7 +784,10 @@ class Store:
         summary. Ordered by segment, then most negative mentions first."""
         clauses, params = ["posts.aspects IS NOT NULL"], []
         segment_sql = "NULL"
-        if segment_key:
+        if segment_key == LANGUAGE_SEGMENT:
+            segment_sql = "posts.lang"
+            clauses.append("posts.lang IS NOT NULL")
+        elif segment_key:
             path = "$." + json.dumps(segment_key)
             segment_sql = "json_extract(posts.segments, ?)"
             clauses.append("json_extract(posts.segments, ?) IS NOT NULL")
@@ -760,7 +795,7 @@ class Store:
         if pipeline:
             clauses.append("posts.pipeline = ?")
             params.append(pipeline)
-        select_params = [path] if segment_key else []
+        select_params = [path] if segment_key and segment_key != LANGUAGE_SEGMENT else []
         rows = self.rows(
             f"SELECT {segment_sql} AS segment, a.key AS aspect, COUNT(*) AS mentions, "
             "ROUND(AVG(json_extract(a.value, '$.polarity')), 4) AS avg_polarity, "
@@ -781,6 +816,53 @@ class Store:
         """{segment value: the aspect with the most negative mentions} — "price is the
         top complaint among 18-24". Without a key the one entry is under None."""
         return top_complaints_of(self.aspect_summary(segment_key, pipeline))
+
+    # ---- ratings: the customers' own verdict beside the text scorer's -----------------
+
+    def rating_agreement(self) -> dict[str, Any]:
+        """How often the text scorer agrees with the customers' ratings, over posts that
+        have both: `rated`, `agreement` (share with the same label), `macro_f1` (the
+        rating's label as truth) and the confusion counts rating label -> text label."""
+        rows = self.rows(
+            "SELECT rating, text_label FROM posts WHERE rating IS NOT NULL "
+            "AND text_label IN ('positive', 'neutral', 'negative')"
+        )
+        return agreement_of([(rating_label(r["rating"]), r["text_label"]) for r in rows])
+
+    def rating_disagreements(self, limit: int = 10) -> list[dict[str, Any]]:
+        """Rated posts whose text polarity is furthest from their rating (both put on
+        -1..1): where the scorer misreads customers, or the text says more than stars."""
+        return self.rows(
+            "SELECT id, pipeline, source, url, text, rating, polarity, label, text_label, "
+            "ABS((rating * 2 - 1) - polarity) AS gap FROM posts "
+            "WHERE rating IS NOT NULL AND polarity IS NOT NULL "
+            "ORDER BY gap DESC, id LIMIT ?",
+            (limit,),
+        )
+
+
+def agreement_of(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """(truth, guess) label pairs -> {"rated", "agreement", "macro_f1", "confusion"};
+    macro-F1 averages over the labels that occur as truth or guess."""
+    labels = ("positive", "neutral", "negative")
+    confusion = {t: dict.fromkeys(labels, 0) for t in labels}
+    for truth, guess in pairs:
+        confusion[truth][guess] += 1
+    n = len(pairs)
+    agree = sum(confusion[label][label] for label in labels)
+    scores = []
+    for label in labels:
+        tp = confusion[label][label]
+        truth_n = sum(confusion[label].values())
+        guess_n = sum(confusion[t][label] for t in labels)
+        if truth_n or guess_n:
+            scores.append(2 * tp / (truth_n + guess_n))
+    return {
+        "rated": n,
+        "agreement": round(agree / n, 4) if n else None,
+        "macro_f1": round(sum(scores) / len(scores), 4) if scores else None,
+        "confusion": confusion,
+    }
 
 
 def top_complaints_of(rows: Iterable[dict[str, Any]]) -> dict[Any, str]:

@@ -1,0 +1,128 @@
+"""Every figure of the report, gathered once through the store's own query functions,
+so the report says exactly what `sentitui stats --json` says about the same posts.
+
+`--pipeline` and `--since` narrow the scope without a second set of queries: temporary
+views named like the tables (`posts`, `failed_records`, `runs`) shadow them on this
+connection only (SQLite and PostgreSQL both look in the temporary schema first), so each
+query function reads the scoped rows and nothing is written to the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sentitui.store import Store
+
+__all__ = ["FEEDBACK_TYPES", "LABELS", "gather", "stats_figures"]
+
+LABELS = ("positive", "neutral", "negative", "unscored")
+FEEDBACK_TYPES = ("praise", "complaint", "suggestion", "comparison", "question", "other")
+EXAMPLES_PER_GROUP = 3
+
+
+def stats_figures(store: Store) -> dict[str, Any]:
+    """What `sentitui stats --json` prints: one function, so the report cannot drift."""
+    from sentitui.store import LANGUAGE_SEGMENT
+
+    return {
+        **store.totals(),
+        "by_source": store.totals_by_source(),
+        "feedback": store.feedback_split(),
+        "languages": store.segment_breakdown(LANGUAGE_SEGMENT),
+        "competitors": store.competitor_summary(),
+        "top_complaint": store.top_complaints().get(None),
+        "rating_agreement": store.rating_agreement(),
+        "runs": store.runs(limit=20),
+    }
+
+
+def _literal(value: str) -> str:
+    """A string as an SQL literal (views take no parameters): quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _scope(store: Store, pipeline: str | None, since: str | None) -> None:
+    """Shadow the tables with views of the chosen pipeline and time span."""
+    posts, failed, runs = [], [], []
+    if pipeline:
+        for clauses in (posts, failed, runs):
+            clauses.append(f"pipeline = {_literal(pipeline)}")
+    if since:
+        posts.append(f"created_at >= {_literal(since)}")
+        failed.append(f"created_at >= {_literal(since)}")
+        runs.append(f"started_at >= {_literal(since)}")
+    for table, clauses in (("posts", posts), ("failed_records", failed), ("runs", runs)):
+        if clauses:
+            store.conn.execute(
+                f"CREATE TEMP VIEW {table} AS SELECT * FROM main.{table} "
+                f"WHERE {' AND '.join(clauses)}"
+            )
+
+
+def _bucket_seconds(first: str | None, last: str | None) -> int:
+    """Hours for two days or less, days up to a quarter, weeks beyond."""
+    if not first or not last:
+        return 86400
+    try:
+        span = (
+            datetime.fromisoformat(last.replace("Z", "+00:00"))
+            - datetime.fromisoformat(first.replace("Z", "+00:00"))
+        ).total_seconds()
+    except ValueError:
+        return 86400
+    if span <= 2 * 86400:
+        return 3600
+    return 86400 if span <= 92 * 86400 else 7 * 86400
+
+
+def _alerts(store: Store) -> list[dict[str, Any]] | None:
+    """Stored alert states, or None where this database has no alerts table yet."""
+    exists = store.conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'"
+    ).fetchone()
+    return store.rows("SELECT * FROM alerts ORDER BY id") if exists else None
+
+
+def _examples(store: Store) -> dict[str, list[dict[str, Any]]]:
+    """The newest posts of each feedback type and of each label, with their links."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for feedback in FEEDBACK_TYPES:
+        groups[feedback] = store.search_posts(feedback=feedback, limit=EXAMPLES_PER_GROUP)
+    for label in ("positive", "negative", "unscored"):
+        groups[label] = store.search_posts(label=label, limit=EXAMPLES_PER_GROUP)
+    return {name: rows for name, rows in groups.items() if rows}
+
+
+def gather(store: Store, pipeline: str | None = None, since: str | None = None) -> dict[str, Any]:
+    """All figures of the report for the posts in scope, as plain JSON-able data."""
+    _scope(store, pipeline, since)
+    stats = stats_figures(store)
+    first, last = store.post_time_range()
+    segments = {key: store.segment_breakdown(key) for key in store.segment_keys()}
+    return {
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "scope": {"pipeline": pipeline, "since": since},
+        "stats": stats,
+        "coverage": {
+            "sources": [f"{r['pipeline']}/{r['source']}" for r in stats["by_source"]],
+            "first_post": first,
+            "last_post": last,
+            "posts": stats["posts"],
+            "unscored": stats["unscored"],
+            "open_failed": stats["open_failed"],
+        },
+        "over_time": {
+            "bucket_seconds": (bucket := _bucket_seconds(first, last)),
+            "rows": store.sentiment_over_time(bucket),
+        },
+        "segments": segments,
+        "aspects": store.aspect_summary(),
+        "top_complaint_by_segment": {
+            key: {str(k): v for k, v in store.top_complaints(key).items()} for key in segments
+        },
+        "alerts": _alerts(store),
+        "examples": _examples(store),
+        "rating_disagreements": store.rating_disagreements(5),
+    }
