@@ -26,6 +26,7 @@ from typing import Any
 import sqlite_utils
 
 from sentitui.models import FailedRecord, Post, RunStats
+from sentitui.processing.clean import EARLIEST_PLAUSIBLE, RAW_DATE_SEGMENT
 
 
 def utc_now() -> str:
@@ -194,8 +195,29 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     db["failed_records"].create_index(["created_at"], index_name="failed_records_created")
 
 
+def repair_implausible_created_at(db: sqlite_utils.Database) -> None:
+    """Posts stored before the cleaner's date policy (processing/clean.py) may carry
+    "no date" values such as 0001-01-01 or 9999-12-31, or no time at all: give them the
+    time they were fetched and keep the value as written in segments.created_at_raw,
+    as the cleaner now does for new posts."""
+    db.execute(
+        f"""
+        UPDATE posts
+        SET segments = json_set(
+                CASE WHEN json_valid(segments) THEN segments ELSE '{{}}' END,
+                '$.{RAW_DATE_SEGMENT}', created_at),
+            created_at = fetched_at
+        WHERE created_at IS NOT NULL
+          AND (created_at NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*'
+               OR created_at < ?
+               OR created_at > strftime('%Y-%m-%dT%H:%M:%SZ', fetched_at, '+1 day'))
+        """,
+        (EARLIEST_PLAUSIBLE,),
+    )
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
-MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3]
+MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3, repair_implausible_created_at]
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
