@@ -47,7 +47,7 @@ class ReparseUnsupported(Exception):
     pass
 
 
-class SourceConfigError(Exception):
+class SourceConfigError(ValueError):
     """The source's configuration does not fit what the run meets (no file at `path`,
     a `records` key no response has): the run fails with this message rather than
     loading nothing and saying `ok`."""
