@@ -100,3 +100,40 @@ def test_the_migration_repairs_rows_stored_before_the_policy(tmp_path: Path):
         "junk": (FETCHED, {"created_at_raw": "not a date"}),
         "fine": ("2026-11-19T08:00:00Z", {"hair": "wavy"}),
     }
+
+
+async def test_a_run_stores_no_date_posts_dated_when_fetched(
+    tmp_path: Path, write_pipeline, make_engine, db_path
+):
+    (tmp_path / "posts.jsonl").write_text(
+        "".join(
+            json.dumps({"id": i, "text": "Love it", "at": at}) + "\n"
+            for i, at in enumerate(["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+        ),
+        encoding="utf-8",
+    )
+    pipeline = write_pipeline("""
+    [pipeline]
+    name = "p"
+    [[source]]
+    name = "s"
+    kind = "file"
+    path = "../posts.jsonl"
+    [source.fields]
+    id = "id"
+    text = "text"
+    created_at = "at"
+    """)
+
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("p", "s")
+
+    assert (stats.status, stats.loaded, stats.failed) == ("ok", 2, 0)
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute(
+            "SELECT created_at = fetched_at, segments FROM posts ORDER BY external_id"
+        ).fetchall()
+    assert [(same, json.loads(segments)) for same, segments in rows] == [
+        (1, {"created_at_raw": "0001-01-01T00:00:00Z"}),
+        (1, {"created_at_raw": "9999-12-31T23:59:59Z"}),
+    ]
