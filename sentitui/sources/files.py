@@ -95,7 +95,7 @@ class FileSource(BaseSource):
                 for folder in self.watch_dirs()
                 if not folder.is_dir()
             ]
-        if not glob.has_magic(str(pattern)) and not pattern.is_file():
+        if not glob.has_magic(self.options["path"]) and not pattern.is_file():
             return [f"key 'path': no file {pattern} (paths are relative to the pipeline file)"]
         return []
 
