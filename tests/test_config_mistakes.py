@@ -185,3 +185,17 @@ async def until(condition, daemon: subprocess.Popen, timeout: float = 30) -> Non
         assert daemon.poll() is None, f"the daemon exited with {daemon.returncode}"
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.05)
+
+
+def test_run_once_with_every_source_disabled_says_so(tmp_path):
+    (tmp_path / "data.jsonl").write_text('{"id": 1, "text": "Love it"}\n', encoding="utf-8")
+    write_pipeline(tmp_path / "pipelines", "../data.jsonl", source_extra="enabled = false")
+    args = ["--pipelines", "pipelines", "--db", "t.db"]
+
+    quiet = sentitui("run", "--once", *args, cwd=tmp_path)
+    assert quiet.returncode == 2
+    assert "no enabled source in p: set enabled = true on one" in quiet.stderr
+
+    by_hand = sentitui("run", "--once", "--source", "reviews", *args, cwd=tmp_path)
+    assert by_hand.returncode == 0, by_hand.stderr
+    assert posts(tmp_path / "t.db") == ["1"]

@@ -188,6 +188,11 @@ def run(
     selected = [known[n] for n in pipeline_names] if pipeline_names else pipelines
     if source_name and not any(s.name == source_name for p in selected for s in p.sources):
         fail_usage(f"no source named {source_name!r} in the selected pipelines")
+    if not watch and not source_name and not any(s.enabled for p in selected for s in p.sources):
+        fail_usage(
+            f"no enabled source in {', '.join(p.name for p in selected) or 'the pipelines'}: "
+            f"set enabled = true on one, or pull one by hand with --source NAME"
+        )
     if watch:
         from sentitui.engine.daemon import run_daemon
 
