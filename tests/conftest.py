@@ -17,6 +17,11 @@ from sentitui.net.http import HttpClient
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures" / "real"
+OWN_FIXTURES = REPO / "tests" / "fixtures"
+CONFORMANCE_SKIP = "conformance: third-party recordings in ../shared/fixtures/real are absent"
+# Tests over the third-party recordings are a second layer: the main tests read the
+# project's own fixtures in tests/fixtures, so a fresh clone passes without ../shared.
+conformance = pytest.mark.skipif(not SHARED_FIXTURES.is_dir(), reason=CONFORMANCE_SKIP)
 
 
 @dataclass

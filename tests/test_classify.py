@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sentitui.processing.classify import FEEDBACK, _competitor_patterns, classify
@@ -71,9 +73,14 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("Meh.", "complaint", []),  # "meh" is mildly negative for the default scorer
     # word boundaries: a longer word is not the competitor
     ("The SilkProfessional line is unrelated.", "other", []),
-    # KNOWINGLY WRONG: sarcasm. A reader hears a complaint; TextBlob sees "great" and
-    # "perfect" (polarity 0.9) and no rule catches it, so it is classified as praise.
-    ("Oh great, another shampoo that leaves my hair like straw. Just perfect.", "praise", []),
+    # Sarcasm. A reader hears a complaint; TextBlob sees "great" and "perfect" (polarity
+    # 0.9) and no rule catches it: a strict xfail until the classifier reads it right.
+    pytest.param(
+        "Oh great, another shampoo that leaves my hair like straw. Just perfect.",
+        "complaint",
+        [],
+        marks=pytest.mark.xfail(strict=True, reason="sarcasm without a cue reads as praise"),
+    ),
     # More praise and complaints the default scorer reads and TextBlob misses.
     ("sooo goood, obsessed 😍", "praise", []),
     ("#BestShampooEver", "praise", []),
@@ -92,9 +99,13 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("Love how it made my hair greasy in one wash. Thanks a lot.", "complaint", []),
     ("Wow, what a fantastic way to waste twenty dollars. Just wow.", "complaint", []),
     ("Not a waste of money at all, my curls love it", "praise", []),
-    # KNOWINGLY WRONG: sarcasm without a cue is read literally, so a clear complaint
-    # comes out as praise.
-    ("Oh great, my hair feels like straw. Just perfect.", "praise", []),
+    # Sarcasm without a cue is read literally: a strict xfail until it is a complaint.
+    pytest.param(
+        "Oh great, my hair feels like straw. Just perfect.",
+        "complaint",
+        [],
+        marks=pytest.mark.xfail(strict=True, reason="sarcasm without a cue reads as praise"),
+    ),
     # Comparisons through aliases are in test_competitor_aliases_and_hashtags below.
     ("Is it better than my old conditioner?", "comparison", []),
     ("It lathers more than SilkPro ever did", "comparison", ["SilkPro"]),
@@ -105,14 +116,21 @@ CASES: list[tuple[str, str, list[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "feedback", "competitors"), CASES, ids=[c[0][:40] for c in CASES])
+def values(case: Any) -> tuple[Any, ...]:
+    """A case's (text, feedback, competitors), whether a tuple or a pytest.param."""
+    return tuple(case.values) if hasattr(case, "values") else case
+
+
+@pytest.mark.parametrize(
+    ("text", "feedback", "competitors"), CASES, ids=[values(c)[0][:40] for c in CASES]
+)
 def test_classify_table(text: str, feedback: str, competitors: list[str]) -> None:
     [(polarity, _)] = score_batch([text])
     assert classify(text, polarity, COMPETITORS) == (feedback, competitors)
 
 
 def test_table_covers_every_feedback_class() -> None:
-    assert {case[1] for case in CASES} == set(FEEDBACK)
+    assert {values(case)[1] for case in CASES} == set(FEEDBACK)
     assert len(CASES) >= 60
 
 

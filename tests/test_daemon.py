@@ -80,24 +80,31 @@ def daemons(tmp_path):
 
 
 def query(db: Path, sql: str, params=()) -> list[tuple]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db, timeout=10) as conn:
-        try:
-            return conn.execute(sql, params).fetchall()
-        except sqlite3.OperationalError:  # tables not created yet
-            return []
+    """Rows from the daemon's database, read-only. A missing file, a missing table or a
+    lock raises: an assertion on the answer can only pass on real rows. `until` polls
+    through such errors while the daemon is still creating its database."""
+    with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=10) as conn:
+        return conn.execute(sql, params).fetchall()
 
 
 def count(db: Path, sql: str, params=()) -> int:
-    rows = query(db, sql, params)
-    return rows[0][0] if rows else 0
+    """The one value a one-row, one-column query answers (no row is an error)."""
+    [[value]] = query(db, sql, params)
+    return value
+
+
+def polled(condition) -> bool:
+    """The condition, or False while the database or its tables do not exist yet."""
+    try:
+        return condition()
+    except sqlite3.OperationalError:
+        return False
 
 
 async def until(condition, what: str, daemon: Daemon | None = None, timeout: float = 20) -> None:
     """Poll another process's effects with a bounded deadline."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not polled(condition):
         if daemon is not None and daemon.proc.poll() is not None:
             raise AssertionError(
                 f"daemon exited ({daemon.proc.returncode}) before {what}:\n"
@@ -476,7 +483,7 @@ def test_ctrl_c_to_the_process_group_stops_cleanly_without_a_traceback(tmp_path)
     )
     try:
         deadline = time.monotonic() + 20
-        while count(db, "SELECT COUNT(*) FROM runs") == 0:
+        while not polled(lambda: count(db, "SELECT COUNT(*) FROM runs") > 0):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "no run started"
             time.sleep(0.02)

@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,9 +66,15 @@ def test_rescore_export_purge_commands(tmp_path: Path) -> None:
     assert sentitui("rescore", "nope", *common, cwd=tmp_path).returncode == 2
 
 
+def trace(db: Path) -> list[str]:
+    with sqlite3.connect(db, timeout=30) as conn:
+        return [r[0] for r in conn.execute("SELECT what FROM trace ORDER BY id")]
+
+
 def test_rescore_alongside_a_concurrent_run_once(tmp_path: Path) -> None:
     """Rescore commits in short batches on its own connection: a `run --once` writing the
-    same database at the same time waits at most one batch, and both finish cleanly."""
+    same database at the same time waits at most one batch, and both finish cleanly.
+    Triggers log every commit in order, to show rescore committed while the run ran."""
     pipelines = tmp_path / "pipelines"
     pipelines.mkdir()
     shutil.copytree(REPO / "sample_data", tmp_path / "sample_data")
@@ -75,8 +82,30 @@ def test_rescore_alongside_a_concurrent_run_once(tmp_path: Path) -> None:
     common = ["--db", "t.db", "--pipelines", "pipelines"]
     assert sentitui("run", "--once", *common, cwd=tmp_path).returncode == 0
     with sqlite3.connect(tmp_path / "t.db") as db:
+        # Ten times the demo's posts (as copies the run will not meet): a rescore
+        # long enough for the run to start and end inside it.
+        columns = [r[1] for r in db.execute("PRAGMA table_info(posts)") if r[1] != "id"]
+        copied = ", ".join(
+            "external_id || '-copy' || ?" if c == "external_id" else c for c in columns
+        )
+        for n in range(9):
+            db.execute(
+                f"INSERT INTO posts ({', '.join(columns)}) SELECT {copied} FROM posts "
+                "WHERE external_id NOT LIKE '%-copy%'",
+                (n,),
+            )
         total = db.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
         db.execute("UPDATE posts SET label = NULL, aspects = NULL")
+        db.executescript("""
+            CREATE TABLE trace (id INTEGER PRIMARY KEY, what TEXT);
+            CREATE TRIGGER trace_rescore AFTER UPDATE OF label ON posts
+                BEGIN INSERT INTO trace (what) VALUES ('rescore'); END;
+            CREATE TRIGGER trace_run_start AFTER INSERT ON runs
+                BEGIN INSERT INTO trace (what) VALUES ('run start'); END;
+            CREATE TRIGGER trace_run_end AFTER UPDATE OF status ON runs
+                WHEN NEW.status != 'running'
+                BEGIN INSERT INTO trace (what) VALUES ('run end'); END;
+        """)
 
     def start(*args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -89,6 +118,11 @@ def test_rescore_alongside_a_concurrent_run_once(tmp_path: Path) -> None:
 
     # Two posts a transaction: many short commits, so the two writers overlap.
     rescore = start("rescore", "demo", "--json", "--batch-size", "2", "--workers", "0")
+    deadline = time.monotonic() + 60
+    while not trace(tmp_path / "t.db"):  # the run starts once rescore has committed
+        assert rescore.poll() is None, rescore.communicate()
+        assert time.monotonic() < deadline, "rescore committed nothing"
+        time.sleep(0.02)
     run = start("run", "--once", "--json")
     run_out, run_err = run.communicate(timeout=120)
     rescore_out, rescore_err = rescore.communicate(timeout=120)
@@ -96,6 +130,10 @@ def test_rescore_alongside_a_concurrent_run_once(tmp_path: Path) -> None:
     assert rescore.returncode == 0, rescore_err
     assert json.loads(rescore_out)["updated"] == total
     assert json.loads(run_out)["loaded"] == 0  # everything was already stored
+    commits = trace(tmp_path / "t.db")
+    between = commits[commits.index("run start") : commits.index("run end")]
+    assert "rescore" in between, "the run did not overlap the rescore"
+    assert commits[-1] == "rescore"  # and the rescore went on after the run ended
 
     db = sqlite3.connect(tmp_path / "t.db")
     assert db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == total

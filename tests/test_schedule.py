@@ -29,10 +29,20 @@ async def test_scheduled_source_runs_repeatedly_and_never_overlaps(
     serve, write_pipeline, make_engine, db_path
 ):
     app = web.Application()
+    in_flight, most_in_flight = 0, 0
 
     async def posts(request: web.Request) -> web.Response:
-        n = len(server.requests)
-        return web.json_response([{"id": n, "body": f"AquaSilk post {n}"}])
+        """A slow service: each answer takes 2.5 schedule periods, so ticks fall due
+        while a run is still fetching; an overlapping run would be a second request."""
+        nonlocal in_flight, most_in_flight
+        in_flight += 1
+        most_in_flight = max(most_in_flight, in_flight)
+        try:
+            await asyncio.sleep(0.5)
+            n = len(server.requests)
+            return web.json_response([{"id": n, "body": f"AquaSilk post {n}"}])
+        finally:
+            in_flight -= 1
 
     app.router.add_get("/posts", posts)
     server = await serve(app)
@@ -66,6 +76,7 @@ async def test_scheduled_source_runs_repeatedly_and_never_overlaps(
         await engine.stop_schedules()
 
     assert [e.stats.status for e in finished[:3]] == ["ok", "ok", "ok"]
+    assert most_in_flight == 1 and len(server.requests) >= 3
     with sqlite3.connect(db_path) as conn:
         triggers = {row[0] for row in conn.execute("SELECT trigger FROM runs")}
         assert conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0] >= 3

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from conftest import REPO, SHARED_FIXTURES
+from conftest import REPO, SHARED_FIXTURES, conformance
 
 from sentitui.config import ConfigError
 from sentitui.models import LogLine
@@ -292,6 +292,7 @@ async def test_charset_from_meta_when_http_lies_and_by_detection_when_nothing_is
     assert not any("\ufffd" in t or "Ã" in t for t in authors)
 
 
+@conformance
 async def test_real_robots_txt_disallow_and_crawl_delay(serve, write_pipeline, make_engine):
     """twitter.com's real robots.txt: `Disallow: /*?` but `Allow: /hashtag/*?src=`,
     `Disallow: /search/realtime`, and `Crawl-delay: 1` (which Scrapy ignores)."""
@@ -471,6 +472,7 @@ REAL_REVIEW_PAGES = {  # page -> reviews in its JSON-LD (recept.se lists each on
 }
 
 
+@conformance
 async def test_auto_mode_reads_schema_org_reviews_from_real_pages(
     serve, write_pipeline, make_engine, db_path
 ):
@@ -526,6 +528,7 @@ async def test_auto_mode_reads_schema_org_reviews_from_real_pages(
     }  # 8 of 10
 
 
+@conformance
 def test_aggregate_ratings_match_the_ground_truth_of_real_pages():
     from sentitui.sources.scrape_extract import ExtractConfig, extract_page
 

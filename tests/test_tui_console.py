@@ -68,6 +68,15 @@ def screen_text(app: SentiApp) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
+async def until(pilot, check, what: str, rounds: int = 500) -> None:
+    """Let the app run until `check()` holds; fail naming `what` if it never does."""
+    for _ in range(rounds):
+        if check():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 async def settle(pilot, rounds: int = 3) -> None:
     """Wait until the workers (pulls, queries) and the messages they post are done."""
     for _ in range(rounds):
@@ -243,7 +252,9 @@ async def test_hostile_text_renders_literally_everywhere(console, db_path):
 
         await pilot.press("4")
         await settle(pilot)
-        assert app.is_running
+        text = screen_text(app)
+        assert "1 record(s) failed" in text  # the logs name the failed record …
+        assert "\x1b" not in text and "pwned" not in text  # … and draw no escape sequence
 
 
 def test_engine_and_cli_never_import_textual():
@@ -529,8 +540,11 @@ async def test_a_cancelled_pull_ends_with_a_notification_of_how_it_ended(
 ):
     from aiohttp import web
 
+    slow_asked = asyncio.Event()
+
     async def slow(request):
-        await asyncio.sleep(3)
+        slow_asked.set()
+        await asyncio.sleep(3)  # a slow service: the pull is still fetching when cancelled
         return web.json_response([])
 
     async def fast(request):
@@ -561,15 +575,16 @@ async def test_a_cancelled_pull_ends_with_a_notification_of_how_it_ended(
 
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2", "p")  # the cursor is on p/slow
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(slow_asked.wait(), timeout=10)
         await pilot.press("x")
         await settle(pilot)
         assert "cancelling p/slow" in said()
         assert any(m.startswith("p/slow: cancelled — 0 loaded") for m in said()), said()
 
         app.clear_notifications()
+        slow_asked.clear()
         await pilot.press("a")  # pull all, then cancel one of them
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(slow_asked.wait(), timeout=10)
         await pilot.press("x")
         await settle(pilot)
         assert any(m.startswith("p/slow: cancelled") for m in said()), said()
@@ -787,23 +802,15 @@ async def test_markup_in_pipeline_and_source_names_is_drawn_as_written(
         assert "[red]x[/red] [/]" in screen_text(app).splitlines()[2]  # the filter bar
         from textual.command import CommandPalette
 
-        async def until(check) -> None:
-            for _ in range(100):
-                if check():
-                    return
-                await pilot.pause(0.02)
-
         # The whole list (where the order of providers varies), then a match.
         for query, shown in (("", "Pull p[/]q/[red]x[/red] [/]"), ("pull p", "Pull p[/]q/[red]x")):
             await pilot.press("ctrl+p")
-            await until(lambda: CommandPalette.is_open(app))
+            await until(pilot, lambda: CommandPalette.is_open(app), "the palette to open")
             await pilot.press(*query)
             await settle(pilot)
-            await until(lambda: shown in screen_text(app))  # noqa: B023
-            assert shown in screen_text(app)
+            await until(pilot, lambda: shown in screen_text(app), f"{shown!r} in the palette")  # noqa: B023
             await pilot.press("escape")
-            await until(lambda: not CommandPalette.is_open(app))
-        assert app.is_running
+            await until(pilot, lambda: not CommandPalette.is_open(app), "the palette to close")
 
 
 async def test_both_pipelines_tables_show_rows_at_80x24_with_twelve_sources(
@@ -865,7 +872,14 @@ async def test_cancel_before_the_daemon_claims_the_pull_says_so(tmp_path, write_
         assert [n.message for n in app._notifications] == ["launch/drops is not running"]
         app.clear_notifications()
         await pilot.press("p")
-        await asyncio.sleep(0.3)
+
+        def requested() -> bool:
+            with sqlite3.connect(db_path) as conn:
+                return conn.execute("SELECT action, status FROM commands").fetchall() == [
+                    ("pull", "pending")
+                ]
+
+        await until(pilot, requested, "the pull command in the database")
         await pilot.press("x")
         await pilot.pause()
         messages = [n.message for n in app._notifications]

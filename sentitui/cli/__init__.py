@@ -62,14 +62,19 @@ def open_existing_store(db_path: str) -> Any:
     return Store(db_path)
 
 
-def load_or_exit(pipelines_dir: str) -> list[PipelineConfig]:
+def load_or_exit(pipelines_dir: str, *, require: bool = False) -> list[PipelineConfig]:
+    """The pipelines, or exit 2 listing every problem. `require`: a folder without any
+    pipeline file is a mistake too (a command that would otherwise do nothing)."""
     try:
-        return load_pipelines(Path(pipelines_dir))
+        pipelines = load_pipelines(Path(pipelines_dir))
     except ConfigError as exc:
         click.echo("error: bad pipeline configuration:", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
+    if require and not pipelines:
+        fail_usage(f"no pipeline files (*.toml) in {pipelines_dir}: pass --pipelines DIR")
+    return pipelines
 
 
 class _Main(click.Group):
@@ -155,23 +160,24 @@ def demo(db_path: str, port: int, keep: bool) -> None:
 @main.command()
 @click.argument("pipeline_names", nargs=-1, metavar="[PIPELINE]...")
 @click.option("--source", "source_name", help="only this source")
-@click.option(
-    "--once", "mode", flag_value="once", default=True, help="pull until no more pages, then exit"
-)
-@click.option("--watch", "mode", flag_value="watch", help="run the schedules until interrupted")
+@click.option("--once", is_flag=True, help="pull until no more pages, then exit (the default)")
+@click.option("--watch", is_flag=True, help="run the schedules until interrupted")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON summary on stdout")
 @db_option
 @pipelines_option
 def run(
     pipeline_names: tuple[str, ...],
     source_name: str | None,
-    mode: str,
+    once: bool,
+    watch: bool,
     as_json: bool,
     db_path: str,
     pipelines_dir: str,
 ) -> None:
     """Run pipelines headless."""
-    pipelines = load_or_exit(pipelines_dir)
+    if once and watch:
+        fail_usage("--once and --watch exclude each other: pass one of them")
+    pipelines = load_or_exit(pipelines_dir, require=not watch)
     known = {p.name: p for p in pipelines}
     for name in pipeline_names:
         if name not in known:
@@ -182,7 +188,12 @@ def run(
     selected = [known[n] for n in pipeline_names] if pipeline_names else pipelines
     if source_name and not any(s.name == source_name for p in selected for s in p.sources):
         fail_usage(f"no source named {source_name!r} in the selected pipelines")
-    if mode == "watch":
+    if not watch and not source_name and not any(s.enabled for p in selected for s in p.sources):
+        fail_usage(
+            f"no enabled source in {', '.join(p.name for p in selected) or 'the pipelines'}: "
+            f"set enabled = true on one, or pull one by hand with --source NAME"
+        )
+    if watch:
         from sentitui.engine.daemon import run_daemon
 
         sys.exit(run_daemon(db_path, Path(pipelines_dir), selected, source_name))
@@ -637,7 +648,20 @@ def _iso_since(text: str) -> str:
 @pipelines_option
 def validate(pipelines_dir: str) -> None:
     """Check every pipeline file; print each problem with file, source and key."""
-    pipelines = load_or_exit(pipelines_dir)
+    from sentitui.sources import make_source
+
+    pipelines = load_or_exit(pipelines_dir, require=True)
+    problems = [
+        f"{pipeline.path} source {source.name!r}: {problem}"
+        for pipeline in pipelines
+        for source in pipeline.sources
+        for problem in make_source(source, pipeline).config_problems()
+    ]
+    if problems:
+        click.echo("error: bad pipeline configuration:", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
     sources = sum(len(p.sources) for p in pipelines)
     click.echo(f"ok: {len(pipelines)} pipeline(s), {sources} source(s) in {pipelines_dir}")
 

@@ -73,7 +73,14 @@ class PipelineConfig:
 
     @property
     def base_dir(self) -> Path:
-        return self.path.parent
+        """The pipeline file's folder, absolute: paths in the file never depend on the
+        working directory, and a file watcher's absolute paths compare with them."""
+        return Path(os.path.abspath(self.path)).parent
+
+    def resolve_path(self, value: str) -> Path:
+        """A path written in the pipeline file (a glob too), relative to the file's folder."""
+        path = Path(value).expanduser()
+        return Path(os.path.normpath(path if path.is_absolute() else self.base_dir / path))
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:

@@ -19,7 +19,7 @@ from sentitui.models import FailedRecord, Page, Post, RunProgress, RunStats
 from sentitui.net.http import AuthError, FetchError
 from sentitui.processing.clean import CleanError, clean_record
 from sentitui.processing.insight import insight_for, public_handles
-from sentitui.sources.base import Source, SourceContext
+from sentitui.sources.base import Source, SourceConfigError, SourceContext
 from sentitui.store import PageWrite, utc_now
 
 if TYPE_CHECKING:
@@ -178,6 +178,10 @@ class Runner:
         except FetchError as exc:
             await self._fail_fetch(exc)
             self.log("ERROR", f"fetch failed: {exc} ({exc.url})")
+        except SourceConfigError as exc:  # the user's to fix: the message, no traceback
+            transformer.cancel()
+            stats.status, stats.error = "failed", str(exc)
+            self.log("ERROR", f"configuration error: {exc}")
         except asyncio.CancelledError:
             transformer.cancel()
             stats.status = "cancelled"

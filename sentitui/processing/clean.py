@@ -18,6 +18,10 @@ Decisions worth knowing:
   0-5 scale; bare numbers are kept as given.
 - `redact_pii` leaves fediverse handles ("@bob@mastodon.social") alone: they are
   public handles, not e-mail addresses.
+- A `created_at` outside the plausible range (before 1995, or more than a day after
+  the fetch; APIs write 0001-01-01 and 9999-12-31 for "no date") is no time at all:
+  the post keeps the time it was fetched, and the value as written is kept in the
+  segment `created_at_raw` (see `plausible_created_at`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -46,6 +50,7 @@ __all__ = [
     "normalise_rating",
     "parse_rating",
     "parse_time",
+    "plausible_created_at",
     "pseudonymise_text",
     "redact_pii",
     "strip_controls",
@@ -270,7 +275,10 @@ _TIME_HINT = "is not a time (ISO 8601, epoch s/ms or RFC 2822)"
 def _format_utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # "0001-01-01T00:00:00+01:00" is before the first UTC time
+        moment = datetime.min if moment.year == 1 else datetime.max
     return (
         f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
         f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
@@ -323,6 +331,26 @@ def parse_time(value: Any, field: str = "created_at") -> str | None:
     except (TypeError, ValueError, IndexError, OverflowError):
         pass
     raise CleanError(f"{field} {_show(value)} {_TIME_HINT}")
+
+
+# The first posts of the public web; nothing a source returns is older.
+EARLIEST_PLAUSIBLE = "1995-01-01T00:00:00Z"
+RAW_DATE_SEGMENT = "created_at_raw"
+
+
+def plausible_created_at(created_at: str | None, fetched_at: str) -> bool:
+    """False for a parsed `created_at` that cannot be a post's time: before 1995 or more
+    than a day after `fetched_at` (clock skew and time zones fit inside a day). Both are
+    "YYYY-MM-DDTHH:MM:SSZ", which compare as strings."""
+    if created_at is None:
+        return True
+    if created_at < EARLIEST_PLAUSIBLE:
+        return False
+    try:
+        fetched = datetime.strptime(fetched_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return True  # no fetch time to compare with
+    return created_at <= _format_utc(fetched + timedelta(days=1))
 
 
 # ---- authors ----------------------------------------------------------------------------
@@ -534,6 +562,12 @@ def clean_record(
     if lang is not None:
         lang = clean_text(lang).lower().replace("_", "-") or None
 
+    created_at = parse_time(fields.get("created_at"), "created_at")
+    segments = _clean_segments(fields.get("segments"))
+    if not plausible_created_at(created_at, fetched_at):
+        segments[RAW_DATE_SEGMENT] = clean_text(str(fields["created_at"]))[:64]
+        created_at = fetched_at or None
+
     return Post(
         pipeline=pipeline,
         source=source,
@@ -542,9 +576,9 @@ def clean_record(
         url=url,
         author_hash=author_hash,
         lang=lang,
-        created_at=parse_time(fields.get("created_at"), "created_at"),
+        created_at=created_at,
         fetched_at=fetched_at,
         rating=normalise_rating(fields.get("rating")),
-        segments=_clean_segments(fields.get("segments")),
+        segments=segments,
         fields=dict(fields),
     )

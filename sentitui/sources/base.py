@@ -47,6 +47,12 @@ class ReparseUnsupported(Exception):
     pass
 
 
+class SourceConfigError(ValueError):
+    """The source's configuration does not fit what the run meets (no file at `path`,
+    a `records` key no response has): the run fails with this message rather than
+    loading nothing and saying `ok`."""
+
+
 @runtime_checkable
 class Source(Protocol):
     KIND: ClassVar[str]
@@ -56,6 +62,10 @@ class Source(Protocol):
 
     def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
         """Yield pages until there are no more (or `max_pages`)."""
+        ...
+
+    def config_problems(self) -> list[str]:
+        """Configuration mistakes found on this machine (a missing file), as messages."""
         ...
 
     def map_record(self, payload: Any) -> dict[str, Any]:
@@ -91,6 +101,11 @@ class BaseSource:
     @property
     def options(self) -> dict[str, Any]:
         return self.config.options
+
+    def config_problems(self) -> list[str]:
+        """Mistakes only the machine can show (a missing file), for `validate` and the
+        start of a run; the TOML itself was checked when it was loaded."""
+        return []
 
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
         raise ReparseUnsupported(f"{self.KIND} sources cannot re-parse a stored page")

@@ -26,6 +26,7 @@ from sentitui.models import FailedRecord, Page
 from sentitui.sources.base import (
     BaseSource,
     Option,
+    SourceConfigError,
     SourceContext,
     get_path,
     map_fields,
@@ -79,12 +80,24 @@ class FileSource(BaseSource):
         return problems
 
     def paths(self) -> list[Path]:
-        pattern = self.options["path"]
-        if not Path(pattern).is_absolute():
-            pattern = str(self.pipeline.base_dir / pattern)
+        pattern = str(self.pipeline.resolve_path(self.options["path"]))
         return sorted(
             Path(p).resolve() for p in glob.glob(pattern, recursive=True) if Path(p).is_file()
         )
+
+    def config_problems(self) -> list[str]:
+        """A path without wildcards names one file, which must exist; a drop folder
+        (`watch = true`) must exist. A glob may match nothing yet."""
+        pattern = self.pipeline.resolve_path(self.options["path"])
+        if self.options.get("watch"):
+            return [
+                f"key 'path': drop folder {folder} does not exist"
+                for folder in self.watch_dirs()
+                if not folder.is_dir()
+            ]
+        if not glob.has_magic(self.options["path"]) and not pattern.is_file():
+            return [f"key 'path': no file {pattern} (paths are relative to the pipeline file)"]
+        return []
 
     def map_record(self, payload: Any) -> dict[str, Any]:
         if not isinstance(payload, dict):
@@ -112,6 +125,9 @@ class FileSource(BaseSource):
         return Page(records=records, url=context.get("url", ""))
 
     async def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
+        problems = self.config_problems()
+        if problems:
+            raise SourceConfigError(f"source {self.config.name!r}: {problems[0]}")
         paths = self.paths()
         if not paths:
             ctx.log(
@@ -200,9 +216,7 @@ class FileSource(BaseSource):
 
     def watch_dirs(self) -> list[Path]:
         """The folders to watch for drops: the glob's leading part without wildcards."""
-        pattern = Path(self.options["path"])
-        if not pattern.is_absolute():
-            pattern = self.pipeline.base_dir / pattern
+        pattern = self.pipeline.resolve_path(self.options["path"])
         parts = []
         for part in pattern.parts:
             if glob.has_magic(part):
@@ -213,10 +227,8 @@ class FileSource(BaseSource):
 
     def matches(self, path: str) -> bool:
         """Whether a changed path is one this source reads (so other files stay quiet)."""
-        pattern = self.options["path"]
-        if not Path(pattern).is_absolute():
-            pattern = str(self.pipeline.base_dir / pattern)
-        return fnmatch.fnmatch(os.path.normpath(path), os.path.normpath(pattern))
+        pattern = self.pipeline.resolve_path(self.options["path"])
+        return fnmatch.fnmatch(os.path.normpath(path), str(pattern))
 
     def pending(self, cursor: dict[str, Any]) -> bool:
         """True if a matching file holds bytes the cursor has not consumed (a last line

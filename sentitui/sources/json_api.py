@@ -20,6 +20,7 @@ from sentitui.net.ratelimit import DEFAULT_RULES, RateLimitRules
 from sentitui.sources.base import (
     BaseSource,
     Option,
+    SourceConfigError,
     SourceContext,
     get_path,
     map_fields,
@@ -40,6 +41,10 @@ DEFAULT_MAX_PAGES = 1000
 
 class PageParseError(ValueError):
     pass
+
+
+class RecordsNotFound(PageParseError):
+    """`records` does not lead to a list in this response."""
 
 
 def parse_link_header(value: str | None) -> dict[str, str]:
@@ -198,14 +203,14 @@ class JsonApiSource(BaseSource):
         path = self.options.get("records", "")
         records = get_path(data, path)
         if records is None and path:
-            raise PageParseError(f"records path {path!r} not found in the response")
+            raise RecordsNotFound(f"records path {path!r} not found in the response")
         if not isinstance(records, list):
             shape = (
                 f"object with keys {', '.join(list(records)[:6])}"
                 if isinstance(records, dict)
                 else type(records).__name__
             )
-            raise PageParseError(f"records path {path!r} does not lead to a list (found {shape})")
+            raise RecordsNotFound(f"records path {path!r} does not lead to a list (found {shape})")
         return records
 
     # ---- paging ------------------------------------------------------------------------
@@ -272,6 +277,7 @@ class JsonApiSource(BaseSource):
             params[pagination.get("param", "offset")] = offset
             params[pagination.get("limit_param", "limit")] = limit
         seen_cursors: set[str] = set()
+        matched = False  # has `records` led to a list in any response yet?
 
         for _ in range(max_pages):
             response = await self.fetch(ctx, url, params, headers)
@@ -283,7 +289,14 @@ class JsonApiSource(BaseSource):
                 else:
                     data = parse_json(body)
                     records = self.records_of(data)
+                matched = True
             except (json.JSONDecodeError, PageParseError) as exc:
+                if isinstance(exc, RecordsNotFound) and not matched:
+                    # No response has had it: the key is wrong, not this page.
+                    raise SourceConfigError(
+                        f"source {self.config.name!r}: key 'records': {exc} "
+                        f"from {response.url.split('?')[0]} (nothing loaded; check the key)"
+                    ) from None
                 reason = (
                     not_json(response, body, exc)
                     if isinstance(exc, json.JSONDecodeError)

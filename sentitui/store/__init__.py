@@ -26,6 +26,7 @@ from typing import Any
 import sqlite_utils
 
 from sentitui.models import FailedRecord, Post, RunStats
+from sentitui.processing.clean import EARLIEST_PLAUSIBLE, RAW_DATE_SEGMENT
 from sentitui.processing.ratings import rating_label
 
 # The pseudo segment key for posts.lang on the dashboard, in `stats` and the report.
@@ -207,8 +208,35 @@ def _migrate_text_label(db: sqlite_utils.Database) -> None:
     db["posts"].create_index(["lang"], index_name="posts_lang")
 
 
+def repair_implausible_created_at(db: sqlite_utils.Database) -> None:
+    """Posts stored before the cleaner's date policy (processing/clean.py) may carry
+    "no date" values such as 0001-01-01 or 9999-12-31, or no time at all: give them the
+    time they were fetched and keep the value as written in segments.created_at_raw,
+    as the cleaner now does for new posts."""
+    db.execute(
+        f"""
+        UPDATE posts
+        SET segments = json_set(
+                CASE WHEN json_valid(segments) THEN segments ELSE '{{}}' END,
+                '$.{RAW_DATE_SEGMENT}', created_at),
+            created_at = fetched_at
+        WHERE created_at IS NOT NULL
+          AND (created_at NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*'
+               OR created_at < ?
+               OR created_at > strftime('%Y-%m-%dT%H:%M:%SZ', fetched_at, '+1 day'))
+        """,
+        (EARLIEST_PLAUSIBLE,),
+    )
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
-MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3, _migrate_text_label]
+MIGRATIONS = [
+    _migrate_1,
+    _migrate_2,
+    _migrate_3,
+    _migrate_text_label,
+    repair_implausible_created_at,
+]
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -649,7 +677,7 @@ class Store:
         rows = self.rows(
             "SELECT DISTINCT j.key AS key FROM posts, json_each(posts.segments) AS j ORDER BY key"
         )
-        keys = [r["key"] for r in rows if r["key"] != LANGUAGE_SEGMENT]
+        keys = [r["key"] for r in rows if r["key"] not in (LANGUAGE_SEGMENT, RAW_DATE_SEGMENT)]
         if self.conn.execute("SELECT 1 FROM posts WHERE lang IS NOT NULL LIMIT 1").fetchone():
             keys.append(LANGUAGE_SEGMENT)
         return keys
