@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentitui.engine.schedule import ScheduleError, parse_schedule
+from sentitui.config.kinds import Option, SourceKind, source_kind
+from sentitui.config.schedule import ScheduleError, parse_schedule
 from sentitui.processing.options import check_insight_options, parse_aspects, parse_competitors
-from sentitui.sources.base import Option
 
 
 class ConfigError(Exception):
@@ -197,8 +197,6 @@ def _validate_table(
 
 def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> PipelineConfig:
     """Parse and validate one pipeline file; raise ConfigError listing every problem."""
-    from sentitui.sources import source_class  # late: sources import this module's types
-
     env = dict(os.environ) if env is None else env
     problems: list[str] = []
     try:
@@ -273,7 +271,7 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         where = f"{path} source {label!r}"
         kind = table.get("kind")
         try:
-            cls = source_class(kind) if isinstance(kind, str) else None
+            cls: type[SourceKind] | None = source_kind(kind) if isinstance(kind, str) else None
         except KeyError as exc:
             problems.append(f"{where}: key 'kind': {exc.args[0]}")
             continue
@@ -312,9 +310,8 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
             backoff=float(values.get("backoff", 1.0)),
             missing_env=sorted({var for _, var in missing}),
         )
-        check = getattr(cls, "check_config", None)
-        if check is not None and not source.missing_env:
-            problems.extend(f"{where}: {msg}" for msg in check(source))
+        if not source.missing_env:
+            problems.extend(f"{where}: {msg}" for msg in cls.check_config(source))
         pipeline.sources.append(source)
 
     for where, text in [(f"{path} [pipeline]", pipeline.schedule)] + [

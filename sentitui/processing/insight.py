@@ -5,13 +5,25 @@ stored posts are rescored (`sentitui rescore`), so both follow the same rules.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sentitui.processing.classify import classify
 from sentitui.processing.score import Analysis, label_for
 
-if TYPE_CHECKING:
-    from sentitui.config import PipelineConfig
+
+class PipelineConfig(Protocol):
+    """The settings of a pipeline this module reads (config.PipelineConfig has them;
+    processing sits below config, so it names only what it needs)."""
+
+    @property
+    def positive_threshold(self) -> float: ...
+    @property
+    def negative_threshold(self) -> float: ...
+    @property
+    def competitors(self) -> list[str]: ...
+    @property
+    def competitor_aliases(self) -> dict[str, list[str]]: ...
+
 
 __all__ = ["Insight", "insight_for", "public_handles"]
 

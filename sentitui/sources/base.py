@@ -13,23 +13,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from sentitui.config.kinds import Option
 from sentitui.models import Page, SourceStatus
 
 if TYPE_CHECKING:
     from sentitui.config import PipelineConfig, SourceConfig
     from sentitui.net.http import HttpClient
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One TOML key a source kind accepts; config.py validates against these."""
-
-    types: tuple[type, ...]
-    required: bool = False
-    default: Any = None
-    doc: str = ""
-    minimum: float | None = None  # numbers below it are a config error
-    maximum: float | None = None  # numbers above it are a config error (a service's page cap)
 
 
 @dataclass(slots=True)
@@ -107,6 +96,11 @@ class BaseSource:
         self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]
     ) -> dict[str, Any] | None:
         return None
+
+    @classmethod
+    def check_config(cls, config: SourceConfig) -> list[str]:
+        """Problems the key-by-key checks of `OPTIONS` cannot see; none by default."""
+        return []
 
 
 # ---- JSON from outside -----------------------------------------------------------------
