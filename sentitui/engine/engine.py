@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -167,7 +167,7 @@ class Engine(EngineSurface):
     async def _run(self, pipeline_name: str, source_name: str, trigger: str) -> RunStats:
         async with self._slots.hold(urgent=trigger == "manual"):
             source = self.make_source(pipeline_name, source_name)
-            stats = await self.writer.call(
+            stats: RunStats = await self.writer.call(
                 lambda store: store.start_run(pipeline_name, source_name, trigger)
             )
             self.emit(
@@ -178,14 +178,10 @@ class Engine(EngineSurface):
             self.set_status(pipeline_name, source_name, "running")
             self.log("INFO", f"run {stats.run_id} started ({trigger})", pipeline_name, source_name)
 
-            runner = Runner(
-                self,
-                source,
-                stats,
-                lambda status, detail="": self.set_status(
-                    pipeline_name, source_name, status, detail
-                ),
-            )
+            def set_status(status: SourceStatus, detail: str = "") -> None:
+                self.set_status(pipeline_name, source_name, status, detail)
+
+            runner = Runner(self, source, stats, set_status)
             try:
                 missing = source.config.missing_env
                 if self._stopping is not None:  # stop_all() came while it waited for a slot
@@ -511,7 +507,8 @@ class Engine(EngineSurface):
         except StopAsyncIteration:
             return Preview(url="", raw=[], result=Transformed())
         finally:
-            await pages.aclose()
+            if isinstance(pages, AsyncGenerator):  # sources' pages() are async generators
+                await pages.aclose()
         result = await transform(self, source, page.records, None)
         result.failures[:0] = page.failures
         return Preview(url=page.url, raw=page.records, result=result)

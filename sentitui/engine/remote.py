@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from sentitui.config import PipelineConfig, SourceConfig
 from sentitui.engine import commands
-from sentitui.engine.engine import Preview, RetryOutcome
+from sentitui.engine.engine import Engine, Preview, RetryOutcome
 from sentitui.engine.surface import EngineSurface
 from sentitui.engine.writer import StoreThread
 from sentitui.models import (
@@ -32,6 +32,8 @@ from sentitui.models import (
     RunProgress,
     RunStarted,
     RunStats,
+    SourceStatus,
+    is_source_status,
 )
 from sentitui.store import Store
 
@@ -84,7 +86,7 @@ class RemoteEngine(EngineSurface):
         self._last_event = 0
         self._alive: bool | None = None
         self._poller: asyncio.Task[None] | None = None
-        self._previewer: Any = None
+        self._previewer: Engine | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -258,8 +260,6 @@ class RemoteEngine(EngineSurface):
 
     async def preview(self, pipeline: str, source_name: str) -> Preview:
         """One page fetched here, from the local pipeline files; nothing is written."""
-        from sentitui.engine.engine import Engine
-
         if pipeline not in self.local:
             raise KeyError(
                 f"pipeline {pipeline!r} is not in the local pipelines folder; "
@@ -400,7 +400,9 @@ class RemoteEngine(EngineSurface):
             state = self.state(item["pipeline"], item["source"])
             state.paused = bool(item.get("paused"))
             state.next_run = item.get("next_run") if alive else None
-            status = item.get("status", "idle") if alive else "idle"
+            # Only the declared statuses count: a newer daemon's word or a damaged row is idle.
+            said = item.get("status") if alive else "idle"
+            status: SourceStatus = said if is_source_status(said) else "idle"
             self.set_status(item["pipeline"], item["source"], status, item.get("detail", ""))
 
     def read_published(self) -> list[PipelineConfig]:

@@ -198,7 +198,7 @@ _STRAY_ZWJ = re.compile(rf"(?<!{_EMOJI_LEFT})\u200d|\u200d(?!{_EMOJI_RIGHT})")
 _WHITESPACE = re.compile(r"\s+")
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str | int | float) -> str:
     """HTML to plain text, entities unescaped, NFKC, no controls or invisible
     characters, whitespace collapsed to single spaces. Emoji and literal brackets
     such as "[bold red]FAKE[/]" are kept as they are."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sentitui.models import Label
 from sentitui.processing.classify import classify
 from sentitui.processing.score import Analysis, label_for
 
@@ -32,7 +33,7 @@ __all__ = ["Insight", "insight_for", "public_handles"]
 class Insight:
     polarity: float
     subjectivity: float
-    label: str
+    label: Label
     feedback: str
     competitors: list[str] = field(default_factory=list)
     aspects: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -37,6 +37,7 @@ from typing import Any, Self
 
 from textblob import TextBlob
 
+from sentitui.models import Label
 from sentitui.processing.sentiment import score_text
 
 __all__ = [
@@ -128,7 +129,7 @@ def analyse_batch(
     return out
 
 
-def label_for(polarity: float, positive: float = 0.05, negative: float = -0.05) -> str:
+def label_for(polarity: float, positive: float = 0.05, negative: float = -0.05) -> Label:
     """Return "positive" at or above `positive`, "negative" at or below `negative`, else "neutral"."""
     if polarity >= positive:
         return "positive"

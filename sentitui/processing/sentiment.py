@@ -591,13 +591,15 @@ def _segment(tag: str) -> list[str] | None:
     for end in range(1, n + 1):
         for start in range(max(0, end - 20), end):
             piece = tag[start:end]
-            if best[start] is None or (piece not in vocabulary and piece not in lexicon):
+            before = best[start]
+            if before is None or (piece not in vocabulary and piece not in lexicon):
                 continue
             if len(piece) == 1 and piece not in ("a", "i"):
                 continue
-            cost = best[start][0] + 1.0 - 0.01 * vocabulary.get(piece, 0.0)
-            if best[end] is None or cost < best[end][0]:
-                best[end] = (cost, best[start][1] + [piece])
+            cost = before[0] + 1.0 - 0.01 * vocabulary.get(piece, 0.0)
+            current = best[end]
+            if current is None or cost < current[0]:
+                best[end] = (cost, before[1] + [piece])
     found = best[n]
     if found is None or not any(piece in lexicon for piece in found[1]):
         return None

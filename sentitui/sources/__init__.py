@@ -13,12 +13,12 @@ from sentitui.config.kinds import KINDS, kind_class, kinds
 
 if TYPE_CHECKING:
     from sentitui.config import PipelineConfig, SourceConfig
-    from sentitui.sources.base import Source
+    from sentitui.sources.base import BaseSource, Source
 
 __all__ = ["KINDS", "kinds", "make_source", "source_class"]
 
 
-def source_class(kind: str) -> type[Source]:
+def source_class(kind: str) -> type[BaseSource]:
     """The class implementing `kind`; KeyError names the known kinds."""
     return kind_class(kind)
 

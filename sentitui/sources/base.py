@@ -28,8 +28,8 @@ class SourceContext:
 
     http: HttpClient
     cursor: dict[str, Any] = field(default_factory=dict)
-    log: Callable[[str, str], None] = lambda level, message: None
-    set_status: Callable[[SourceStatus, str], None] = lambda status, detail="": None
+    log: Callable[[str, str], None] = field(default=lambda level, message: None)
+    set_status: Callable[[SourceStatus, str], None] = field(default=lambda status, detail: None)
 
 
 class ReparseUnsupported(Exception):
@@ -80,6 +80,12 @@ class BaseSource:
     @property
     def options(self) -> dict[str, Any]:
         return self.config.options
+
+    def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
+        raise NotImplementedError
+
+    def map_record(self, payload: Any) -> dict[str, Any]:
+        raise NotImplementedError
 
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
         raise ReparseUnsupported(f"{self.KIND} sources cannot re-parse a stored page")

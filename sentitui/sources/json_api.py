@@ -141,8 +141,8 @@ class JsonApiSource(BaseSource):
                             f"unknown key 'pagination.{key}' for type {kind!r} "
                             f"(known: {', '.join(allowed) or 'none'})"
                         )
-                for key, required in allowed.items():
-                    if required and key not in pagination:
+                for key, needed in allowed.items():
+                    if needed and key not in pagination:
                         problems.append(f"missing key 'pagination.{key}' for type {kind!r}")
                 for key, least in (("start", 0), ("limit", 1)):
                     value = pagination.get(key)
@@ -362,7 +362,6 @@ class JsonApiSource(BaseSource):
                 url, params = next_url, {}
         ctx.log("INFO", f"stopped after max_pages={max_pages}")
 
-    @staticmethod
-    def next_link(response: Response) -> str | None:
+    def next_link(self, response: Response) -> str | None:
         link = parse_link_header(response.headers.get("Link")).get("next")
         return urljoin(response.url, link) if link else None

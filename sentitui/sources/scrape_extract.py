@@ -254,8 +254,8 @@ def rating_value(raw: Any, scale: float | None = None) -> float | str | None:
     if isinstance(raw, bool):
         return str(raw)
     if isinstance(raw, int | float):
-        value = float(raw)
-        return round(value * 5 / scale, 4) if scale and scale != 5 else value
+        given = float(raw)
+        return round(given * 5 / scale, 4) if scale and scale != 5 else given
     text = " ".join(str(raw).split())
     width = _WIDTH.search(text)
     if width:
@@ -265,6 +265,7 @@ def rating_value(raw: Any, scale: float | None = None) -> float | str | None:
         num, den = (float(g.replace(",", ".")) for g in fraction.groups())
         if den > 0 and num <= den:
             return round(num * 5 / den, 4)
+    value: float | None
     try:
         value = parse_rating(text)
     except CleanError:

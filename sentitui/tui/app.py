@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 
 from sentitui.config import PipelineConfig
 from sentitui.engine.engine import Engine
@@ -87,7 +88,7 @@ class SentiApp(App[None]):
         "logs": LogsScreen,
         "posts": PostsScreen,
     }
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    HORIZONTAL_BREAKPOINTS = [
         (0, "-narrow"),
         (WIDE_COLUMNS, "-wide"),
     ]
@@ -340,7 +341,7 @@ class SentiApp(App[None]):
         )
         if stats.error and stats.error != stats.status:  # not "cancelled — … — cancelled"
             message += f" — {stats.error}"
-        severity = (
+        severity: SeverityLevel = (
             "error"
             if stats.status == "failed"
             else "warning"

@@ -188,9 +188,10 @@ def error_reason(body: str) -> str | None:
             *SKIP_REASONS,
             *KEY_REASONS,
         ):
-            return entry["reason"]
+            return str(entry["reason"])
     errors = error.get("errors") or [{}]
-    return errors[0].get("reason") if isinstance(errors[0], dict) else None
+    reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
+    return reason if isinstance(reason, str) else None
 
 
 def next_quota_reset(now: datetime | None = None) -> float:

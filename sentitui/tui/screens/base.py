@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -67,7 +68,7 @@ class SentiScreen(Screen[None]):
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self._refresh_if_stale)
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         # Below 120 columns the footer drops its padding, so that every key of a screen
         # (six on Pipelines) shows at 80 columns.
         self.query_one(Footer).compact = self.size.width < WIDE_COLUMNS
