@@ -11,14 +11,14 @@ import json
 import logging
 import random
 from collections.abc import AsyncGenerator, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sentitui.config import PipelineConfig
 from sentitui.engine.runner import Runner, Transformed, transform
 from sentitui.engine.schedule import Clock, PrioritySlots, Schedule
-from sentitui.engine.surface import EngineSurface
+from sentitui.engine.surface import EngineSurface, Preview, RetryOutcome
 from sentitui.engine.writer import Writer
 from sentitui.models import (
     ConfigReloaded,
@@ -38,22 +38,9 @@ from sentitui.store import PageWrite
 logger = logging.getLogger("sentitui")
 
 
-@dataclass(slots=True)
-class RetryOutcome:
-    resolved: list[int] = field(default_factory=list)
-    still_failing: dict[int, str] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Preview:
-    """What one page of a source would become, without writing anything."""
-
-    url: str
-    raw: list[Any]
-    result: Transformed
-
-
 class Engine(EngineSurface):
+    writer: Writer  # also commits pages, not only reads
+
     def __init__(
         self,
         db_path: str | Path,

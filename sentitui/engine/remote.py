@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 from sentitui.config import PipelineConfig, SourceConfig
 from sentitui.engine import commands
-from sentitui.engine.engine import Engine, Preview, RetryOutcome
-from sentitui.engine.surface import EngineSurface
+from sentitui.engine.engine import Engine
+from sentitui.engine.surface import ConsoleEngine, EngineSurface, Preview, RetryOutcome
 from sentitui.engine.writer import StoreThread
 from sentitui.models import (
     ConfigInvalid,
@@ -65,6 +65,8 @@ def stats_from_row(row: dict[str, Any]) -> RunStats:
 
 
 class RemoteEngine(EngineSurface):
+    attached = True  # the daemon runs the sources; this engine asks it to
+
     def __init__(
         self,
         db_path: str | Path,
@@ -447,3 +449,8 @@ class RemoteEngine(EngineSurface):
             )
         if pipelines:
             self.pipelines = pipelines
+
+
+def _both_are_console_engines(local: Engine, remote: RemoteEngine) -> list[ConsoleEngine]:
+    """Never called: mypy checks here that both engines implement `ConsoleEngine`."""
+    return [local, remote]

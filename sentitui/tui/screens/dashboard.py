@@ -230,7 +230,7 @@ class DashboardScreen(SentiScreen):
             empty_message="no segments in the posts",
         )
 
-        pipelines_config = list(getattr(self.senti.engine, "pipelines", {}).values())
+        pipelines_config = list(self.senti.engine.pipelines.values())
         top_mentions = max((row["mentions"] for row in data.competitors), default=0)
         self.query_one("#competitors", Bars).show(
             [

@@ -206,7 +206,7 @@ class FailedScreen(SentiScreen):
         filters = FailedFilter(**self.filters.kwargs())
 
         async def retry_all() -> None:
-            ids = await self.senti.engine.writer.call(lambda store: failed_ids(store, filters))
+            ids = await self.senti.engine.read(lambda store: failed_ids(store, filters))
             await self._retry(ids)
 
         self.run_worker(retry_all(), group="failed-actions", exit_on_error=False)
