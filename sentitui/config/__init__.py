@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentitui.config.kinds import Option, SourceKind, source_kind
+from sentitui.config.kinds import (
+    Option,
+    SourceKind,
+    is_instance,
+    shape_problems,
+    source_kind,
+    type_name,
+)
 from sentitui.config.schedule import ScheduleError, parse_schedule
 from sentitui.processing.options import check_insight_options, parse_aspects, parse_competitors
 
@@ -112,24 +119,18 @@ _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def _type_name(types: tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        list: "a list",
-        dict: "a table",
-    }
-    return " or ".join(names.get(t, t.__name__) for t in types)
+    return type_name(types)
 
 
 def _check_type(value: Any, types: tuple[type, ...]) -> bool:
-    # TOML booleans are ints in Python; never let `true` pass as a number.
-    if isinstance(value, bool):
-        return bool in types
-    if float in types and isinstance(value, int):
-        return True
-    return isinstance(value, types)
+    return is_instance(value, types)
+
+
+def _item_at(value: Any, path: str) -> Any:
+    """The item at a path from `shape_problems` (".headers.X", "[2]") inside `value`."""
+    for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
+        value = value[part[0]] if part[0] else value[int(part[1])]
+    return value
 
 
 def _expand_env(value: Any, where: str, missing: list[tuple[str, str]], env: dict[str, str]) -> Any:
@@ -167,6 +168,14 @@ def _validate_table(
                 f"{where}: key {key!r} must be {_type_name(option.types)}, "
                 f"not {type(value).__name__} {value!r}"
             )
+            continue
+        inside = shape_problems(value, option.shape) if option.shape is not None else []
+        for path, expected in inside:
+            item = _item_at(value, path)
+            problems.append(
+                f"{where}: key '{key}{path}' must be {expected}, not {type(item).__name__} {item!r}"
+            )
+        if inside:
             continue
         if isinstance(value, int | float) and not isinstance(value, bool):
             low, high = option.minimum, option.maximum

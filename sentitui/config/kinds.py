@@ -10,8 +10,9 @@ module under sources/ and one line in `KINDS`.
 from __future__ import annotations
 
 import importlib
+import types as pytypes
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Union, cast, get_args, get_origin
 
 if TYPE_CHECKING:
     from sentitui.config import SourceConfig
@@ -19,7 +20,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """One TOML key a source kind accepts; config validates against these."""
+    """One TOML key a source kind accepts; config validates against these.
+
+    `types` names what the value may be at the top (a table, a list). `shape` is the
+    whole value's type when it holds more than one level, e.g. `dict[str, str]` for
+    `headers`: every item inside is checked too, so a value a run would trip over
+    (a table inside `params`, a number in `allowed_domains`) is a config error.
+    `sentitui schema` describes each key from these (config/schema.py).
+    """
 
     types: tuple[type, ...]
     required: bool = False
@@ -27,6 +35,65 @@ class Option:
     doc: str = ""
     minimum: float | None = None  # numbers below it are a config error
     maximum: float | None = None  # numbers above it are a config error (a service's page cap)
+    shape: Any = None  # e.g. dict[str, str], list[str], str | list[str]
+
+
+# `fields` of every kind: post field -> path or selector, plus a `segments` table of them.
+FIELDS = dict[str, str | dict[str, str]]
+
+TYPE_NAMES: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table",
+}
+
+
+def type_name(types: tuple[type, ...]) -> str:
+    """(str,) -> "a string"; (str, int, list) -> "a string, an integer or a list"."""
+    names = [TYPE_NAMES.get(t, t.__name__) for t in types]
+    return " or ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def is_instance(value: Any, types: tuple[type, ...]) -> bool:
+    """isinstance as TOML means it: `true` is never a number, an integer is a float too."""
+    if isinstance(value, bool):
+        return bool in types
+    if float in types and isinstance(value, int):
+        return True
+    return isinstance(value, types)
+
+
+def shape_problems(value: Any, shape: Any, path: str = "") -> list[tuple[str, str]]:
+    """(dotted path inside the value, what it must be) for each item that does not fit
+    `shape`, a type built from str, int, float, bool, `X | Y`, `list[X]`, `dict[str, X]`."""
+    options = _alternatives(shape)
+    outer = tuple(get_origin(o) or o for o in options)
+    if not is_instance(value, outer):
+        return [(path, type_name(tuple(dict.fromkeys(outer))))]
+    for option in options:
+        origin, args = get_origin(option), get_args(option)
+        if origin is list and isinstance(value, list):
+            return [
+                found
+                for index, item in enumerate(value)
+                for found in shape_problems(item, args[0], f"{path}[{index}]")
+            ]
+        if origin is dict and isinstance(value, dict):
+            return [
+                found
+                for key, item in value.items()
+                for found in shape_problems(item, args[1], f"{path}.{key}")
+            ]
+    return []
+
+
+def _alternatives(shape: Any) -> tuple[Any, ...]:
+    if get_origin(shape) in (Union, pytypes.UnionType):
+        return get_args(shape)
+    return (shape,)
 
 
 class SourceKind(Protocol):

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sentitui.config.kinds import FIELDS
 from sentitui.models import FailedRecord, Page
 from sentitui.sources.base import (
     BaseSource,
@@ -57,7 +58,7 @@ class FileSource(BaseSource):
         "path": Option((str,), required=True, doc="glob, relative to the pipeline file"),
         "format": Option((str,), doc="jsonl | json | csv (default: from the extension)"),
         "records": Option((str,), default="", doc="for json: dotted path to the list"),
-        "fields": Option((dict,), required=True),
+        "fields": Option((dict,), required=True, shape=FIELDS),
         "watch": Option((bool,), default=False, doc="ingest new files as they land"),
         "encoding": Option((str,), default="utf-8-sig"),
     }

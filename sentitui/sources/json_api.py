@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from sentitui.config.kinds import FIELDS
 from sentitui.models import FailedRecord, Page
 from sentitui.net.http import AuthError, Response
 from sentitui.net.ratelimit import DEFAULT_RULES, RateLimitRules
@@ -36,6 +37,8 @@ PAGINATION_KEYS: dict[str, dict[str, bool]] = {
 }
 
 DEFAULT_MAX_PAGES = 1000
+# What the request's query string can carry (aiohttp rejects tables and booleans).
+QUERY = dict[str, str | int | float | list[str | int | float]]
 
 
 class PageParseError(ValueError):
@@ -99,12 +102,18 @@ class JsonApiSource(BaseSource):
     RATE_LIMIT: RateLimitRules = DEFAULT_RULES  # how the service's rate-limit headers read
     OPTIONS = {
         "url": Option((str,), required=True),
-        "params": Option((dict,), default={}),
-        "headers": Option((dict,), default={}),
+        "params": Option((dict,), default={}, shape=QUERY),
+        "headers": Option((dict,), default={}, shape=dict[str, str]),
         "records": Option((str,), default="", doc='dotted path to the list; "" = top level'),
-        "fields": Option((dict,), required=True, doc="post field -> dotted path"),
-        "pagination": Option((dict,), doc="{ type = cursor|link_header|page|offset|next_url, … }"),
-        "incremental": Option((dict,), doc="{ param = 'since_id', field = 'id' }"),
+        "fields": Option((dict,), required=True, doc="post field -> dotted path", shape=FIELDS),
+        "pagination": Option(
+            (dict,),
+            doc="{ type = cursor|link_header|page|offset|next_url, … }",
+            shape=dict[str, str | int],
+        ),
+        "incremental": Option(
+            (dict,), doc="{ param = 'since_id', field = 'id' }", shape=dict[str, str]
+        ),
     }
 
     @classmethod

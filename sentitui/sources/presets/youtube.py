@@ -43,7 +43,12 @@ class YouTubeSource(SocialPreset):
     KIND = "youtube"
     OPTIONS = preset_options(
         "https://www.googleapis.com",
-        video_ids=Option((list,), required=True, doc='the product\'s videos: ["dQw4w9WgXcQ"]'),
+        video_ids=Option(
+            (list,),
+            required=True,
+            doc='the product\'s videos: ["dQw4w9WgXcQ"]',
+            shape=list[str],
+        ),
         key=Option((str,), required=True, doc='API key: "${YOUTUBE_API_KEY}"'),
         max_results=Option((int,), default=100, doc="threads per page", minimum=1, maximum=100),
     )
