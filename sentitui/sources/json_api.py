@@ -37,8 +37,8 @@ PAGINATION_KEYS: dict[str, dict[str, bool]] = {
 }
 
 DEFAULT_MAX_PAGES = 1000
-# What the request's query string can carry (aiohttp rejects tables and booleans).
-QUERY = dict[str, str | int | float | list[str | int | float]]
+# What a query string can carry (HttpClient spells booleans; aiohttp rejects tables).
+QUERY = dict[str, str | int | float | bool | list[str | int | float]]
 
 
 class PageParseError(ValueError):
