@@ -107,6 +107,11 @@ class Engine(EngineSurface):
         config = self.pipeline(pipeline)
         return make_source(config.source(source), config)
 
+    @property
+    def runs_waiting(self) -> int:
+        """Runs queued for a free slot (`max_concurrent_runs`), manual pulls first."""
+        return self._slots.waiting
+
     def is_running(self, pipeline: str, source: str) -> bool:
         return (pipeline, source) in self._running
 

@@ -71,6 +71,11 @@ class PrioritySlots:
         finally:
             self.release()
 
+    @property
+    def waiting(self) -> int:
+        """How many acquirers are queued for a slot."""
+        return sum(not future.done() for _, _, future in self._waiters)
+
     def release(self) -> None:
         while self._waiters:
             _, _, future = heapq.heappop(self._waiters)
