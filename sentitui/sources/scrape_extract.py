@@ -30,7 +30,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from parsel import Selector
 
-from sentitui.processing.clean import CleanError, parse_rating
+from sentitui.processing.clean import element_text, rating_on_five, rating_value
 from sentitui.processing.dates import parse_page_date
 
 MODES = ("selectors", "auto", "article")
@@ -127,82 +127,7 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     return text, encoding
 
 
-# ---- text of an element ----------------------------------------------------------------------
-
-_BLOCK_TAGS = frozenset(
-    [
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "br",
-        "dd",
-        "details",
-        "div",
-        "dl",
-        "dt",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "tr",
-        "ul",
-    ]
-)
-_HIDDEN_TAGS = frozenset(["script", "style", "noscript", "template", "head"])
-
-
-def element_text(element: Any, skip: Any = None) -> str:
-    """Visible text of an lxml element: blocks separated by newlines, scripts left out.
-
-    `skip(el) -> bool` drops whole subtrees (navigation, sidebars, nested comments).
-    """
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        tag = node.tag if isinstance(node.tag, str) else None
-        if tag is not None and tag not in _HIDDEN_TAGS and not (skip and skip(node)):
-            block = tag in _BLOCK_TAGS
-            if block:
-                parts.append("\n")
-            if node.text:
-                parts.append(node.text)
-            for child in node:
-                walk(child)
-            if block:
-                parts.append("\n")
-        if node.tail:
-            parts.append(node.tail)
-
-    tail, element.tail = element.tail, None  # the element's own tail is not its text
-    try:
-        walk(element)
-    finally:
-        element.tail = tail
-    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
-    return "\n".join(line for line in lines if line)
+# ---- fields by CSS --------------------------------------------------------------------------
 
 
 def select_first(sel: Selector, alternatives: tuple[str, ...]) -> str | None:
@@ -231,61 +156,7 @@ def select_value(sel: Selector, css: str, *, join: bool = False) -> str | None:
     return "\n".join(values) if join else values[0]
 
 
-# ---- ratings and ids ----------------------------------------------------------------------
-
-_WIDTH = re.compile(r"width\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*%", re.I)
-_FRACTION = re.compile(
-    r"([0-9]+(?:[.,][0-9]+)?)\s*(?:/|out\s+of|of|von|sur|de|su)\s*([0-9]+(?:[.,][0-9]+)?)", re.I
-)
-_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
-_NUMBER_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
-
-
-def rating_value(raw: Any, scale: float | None = None) -> float | str | None:
-    """A rating as a page shows it -> stars on a 0-5 scale.
-
-    Understands "4", "4.5 out of 5", "4/5", "★★★★☆", a star bar's style
-    ("width: 80%" -> 4.0), a class like "star-rating Four", and "4 von 5 Sternen".
-    Bare numbers are on `scale` (default 5). Anything else is returned as found, so
-    cleaning rejects the record with the raw value in its message.
-    """
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, bool):
-        return str(raw)
-    if isinstance(raw, int | float):
-        given = float(raw)
-        return round(given * 5 / scale, 4) if scale and scale != 5 else given
-    text = " ".join(str(raw).split())
-    width = _WIDTH.search(text)
-    if width:
-        return round(min(float(width.group(1)), 100.0) / 20, 4)
-    fraction = _FRACTION.search(text)
-    if fraction:
-        num, den = (float(g.replace(",", ".")) for g in fraction.groups())
-        if den > 0 and num <= den:
-            return round(num * 5 / den, 4)
-    value: float | None
-    try:
-        value = parse_rating(text)
-    except CleanError:
-        value = None
-        if "★" in text:
-            value = float(text.count("★"))
-        else:
-            words = [
-                _NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS
-            ]
-            number = _NUMBER.search(text)
-            if words:
-                value = float(words[-1])
-            elif number:
-                value = float(number.group().replace(",", "."))
-        if value is None:
-            return text
-    if value is None:
-        return None
-    return round(value * 5 / scale, 4) if scale and scale != 5 else value
+# ---- ids ----------------------------------------------------------------------
 
 
 def stable_id(url: str, author: str | None, date: str | None, text: str | None) -> str:
@@ -756,7 +627,7 @@ def _scaled(value: Any, best: float | None) -> Any:
     number = _number(value)
     if number is None or not best or best == 5:
         return number if number is not None else value
-    return round(number * 5 / best, 4)
+    return rating_on_five(number, best)
 
 
 __all__ = [
