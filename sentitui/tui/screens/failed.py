@@ -17,7 +17,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static
 
 from sentitui.tui.queries import FailedFilter, Window, failed_ids, load_failed, with_store
-from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.screens.base import QueryResult, SentiScreen
 from sentitui.tui.widgets.table import selected_key, sync_table
 from sentitui.tui.widgets.text import cell, payload_kind, render_payload, safe
 
@@ -29,6 +29,14 @@ STATUSES = ("open", "resolved", "ignored")
 def saved_payload_path(record: dict[str, Any], folder: Path) -> Path:
     suffix = {"json": "json", "html": "html"}.get(payload_kind(record["payload"] or ""), "txt")
     return folder / f"failed-{record['id']}.{suffix}"
+
+
+class FailedLoaded(QueryResult[Window]):
+    """One page of failed records, read in a worker."""
+
+
+class DetailLoaded(QueryResult[dict[str, Any] | None]):
+    """The selected failed record in full (None: it is gone)."""
 
 
 class FailedScreen(SentiScreen):
@@ -87,7 +95,10 @@ class FailedScreen(SentiScreen):
 
     def reload(self) -> None:
         filters, offset = FailedFilter(**self.filters.kwargs()), self.row_offset
-        self.fetch("failed", lambda store: load_failed(store, filters, PAGE, offset))
+        self.fetch(FailedLoaded, lambda store: load_failed(store, filters, PAGE, offset))
+
+    def on_failed_loaded(self, message: FailedLoaded) -> None:
+        self.show_failed(message.result)
 
     def show_failed(self, window: Window) -> None:
         if not window.rows and window.total and self.row_offset:
@@ -133,7 +144,10 @@ class FailedScreen(SentiScreen):
             return
         if self.record is not None and self.record["id"] == record_id:
             return
-        self.fetch("detail", lambda store: store.failed_record(record_id))
+        self.fetch(DetailLoaded, lambda store: store.failed_record(record_id))
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        self.show_detail(message.result)
 
     def show_detail(self, record: dict[str, Any] | None) -> None:
         self.record = record

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Static
 from sentitui.models import SourceStatus
 from sentitui.tui.events import EngineUpdate, Key
 from sentitui.tui.queries import PipelinesData, load_pipelines
-from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.screens.base import QueryResult, SentiScreen
 from sentitui.tui.widgets.table import selected_key, sync_table
 from sentitui.tui.widgets.text import cell, safe
 
@@ -90,6 +90,10 @@ def target_of(config: Any) -> str:
     return ""
 
 
+class PipelinesLoaded(QueryResult[PipelinesData]):
+    """Last and recent runs, read in a worker."""
+
+
 class PipelinesScreen(SentiScreen):
     MODE = "pipelines"
     AUTO_FOCUS = "#pipelines-table"
@@ -130,8 +134,11 @@ class PipelinesScreen(SentiScreen):
         self.draw()
 
     def reload(self) -> None:
-        self.fetch("pipelines", load_pipelines)
+        self.fetch(PipelinesLoaded, load_pipelines)
         self.draw()
+
+    def on_pipelines_loaded(self, message: PipelinesLoaded) -> None:
+        self.show_pipelines(message.result)
 
     def show_pipelines(self, data: PipelinesData) -> None:
         self.last_runs = data.last_runs
@@ -161,7 +168,7 @@ class PipelinesScreen(SentiScreen):
 
     def on_engine_update(self, message: EngineUpdate) -> None:
         if message.batch.sources:  # runs started, progressed or ended: a cheap query
-            self.fetch("pipelines", load_pipelines)
+            self.fetch(PipelinesLoaded, load_pipelines)
         if message.batch.sources:
             self.draw()
 

@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static
 
 from sentitui.tui.queries import PostFilter, Window, load_posts
-from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.screens.base import QueryResult, SentiScreen
 from sentitui.tui.screens.pipelines import short_time
 from sentitui.tui.widgets.charts import LABEL_COLOURS
 from sentitui.tui.widgets.table import selected_key, sync_table
@@ -23,6 +23,10 @@ from sentitui.tui.widgets.text import cell, safe
 PAGE = 100
 LABELS = ("positive", "neutral", "negative")
 FEEDBACK = ("praise", "complaint", "suggestion", "comparison", "question", "other")
+
+
+class PostsLoaded(QueryResult[Window]):
+    """One page of posts, read in a worker."""
 
 
 class PostsScreen(SentiScreen):
@@ -72,7 +76,10 @@ class PostsScreen(SentiScreen):
 
     def reload(self) -> None:
         filters, offset = PostFilter(self.filters.query, **self.filters.kwargs()), self.row_offset
-        self.fetch("posts", lambda store: load_posts(store, filters, PAGE, offset))
+        self.fetch(PostsLoaded, lambda store: load_posts(store, filters, PAGE, offset))
+
+    def on_posts_loaded(self, message: PostsLoaded) -> None:
+        self.show_posts(message.result)
 
     def show_posts(self, window: Window) -> None:
         self.total = window.total
