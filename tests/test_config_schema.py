@@ -234,3 +234,38 @@ def test_fuzzed_options_load_only_in_their_declared_shape(tmp_path, kind, values
         }
         URL("https://api.example.com/posts").with_query(query)
         assert all(isinstance(v, str) for v in options["headers"].values())
+
+
+async def test_every_query_shape_the_config_accepts_reaches_the_server(
+    serve, write_pipeline, make_engine
+):
+    """The run side of the declared shape: what `params` may hold is sent, not a crash."""
+    from aiohttp import web
+
+    async def posts(request: web.Request) -> web.Response:
+        return web.json_response([{"id": 1, "body": "AquaSilk is lovely"}])
+
+    app = web.Application()
+    app.router.add_get("/posts", posts)
+    server = await serve(app)
+    pipeline = write_pipeline(
+        f"""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "s"
+        kind = "json_api"
+        url = "{server.url}/posts"
+        params = {{ q = "silk", limit = 50, ratio = 0.5, fresh = true, tags = ["a", 1, 2.5] }}
+        headers = {{ Accept = "application/json" }}
+        [source.fields]
+        id = "id"
+        text = "body"
+        """
+    )
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("p", "s")
+    assert (stats.status, stats.loaded) == ("ok", 1)
+    query = server.requests[0].query
+    assert query["q"] == "silk" and query["limit"] == "50" and query["ratio"] == "0.5"
+    assert query["fresh"] == "true" and query.getall("tags") == ["a", "1", "2.5"]
