@@ -14,14 +14,16 @@ Three ways to find posts on a page (`extract`):
   header, footer or comments, becomes one post.
 In every mode `comments = "css"` makes each matching element a post of its own.
 
+This module holds the configuration, decoding, the page and the record builder;
+css_fields.py reads one field by CSS, article.py and schema_org.py are the two
+modes that need no selectors.
+
 A record is a plain dict of what was extracted (raw date and rating kept beside the
 resolved ones), so a failed record's payload shows exactly what the page said.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +34,8 @@ from parsel import Selector
 
 from sentitui.processing.clean import element_text, rating_value
 from sentitui.processing.dates import parse_page_date
+from sentitui.sources.article import article_records
+from sentitui.sources.css_fields import select_first, select_value, stable_id
 from sentitui.sources.schema_org import schema_org_records
 
 MODES = ("selectors", "auto", "article")
@@ -128,44 +132,6 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     return text, encoding
 
 
-# ---- fields by CSS --------------------------------------------------------------------------
-
-
-def select_first(sel: Selector, alternatives: tuple[str, ...]) -> str | None:
-    """The first alternative that finds something: unlike "a, b", which answers in
-    document order, this honours the order of preference."""
-    for css in alternatives:
-        if (value := select_value(sel, css)) is not None:
-            return value
-    return None
-
-
-def select_value(sel: Selector, css: str, *, join: bool = False) -> str | None:
-    """One field by CSS: `::attr(x)` -> the attribute, `::text` -> the text nodes,
-    plain CSS -> the element's visible text. `join` keeps every match (for text);
-    otherwise the first non-empty one (for `::text`, the first non-empty text node)."""
-    if "::attr(" in css:
-        values = [v.strip() for v in sel.css(css).getall()]
-    elif "::text" in css:
-        pieces = [" ".join(v.split()) for v in sel.css(css).getall()]
-        values = [" ".join(p for p in pieces if p)] if join else pieces
-    else:
-        values = [element_text(match.root) for match in sel.css(css)]
-    values = [v for v in values if v]
-    if not values:
-        return None
-    return "\n".join(values) if join else values[0]
-
-
-# ---- ids ----------------------------------------------------------------------
-
-
-def stable_id(url: str, author: str | None, date: str | None, text: str | None) -> str:
-    """Hash of what makes a review itself, for pages that give it no id of its own."""
-    material = "\n".join(" ".join(str(part or "").split()) for part in (url, author, date, text))
-    return hashlib.sha1(material.encode("utf-8")).hexdigest()[:20]
-
-
 # ---- the page -------------------------------------------------------------------------------
 
 
@@ -215,7 +181,7 @@ def extract_page(
     if config.mode == "auto":
         records = list(schema_org_records(sel, html, identity, builder, page))
     elif config.mode == "article":
-        records = list(_article_records(sel, builder, config))
+        records = list(article_records(sel, builder, config))
     else:
         records = (
             [
@@ -379,95 +345,6 @@ _COMMENT_DEFAULTS: dict[str, Any] = {
     ),
     "created_at": ("time::attr(datetime)", "time", ".comment-date"),
 }
-
-
-# ---- "article": one blog post per page ---------------------------------------------------
-
-_ARTICLE_BODY = (
-    "[itemprop=articleBody], .entry-content, .post-content, .article-body, "
-    ".post-body, .article-content"
-)
-_NOT_CONTENT = re.compile(
-    r"sidebar|share|sharing|social|related|comment|respond|navigation|\bnav\b|menu|breadcrumb|"
-    r"newsletter|subscribe|promo|widget|footer|cookie|advert|byline|author-box",
-    re.I,
-)
-_NOT_CONTENT_TAGS = frozenset(
-    ["nav", "aside", "header", "footer", "form", "button", "iframe", "svg"]
-)
-
-
-def _is_chrome(el: Any) -> bool:
-    if el.tag in _NOT_CONTENT_TAGS:
-        return True
-    marks = f"{el.get('class', '')} {el.get('id', '')} {el.get('role', '')}"
-    return bool(marks.strip()) and bool(_NOT_CONTENT.search(marks))
-
-
-def _article_records(
-    sel: Selector, builder: _RecordBuilder, config: ExtractConfig
-) -> Iterator[dict[str, Any]]:
-    comments = {e.root for e in sel.css(config.comments)} if config.comments else set()
-    articles = [a for a in sel.css("article") if not a.xpath("ancestor::article")]
-    if len(articles) > 1:
-        return  # a blog index: posts are behind its links, not on it
-    container = (
-        sel.css(_ARTICLE_BODY) or articles or sel.css("main, [role=main]") or sel.css("body")
-    )
-    if not container:
-        return
-    root = container[0].root
-    # The title is kept apart (`title`); the post's text is the body below it.
-    text = element_text(
-        root,
-        skip=lambda el: el is not root and (el.tag == "h1" or el in comments or _is_chrome(el)),
-    )
-    if not text:
-        return
-    scope = articles[0] if articles else sel
-    raw = {
-        "text": text,
-        "title": (
-            sel.css('meta[property="og:title"]::attr(content)').get()
-            or select_value(scope, "h1")
-            or select_value(sel, "title")
-        ),
-        "author": (
-            sel.css('meta[name="author"]::attr(content)').get()
-            or select_first(
-                scope,
-                (
-                    "[itemprop=author] [itemprop=name]",
-                    "[itemprop=author]",
-                    '[rel~="author"]',
-                    ".byline .author",
-                    ".author .fn",
-                    ".author",
-                ),
-            )
-        ),
-        "created_at": (
-            sel.css('meta[property="article:published_time"]::attr(content)').get()
-            or select_first(
-                scope,
-                (
-                    "[itemprop=datePublished]::attr(content)",
-                    "[itemprop=datePublished]::attr(datetime)",
-                    "time::attr(datetime)",
-                ),
-            )
-        ),
-    }
-    raw.update(
-        {name: select_value(sel, css, join=name == "text") for name, css in config.fields.items()}
-    )
-    own_id = (articles[0].attrib.get("id") or "").strip() or None if articles else None
-    # An article is its URL: an edit to the text must not make it a new post.
-    record = builder.finish(
-        raw, own_id=own_id or stable_id(builder.page_url, None, None, None), kind="article"
-    )
-    record["url"] = builder.page_url
-    yield record
 
 
 __all__ = [
