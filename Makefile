@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint fmt clean
+.PHONY: demo test check bench lint fmt clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/sentitui demo
 
-test: $(STAMP)
-	$(BIN)/ruff check sentitui tests
+test: $(STAMP) check
 	$(BIN)/python -m pytest -n 2 -q
+
+# Style, formatting, types and layers (the import-linter contracts in pyproject.toml).
+check: $(STAMP)
+	$(BIN)/ruff check sentitui tests
+	$(BIN)/ruff format --check sentitui tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -c "import scrapy" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[test,bench]'

@@ -37,7 +37,7 @@ CONCURRENCY = 8  # Scrapy's default CONCURRENT_REQUESTS_PER_DOMAIN
 
 # The selectors both crawlers use (Scrapy's text selector adds " ::text", since
 # Scrapy has no "whole element text" shorthand).
-SELECTORS = {
+SELECTORS: dict[str, Any] = {
     "item": "article.review",
     "fields": {
         "text": ".review-body",
@@ -363,7 +363,8 @@ def bench_scrapy_crawl(url: str) -> dict[str, Any]:
     )
     if done.returncode != 0 or not done.stdout.strip():
         return {"error": f"scrapy failed: {done.stderr.strip()[-500:]}"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def run_scrapy(url: str) -> None:

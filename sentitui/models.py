@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard, get_args
 
 Stage = Literal["fetch", "parse", "clean", "score", "load"]
 Trigger = Literal["manual", "schedule", "watch", "cli"]
@@ -134,6 +134,12 @@ class RunFinished(EngineEvent):
 
 
 SourceStatus = Literal["idle", "running", "backing_off", "failed", "paused", "cancelled"]
+SOURCE_STATUSES: frozenset[SourceStatus] = frozenset(get_args(SourceStatus))
+
+
+def is_source_status(value: object) -> TypeGuard[SourceStatus]:
+    """For statuses read back from the database: only the declared ones count."""
+    return value in SOURCE_STATUSES
 
 
 @dataclass(slots=True, frozen=True)

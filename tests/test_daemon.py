@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from textual_probe import Notifications, screen_text
 
 from sentitui.config import load_pipelines
 from sentitui.engine.remote import RemoteEngine
@@ -425,14 +426,15 @@ async def test_attached_console_pulls_through_the_daemon_and_draws_its_rows(tmp_
     pipelines = load_pipelines(tmp_path / "pipelines")
     remote = RemoteEngine(daemon.db, pipelines, poll=0.1)
     app = SentiApp(daemon.db, pipelines, engine=remote, theme="textual-dark")
-    async with app.run_test(size=(120, 40)) as pilot:
+    notes = Notifications()
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await until(lambda: remote.daemon_alive, "heartbeat", daemon)
         await pilot.press("2")
         await pilot.pause()
         await pilot.press("p")  # pull now: a command the daemon carries out
         await pilot.pause()
         await app.workers.wait_for_complete()
-        messages = [n.message for n in app._notifications]
+        messages = notes.messages
         assert any("launch/reviews: ok — 4 loaded" in m for m in messages), messages
         table = app.screen.query_one("#pipelines-table", DataTable)
 
@@ -446,10 +448,6 @@ async def test_attached_console_pulls_through_the_daemon_and_draws_its_rows(tmp_
         ("pull", "reviews", "done")
     ]
     assert daemon.stop() == 0
-
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def test_ctrl_c_to_the_process_group_stops_cleanly_without_a_traceback(tmp_path):

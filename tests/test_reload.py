@@ -7,6 +7,7 @@ import sqlite3
 import textwrap
 
 from aiohttp import web
+from textual_probe import Notifications
 
 from sentitui.engine.watch import Continuous, locate
 from sentitui.models import ConfigInvalid, ConfigReloaded
@@ -169,7 +170,8 @@ async def test_console_shows_a_new_source_and_a_broken_file_without_restarting(
         theme="textual-dark",
         pipelines_dir=pipeline.path.parent,
     )
-    async with app.run_test(size=(120, 40)) as pilot:
+    notes = Notifications()
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await pilot.press("2")
         await pilot.pause()
         table = app.screen.query_one("#pipelines-table", DataTable)
@@ -182,10 +184,10 @@ async def test_console_shows_a_new_source_and_a_broken_file_without_restarting(
         await until(lambda: rows() == {"launch/first", "launch/second"}, timeout=5)
         pipeline.path.write_text(head + source.format(name="first") + "\n[[source]]\nname = 3\n")
         await until(
-            lambda: any(n.title == "pipeline file not reloaded" for n in app._notifications),
+            lambda: any(n.title == "pipeline file not reloaded" for n in notes),
             timeout=5,
         )
-        problems = next(n.message for n in app._notifications if n.title)
+        problems = next(n.message for n in notes if n.title)
         assert f"{pipeline.path}:13: source '#2': key 'name' must be a string" in problems
         assert rows() == {"launch/first", "launch/second"}  # the last good version stays
 

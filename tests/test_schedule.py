@@ -185,7 +185,7 @@ async def test_schedule_fires_the_expected_number_of_runs_in_an_hour(
 async def queued(engine, n: int) -> None:
     """Wait (bounded) until n runs wait for a slot."""
     for _ in range(500):
-        if len(engine._slots._waiters) >= n:
+        if engine.runs_waiting >= n:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"{n} runs never queued")

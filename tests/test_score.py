@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import pickle
 import signal
@@ -116,13 +117,17 @@ async def test_scorer_event_loop_stays_responsive() -> None:
 
 async def test_scorer_replaces_a_broken_pool() -> None:
     texts = sample_texts(300)
+    before = {p.pid for p in multiprocessing.active_children()}
     async with Scorer(workers=1, batch_size=100) as scorer:
         await scorer.start()
-        pool = scorer._executor
-        for pid in list(pool._processes):  # the worker processes this test started
+        # The worker processes this test started: children of this process, new since.
+        killed = {p.pid for p in multiprocessing.active_children()} - before
+        assert killed
+        for pid in killed:
             os.kill(pid, signal.SIGKILL)
         assert await scorer.score(texts) == score_batch(texts)
-        assert scorer._executor is not pool
+        # A new pool did the scoring: new workers, none of the killed ones.
+        assert {p.pid for p in multiprocessing.active_children()} - before - killed
 
 
 async def test_scorer_closed_refuses_work() -> None:

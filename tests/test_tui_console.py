@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input, Log, Select, Static
+from textual_probe import Notifications, screen_text
 
 from sentitui.tui.app import SentiApp
 
@@ -63,11 +64,6 @@ def count(db_path: Path, sql: str, params: tuple = ()) -> int:
         return conn.execute(sql, params).fetchone()[0]
 
 
-def screen_text(app: SentiApp) -> str:
-    """Every line currently drawn on the screen, as plain text."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
 async def until(pilot, check, what: str, rounds: int = 500) -> None:
     """Let the app run until `check()` holds; fail naming `what` if it never does."""
     for _ in range(rounds):
@@ -98,7 +94,8 @@ def console(tmp_path, write_pipeline, make_engine, db_path):
 
 async def test_manual_pull_loads_rows_and_the_dashboard_follows(console, db_path):
     app = console()
-    async with app.run_test(size=SIZE) as pilot:
+    notes = Notifications()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         await settle(pilot)
         figures = app.screen.query_one("#figures", Static)
         assert str(figures.render()).startswith("0 posts")
@@ -117,7 +114,7 @@ async def test_manual_pull_loads_rows_and_the_dashboard_follows(console, db_path
         table = app.screen.query_one("#pipelines-table", DataTable)
         row = [str(c) for c in table.get_row("launch/drops")]
         assert row[1] == "idle" and row[4] == "4"  # status, loaded
-        messages = [n.message for n in app._notifications]
+        messages = notes.messages
         assert any("launch/drops: ok — 4 loaded, 0 duplicates, 0 failed" in m for m in messages)
 
         await pilot.press("1")
@@ -570,10 +567,12 @@ async def test_a_cancelled_pull_ends_with_a_notification_of_how_it_ended(
     pipeline = write_pipeline('[pipeline]\nname = "p"\n' + sources)
     app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
 
-    def said() -> list[str]:
-        return [n.message for n in app._notifications]
+    notes = Notifications()
 
-    async with app.run_test(size=SIZE) as pilot:
+    def said() -> list[str]:
+        return notes.messages
+
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         await pilot.press("2", "p")  # the cursor is on p/slow
         await asyncio.wait_for(slow_asked.wait(), timeout=10)
         await pilot.press("x")
@@ -583,6 +582,7 @@ async def test_a_cancelled_pull_ends_with_a_notification_of_how_it_ended(
 
         app.clear_notifications()
         slow_asked.clear()
+        notes.clear()
         await pilot.press("a")  # pull all, then cancel one of them
         await asyncio.wait_for(slow_asked.wait(), timeout=10)
         await pilot.press("x")
@@ -743,10 +743,12 @@ async def test_payload_to_file_writes_the_record_under_the_cursor_or_says_why_no
     ]
     app = console(records)
 
-    def said() -> list[str]:
-        return [n.message for n in app._notifications]
+    notes = Notifications()
 
-    async with app.run_test(size=SIZE) as pilot:
+    def said() -> list[str]:
+        return notes.messages
+
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         await pilot.press("2", "p", "3")
         await settle(pilot)
         await pilot.press("down", "c")  # before the detail pane has loaded record 1
@@ -762,6 +764,7 @@ async def test_payload_to_file_writes_the_record_under_the_cursor_or_says_why_no
         app.screen.query_one("#failed-status", Select).value = "ignored"  # an empty list
         await settle(pilot)
         app.clear_notifications()
+        notes.clear()
         await pilot.press("c", "r", "i")
         await settle(pilot)
         assert said() == ["no failed record selected"] * 3
@@ -866,11 +869,13 @@ async def test_cancel_before_the_daemon_claims_the_pull_says_so(tmp_path, write_
     pipeline = write_pipeline(pipeline_toml())
     remote = RemoteEngine(db_path, [pipeline], poll=0.1, daemon_timeout=60)  # no daemon runs
     app = SentiApp(db_path, [pipeline], engine=remote, theme="textual-dark")
-    async with app.run_test(size=SIZE) as pilot:
+    notes = Notifications()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         await pilot.press("2", "x")
         await pilot.pause()
-        assert [n.message for n in app._notifications] == ["launch/drops is not running"]
+        assert notes.messages == ["launch/drops is not running"]
         app.clear_notifications()
+        notes.clear()
         await pilot.press("p")
 
         def requested() -> bool:
@@ -882,7 +887,7 @@ async def test_cancel_before_the_daemon_claims_the_pull_says_so(tmp_path, write_
         await until(pilot, requested, "the pull command in the database")
         await pilot.press("x")
         await pilot.pause()
-        messages = [n.message for n in app._notifications]
+        messages = notes.messages
         assert messages == [
             "launch/drops: pull requested, but the daemon has not started "
             "it yet — press x again in a moment"
@@ -893,13 +898,12 @@ async def test_cancel_before_the_daemon_claims_the_pull_says_so(tmp_path, write_
 async def test_the_palette_key_covers_the_footer_up_to_the_right_edge(console, width):
     """No letter of a key hidden under the palette key shows beside it."""
     from textual.widgets import Footer
-    from textual.widgets._footer import FooterKey
 
     app = console(RECORDS)
     async with app.run_test(size=(width, 24)) as pilot:
         await pilot.press("2")
         await pilot.pause()
         footer = app.screen.query_one(Footer)
-        palette = footer.query_one("FooterKey.-command-palette", FooterKey)
+        palette = footer.query_one("FooterKey.-command-palette")
         assert palette.region.right == width
         assert screen_text(app).splitlines()[-1].rstrip().endswith("^p palette")

@@ -764,3 +764,8 @@ async def _preview(
 from sentitui.cli_insight import register as _register_insight  # noqa: E402
 
 _register_insight(main, db_option, pipelines_option)
+
+# schema (sentitui/cli/schema.py)
+from sentitui.cli.schema import schema as _schema  # noqa: E402
+
+main.add_command(_schema)

@@ -13,9 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentitui.engine.schedule import ScheduleError, parse_schedule
+from sentitui.config.kinds import (
+    Option,
+    SourceKind,
+    is_instance,
+    shape_problems,
+    source_kind,
+    type_name,
+)
+from sentitui.config.schedule import ScheduleError, parse_schedule
 from sentitui.processing.options import check_insight_options, parse_aspects, parse_competitors
-from sentitui.sources.base import Option
 
 
 class ConfigError(Exception):
@@ -128,24 +135,18 @@ _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def _type_name(types: tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        list: "a list",
-        dict: "a table",
-    }
-    return " or ".join(names.get(t, t.__name__) for t in types)
+    return type_name(types)
 
 
 def _check_type(value: Any, types: tuple[type, ...]) -> bool:
-    # TOML booleans are ints in Python; never let `true` pass as a number.
-    if isinstance(value, bool):
-        return bool in types
-    if float in types and isinstance(value, int):
-        return True
-    return isinstance(value, types)
+    return is_instance(value, types)
+
+
+def _item_at(value: Any, path: str) -> Any:
+    """The item at a path from `shape_problems` (".headers.X", "[2]") inside `value`."""
+    for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
+        value = value[part[0]] if part[0] else value[int(part[1])]
+    return value
 
 
 def _expand_env(value: Any, where: str, missing: list[tuple[str, str]], env: dict[str, str]) -> Any:
@@ -184,6 +185,14 @@ def _validate_table(
                 f"not {type(value).__name__} {value!r}"
             )
             continue
+        inside = shape_problems(value, option.shape) if option.shape is not None else []
+        for path, expected in inside:
+            item = _item_at(value, path)
+            problems.append(
+                f"{where}: key '{key}{path}' must be {expected}, not {type(item).__name__} {item!r}"
+            )
+        if inside:
+            continue
         if isinstance(value, int | float) and not isinstance(value, bool):
             low, high = option.minimum, option.maximum
             if (low is not None and not value >= low) or (high is not None and not value <= high):
@@ -213,8 +222,6 @@ def _validate_table(
 
 def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> PipelineConfig:
     """Parse and validate one pipeline file; raise ConfigError listing every problem."""
-    from sentitui.sources import source_class  # late: sources import this module's types
-
     env = dict(os.environ) if env is None else env
     problems: list[str] = []
     try:
@@ -291,7 +298,7 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         where = f"{path} source {label!r}"
         kind = table.get("kind")
         try:
-            cls = source_class(kind) if isinstance(kind, str) else None
+            cls: type[SourceKind] | None = source_kind(kind) if isinstance(kind, str) else None
         except KeyError as exc:
             problems.append(f"{where}: key 'kind': {exc.args[0]}")
             continue
@@ -330,9 +337,8 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
             backoff=float(values.get("backoff", 1.0)),
             missing_env=sorted({var for _, var in missing}),
         )
-        check = getattr(cls, "check_config", None)
-        if check is not None and not source.missing_env:
-            problems.extend(f"{where}: {msg}" for msg in check(source))
+        if not source.missing_env:
+            problems.extend(f"{where}: {msg}" for msg in cls.check_config(source))
         pipeline.sources.append(source)
 
     for where, text in [(f"{path} [pipeline]", pipeline.schedule)] + [

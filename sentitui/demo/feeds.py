@@ -147,8 +147,8 @@ class Feed:
             self._synthesised += 1
             broken = self._synthesised % SYNTH_BROKEN_EVERY == 0
             template = self._synth_rng.choice(self._templates)
-            key = self._last_key + self._synth_rng.randrange(1 << 16, 1 << 22)
-            record = self.synthesise(copy.deepcopy(template), key, self._synth_rng, broken)
+            new_key = self._last_key + self._synth_rng.randrange(1 << 16, 1 << 22)
+            record = self.synthesise(copy.deepcopy(template), new_key, self._synth_rng, broken)
         if isinstance(record, dict):
             self.stamp(record, when)
         key = self.key_of(record)

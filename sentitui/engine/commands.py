@@ -62,7 +62,8 @@ def submit(
             "VALUES (?, ?, ?, ?, ?, 'pending')",
             (utc_now(), action, pipeline, source, json.dumps(args)),
         )
-    return int(cur.lastrowid)
+    assert cur.lastrowid is not None  # an INSERT always sets it
+    return cur.lastrowid
 
 
 def get(store: Store, command_id: int) -> Command | None:
@@ -150,7 +151,7 @@ def events_after(store: Store, last_id: int, limit: int = 500) -> list[dict[str,
 
 
 def last_event_id(store: Store) -> int:
-    return store.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+    return int(store.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
 
 
 def publish(store: Store, snapshot: dict[str, Any]) -> None:

@@ -10,15 +10,15 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncGenerator, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sentitui.config import PipelineConfig
 from sentitui.engine.runner import Runner, Transformed, transform
 from sentitui.engine.schedule import Clock, PrioritySlots, Schedule
-from sentitui.engine.surface import EngineSurface
+from sentitui.engine.surface import EngineSurface, Preview, RetryOutcome
 from sentitui.engine.writer import Writer
 from sentitui.models import (
     ConfigReloaded,
@@ -38,22 +38,9 @@ from sentitui.store import PageWrite
 logger = logging.getLogger("sentitui")
 
 
-@dataclass(slots=True)
-class RetryOutcome:
-    resolved: list[int] = field(default_factory=list)
-    still_failing: dict[int, str] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Preview:
-    """What one page of a source would become, without writing anything."""
-
-    url: str
-    raw: list[Any]
-    result: Transformed
-
-
 class Engine(EngineSurface):
+    writer: Writer  # also commits pages, not only reads
+
     def __init__(
         self,
         db_path: str | Path,
@@ -120,6 +107,11 @@ class Engine(EngineSurface):
         config = self.pipeline(pipeline)
         return make_source(config.source(source), config)
 
+    @property
+    def runs_waiting(self) -> int:
+        """Runs queued for a free slot (`max_concurrent_runs`), manual pulls first."""
+        return self._slots.waiting
+
     def is_running(self, pipeline: str, source: str) -> bool:
         return (pipeline, source) in self._running
 
@@ -167,7 +159,7 @@ class Engine(EngineSurface):
     async def _run(self, pipeline_name: str, source_name: str, trigger: str) -> RunStats:
         async with self._slots.hold(urgent=trigger == "manual"):
             source = self.make_source(pipeline_name, source_name)
-            stats = await self.writer.call(
+            stats: RunStats = await self.writer.call(
                 lambda store: store.start_run(pipeline_name, source_name, trigger)
             )
             self.emit(
@@ -178,14 +170,10 @@ class Engine(EngineSurface):
             self.set_status(pipeline_name, source_name, "running")
             self.log("INFO", f"run {stats.run_id} started ({trigger})", pipeline_name, source_name)
 
-            runner = Runner(
-                self,
-                source,
-                stats,
-                lambda status, detail="": self.set_status(
-                    pipeline_name, source_name, status, detail
-                ),
-            )
+            def set_status(status: SourceStatus, detail: str = "") -> None:
+                self.set_status(pipeline_name, source_name, status, detail)
+
+            runner = Runner(self, source, stats, set_status)
             try:
                 missing = source.config.missing_env
                 if self._stopping is not None:  # stop_all() came while it waited for a slot
@@ -511,7 +499,8 @@ class Engine(EngineSurface):
         except StopAsyncIteration:
             return Preview(url="", raw=[], result=Transformed())
         finally:
-            await pages.aclose()
+            if isinstance(pages, AsyncGenerator):  # sources' pages() are async generators
+                await pages.aclose()
         result = await transform(self, source, page.records, None)
         result.failures[:0] = page.failures
         return Preview(url=page.url, raw=page.records, result=result)

@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 from sentitui.config import PipelineConfig, SourceConfig
 from sentitui.engine import commands
-from sentitui.engine.engine import Preview, RetryOutcome
-from sentitui.engine.surface import EngineSurface
+from sentitui.engine.engine import Engine
+from sentitui.engine.surface import ConsoleEngine, EngineSurface, Preview, RetryOutcome
 from sentitui.engine.writer import StoreThread
 from sentitui.models import (
     ConfigInvalid,
@@ -32,6 +32,8 @@ from sentitui.models import (
     RunProgress,
     RunStarted,
     RunStats,
+    SourceStatus,
+    is_source_status,
 )
 from sentitui.store import Store
 
@@ -63,6 +65,8 @@ def stats_from_row(row: dict[str, Any]) -> RunStats:
 
 
 class RemoteEngine(EngineSurface):
+    attached = True  # the daemon runs the sources; this engine asks it to
+
     def __init__(
         self,
         db_path: str | Path,
@@ -84,7 +88,7 @@ class RemoteEngine(EngineSurface):
         self._last_event = 0
         self._alive: bool | None = None
         self._poller: asyncio.Task[None] | None = None
-        self._previewer: Any = None
+        self._previewer: Engine | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -258,8 +262,6 @@ class RemoteEngine(EngineSurface):
 
     async def preview(self, pipeline: str, source_name: str) -> Preview:
         """One page fetched here, from the local pipeline files; nothing is written."""
-        from sentitui.engine.engine import Engine
-
         if pipeline not in self.local:
             raise KeyError(
                 f"pipeline {pipeline!r} is not in the local pipelines folder; "
@@ -400,7 +402,9 @@ class RemoteEngine(EngineSurface):
             state = self.state(item["pipeline"], item["source"])
             state.paused = bool(item.get("paused"))
             state.next_run = item.get("next_run") if alive else None
-            status = item.get("status", "idle") if alive else "idle"
+            # Only the declared statuses count: a newer daemon's word or a damaged row is idle.
+            said = item.get("status") if alive else "idle"
+            status: SourceStatus = said if is_source_status(said) else "idle"
             self.set_status(item["pipeline"], item["source"], status, item.get("detail", ""))
 
     def read_published(self) -> list[PipelineConfig]:
@@ -445,3 +449,8 @@ class RemoteEngine(EngineSurface):
             )
         if pipelines:
             self.pipelines = pipelines
+
+
+def _both_are_console_engines(local: Engine, remote: RemoteEngine) -> list[ConsoleEngine]:
+    """Never called: mypy checks here that both engines implement `ConsoleEngine`."""
+    return [local, remote]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sentitui.models import FailedRecord, Page, Post, RunProgress, RunStats
+from sentitui.models import FailedRecord, Page, Post, RunProgress, RunStats, SourceStatus
 from sentitui.net.http import AuthError, FetchError
 from sentitui.processing.clean import CleanError, clean_record
 from sentitui.processing.insight import insight_for, public_handles
@@ -115,9 +115,9 @@ async def transform(
             post.polarity, post.subjectivity, post.label = (
                 found.polarity,
                 found.subjectivity,
-                found.label,  # type: ignore[assignment]
+                found.label,
             )
-            post.text_label, post.lang = found.text_label, analysis.lang  # type: ignore[assignment]
+            post.text_label, post.lang = found.text_label, analysis.lang
             post.feedback, post.competitors, post.aspects = (
                 found.feedback,
                 found.competitors,
@@ -135,7 +135,7 @@ class Runner:
         engine: Engine,
         source: Source,
         stats: RunStats,
-        set_status: Callable[[str, str], None],
+        set_status: Callable[[SourceStatus, str], None],
     ) -> None:
         self.engine = engine
         self.source = source

@@ -1,21 +1,35 @@
-"""What every engine front ends talk to has in common: events, source states, lookups.
+"""What the console talks to: the `ConsoleEngine` protocol, and `EngineSurface`, the
+events, source states and lookups its implementations share.
 
 `Engine` (runs sources in this process) and `RemoteEngine` (drives a daemon through
-the database) both build on this, so the console cannot tell them apart.
+the database) both implement `ConsoleEngine`, so the console cannot tell them apart.
+A third implementation (daemons sharing PostgreSQL) implements the same protocol;
+it need not build on `EngineSurface`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from sentitui.config import PipelineConfig
+from sentitui.engine.runner import Transformed
 from sentitui.engine.schedule import Schedule, parse_schedule
-from sentitui.models import EngineEvent, RunStats, SourceStateChanged, SourceStatus
+from sentitui.engine.writer import StoreThread
+from sentitui.models import (
+    EngineEvent,
+    RunStats,
+    SourceStateChanged,
+    SourceStatus,
+    Trigger,
+)
+from sentitui.store import Store
 
 logger = logging.getLogger("sentitui")
 Listener = Callable[[EngineEvent], None]
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -28,11 +42,83 @@ class SourceState:
     stop_reason: str | None = None  # set: the running run stops after its current page
 
 
+@dataclass(slots=True)
+class RetryOutcome:
+    resolved: list[int] = field(default_factory=list)
+    still_failing: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Preview:
+    """What one page of a source would become, without writing anything."""
+
+    url: str
+    raw: list[Any]
+    result: Transformed
+
+
+class ConsoleEngine(Protocol):
+    """Everything the console (sentitui/tui) may ask of an engine, and nothing more.
+
+    Reads are synchronous and cheap (in-memory state, kept current by events); anything
+    that runs a source or touches the database is a coroutine, whether the work happens
+    in this process or in a daemon.
+    """
+
+    pipelines: dict[str, PipelineConfig]  # the current ones: hot reload replaces them
+    states: dict[tuple[str, str], SourceState]
+
+    @property
+    def attached(self) -> bool:
+        """True when runs happen in another process (a daemon) and this one asks for them."""
+        ...
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]: ...
+    def state(self, pipeline: str, source: str) -> SourceState: ...
+    def pipeline(self, name: str) -> PipelineConfig: ...
+    def log(self, level: str, message: str, pipeline: str = "", source: str = "") -> None: ...
+    def is_running(self, pipeline: str, source: str) -> bool: ...
+    def cancel(self, pipeline: str, source: str) -> bool: ...
+    def pause(self, pipeline: str, source: str, paused: bool = True) -> None: ...
+    def start_schedules(self) -> None: ...
+
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    async def run_source(
+        self, pipeline: str, source: str, trigger: Trigger = "manual"
+    ) -> RunStats: ...
+    async def run_pipelines(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        source: str | None = None,
+        trigger: Trigger = "cli",
+    ) -> list[RunStats]: ...
+    async def retry_failed(
+        self, ids: Iterable[int], trigger: Trigger = "manual"
+    ) -> RetryOutcome: ...
+    async def ignore_failed(self, ids: Iterable[int]) -> None: ...
+    async def preview(self, pipeline: str, source_name: str) -> Preview: ...
+
+    async def read(self, fn: Callable[[Store], T]) -> T:
+        """`fn(store)` on the engine's own database thread (reads see its writes)."""
+        ...
+
+
 class EngineSurface:
+    """The events, source states and lookups `Engine` and `RemoteEngine` share."""
+
+    attached = False
+    writer: StoreThread
+
     def __init__(self, pipelines: dict[str, PipelineConfig]) -> None:
         self.pipelines = pipelines
         self.states: dict[tuple[str, str], SourceState] = {}
         self._listeners: list[Listener] = []
+
+    async def read(self, fn: Callable[[Store], T]) -> T:
+        """`fn(store)` on the engine's own database thread (reads see its writes)."""
+        return await self.writer.call(fn)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(event)` on the engine's loop for every event; returns unsubscribe."""

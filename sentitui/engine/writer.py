@@ -77,7 +77,8 @@ class Writer(StoreThread):
         return await future
 
     async def _commit_loop(self) -> None:
-        assert self._queue is not None
+        assert self._queue is not None and self._store is not None  # start() set them
+        store = self._store
         loop = asyncio.get_running_loop()
         stopping = False
         while not stopping:
@@ -95,7 +96,7 @@ class Writer(StoreThread):
                 continue
             pages = [page for page, _ in batch]
             try:
-                results = await loop.run_in_executor(self._executor, self._store.write_pages, pages)
+                results = await loop.run_in_executor(self._executor, store.write_pages, pages)
             except Exception as exc:  # a bad batch must not take the writer down
                 if len(batch) == 1:
                     batch[0][1].set_exception(exc)
@@ -103,10 +104,10 @@ class Writer(StoreThread):
                 # Commit one by one so only the page at fault fails.
                 for page, future in batch:
                     try:
-                        result = await loop.run_in_executor(
-                            self._executor, self._store.write_pages, [page]
+                        alone = await loop.run_in_executor(
+                            self._executor, store.write_pages, [page]
                         )
-                        future.set_result(result[0])
+                        future.set_result(alone[0])
                     except Exception as single:
                         future.set_exception(single)
                 continue

@@ -89,7 +89,8 @@ async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
             f"{limit:,}-byte limit; not read",
             retry=False,
         )
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in resp.content.iter_any():
         size += len(chunk)
         if size > limit:
@@ -130,7 +131,7 @@ def undo_content_encoding(body: bytes, content_encoding: str, limit: int) -> byt
         try:
             import brotli  # aiohttp's optional dependency for `br`
 
-            return brotli.decompress(body)
+            return bytes(brotli.decompress(body))
         except Exception:  # not installed, or not brotli after all: keep the bytes
             pass
     return body

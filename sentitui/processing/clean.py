@@ -32,7 +32,7 @@ import html
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
@@ -46,12 +46,15 @@ __all__ = [
     "CleanError",
     "clean_record",
     "clean_text",
+    "element_text",
     "hash_author",
     "normalise_rating",
     "parse_rating",
     "parse_time",
     "plausible_created_at",
     "pseudonymise_text",
+    "rating_on_five",
+    "rating_value",
     "redact_pii",
     "strip_controls",
 ]
@@ -191,6 +194,39 @@ def _html_to_text(text: str) -> str:
     return "".join(parser.parts)
 
 
+_HIDDEN_TAGS = _DROP_TAGS | {"head"}  # a parsed page's head is metadata, not text
+
+
+def element_text(element: Any, skip: Callable[[Any], bool] | None = None) -> str:
+    """Visible text of a parsed (lxml) element, as `_html_to_text` reads markup: blocks
+    separated by newlines, scripts left out. `skip(el)` drops whole subtrees
+    (navigation, sidebars, nested comments). The scrape source's fields use it."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        tag = node.tag if isinstance(node.tag, str) else None
+        if tag is not None and tag not in _HIDDEN_TAGS and not (skip and skip(node)):
+            block = tag in _BLOCK_TAGS
+            if block:
+                parts.append("\n")
+            if node.text:
+                parts.append(node.text)
+            for child in node:
+                walk(child)
+            if block:
+                parts.append("\n")
+        if node.tail:
+            parts.append(node.tail)
+
+    tail, element.tail = element.tail, None  # the element's own tail is not its text
+    try:
+        walk(element)
+    finally:
+        element.tail = tail
+    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
 # A second pass only for complete entities (with the semicolon): "&amp;amp;" -> "&".
 _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 
@@ -204,7 +240,7 @@ _STRAY_ZWJ = re.compile(rf"(?<!{_EMOJI_LEFT})\u200d|\u200d(?!{_EMOJI_RIGHT})")
 _WHITESPACE = re.compile(r"\s+")
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str | int | float) -> str:
     """HTML to plain text, entities unescaped, NFKC, no controls or invisible
     characters, whitespace collapsed to single spaces. Emoji and literal brackets
     such as "[bold red]FAKE[/]" are kept as they are."""
@@ -439,7 +475,67 @@ def parse_rating(value: Any) -> float | None:
     denominator = float(match["den"].replace(",", "."))
     if denominator <= 0 or number > denominator:
         raise CleanError(f"rating {_show(value)} is not a score within its scale")
-    return number if denominator == 5 else round(number * 5 / denominator, 4)
+    return rating_on_five(number, denominator)
+
+
+def rating_on_five(value: float, scale: float | None) -> float:
+    """`value` out of `scale` as stars out of 5 (a missing scale means 5 already)."""
+    return round(value * 5 / scale, 4) if scale and scale != 5 else value
+
+
+_WIDTH = re.compile(r"width\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*%", re.I)
+_FRACTION = re.compile(
+    r"([0-9]+(?:[.,][0-9]+)?)\s*(?:/|out\s+of|of|von|sur|de|su)\s*([0-9]+(?:[.,][0-9]+)?)", re.I
+)
+_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
+_NUMBER_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def rating_value(raw: Any, scale: float | None = None) -> float | str | None:
+    """A rating as a page shows it -> stars on a 0-5 scale (the scrape source's fields);
+    what `parse_rating` reads, it reads with it.
+
+    Understands "4", "4.5 out of 5", "4/5", "★★★★☆", a star bar's style
+    ("width: 80%" -> 4.0), a class like "star-rating Four", and "4 von 5 Sternen".
+    Bare numbers are on `scale` (default 5). Anything else is returned as found, so
+    cleaning rejects the record with the raw value in its message.
+    """
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        return str(raw)
+    if isinstance(raw, int | float):
+        return rating_on_five(float(raw), scale)
+    text = " ".join(str(raw).split())
+    width = _WIDTH.search(text)
+    if width:
+        return round(min(float(width.group(1)), 100.0) / 20, 4)
+    fraction = _FRACTION.search(text)
+    if fraction:
+        num, den = (float(g.replace(",", ".")) for g in fraction.groups())
+        if den > 0 and num <= den:
+            return rating_on_five(num, den)
+    value: float | None
+    try:
+        value = parse_rating(text)
+    except CleanError:
+        value = None
+        if "★" in text:
+            value = float(text.count("★"))
+        else:
+            words = [
+                _NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS
+            ]
+            number = _NUMBER.search(text)
+            if words:
+                value = float(words[-1])
+            elif number:
+                value = float(number.group().replace(",", "."))
+        if value is None:
+            return text
+    if value is None:
+        return None
+    return rating_on_five(value, scale)
 
 
 # A bare number is read on the smallest usual scale it fits: 1-5 stars, 1-10 points, or

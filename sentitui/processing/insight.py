@@ -11,14 +11,29 @@ scorer can read is `unscored`: no polarity, no subjectivity, left out of average
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from sentitui.models import Label
 from sentitui.processing.classify import classify
 from sentitui.processing.ratings import rating_label
 from sentitui.processing.score import Analysis, label_for
 
-if TYPE_CHECKING:
-    from sentitui.config import PipelineConfig
+
+class PipelineConfig(Protocol):
+    """The settings of a pipeline this module reads (config.PipelineConfig has them;
+    processing sits below config, so it names only what it needs)."""
+
+    @property
+    def positive_threshold(self) -> float: ...
+    @property
+    def negative_threshold(self) -> float: ...
+    @property
+    def competitors(self) -> list[str]: ...
+    @property
+    def competitor_aliases(self) -> dict[str, list[str]]: ...
+    @property
+    def label_from(self) -> str: ...
+
 
 __all__ = ["Insight", "insight_for", "public_handles"]
 
@@ -27,11 +42,11 @@ __all__ = ["Insight", "insight_for", "public_handles"]
 class Insight:
     polarity: float | None
     subjectivity: float | None
-    label: str
+    label: Label
     feedback: str
     competitors: list[str] = field(default_factory=list)
     aspects: dict[str, dict[str, Any]] = field(default_factory=dict)
-    text_label: str = "neutral"  # the text scorer's verdict, whatever decided `label`
+    text_label: Label = "neutral"  # the text scorer's verdict, whatever decided `label`
 
 
 def insight_for(
@@ -44,7 +59,7 @@ def insight_for(
         text, analysis.polarity, pipeline.competitors, pipeline.competitor_aliases
     )
     if not analysis.scored:
-        label = (
+        label: Label = (
             rating_label(rating)
             if pipeline.label_from == "rating" and rating is not None
             else "unscored"

@@ -31,7 +31,7 @@ def parse_competitors(
                     f"{where}: competitors #{index}: unknown key(s) "
                     f"{', '.join(sorted(unknown))} (known: name, aliases)"
                 )
-            name, extra = item.get("name"), item.get("aliases", [])
+            name, extra = item.get("name", ""), item.get("aliases", [])
             if not isinstance(name, str) or not name.strip():
                 problems.append(f"{where}: competitors #{index}: 'name' must be a non-empty string")
                 continue

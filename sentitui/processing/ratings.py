@@ -7,13 +7,15 @@ and 6/10 neither.
 
 from __future__ import annotations
 
+from sentitui.models import Label
+
 __all__ = ["RATING_NEGATIVE", "RATING_POSITIVE", "rating_label"]
 
 RATING_POSITIVE = 0.7
 RATING_NEGATIVE = 0.5
 
 
-def rating_label(rating: float) -> str:
+def rating_label(rating: float) -> Label:
     """The label a customer's own rating (0..1) gives."""
     if rating >= RATING_POSITIVE:
         return "positive"

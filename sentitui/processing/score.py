@@ -39,11 +39,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Self
 
 from textblob import TextBlob
 
+from sentitui.models import Label
 from sentitui.processing.sentiment import score_text
 
 __all__ = [
@@ -132,6 +133,10 @@ def scorer_for(
     return scorer if lang in SCORER_LANGUAGES.get(scorer, ()) else None
 
 
+def _polarity(text: str, scorer: str) -> float:
+    return _score_one(text, scorer)[0]
+
+
 def _score_one(text: str, scorer: str) -> tuple[float, float]:
     if not text:
         return 0.0, 0.0
@@ -184,16 +189,12 @@ def analyse_batch(
         if name not in _FUNCTIONS:
             raise ValueError(scorer_problem(name))
         polarity, subjectivity = _score_one(text, name)
-        found = (
-            aspect_polarities(text, aspects, lambda s, n=name: _score_one(s, n)[0])
-            if aspects
-            else {}
-        )
+        found = aspect_polarities(text, aspects, partial(_polarity, scorer=name)) if aspects else {}
         out.append(Analysis(polarity, subjectivity, found, lang=lang))
     return out
 
 
-def label_for(polarity: float, positive: float = 0.05, negative: float = -0.05) -> str:
+def label_for(polarity: float, positive: float = 0.05, negative: float = -0.05) -> Label:
     """Return "positive" at or above `positive`, "negative" at or below `negative`, else "neutral"."""
     if polarity >= positive:
         return "positive"
@@ -333,8 +334,10 @@ class Scorer:
         try:
             for i in range(0, len(texts), size):
                 batch = list(texts[i : i + size])
-                tail = (list(langs[i : i + size]) if langs else None, *extra) if extra else ()
-                futures.append(loop.run_in_executor(executor, function, batch, *args, *tail))
+                call = (
+                    (*args, list(langs[i : i + size]) if langs else None, *extra) if extra else args
+                )
+                futures.append(loop.run_in_executor(executor, function, batch, *call))
             results = await asyncio.gather(*futures)
         except BrokenProcessPool:
             for future in futures:

@@ -50,8 +50,11 @@ from __future__ import annotations
 import html
 import math
 import re
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from typing import Any
 
 __all__ = [
     "FEATURES",
@@ -103,188 +106,6 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Quantity, order, colour and topic words that TextBlob scores but that carry no opinion.
-NOT_SENTIMENT = _words("""
-    more most many much own other first last next new old few little least less real full
-    high long early certain general main whole able large black green dark live social
-    young particular due several late right sure top game chicken secret past half
-    complete dry
-""")
-
-# Social and review words missing from TextBlob's lexicon: (polarity, subjectivity).
-EXTRA_WORDS: dict[str, tuple[float, float]] = {
-    # positive
-    "yay": (0.7, 0.8),
-    "yey": (0.7, 0.8),
-    "woohoo": (0.8, 0.9),
-    "woot": (0.7, 0.9),
-    "woo": (0.6, 0.8),
-    "hooray": (0.7, 0.9),
-    "thank": (0.5, 0.5),
-    "thanks": (0.5, 0.5),
-    "thx": (0.5, 0.5),
-    "ty": (0.4, 0.5),
-    "congrats": (0.7, 0.7),
-    "congratulations": (0.7, 0.7),
-    "grateful": (0.7, 0.8),
-    "thankful": (0.7, 0.8),
-    "blessed": (0.6, 0.8),
-    "luck": (0.4, 0.5),
-    "lucky": (0.5, 0.7),
-    "hope": (0.3, 0.5),
-    "hoping": (0.3, 0.5),
-    "hopefully": (0.3, 0.5),
-    "loves": (0.6, 0.7),
-    "loving": (0.6, 0.7),
-    "adore": (0.7, 0.8),
-    "adored": (0.7, 0.8),
-    "enjoying": (0.5, 0.6),
-    "enjoys": (0.5, 0.6),
-    "recommend": (0.5, 0.5),
-    "recommended": (0.5, 0.5),
-    "celebrate": (0.6, 0.6),
-    "celebrating": (0.6, 0.6),
-    "won": (0.5, 0.4),
-    "win": (0.5, 0.4),
-    "winning": (0.5, 0.5),
-    "winner": (0.6, 0.5),
-    "tasty": (0.7, 0.8),
-    "yummy": (0.7, 0.9),
-    "yum": (0.7, 0.9),
-    "obsessed": (0.6, 0.9),
-    "gorgeous": (0.8, 0.9),
-    "smooth": (0.4, 0.5),
-    "silky": (0.5, 0.6),
-    "shiny": (0.4, 0.5),
-    "agree": (0.3, 0.4),
-    "agreed": (0.3, 0.4),
-    "smile": (0.5, 0.6),
-    "smiling": (0.5, 0.6),
-    "laugh": (0.4, 0.6),
-    "laughing": (0.4, 0.6),
-    "haha": (0.4, 0.5),
-    "hahaha": (0.5, 0.6),
-    "hehe": (0.4, 0.5),
-    "lmao": (0.4, 0.6),
-    "rofl": (0.4, 0.6),
-    "xoxo": (0.5, 0.6),
-    "wow": (0.4, 0.8),
-    "kudos": (0.6, 0.6),
-    "bravo": (0.6, 0.7),
-    "ftw": (0.5, 0.6),
-    "heaven": (0.6, 0.8),
-    "heavenly": (0.7, 0.8),
-    "fave": (0.6, 0.8),
-    "fav": (0.6, 0.8),
-    "favourite": (0.6, 0.8),
-    "treat": (0.4, 0.5),
-    "worth": (0.4, 0.5),
-    "helpful": (0.5, 0.5),
-    "impressed": (0.6, 0.7),
-    "pleased": (0.6, 0.8),
-    "satisfied": (0.5, 0.6),
-    "works": (0.2, 0.2),
-    "worked": (0.2, 0.2),
-    "love": (0.6, 0.6),
-    "yes": (0.3, 0.4),
-    "comeback": (0.5, 0.5),
-    "divine": (0.8, 0.9),
-    "yeah": (0.2, 0.4),
-    "waited": (-0.3, 0.3),
-    "ass": (-0.5, 0.8),
-    "gag": (-0.6, 0.8),
-    "frizz": (-0.4, 0.6),
-    "soft": (0.5, 0.6),  # TextBlob: 0.1; for hair it is the point
-    # negative
-    "ugh": (-0.6, 0.8),
-    "argh": (-0.6, 0.8),
-    "meh": (-0.3, 0.7),
-    "blah": (-0.3, 0.6),
-    "damn": (-0.4, 0.7),
-    "dammit": (-0.5, 0.8),
-    "hell": (-0.4, 0.6),
-    "crap": (-0.6, 0.8),
-    "shit": (-0.5, 0.8),
-    "bullshit": (-0.7, 0.9),
-    "wtf": (-0.6, 0.9),
-    "fml": (-0.7, 0.9),
-    "smh": (-0.4, 0.8),
-    "suck": (-0.7, 0.9),
-    "sucks": (-0.7, 0.9),
-    "sucked": (-0.7, 0.9),
-    "hurt": (-0.5, 0.6),
-    "hurts": (-0.5, 0.6),
-    "hurting": (-0.5, 0.6),
-    "pain": (-0.5, 0.6),
-    "sore": (-0.4, 0.6),
-    "ouch": (-0.5, 0.7),
-    "cry": (-0.5, 0.7),
-    "crying": (-0.5, 0.7),
-    "cried": (-0.5, 0.7),
-    "miss": (-0.3, 0.5),
-    "missing": (-0.3, 0.5),
-    "lost": (-0.3, 0.4),
-    "lose": (-0.4, 0.4),
-    "losing": (-0.4, 0.4),
-    "die": (-0.5, 0.5),
-    "died": (-0.6, 0.5),
-    "death": (-0.6, 0.5),
-    "dead": (-0.4, 0.5),
-    "kill": (-0.5, 0.5),
-    "killing": (-0.5, 0.5),
-    "upset": (-0.6, 0.8),
-    "pissed": (-0.7, 0.9),
-    "hated": (-0.8, 0.9),
-    "hates": (-0.8, 0.9),
-    "scared": (-0.5, 0.8),
-    "afraid": (-0.5, 0.8),
-    "nervous": (-0.4, 0.7),
-    "worried": (-0.5, 0.7),
-    "alone": (-0.3, 0.6),
-    "lonely": (-0.6, 0.8),
-    "stuck": (-0.4, 0.5),
-    "broke": (-0.5, 0.5),
-    "broken": (-0.5, 0.5),
-    "problem": (-0.4, 0.4),
-    "problems": (-0.4, 0.4),
-    "fail": (-0.5, 0.5),
-    "avoid": (-0.5, 0.5),
-    "overpriced": (-0.7, 0.8),
-    "refund": (-0.5, 0.5),
-    "lack": (-0.4, 0.5),
-    "lacked": (-0.4, 0.5),
-    "lacking": (-0.4, 0.5),
-    "hangover": (-0.5, 0.6),
-    "insulted": (-0.7, 0.8),
-    "helpless": (-0.6, 0.8),
-    "yuck": (-0.7, 0.9),
-    "gross": (-0.7, 0.9),
-    "disgusting": (-0.9, 1.0),
-    "greasy": (-0.5, 0.7),
-    "frizzy": (-0.4, 0.6),
-    "itchy": (-0.5, 0.7),
-    "flaky": (-0.4, 0.6),
-    "waste": (-0.6, 0.6),
-    "wasted": (-0.6, 0.6),
-    "regret": (-0.6, 0.8),
-    "sadly": (-0.5, 0.8),
-    "unfortunately": (-0.4, 0.7),
-    "disappointment": (-0.7, 0.8),
-    "complain": (-0.4, 0.6),
-    "attack": (-0.5, 0.5),
-    "crash": (-0.5, 0.5),
-    "bitch": (-0.6, 0.9),
-    "bastards": (-0.7, 0.9),
-    "hurtful": (-0.7, 0.8),
-    "tragic": (-0.8, 0.8),
-    "rip": (-0.4, 0.5),
-    "sigh": (-0.3, 0.7),
-    "whining": (-0.5, 0.7),
-    "annoyed": (-0.6, 0.8),
-    "mad": (-0.5, 0.8),
-}
-
-
 def _graded(table: dict[float, str]) -> dict[str, tuple[float, float]]:
     """{polarity: "word word ..."} -> {word: (polarity, subjectivity)}."""
     return {
@@ -294,209 +115,30 @@ def _graded(table: dict[float, str]) -> dict[str, tuple[float, float]]:
     }
 
 
-# General opinion words TextBlob's adjective lexicon lacks (feelings, events, verbs,
-# nouns, interjections), or scores far off ("killed" -0.2, "victim" -0.08).
-GENERAL_WORDS = _graded(
-    {
-        0.8: "awesomeness masterpiece bliss blissful ecstatic heartwarming",
-        0.7: """fab delish congratz kickass merry hurrah hurray yippee excellence triumph delight
-        joyful stoked gratitude blessing blessings admiration brilliance paradise""",
-        0.6: """affectionate cuteness grats amazes amazed amaze victory hallelujah admire admired
-        honored honoured honor honour inspiration inspired thrill excitement celebration
-        appreciate appreciates appreciation kindness miracle treasure succeed succeeded
-        achievement champion champions hero heroes legend pleasure psyched""",
-        0.5: """amused epic rad reward rewarded award awarded awards respect respected salute cheers
-        cheer hug hugs hugged hugging cuddle cuddles giggle giggling grin grinning smiley
-        smiles laughs lmfao rotfl relaxing relaxed friendship achieve achieved accomplish
-        improve improved improvement improves gem beauty bless praise pumped thnx thanx tnx
-        tks thankyou tickled""",
-        0.4: """welcome kiss kisses luv lovin relax solved solution peace xo xoxoxo helped helps""",
-        0.3: """achievable healing prayers homie support supports supported help wish wished wishing
-        amen chill xx""",
-        -0.3: """heck protest protests resign resigns distracted concerned freezing warned warning
-        ignore ignored delay delays delayed cancel cancelled canceled lawsuit oops apologize
-        apologise""",
-        -0.4: """pricey confusing unemployment fight fights fighting disagree overpaid unwarranted
-        worry worries arrested blame blames blamed stress panic shock ache aches aching
-        headache sickness flu fever error errors glitch bug bugs mistake mistakes struggle
-        struggling struggled complaints complaining refuse refused banned ban boo booo tears
-        dread debt""",
-        -0.5: """wasteland exhausted exhausting woe woes convicted offender bitter neglect neglected
-        neglecting punish punishment nonsense fear fears feared anxiety stressed annoy
-        annoys annoyance irritated frustration disappoint displeased dislike dislikes
-        disliked sadness sorrow funeral suffer suffered injury injured injuries wound
-        wounded cancer disease victim victims war bomb explosion crashed accident crisis
-        emergency threat threats threatened danger arrest steal steals stole stolen theft
-        lies cheat cheated loss losses defeat defeated loser losers outage damage damaged
-        mess messed trouble troubles poverty poison reject rejected rejection shame
-        embarrassed guilt ew eww ick lied liar jerk damnit goddamn""",
-        -0.6: """crappy doom bully bullying horror terror stressful grieve mourn mourning suffering
-        misery depression hatred hater haters rage fraud scam corruption scandal failure
-        disaster ruin ruins destroy destroyed enemy ashamed bastard wanker douche shitty
-        pissing heartbreak loneliness killed layoffs abuse""",
-        -0.7: """loathe despair shameful suicide racist horrified disgust tragedy catastrophe
-        nightmare murder murdered violence assault abused ruined heartless heartbroken
-        heartbreaking asshole scumbag douchebag""",
-    }
+# The word lists are data, shipped with the package in lexicon.toml (what each one is
+# for is said there); they load once per process, like TextBlob's own lexicon.
+_LISTS: dict[str, Any] = tomllib.loads(
+    resources.files("sentitui.processing").joinpath("lexicon.toml").read_text(encoding="utf-8")
 )
-
-EMOJI: dict[str, float] = {
-    "😍": 0.8,
-    "🥰": 0.8,
-    "🤩": 0.8,
-    "😘": 0.6,
-    "❤": 0.7,
-    "♥": 0.7,
-    "💕": 0.7,
-    "💖": 0.7,
-    "💗": 0.6,
-    "💓": 0.6,
-    "💞": 0.6,
-    "💘": 0.6,
-    "💙": 0.5,
-    "💚": 0.5,
-    "💛": 0.5,
-    "💜": 0.5,
-    "🧡": 0.5,
-    "😊": 0.6,
-    "☺": 0.6,
-    "😀": 0.6,
-    "😃": 0.6,
-    "😄": 0.6,
-    "😁": 0.6,
-    "😆": 0.5,
-    "🙂": 0.3,
-    "😉": 0.3,
-    "😎": 0.4,
-    "😋": 0.5,
-    "😂": 0.4,
-    "🤣": 0.4,
-    "👍": 0.5,
-    "👌": 0.5,
-    "🙌": 0.6,
-    "👏": 0.5,
-    "🎉": 0.6,
-    "🥳": 0.6,
-    "✨": 0.3,
-    "🔥": 0.5,
-    "💯": 0.5,
-    "🙏": 0.3,
-    "💪": 0.4,
-    "🌟": 0.4,
-    "⭐": 0.3,
-    "😇": 0.5,
-    "😢": -0.6,
-    "😭": -0.4,
-    "😞": -0.6,
-    "😔": -0.5,
-    "😒": -0.5,
-    "😠": -0.8,
-    "😡": -0.8,
-    "🤬": -0.9,
-    "👎": -0.6,
-    "💔": -0.7,
-    "🤢": -0.8,
-    "🤮": -0.9,
-    "😩": -0.5,
-    "😫": -0.5,
-    "😤": -0.5,
-    "🙄": -0.5,
-    "😬": -0.3,
-    "😕": -0.4,
-    "🙁": -0.4,
-    "☹": -0.5,
-    "😖": -0.6,
-    "😣": -0.5,
-    "😓": -0.4,
-    "😪": -0.3,
-    "😰": -0.5,
-    "😱": -0.4,
-    "😟": -0.5,
-    "😑": -0.2,
+# Quantity, order, colour and topic words that TextBlob scores but that carry no opinion.
+NOT_SENTIMENT = _words(_LISTS["not_sentiment"])
+# Social and review words missing from TextBlob's lexicon: (polarity, subjectivity).
+EXTRA_WORDS: dict[str, tuple[float, float]] = {
+    word: (polarity, subjectivity)
+    for word, (polarity, subjectivity) in _LISTS["extra_words"].items()
 }
-
-EMOTICONS: dict[str, float] = {
-    ":)": 0.5,
-    ":-)": 0.5,
-    ":]": 0.5,
-    "=)": 0.5,
-    "=]": 0.5,
-    ": )": 0.5,
-    "(:": 0.5,
-    ":d": 0.7,
-    ":-d": 0.7,
-    "=d": 0.7,
-    ";d": 0.5,
-    "xd": 0.5,
-    ";)": 0.3,
-    ";-)": 0.3,
-    ":p": 0.3,
-    ":-p": 0.3,
-    "=p": 0.3,
-    ";p": 0.3,
-    "<3": 0.7,
-    "<33": 0.7,
-    "<333": 0.7,
-    "^_^": 0.5,
-    "^^": 0.4,
-    "^.^": 0.5,
-    ":o)": 0.4,
-    ":*": 0.5,
-    ":-*": 0.5,
-    ":')": 0.5,
-    ":3": 0.4,
-    "x3": 0.4,
-    "=3": 0.4,
-    ":(": -0.6,
-    ":-(": -0.6,
-    ":[": -0.5,
-    "=(": -0.5,
-    "=[": -0.5,
-    ": (": -0.5,
-    "):": -0.5,
-    ":'(": -0.6,
-    ";(": -0.5,
-    ":((": -0.7,
-    ":c": -0.5,
-    ":-c": -0.5,
-    ":/": -0.3,
-    ":-/": -0.3,
-    "=/": -0.3,
-    ":\\": -0.3,
-    ":s": -0.3,
-    ":@": -0.6,
-    ":|": -0.2,
-    ">:(": -0.8,
-    "</3": -0.7,
-    ":l": -0.3,
-    "-_-": -0.3,
-    "-.-": -0.3,
-    "t_t": -0.5,
-    "d:": -0.5,
-}
-
-BOOSTERS = _words("""
-    very so really super extremely totally absolutely incredibly truly highly completely
-    seriously insanely ridiculously utterly deeply especially particularly exceptionally
-    amazingly awfully terribly too quite most way hella mega damn freaking fucking pretty
-    bloody
-""")
-DAMPENERS = _words("kinda sorta slightly somewhat fairly barely hardly partly marginally")
-NEGATORS = _words("""
-    not no never nothing nobody none neither nor without cannot cant dont doesnt didnt isnt
-    wasnt arent werent wont wouldnt couldnt shouldnt aint hasnt havent hadnt nope
-""")
+# General opinion words TextBlob's adjective lexicon lacks, or scores far off.
+GENERAL_WORDS = _graded({float(p): words for p, words in _LISTS["general_words"].items()})
+EMOJI: dict[str, float] = dict(_LISTS["emoji"])
+EMOTICONS: dict[str, float] = dict(_LISTS["emoticons"])
+BOOSTERS = _words(_LISTS["boosters"])
+DAMPENERS = _words(_LISTS["dampeners"])
+NEGATORS = _words(_LISTS["negators"])
 # Words that do not use up the negation window: "I don't think I will be back".
-NEGATION_TRANSPARENT = _words("""
-    i you we they it this that will would be to the a an my your think believe feel is was
-    am are ever going gonna really
-""")
-CONTRASTS = _words("but however though although yet")
+NEGATION_TRANSPARENT = _words(_LISTS["negation_transparent"])
+CONTRASTS = _words(_LISTS["contrasts"])
 # "like" is a verb of liking only after these ("I like", "don't like"), not "like rubber".
-LIKE_SUBJECTS = _words("""
-    i we you they he she really totally definitely also still do does did not dont didnt
-    doesnt never
-""")
+LIKE_SUBJECTS = _words(_LISTS["like_subjects"])
 # Set phrases, rewritten to one pseudo-word before scoring (polarity in EXTRA_WORDS):
 # intent to come back is the review's verdict; "won't be back" negates it as usual
 # ("going/heading back home" is not a verdict).
@@ -591,13 +233,15 @@ def _segment(tag: str) -> list[str] | None:
     for end in range(1, n + 1):
         for start in range(max(0, end - 20), end):
             piece = tag[start:end]
-            if best[start] is None or (piece not in vocabulary and piece not in lexicon):
+            before = best[start]
+            if before is None or (piece not in vocabulary and piece not in lexicon):
                 continue
             if len(piece) == 1 and piece not in ("a", "i"):
                 continue
-            cost = best[start][0] + 1.0 - 0.01 * vocabulary.get(piece, 0.0)
-            if best[end] is None or cost < best[end][0]:
-                best[end] = (cost, best[start][1] + [piece])
+            cost = before[0] + 1.0 - 0.01 * vocabulary.get(piece, 0.0)
+            current = best[end]
+            if current is None or cost < current[0]:
+                best[end] = (cost, before[1] + [piece])
     found = best[n]
     if found is None or not any(piece in lexicon for piece in found[1]):
         return None

@@ -45,7 +45,9 @@ def _literal(value: str) -> str:
 
 def _scope(store: Store, pipeline: str | None, since: str | None) -> None:
     """Shadow the tables with views of the chosen pipeline and time span."""
-    posts, failed, runs = [], [], []
+    posts: list[str] = []
+    failed: list[str] = []
+    runs: list[str] = []
     if pipeline:
         for clauses in (posts, failed, runs):
             clauses.append(f"pipeline = {_literal(pipeline)}")

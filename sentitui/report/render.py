@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from sentitui.report import charts
@@ -336,12 +337,8 @@ def render_markdown(data: dict[str, Any]) -> str:
         ),
     ]
     for key, breakdown in data["segments"].items():
-        sections.append(
-            (
-                f"Segment: {key}",
-                lambda b=breakdown, k=key: _md_table([k, *headers], _label_rows(b, "segment")),
-            )
-        )
+        table = _md_table([key, *headers], _label_rows(breakdown, "segment"))
+        sections.append((f"Segment: {key}", partial(str, table)))
     agreement = stats["rating_agreement"]
     if agreement["rated"]:
         sections.append(

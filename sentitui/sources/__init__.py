@@ -1,44 +1,26 @@
 """Source kinds, looked up by the `kind` key of a [[source]] table.
 
 Adding a kind: write one module with a class implementing `base.Source` and list
-it in `_KINDS` (module path, class name). Modules load lazily so the CLI stays fast.
+it in `config.kinds.KINDS` (module path, class name); config validates its TOML
+keys from there. Modules load lazily so the CLI stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from sentitui.config.kinds import KINDS, kind_class, kinds
 
 if TYPE_CHECKING:
     from sentitui.config import PipelineConfig, SourceConfig
-    from sentitui.sources.base import Source
+    from sentitui.sources.base import BaseSource, Source
 
-_KINDS: dict[str, tuple[str, str]] = {
-    "json_api": ("sentitui.sources.json_api", "JsonApiSource"),
-    "file": ("sentitui.sources.files", "FileSource"),
-    "scrape": ("sentitui.sources.scrape", "ScrapeSource"),
-    # Social API presets, one module each (sources/presets/).
-    "x": ("sentitui.sources.presets.x", "XSource"),
-    "mastodon": ("sentitui.sources.presets.mastodon", "MastodonSource"),
-    "reddit": ("sentitui.sources.presets.reddit", "RedditSource"),
-    "bluesky": ("sentitui.sources.presets.bluesky", "BlueskySource"),
-    "hackernews": ("sentitui.sources.presets.hackernews", "HackerNewsSource"),
-    "youtube": ("sentitui.sources.presets.youtube", "YouTubeSource"),
-    "instagram": ("sentitui.sources.presets.instagram", "InstagramSource"),
-    "facebook": ("sentitui.sources.presets.facebook", "FacebookSource"),
-}
+__all__ = ["KINDS", "kinds", "make_source", "source_class"]
 
 
-def kinds() -> list[str]:
-    return sorted(_KINDS)
-
-
-def source_class(kind: str) -> type:
-    try:
-        module_name, class_name = _KINDS[kind]
-    except KeyError:
-        raise KeyError(f"unknown kind {kind!r} (known kinds: {', '.join(kinds())})") from None
-    return getattr(importlib.import_module(module_name), class_name)
+def source_class(kind: str) -> type[BaseSource]:
+    """The class implementing `kind`; KeyError names the known kinds."""
+    return kind_class(kind)
 
 
 def make_source(config: SourceConfig, pipeline: PipelineConfig) -> Source:

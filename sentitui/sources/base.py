@@ -13,23 +13,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from sentitui.config.kinds import Option
 from sentitui.models import Page, SourceStatus
 
 if TYPE_CHECKING:
     from sentitui.config import PipelineConfig, SourceConfig
     from sentitui.net.http import HttpClient
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One TOML key a source kind accepts; config.py validates against these."""
-
-    types: tuple[type, ...]
-    required: bool = False
-    default: Any = None
-    doc: str = ""
-    minimum: float | None = None  # numbers below it are a config error
-    maximum: float | None = None  # numbers above it are a config error (a service's page cap)
 
 
 @dataclass(slots=True)
@@ -39,8 +28,8 @@ class SourceContext:
 
     http: HttpClient
     cursor: dict[str, Any] = field(default_factory=dict)
-    log: Callable[[str, str], None] = lambda level, message: None
-    set_status: Callable[[SourceStatus, str], None] = lambda status, detail="": None
+    log: Callable[[str, str], None] = field(default=lambda level, message: None)
+    set_status: Callable[[SourceStatus, str], None] = field(default=lambda status, detail: None)
 
 
 class ReparseUnsupported(Exception):
@@ -102,6 +91,12 @@ class BaseSource:
     def options(self) -> dict[str, Any]:
         return self.config.options
 
+    def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
+        raise NotImplementedError
+
+    def map_record(self, payload: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
     def config_problems(self) -> list[str]:
         """Mistakes only the machine can show (a missing file), for `validate` and the
         start of a run; the TOML itself was checked when it was loaded."""
@@ -122,6 +117,11 @@ class BaseSource:
         self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]
     ) -> dict[str, Any] | None:
         return None
+
+    @classmethod
+    def check_config(cls, config: SourceConfig) -> list[str]:
+        """Problems the key-by-key checks of `OPTIONS` cannot see; none by default."""
+        return []
 
 
 # ---- JSON from outside -----------------------------------------------------------------

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sentitui.config.kinds import FIELDS
 from sentitui.models import FailedRecord, Page
 from sentitui.sources.base import (
     BaseSource,
@@ -47,13 +48,18 @@ def guess_format(path: Path) -> str:
     )
 
 
+def _next_or_none(chunks: Iterator[Page]) -> Page | None:
+    """`next(chunks, None)`, named so `asyncio.to_thread` can run it."""
+    return next(chunks, None)
+
+
 class FileSource(BaseSource):
     KIND = "file"
     OPTIONS = {
         "path": Option((str,), required=True, doc="glob, relative to the pipeline file"),
         "format": Option((str,), doc="jsonl | json | csv (default: from the extension)"),
         "records": Option((str,), default="", doc="for json: dotted path to the list"),
-        "fields": Option((dict,), required=True),
+        "fields": Option((dict,), required=True, shape=FIELDS),
         "watch": Option((bool,), default=False, doc="ingest new files as they land"),
         "encoding": Option((str,), default="utf-8-sig"),
     }
@@ -140,11 +146,8 @@ class FileSource(BaseSource):
             return
         for path in paths:
             chunks = self._read_chunks(path)
-            while True:
-                page = await asyncio.to_thread(next, chunks, None)
-                if page is None:
-                    break
-                yield page
+            while (chunk := await asyncio.to_thread(_next_or_none, chunks)) is not None:
+                yield chunk
 
     def _read_chunks(self, path: Path) -> Iterator[Page]:
         fmt = self.options.get("format") or guess_format(path)
@@ -266,8 +269,8 @@ class FileSource(BaseSource):
             st = path.stat()
         except FileNotFoundError:
             return
-        same = state is not None and _same_file(path, st, state)
-        offset, line = (state["offset"], state.get("line", 0)) if same else (0, 0)
+        known = state if state is not None and _same_file(path, st, state) else None
+        offset, line = (known["offset"], known.get("line", 0)) if known is not None else (0, 0)
         fmt = self.options.get("format") or guess_format(path)
 
         def mark(offset: int, line: int) -> dict[str, Any]:
@@ -280,7 +283,7 @@ class FileSource(BaseSource):
             }
 
         if fmt == "json":  # one document cannot be appended to: read it whole when it changed
-            if same and state.get("mtime") == st.st_mtime and offset == st.st_size:
+            if known is not None and known.get("mtime") == st.st_mtime and offset == st.st_size:
                 return
             chunks = list(self._read_chunks(path))
             for index, page in enumerate(chunks):
@@ -302,9 +305,9 @@ class FileSource(BaseSource):
         url = str(path)
         lines = _Lines(data[:end])
         if fmt == "csv":
-            text = (_decode(line_, encoding) for line_ in lines)
+            texts = (_decode(line_, encoding) for line_ in lines)
             columns = next(csv.reader([_decode(header, encoding)]), [])
-            rows = _csv_rows(text, "\t" if path.suffix.lower() == ".tsv" else ",")
+            rows = _csv_rows(texts, "\t" if path.suffix.lower() == ".tsv" else ",")
             first_line = line if line else len(header.splitlines()) or 1
             for page, last_line in _csv_pages(rows, path, columns, first_line):
                 yield page, mark(offset + lines.consumed, last_line)
@@ -517,7 +520,9 @@ class _JsonStream:
     def _peek(self) -> str:
         """The next character that is not white space ("" at the end)."""
         while True:
-            self.pos = _SPACE.match(self.buf, self.pos).end()
+            space = _SPACE.match(self.buf, self.pos)
+            assert space is not None  # "[ \t\n\r]*" matches the empty string too
+            self.pos = space.end()
             if self.pos < len(self.buf):
                 return self.buf[self.pos]
             if not self._fill():

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from sentitui.config.kinds import FIELDS
 from sentitui.models import FailedRecord, Page
 from sentitui.net.http import AuthError, Response
 from sentitui.net.ratelimit import DEFAULT_RULES, RateLimitRules
@@ -37,6 +38,8 @@ PAGINATION_KEYS: dict[str, dict[str, bool]] = {
 }
 
 DEFAULT_MAX_PAGES = 1000
+# What a query string can carry (HttpClient spells booleans; aiohttp rejects tables).
+QUERY = dict[str, str | int | float | bool | list[str | int | float]]
 
 
 class PageParseError(ValueError):
@@ -104,12 +107,18 @@ class JsonApiSource(BaseSource):
     RATE_LIMIT: RateLimitRules = DEFAULT_RULES  # how the service's rate-limit headers read
     OPTIONS = {
         "url": Option((str,), required=True),
-        "params": Option((dict,), default={}),
-        "headers": Option((dict,), default={}),
+        "params": Option((dict,), default={}, shape=QUERY),
+        "headers": Option((dict,), default={}, shape=dict[str, str]),
         "records": Option((str,), default="", doc='dotted path to the list; "" = top level'),
-        "fields": Option((dict,), required=True, doc="post field -> dotted path"),
-        "pagination": Option((dict,), doc="{ type = cursor|link_header|page|offset|next_url, … }"),
-        "incremental": Option((dict,), doc="{ param = 'since_id', field = 'id' }"),
+        "fields": Option((dict,), required=True, doc="post field -> dotted path", shape=FIELDS),
+        "pagination": Option(
+            (dict,),
+            doc="{ type = cursor|link_header|page|offset|next_url, … }",
+            shape=dict[str, str | int],
+        ),
+        "incremental": Option(
+            (dict,), doc="{ param = 'since_id', field = 'id' }", shape=dict[str, str]
+        ),
     }
 
     @classmethod
@@ -146,8 +155,8 @@ class JsonApiSource(BaseSource):
                             f"unknown key 'pagination.{key}' for type {kind!r} "
                             f"(known: {', '.join(allowed) or 'none'})"
                         )
-                for key, required in allowed.items():
-                    if required and key not in pagination:
+                for key, needed in allowed.items():
+                    if needed and key not in pagination:
                         problems.append(f"missing key 'pagination.{key}' for type {kind!r}")
                 for key, least in (("start", 0), ("limit", 1)):
                     value = pagination.get(key)
@@ -375,7 +384,6 @@ class JsonApiSource(BaseSource):
                 url, params = next_url, {}
         ctx.log("INFO", f"stopped after max_pages={max_pages}")
 
-    @staticmethod
-    def next_link(response: Response) -> str | None:
+    def next_link(self, response: Response) -> str | None:
         link = parse_link_header(response.headers.get("Link")).get("next")
         return urljoin(response.url, link) if link else None

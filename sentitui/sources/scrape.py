@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from w3lib.url import canonicalize_url
 
+from sentitui.config.kinds import FIELDS
 from sentitui.models import FailedRecord, Page
 from sentitui.net.http import FetchError
 from sentitui.sources.base import BaseSource, Option, SourceContext
@@ -80,26 +81,35 @@ class _Host:
 class ScrapeSource(BaseSource):
     KIND = "scrape"
     OPTIONS = {
-        "start_urls": Option((list, str), required=True, doc="where the crawl begins"),
+        "start_urls": Option(
+            (list, str), required=True, doc="where the crawl begins", shape=str | list[str]
+        ),
         "extract": Option(
             (str,), doc="selectors (default) | auto (schema.org) | article (blog post)"
         ),
         "item": Option((str,), doc="CSS selecting each review (selectors mode)"),
         "fields": Option(
-            (dict,), default={}, doc="post field -> CSS (::text, ::attr(x)); segments table"
+            (dict,),
+            default={},
+            doc="post field -> CSS (::text, ::attr(x)); segments table",
+            shape=FIELDS,
         ),
         "comments": Option((str,), doc="CSS selecting comments; each becomes a post"),
-        "comment_fields": Option((dict,), doc="post field -> CSS within a comment"),
-        "follow": Option((str, list), doc="CSS of links to follow (e.g. product pages)"),
-        "next_page": Option((str, list), doc="CSS of the pagination link"),
-        "allowed_domains": Option((list,), doc="default: the hosts of start_urls"),
+        "comment_fields": Option((dict,), doc="post field -> CSS within a comment", shape=FIELDS),
+        "follow": Option(
+            (str, list), doc="CSS of links to follow (e.g. product pages)", shape=str | list[str]
+        ),
+        "next_page": Option((str, list), doc="CSS of the pagination link", shape=str | list[str]),
+        "allowed_domains": Option((list,), doc="default: the hosts of start_urls", shape=list[str]),
         "respect_robots": Option((bool,), default=True),
         "delay": Option((int, float), default=1.0, doc="seconds between requests to one host"),
         "concurrency": Option((int,), default=2, doc="requests at a time to one host"),
-        "headers": Option((dict,), default={}),
+        "headers": Option((dict,), default={}, shape=dict[str, str]),
         "conditional": Option((bool,), default=True, doc="send If-None-Match/If-Modified-Since"),
         "timezone": Option((str,), default="UTC", doc="zone of page dates that carry none"),
-        "languages": Option((list,), doc="languages of page dates, e.g. ['de', 'en']"),
+        "languages": Option(
+            (list,), doc="languages of page dates, e.g. ['de', 'en']", shape=list[str]
+        ),
         "date_order": Option((str,), doc="DMY | MDY | YMD for dates like 03/04/2026"),
         "rating_scale": Option((int, float), doc="best rating when a page shows bare numbers"),
     }

@@ -14,14 +14,16 @@ Three ways to find posts on a page (`extract`):
   header, footer or comments, becomes one post.
 In every mode `comments = "css"` makes each matching element a post of its own.
 
+This module holds the configuration, decoding, the page and the record builder;
+css_fields.py reads one field by CSS, article.py and schema_org.py are the two
+modes that need no selectors.
+
 A record is a plain dict of what was extracted (raw date and rating kept beside the
 resolved ones), so a failed record's payload shows exactly what the page said.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,8 +32,11 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from parsel import Selector
 
-from sentitui.processing.clean import CleanError, parse_rating
+from sentitui.processing.clean import element_text, rating_value
 from sentitui.processing.dates import parse_page_date
+from sentitui.sources.article import article_records
+from sentitui.sources.css_fields import select_first, select_value, stable_id
+from sentitui.sources.schema_org import schema_org_records
 
 MODES = ("selectors", "auto", "article")
 POST_FIELDS = ("id", "text", "author", "created_at", "url", "lang", "rating")
@@ -127,172 +132,6 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     return text, encoding
 
 
-# ---- text of an element ----------------------------------------------------------------------
-
-_BLOCK_TAGS = frozenset(
-    [
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "br",
-        "dd",
-        "details",
-        "div",
-        "dl",
-        "dt",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "tr",
-        "ul",
-    ]
-)
-_HIDDEN_TAGS = frozenset(["script", "style", "noscript", "template", "head"])
-
-
-def element_text(element: Any, skip: Any = None) -> str:
-    """Visible text of an lxml element: blocks separated by newlines, scripts left out.
-
-    `skip(el) -> bool` drops whole subtrees (navigation, sidebars, nested comments).
-    """
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        tag = node.tag if isinstance(node.tag, str) else None
-        if tag is not None and tag not in _HIDDEN_TAGS and not (skip and skip(node)):
-            block = tag in _BLOCK_TAGS
-            if block:
-                parts.append("\n")
-            if node.text:
-                parts.append(node.text)
-            for child in node:
-                walk(child)
-            if block:
-                parts.append("\n")
-        if node.tail:
-            parts.append(node.tail)
-
-    tail, element.tail = element.tail, None  # the element's own tail is not its text
-    try:
-        walk(element)
-    finally:
-        element.tail = tail
-    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
-def select_first(sel: Selector, alternatives: tuple[str, ...]) -> str | None:
-    """The first alternative that finds something: unlike "a, b", which answers in
-    document order, this honours the order of preference."""
-    for css in alternatives:
-        if (value := select_value(sel, css)) is not None:
-            return value
-    return None
-
-
-def select_value(sel: Selector, css: str, *, join: bool = False) -> str | None:
-    """One field by CSS: `::attr(x)` -> the attribute, `::text` -> the text nodes,
-    plain CSS -> the element's visible text. `join` keeps every match (for text);
-    otherwise the first non-empty one (for `::text`, the first non-empty text node)."""
-    if "::attr(" in css:
-        values = [v.strip() for v in sel.css(css).getall()]
-    elif "::text" in css:
-        pieces = [" ".join(v.split()) for v in sel.css(css).getall()]
-        values = [" ".join(p for p in pieces if p)] if join else pieces
-    else:
-        values = [element_text(match.root) for match in sel.css(css)]
-    values = [v for v in values if v]
-    if not values:
-        return None
-    return "\n".join(values) if join else values[0]
-
-
-# ---- ratings and ids ----------------------------------------------------------------------
-
-_WIDTH = re.compile(r"width\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*%", re.I)
-_FRACTION = re.compile(
-    r"([0-9]+(?:[.,][0-9]+)?)\s*(?:/|out\s+of|of|von|sur|de|su)\s*([0-9]+(?:[.,][0-9]+)?)", re.I
-)
-_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
-_NUMBER_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
-
-
-def rating_value(raw: Any, scale: float | None = None) -> float | str | None:
-    """A rating as a page shows it -> stars on a 0-5 scale.
-
-    Understands "4", "4.5 out of 5", "4/5", "★★★★☆", a star bar's style
-    ("width: 80%" -> 4.0), a class like "star-rating Four", and "4 von 5 Sternen".
-    Bare numbers are on `scale` (default 5). Anything else is returned as found, so
-    cleaning rejects the record with the raw value in its message.
-    """
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, bool):
-        return str(raw)
-    if isinstance(raw, int | float):
-        value = float(raw)
-        return round(value * 5 / scale, 4) if scale and scale != 5 else value
-    text = " ".join(str(raw).split())
-    width = _WIDTH.search(text)
-    if width:
-        return round(min(float(width.group(1)), 100.0) / 20, 4)
-    fraction = _FRACTION.search(text)
-    if fraction:
-        num, den = (float(g.replace(",", ".")) for g in fraction.groups())
-        if den > 0 and num <= den:
-            return round(num * 5 / den, 4)
-    try:
-        value = parse_rating(text)
-    except CleanError:
-        value = None
-        if "★" in text:
-            value = float(text.count("★"))
-        else:
-            words = [
-                _NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS
-            ]
-            number = _NUMBER.search(text)
-            if words:
-                value = float(words[-1])
-            elif number:
-                value = float(number.group().replace(",", "."))
-        if value is None:
-            return text
-    if value is None:
-        return None
-    return round(value * 5 / scale, 4) if scale and scale != 5 else value
-
-
-def stable_id(url: str, author: str | None, date: str | None, text: str | None) -> str:
-    """Hash of what makes a review itself, for pages that give it no id of its own."""
-    material = "\n".join(" ".join(str(part or "").split()) for part in (url, author, date, text))
-    return hashlib.sha1(material.encode("utf-8")).hexdigest()[:20]
-
-
 # ---- the page -------------------------------------------------------------------------------
 
 
@@ -340,9 +179,9 @@ def extract_page(
         config, identity, fetched_at, (sel.css("html::attr(lang)").get() or "").strip() or None
     )
     if config.mode == "auto":
-        records = list(_auto_records(sel, html, identity, builder, page))
+        records = list(schema_org_records(sel, html, identity, builder, page))
     elif config.mode == "article":
-        records = list(_article_records(sel, builder, config))
+        records = list(article_records(sel, builder, config))
     else:
         records = (
             [
@@ -506,256 +345,6 @@ _COMMENT_DEFAULTS: dict[str, Any] = {
     ),
     "created_at": ("time::attr(datetime)", "time", ".comment-date"),
 }
-
-
-# ---- "article": one blog post per page ---------------------------------------------------
-
-_ARTICLE_BODY = (
-    "[itemprop=articleBody], .entry-content, .post-content, .article-body, "
-    ".post-body, .article-content"
-)
-_NOT_CONTENT = re.compile(
-    r"sidebar|share|sharing|social|related|comment|respond|navigation|\bnav\b|menu|breadcrumb|"
-    r"newsletter|subscribe|promo|widget|footer|cookie|advert|byline|author-box",
-    re.I,
-)
-_NOT_CONTENT_TAGS = frozenset(
-    ["nav", "aside", "header", "footer", "form", "button", "iframe", "svg"]
-)
-
-
-def _is_chrome(el: Any) -> bool:
-    if el.tag in _NOT_CONTENT_TAGS:
-        return True
-    marks = f"{el.get('class', '')} {el.get('id', '')} {el.get('role', '')}"
-    return bool(marks.strip()) and bool(_NOT_CONTENT.search(marks))
-
-
-def _article_records(
-    sel: Selector, builder: _RecordBuilder, config: ExtractConfig
-) -> Iterator[dict[str, Any]]:
-    comments = {e.root for e in sel.css(config.comments)} if config.comments else set()
-    articles = [a for a in sel.css("article") if not a.xpath("ancestor::article")]
-    if len(articles) > 1:
-        return  # a blog index: posts are behind its links, not on it
-    container = (
-        sel.css(_ARTICLE_BODY) or articles or sel.css("main, [role=main]") or sel.css("body")
-    )
-    if not container:
-        return
-    root = container[0].root
-    # The title is kept apart (`title`); the post's text is the body below it.
-    text = element_text(
-        root,
-        skip=lambda el: el is not root and (el.tag == "h1" or el in comments or _is_chrome(el)),
-    )
-    if not text:
-        return
-    scope = articles[0] if articles else sel
-    raw = {
-        "text": text,
-        "title": (
-            sel.css('meta[property="og:title"]::attr(content)').get()
-            or select_value(scope, "h1")
-            or select_value(sel, "title")
-        ),
-        "author": (
-            sel.css('meta[name="author"]::attr(content)').get()
-            or select_first(
-                scope,
-                (
-                    "[itemprop=author] [itemprop=name]",
-                    "[itemprop=author]",
-                    '[rel~="author"]',
-                    ".byline .author",
-                    ".author .fn",
-                    ".author",
-                ),
-            )
-        ),
-        "created_at": (
-            sel.css('meta[property="article:published_time"]::attr(content)').get()
-            or select_first(
-                scope,
-                (
-                    "[itemprop=datePublished]::attr(content)",
-                    "[itemprop=datePublished]::attr(datetime)",
-                    "time::attr(datetime)",
-                ),
-            )
-        ),
-    }
-    raw.update(
-        {name: select_value(sel, css, join=name == "text") for name, css in config.fields.items()}
-    )
-    own_id = (articles[0].attrib.get("id") or "").strip() or None if articles else None
-    # An article is its URL: an edit to the text must not make it a new post.
-    record = builder.finish(
-        raw, own_id=own_id or stable_id(builder.page_url, None, None, None), kind="article"
-    )
-    record["url"] = builder.page_url
-    yield record
-
-
-# ---- "auto": schema.org reviews ------------------------------------------------------------
-
-
-def _short(name: str) -> str:
-    """'http://schema.org/reviewBody' -> 'reviewBody'."""
-    if name.startswith(("http://", "https://")):
-        return re.split(r"[/#]", name.rstrip("/#"))[-1]
-    return name
-
-
-def _types(node: dict[str, Any]) -> set[str]:
-    value = node.get("@type") or []
-    return {_short(str(t)) for t in (value if isinstance(value, list) else [value])}
-
-
-def _normalise(value: Any, index: dict[str, dict[str, Any]], depth: int = 0) -> Any:
-    """JSON-LD (compact or expanded, as RDFa comes) -> plain nested dicts with short keys;
-    `{"@id": x}` references are replaced by the node they name."""
-    if depth > 12:
-        return None
-    if isinstance(value, list):
-        items = [_normalise(v, index, depth + 1) for v in value]
-        return items[0] if len(items) == 1 else items
-    if not isinstance(value, dict):
-        return value
-    if "@value" in value:
-        return value["@value"]
-    if set(value) == {"@id"} and value["@id"] in index:
-        return _normalise(
-            index[value["@id"]], {k: v for k, v in index.items() if k != value["@id"]}, depth + 1
-        )
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        if key == "@type":
-            out["@type"] = sorted(_types(value))
-        elif key == "@id":
-            out["@id"] = item
-        elif not key.startswith("@"):
-            out[_short(key)] = _normalise(item, index, depth + 1)
-    return out
-
-
-def _walk(
-    node: Any, parent: dict[str, Any] | None = None
-) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
-    if isinstance(node, list):
-        for item in node:
-            yield from _walk(item, parent)
-    elif isinstance(node, dict):
-        yield node, parent
-        for key, value in node.items():
-            if key != "@type":
-                yield from _walk(value, node if "@type" in node else parent)
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, dict):
-        value = value.get("name") or value.get("text")
-    if isinstance(value, list):
-        value = next((v for v in (_text(x) for x in value) if v), None)
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _schema_items(sel: Selector, html: str, url: str) -> list[Any]:
-    import extruct  # late: heavy import, only auto mode needs it
-
-    found = extruct.extract(
-        sel.root, base_url=url, syntaxes=["json-ld", "microdata"], uniform=True, errors="ignore"
-    )
-    items: list[Any] = found.get("json-ld", []) + found.get("microdata", [])
-    if "typeof" in html:  # RDFa types its resources; no typeof, no RDFa reviews
-        items += extruct.extract(
-            html.encode("utf-8"), base_url=url, syntaxes=["rdfa"], errors="ignore"
-        ).get("rdfa", [])
-    graph: list[Any] = []
-    for item in items:
-        if isinstance(item, dict) and isinstance(item.get("@graph"), list):
-            graph.extend(item["@graph"])
-        else:
-            graph.append(item)
-    index = {n["@id"]: n for n in graph if isinstance(n, dict) and isinstance(n.get("@id"), str)}
-    # A node another node points to is met inside it, with its product around it.
-    referenced = set(_references(graph))
-    return [
-        _normalise(n, index)
-        for n in graph
-        if not (isinstance(n, dict) and n.get("@id") in referenced)
-    ]
-
-
-def _references(value: Any) -> Iterator[str]:
-    if isinstance(value, list):
-        for item in value:
-            yield from _references(item)
-    elif isinstance(value, dict):
-        if set(value) == {"@id"}:
-            yield value["@id"]
-        else:
-            for item in value.values():
-                yield from _references(item)
-
-
-def _auto_records(
-    sel: Selector, html: str, url: str, builder: _RecordBuilder, page: Extracted
-) -> Iterator[dict[str, Any]]:
-    for node, parent in _walk(_schema_items(sel, html, url)):
-        types = _types(node)
-        if "AggregateRating" in types:
-            owner = _text(parent.get("name")) if parent else None
-            value = _number(node.get("ratingValue"))
-            count = _number(node.get("ratingCount") or node.get("reviewCount"))
-            page.aggregates.append({"item": owner, "value": value, "count": count})
-            page.notes.append(f"{owner or url}: rated {value} from {count} rating(s)")
-        if not types & {"Review", "UserReview", "CriticReview", "EmployerReview"}:
-            continue
-        rating = node.get("reviewRating")
-        scale = None
-        if isinstance(rating, dict):
-            scale = _number(rating.get("bestRating"))
-            rating = rating.get("ratingValue")
-        raw: dict[str, Any] = {
-            "text": _text(node.get("reviewBody")) or _text(node.get("description")),
-            "title": _text(node.get("name")) if node.get("reviewBody") else None,
-            "author": _text(node.get("author")),
-            "created_at": _text(node.get("datePublished")) or _text(node.get("dateCreated")),
-            "rating": _scaled(rating, scale),
-            "lang": _text(node.get("inLanguage")),
-        }
-        if parent:
-            raw["product"] = _text(parent.get("name"))
-            aggregate = parent.get("aggregateRating")
-            if isinstance(aggregate, dict):
-                raw["aggregate_rating"] = {
-                    "value": _number(aggregate.get("ratingValue")),
-                    "count": _number(aggregate.get("ratingCount") or aggregate.get("reviewCount")),
-                }
-        own = node.get("@id") if isinstance(node.get("@id"), str) else None
-        own_id = own if own and not own.startswith("_:") else None  # blank nodes change per parse
-        if own_id and own_id.startswith(("http://", "https://")):
-            raw["url"] = own_id
-        yield builder.finish(raw, own_id=own_id, kind="review")
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(str(value).replace(",", "."))
-    except (TypeError, ValueError):
-        return None
-    return int(number) if number.is_integer() else number
-
-
-def _scaled(value: Any, best: float | None) -> Any:
-    number = _number(value)
-    if number is None or not best or best == 5:
-        return number if number is not None else value
-    return round(number * 5 / best, 4)
 
 
 __all__ = [

@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlite_utils
 
-from sentitui.models import FailedRecord, Post, RunStats
+from sentitui.models import FailedRecord, Post, RunStats, Trigger
 from sentitui.processing.clean import EARLIEST_PLAUSIBLE, RAW_DATE_SEGMENT
 from sentitui.processing.ratings import rating_label
 
@@ -372,13 +372,14 @@ class Store:
 
     # ---- writes (the engine's writer only) -------------------------------------------
 
-    def start_run(self, pipeline: str, source: str, trigger: str) -> RunStats:
+    def start_run(self, pipeline: str, source: str, trigger: Trigger) -> RunStats:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO runs (pipeline, source, trigger, started_at, status) "
                 "VALUES (?, ?, ?, ?, 'running')",
                 (pipeline, source, trigger, utc_now()),
             )
+        assert cur.lastrowid is not None  # an INSERT always sets it
         return RunStats(run_id=cur.lastrowid, pipeline=pipeline, source=source, trigger=trigger)
 
     def write_pages(self, writes: Iterable[PageWrite]) -> list[tuple[int, int]]:
@@ -601,9 +602,8 @@ class Store:
         search: str | None = None,
     ) -> int:
         where, params = self._failed_filter(status, source, stage, search)
-        return self.conn.execute(f"SELECT COUNT(*) FROM failed_records {where}", params).fetchone()[
-            0
-        ]
+        row = self.conn.execute(f"SELECT COUNT(*) FROM failed_records {where}", params).fetchone()
+        return int(row[0])
 
     @staticmethod
     def _failed_filter(
@@ -725,7 +725,7 @@ class Store:
         n = self.conn.execute(
             "SELECT COUNT(*) FROM posts WHERE fetched_at >= ?", (since,)
         ).fetchone()[0]
-        return round(n / minutes, 2)
+        return round(float(n) / minutes, 2)
 
     def search_posts(
         self,
@@ -760,10 +760,12 @@ class Store:
 
     def count_posts(self, pipeline: str | None = None) -> int:
         if pipeline:
-            return self.conn.execute(
-                "SELECT COUNT(*) FROM posts WHERE pipeline = ?", (pipeline,)
-            ).fetchone()[0]
-        return self.conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
+            return int(
+                self.conn.execute(
+                    "SELECT COUNT(*) FROM posts WHERE pipeline = ?", (pipeline,)
+                ).fetchone()[0]
+            )
+        return int(self.conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0])
 
     def count_search_posts(
         self,
@@ -775,7 +777,7 @@ class Store:
     ) -> int:
         """How many posts `search_posts` would page through (for "rows 1-100 of N")."""
         where, params = self._posts_filter(query, source, label, feedback)
-        return self.conn.execute(f"SELECT COUNT(*) FROM posts {where}", params).fetchone()[0]
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM posts {where}", params).fetchone()[0])
 
     def post_time_range(self) -> tuple[str | None, str | None]:
         """First and last `created_at`: the console sizes its "all" chart buckets from it."""

@@ -10,7 +10,6 @@ its own `Store`, and draw what those workers post back.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 from collections import deque
@@ -21,10 +20,11 @@ from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 
 from sentitui.config import PipelineConfig
 from sentitui.engine.engine import Engine
-from sentitui.engine.remote import RemoteEngine
+from sentitui.engine.surface import ConsoleEngine
 from sentitui.engine.watch import Continuous
 from sentitui.models import (
     ConfigInvalid,
@@ -87,7 +87,7 @@ class SentiApp(App[None]):
         "logs": LogsScreen,
         "posts": PostsScreen,
     }
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    HORIZONTAL_BREAKPOINTS = [
         (0, "-narrow"),
         (WIDE_COLUMNS, "-wide"),
     ]
@@ -108,7 +108,7 @@ class SentiApp(App[None]):
         db_path: str | Path,
         pipelines: list[PipelineConfig],
         *,
-        engine: Engine | None = None,
+        engine: ConsoleEngine | None = None,
         schedules: bool = False,
         title: str = "SentiTUI",
         theme: str | None = None,
@@ -120,7 +120,12 @@ class SentiApp(App[None]):
         self.pipelines_dir = pipelines_dir  # watched for hot reload (embedded engine only)
         self.continuous: Continuous | None = None
         self.pipelines = list(pipelines)
-        self.engine = engine or Engine(db_path, self.pipelines, **engine_kwargs)
+        # The console uses only `ConsoleEngine`. Without one it embeds a local Engine; an
+        # engine in this process also reloads edited pipeline files (Continuous).
+        if engine is None:
+            engine = Engine(db_path, self.pipelines, **engine_kwargs)
+        self.local = engine if isinstance(engine, Engine) else None
+        self.engine: ConsoleEngine = engine
         start_resource_tracker()
         self.schedules = schedules
         self.title = title
@@ -141,15 +146,13 @@ class SentiApp(App[None]):
         self.theme = self.initial_theme
         self._unsubscribe = self.engine.subscribe(self._pending.append)
         await self.engine.start()
-        if self.pipelines_dir is not None and isinstance(self.engine, Engine):
+        if self.pipelines_dir is not None and self.local is not None:
             self.continuous = Continuous(
-                self.engine, Path(self.pipelines_dir), schedules=self.schedules
+                self.local, Path(self.pipelines_dir), schedules=self.schedules
             )
             await self.continuous.start()
-        elif self.schedules and hasattr(self.engine, "start_schedules"):
-            started = self.engine.start_schedules()
-            if inspect.isawaitable(started):
-                await started
+        elif self.schedules:
+            self.engine.start_schedules()
         self.set_interval(FLUSH_SECONDS, self.flush_events)
         self.engine.log(
             "INFO",
@@ -340,7 +343,7 @@ class SentiApp(App[None]):
         )
         if stats.error and stats.error != stats.status:  # not "cancelled — … — cancelled"
             message += f" — {stats.error}"
-        severity = (
+        severity: SeverityLevel = (
             "error"
             if stats.status == "failed"
             else "warning"
@@ -358,7 +361,7 @@ class SentiApp(App[None]):
         if self.engine.cancel(pipeline, source):
             self.notify(f"cancelling {pipeline}/{source}", markup=False)
         elif (pipeline, source) in self.requested:
-            who = "the daemon has" if isinstance(self.engine, RemoteEngine) else "it has"
+            who = "the daemon has" if self.engine.attached else "it has"
             self.notify(
                 f"{pipeline}/{source}: pull requested, but {who} not started it yet "
                 "— press x again in a moment",
@@ -392,7 +395,7 @@ class SentiApp(App[None]):
     async def _retry_all_open(self) -> None:
         from sentitui.tui.queries import FailedFilter, failed_ids
 
-        ids = await self.engine.writer.call(lambda store: failed_ids(store, FailedFilter()))
+        ids = await self.engine.read(lambda store: failed_ids(store, FailedFilter()))
         await self.retry_failed(ids)
 
     async def ignore_failed(self, ids: list[int]) -> None:

@@ -32,11 +32,11 @@ def console_commands(app: SentiApp) -> Iterator[Command]:
         "manual run of every enabled source",
         partial(app.pull_pipeline, None),
     )
-    for pipeline in app.engine.pipelines.values():  # reloaded pipelines included
+    for config in app.engine.pipelines.values():  # reloaded pipelines included
         yield (
-            f"Pull pipeline {pipeline.name}",
+            f"Pull pipeline {config.name}",
             "manual run of its enabled sources",
-            partial(app.pull_pipeline, pipeline.name),
+            partial(app.pull_pipeline, config.name),
         )
     for pipeline, source in app.sources():
         where = f"{pipeline}/{source}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from textual.message import Message
 
@@ -29,15 +28,6 @@ class EngineUpdate(Message):
     def __init__(self, batch: EngineBatch) -> None:
         super().__init__()
         self.batch = batch
-
-
-class Loaded(Message):
-    """A thread worker's query result, delivered to the screen that asked for it."""
-
-    def __init__(self, group: str, result: Any) -> None:
-        super().__init__()
-        self.group = group
-        self.result = result
 
 
 class QueryFailed(Message):

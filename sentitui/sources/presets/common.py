@@ -98,7 +98,7 @@ class SocialPreset(JsonApiSource):
     # ---- the description -------------------------------------------------------------
 
     def endpoint_url(self, path: str) -> str:
-        return self.config.options["base_url"].rstrip("/") + path
+        return str(self.config.options["base_url"]).rstrip("/") + path
 
     def base_params(self) -> dict[str, Any]:
         return {}
@@ -111,7 +111,7 @@ class SocialPreset(JsonApiSource):
         """`query` as given, else the hashtag as the services spell a tag search."""
         query = self.config.options.get("query")
         if query:
-            return query
+            return str(query)
         return "#" + str(self.config.options.get("hashtag", "")).lstrip("#")
 
     # ---- increments ------------------------------------------------------------------

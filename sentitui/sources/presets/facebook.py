@@ -131,7 +131,7 @@ def comment_id(permalink: Any, post_id: Any) -> str | None:
     if not isinstance(permalink, str):
         return None
     query = parse_qs(urlsplit(permalink).query)
-    found = (query.get("reply_comment_id") or query.get("comment_id") or [None])[0]
-    if found is None:
+    found = (query.get("reply_comment_id") or query.get("comment_id") or [""])[0]
+    if not found:
         return None
     return f"{str(post_id).split('_')[-1]}_{found}" if post_id else found

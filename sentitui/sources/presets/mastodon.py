@@ -91,7 +91,7 @@ class MastodonSource(SocialPreset):
 def handle(account: dict[str, Any]) -> str | None:
     """`user@instance`; local accounts' `acct` has no instance, their profile URL has it."""
     acct = account.get("acct")
-    if not acct:
+    if not isinstance(acct, str) or not acct:  # from the wire: may be anything
         return None
     if "@" in acct:
         return acct

@@ -43,7 +43,12 @@ class YouTubeSource(SocialPreset):
     KIND = "youtube"
     OPTIONS = preset_options(
         "https://www.googleapis.com",
-        video_ids=Option((list,), required=True, doc='the product\'s videos: ["dQw4w9WgXcQ"]'),
+        video_ids=Option(
+            (list,),
+            required=True,
+            doc='the product\'s videos: ["dQw4w9WgXcQ"]',
+            shape=list[str],
+        ),
         key=Option((str,), required=True, doc='API key: "${YOUTUBE_API_KEY}"'),
         max_results=Option((int,), default=100, doc="threads per page", minimum=1, maximum=100),
     )
@@ -188,9 +193,10 @@ def error_reason(body: str) -> str | None:
             *SKIP_REASONS,
             *KEY_REASONS,
         ):
-            return entry["reason"]
+            return str(entry["reason"])
     errors = error.get("errors") or [{}]
-    return errors[0].get("reason") if isinstance(errors[0], dict) else None
+    reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
+    return reason if isinstance(reason, str) else None
 
 
 def next_quota_reset(now: datetime | None = None) -> float:

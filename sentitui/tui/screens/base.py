@@ -1,26 +1,31 @@
 """What every one of the five screens shares: header, tab bar, footer, and the
-pattern for reading the database (a thread worker per query, result posted back)."""
+pattern for reading the database (an exclusive thread worker per query, its result
+posted back as a typed message)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Select
+from textual.worker import get_current_worker
 
 from sentitui.store import Store
-from sentitui.tui.events import EngineUpdate, Loaded, QueryFailed
+from sentitui.tui.events import EngineUpdate, QueryFailed
 from sentitui.tui.queries import with_store
 from sentitui.tui.widgets.chrome import NavBar, StatusHeader
 
 if TYPE_CHECKING:
     from sentitui.tui.app import SentiApp
 
+T = TypeVar("T")
 REFRESH_SECONDS = 1.0  # how often a screen re-queries while new rows keep arriving
 WIDE_COLUMNS = 120  # screens get the class -wide from this width on, -narrow below
 
@@ -29,6 +34,16 @@ def source_options(names: Iterable[str]) -> list[tuple[Text, str]]:
     """Select options for source names, drawn as they are written: a name is not markup
     ("[/]" in one used to stop the console)."""
     return [(Text(name), name) for name in names]
+
+
+class QueryResult(Message, Generic[T], bubble=False):
+    """What a query read, for the screen that asked. Each query has its own subclass
+    (`class PostsLoaded(QueryResult[Window])`), so the screen handles a typed result
+    in `on_posts_loaded`."""
+
+    def __init__(self, result: T) -> None:
+        super().__init__()
+        self.result = result
 
 
 class SentiScreen(Screen[None]):
@@ -45,8 +60,6 @@ class SentiScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._queries_running: set[str] = set()
-        self._queries_queued: dict[str, Callable[[Store], Any]] = {}
         self._seen_version = -1
         self._seen_config = -1
         self._source_options: list[str] = []
@@ -67,7 +80,7 @@ class SentiScreen(Screen[None]):
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self._refresh_if_stale)
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         # Below 120 columns the footer drops its padding, so that every key of a screen
         # (six on Pipelines) shows at 80 columns.
         self.query_one(Footer).compact = self.size.width < WIDE_COLUMNS
@@ -78,7 +91,10 @@ class SentiScreen(Screen[None]):
         self.reload()
 
     def _refresh_if_stale(self) -> None:
-        """Re-query at most once a second, and only when the engine wrote something."""
+        """Re-query at most once a second, and only when the engine wrote something and
+        no query of this screen is still running (a slow one never piles up threads)."""
+        if self.queries_running():
+            return
         if self.is_current and self._seen_version != self.senti.data_version:
             self._seen_version = self.senti.data_version
             self.reload()
@@ -133,47 +149,41 @@ class SentiScreen(Screen[None]):
 
     # ---- database reads in thread workers --------------------------------------------
 
-    def fetch(self, group: str, query: Callable[[Store], Any]) -> None:
-        """Run `query(store)` in a thread; `show_<group>(result)` draws it on the UI thread.
+    def fetch(self, loaded: Callable[[T], QueryResult[T]], query: Callable[[Store], T]) -> None:
+        """Run `query(store)` in a thread worker and post `loaded(result)` back.
 
-        At most one query per group runs at a time: asking again while one runs keeps
-        only the newest request and starts it when the running one ends. So a slow
-        query (the dashboard at 100k posts) never piles up threads, and a stale answer
-        is never drawn after a fresh one.
+        The worker is exclusive in its group (one per message class): asking again
+        cancels the one running, whose answer is then dropped, so a stale answer is
+        never drawn after a fresh one.
         """
-        if group in self._queries_running:
-            self._queries_queued[group] = query
-            return
-        self._queries_running.add(group)
+        what = getattr(loaded, "__name__", "query").removesuffix("Loaded").lower()
+        group = f"query-{what}"
         db_path = self.senti.db_path
 
         def job() -> None:
+            worker = get_current_worker()
             try:
                 result = with_store(db_path, query)
             except Exception as exc:
-                self.post_message(QueryFailed(group, f"{type(exc).__name__}: {exc}"))
+                if not worker.is_cancelled:
+                    self.post_message(QueryFailed(group, f"{type(exc).__name__}: {exc}"))
                 return
-            self.post_message(Loaded(group, result))
+            if not worker.is_cancelled:
+                self.post_message(loaded(result))
 
-        self.run_worker(job, thread=True, group=f"query-{group}", exit_on_error=False)
+        self.run_worker(job, thread=True, group=group, exclusive=True, exit_on_error=False)
 
-    def _query_done(self, group: str) -> None:
-        self._queries_running.discard(group)
-        if (queued := self._queries_queued.pop(group, None)) is not None:
-            self.fetch(group, queued)
-
-    def on_loaded(self, message: Loaded) -> None:
-        message.stop()
-        superseded = message.group in self._queries_queued  # a newer answer is on its way
-        self._query_done(message.group)
-        if not superseded:
-            getattr(self, f"show_{message.group}")(message.result)
+    def queries_running(self) -> bool:
+        return any(
+            worker.node is self and worker.group.startswith("query-") and worker.is_running
+            for worker in self.app.workers
+        )
 
     def on_query_failed(self, message: QueryFailed) -> None:
         message.stop()
-        self._query_done(message.group)
         self.notify(
-            f"could not read the database ({message.group}): {message.error}",
+            f"could not read the database ({message.group.removeprefix('query-')}): "
+            f"{message.error}",
             severity="error",
             markup=False,
         )

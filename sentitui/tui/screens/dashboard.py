@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from sentitui.tui.queries import WINDOWS, DashboardData, load_dashboard
-from sentitui.tui.screens.base import WIDE_COLUMNS, SentiScreen
+from sentitui.tui.screens.base import WIDE_COLUMNS, QueryResult, SentiScreen
 from sentitui.tui.widgets.charts import (
     FEEDBACK_COLOUR,
     LABEL_COLOURS,
@@ -97,6 +97,10 @@ def aspect_table(data: DashboardData) -> AspectTable:
     )
 
 
+class DashboardLoaded(QueryResult[DashboardData]):
+    """The dashboard's figures, read in a worker."""
+
+
 class DashboardScreen(SentiScreen):
     MODE = "dashboard"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -137,7 +141,7 @@ class DashboardScreen(SentiScreen):
 
     def reload(self) -> None:
         window, key = self.window, self.segment_key
-        self.fetch("dashboard", lambda store: load_dashboard(store, window, key))
+        self.fetch(DashboardLoaded, lambda store: load_dashboard(store, window, key))
 
     def action_reload(self) -> None:
         self.reload()
@@ -154,6 +158,9 @@ class DashboardScreen(SentiScreen):
         index = keys.index(self.segment_key) + 1 if self.segment_key in keys else 1
         self.segment_key = keys[index % len(keys)]
         self.reload()
+
+    def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
+        self.show_dashboard(message.result)
 
     def show_dashboard(self, data: DashboardData) -> None:
         self.data = data
@@ -230,7 +237,7 @@ class DashboardScreen(SentiScreen):
             empty_message="no segments in the posts",
         )
 
-        pipelines_config = list(getattr(self.senti.engine, "pipelines", {}).values())
+        pipelines_config = list(self.senti.engine.pipelines.values())
         top_mentions = max((row["mentions"] for row in data.competitors), default=0)
         self.query_one("#competitors", Bars).show(
             [

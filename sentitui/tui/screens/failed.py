@@ -12,13 +12,12 @@ from typing import Any, ClassVar
 from rich.console import Group
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import DataTable, Input, Select
 
 from sentitui.tui.queries import FailedFilter, Window, failed_ids, load_failed, with_store
-from sentitui.tui.screens.base import SentiScreen
-from sentitui.tui.widgets.table import selected_key, sync_table
+from sentitui.tui.screens.base import QueryResult
+from sentitui.tui.screens.list_detail import ListDetailScreen
 from sentitui.tui.widgets.text import cell, payload_kind, render_payload, safe
 
 PAGE = 200
@@ -31,7 +30,15 @@ def saved_payload_path(record: dict[str, Any], folder: Path) -> Path:
     return folder / f"failed-{record['id']}.{suffix}"
 
 
-class FailedScreen(SentiScreen):
+class FailedLoaded(QueryResult[Window]):
+    """One page of failed records, read in a worker."""
+
+
+class DetailLoaded(QueryResult[dict[str, Any] | None]):
+    """The selected failed record in full (None: it is gone)."""
+
+
+class FailedScreen(ListDetailScreen):
     MODE = "failed"
     SOURCE_FILTER = "failed-source"
     AUTO_FOCUS = "#failed-table"
@@ -45,40 +52,33 @@ class FailedScreen(SentiScreen):
         Binding("right_square_bracket", "page(1)", "Next page", show=False),
     ]
 
+    PAGE = PAGE
+    NAME = "failed"
+    DETAIL_ID = "failed-detail"
+    COLUMNS = [
+        ("Id", "id"),
+        ("Source", "source"),
+        ("Stage", "stage"),
+        ("Tries", "attempts"),
+        ("Error", "error"),
+    ]
+
     def __init__(self) -> None:
         super().__init__()
         self.filters = FailedFilter()
-        self.row_offset = 0
-        self.total = 0
         self.record: dict[str, Any] | None = None
 
-    def compose_body(self) -> Iterable[Widget]:
-        with Horizontal(classes="filters"):
-            yield Select(
-                [(s, s) for s in STATUSES] + [("all", "all")],
-                value="open",
-                allow_blank=False,
-                compact=True,
-                id="failed-status",
-            )
-            yield self.source_filter()
-            yield Select(
-                [(s, s) for s in STAGES], prompt="any stage", compact=True, id="failed-stage"
-            )
-            yield Input(placeholder="/ search errors", compact=True, id="failed-search")
-            yield Static(id="failed-count", classes="count")
-        with Horizontal(classes="split"):
-            table: DataTable[Any] = DataTable(
-                id="failed-table", cursor_type="row", zebra_stripes=True
-            )
-            table.add_column("Id", key="id")
-            table.add_column("Source", key="source")
-            table.add_column("Stage", key="stage")
-            table.add_column("Tries", key="attempts")
-            table.add_column("Error", key="error")
-            yield table
-            with VerticalScroll(id="failed-detail", classes="detail"):
-                yield Static(id="failed-detail-text")
+    def compose_filters(self) -> Iterable[Widget]:
+        yield Select(
+            [(s, s) for s in STATUSES] + [("all", "all")],
+            value="open",
+            allow_blank=False,
+            compact=True,
+            id="failed-status",
+        )
+        yield self.source_filter()
+        yield Select([(s, s) for s in STAGES], prompt="any stage", compact=True, id="failed-stage")
+        yield Input(placeholder="/ search errors", compact=True, id="failed-search")
 
     def on_mount(self) -> None:
         self.query_one("#failed-detail").border_title = "Record"
@@ -87,7 +87,10 @@ class FailedScreen(SentiScreen):
 
     def reload(self) -> None:
         filters, offset = FailedFilter(**self.filters.kwargs()), self.row_offset
-        self.fetch("failed", lambda store: load_failed(store, filters, PAGE, offset))
+        self.fetch(FailedLoaded, lambda store: load_failed(store, filters, PAGE, offset))
+
+    def on_failed_loaded(self, message: FailedLoaded) -> None:
+        self.show_failed(message.result)
 
     def show_failed(self, window: Window) -> None:
         if not window.rows and window.total and self.row_offset:
@@ -96,34 +99,23 @@ class FailedScreen(SentiScreen):
             )  # the page emptied: step back
             self.reload()
             return
-        self.total = window.total
-        first = window.offset + 1 if window.rows else 0
-        self.query_one("#failed-count", Static).update(
-            Text(f"{first}-{window.offset + len(window.rows)} of {window.total:,}", style="dim")
-        )
-        sync_table(
-            self.query_one("#failed-table", DataTable),
-            [
-                (
-                    str(row["id"]),
-                    [
-                        Text(str(row["id"]), justify="right"),
-                        cell(f"{row['pipeline']}/{row['source']}", 30),
-                        Text(row["stage"]),
-                        Text(str(row["attempts"]), justify="right"),
-                        cell(row["error"], 200),
-                    ],
-                )
-                for row in window.rows
-            ],
-        )
+        self.show_window(window)
         self.load_detail()
+
+    def cells(self, row: dict[str, Any]) -> list[Any]:
+        return [
+            Text(str(row["id"]), justify="right"),
+            cell(f"{row['pipeline']}/{row['source']}", 30),
+            Text(row["stage"]),
+            Text(str(row["attempts"]), justify="right"),
+            cell(row["error"], 200),
+        ]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.load_detail()
 
     def selected_id(self) -> int | None:
-        key = selected_key(self.query_one("#failed-table", DataTable))
+        key = self.selected_key()
         return int(key) if key else None
 
     def load_detail(self) -> None:
@@ -133,11 +125,14 @@ class FailedScreen(SentiScreen):
             return
         if self.record is not None and self.record["id"] == record_id:
             return
-        self.fetch("detail", lambda store: store.failed_record(record_id))
+        self.fetch(DetailLoaded, lambda store: store.failed_record(record_id))
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        self.show_detail(message.result)
 
     def show_detail(self, record: dict[str, Any] | None) -> None:
         self.record = record
-        target = self.query_one("#failed-detail-text", Static)
+        target = self.detail
         if record is None:
             target.update(Text("no failed record selected", style="dim"))
             return
@@ -169,25 +164,11 @@ class FailedScreen(SentiScreen):
             self.filters.source = value
         elif event.select.id == "failed-stage":
             self.filters.stage = value
-        self.row_offset = 0
-        self.reload()
+        self.filters_changed()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.filters.search = event.value.strip() or None
-        self.row_offset = 0
-        self.reload()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one("#failed-table").focus()
-
-    def action_search(self) -> None:
-        self.query_one("#failed-search").focus()
-
-    def action_page(self, step: int) -> None:
-        offset = self.row_offset + step * PAGE
-        if 0 <= offset < max(self.total, 1):
-            self.row_offset = offset
-            self.reload()
+        self.filters_changed()
 
     # ---- actions ---------------------------------------------------------------------
 
@@ -206,7 +187,7 @@ class FailedScreen(SentiScreen):
         filters = FailedFilter(**self.filters.kwargs())
 
         async def retry_all() -> None:
-            ids = await self.senti.engine.writer.call(lambda store: failed_ids(store, filters))
+            ids = await self.senti.engine.read(lambda store: failed_ids(store, filters))
             await self._retry(ids)
 
         self.run_worker(retry_all(), group="failed-actions", exit_on_error=False)

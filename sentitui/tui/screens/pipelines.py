@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -17,9 +17,10 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from sentitui.models import SourceStatus
 from sentitui.tui.events import EngineUpdate, Key
 from sentitui.tui.queries import PipelinesData, load_pipelines
-from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.screens.base import QueryResult, SentiScreen
 from sentitui.tui.widgets.table import selected_key, sync_table
 from sentitui.tui.widgets.text import cell, safe
 
@@ -89,11 +90,15 @@ def target_of(config: Any) -> str:
     return ""
 
 
+class PipelinesLoaded(QueryResult[PipelinesData]):
+    """Last and recent runs, read in a worker."""
+
+
 class PipelinesScreen(SentiScreen):
     MODE = "pipelines"
     AUTO_FOCUS = "#pipelines-table"
     # Below 32 rows the sources table scrolls (see app.tcss), leaving Recent runs room.
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (SHORT_ROWS, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "pull", "Pull", tooltip="Pull now"),
         Binding("P", "pull_pipeline", "Pull pipeline"),
@@ -129,8 +134,11 @@ class PipelinesScreen(SentiScreen):
         self.draw()
 
     def reload(self) -> None:
-        self.fetch("pipelines", load_pipelines)
+        self.fetch(PipelinesLoaded, load_pipelines)
         self.draw()
+
+    def on_pipelines_loaded(self, message: PipelinesLoaded) -> None:
+        self.show_pipelines(message.result)
 
     def show_pipelines(self, data: PipelinesData) -> None:
         self.last_runs = data.last_runs
@@ -160,7 +168,7 @@ class PipelinesScreen(SentiScreen):
 
     def on_engine_update(self, message: EngineUpdate) -> None:
         if message.batch.sources:  # runs started, progressed or ended: a cheap query
-            self.fetch("pipelines", load_pipelines)
+            self.fetch(PipelinesLoaded, load_pipelines)
         if message.batch.sources:
             self.draw()
 
@@ -175,13 +183,15 @@ class PipelinesScreen(SentiScreen):
         engine = self.senti.engine
         config = engine.pipeline(pipeline).source(source)
         state = engine.states.get((pipeline, source))
-        status = state.status if state else "idle"
+        # What the row shows: the engine's status, or that the source is switched off.
+        status: SourceStatus | Literal["disabled"] = state.status if state else "idle"
         if status == "idle" and not config.enabled:
             status = "disabled"
         if state and state.paused:
             status = "paused"
         progress = self.senti.progress.get((pipeline, source))
         last = self.last_runs.get((pipeline, source))
+        counts: tuple[int | str, int | str, int | str]
         if progress is not None:
             counts = (progress.loaded, progress.duplicates, progress.failed)
             progress_text = f"p{progress.pages} · {progress.fetched} fetched"

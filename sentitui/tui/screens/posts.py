@@ -9,15 +9,14 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import DataTable, Input, Select
 
 from sentitui.tui.queries import PostFilter, Window, load_posts
-from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.screens.base import QueryResult
+from sentitui.tui.screens.list_detail import ListDetailScreen
 from sentitui.tui.screens.pipelines import short_time
 from sentitui.tui.widgets.charts import LABEL_COLOURS
-from sentitui.tui.widgets.table import selected_key, sync_table
 from sentitui.tui.widgets.text import cell, safe
 
 PAGE = 100
@@ -25,7 +24,11 @@ LABELS = ("positive", "neutral", "negative")
 FEEDBACK = ("praise", "complaint", "suggestion", "comparison", "question", "other")
 
 
-class PostsScreen(SentiScreen):
+class PostsLoaded(QueryResult[Window]):
+    """One page of posts, read in a worker."""
+
+
+class PostsScreen(ListDetailScreen):
     MODE = "posts"
     SOURCE_FILTER = "posts-source"
     AUTO_FOCUS = "#posts-table"
@@ -34,79 +37,63 @@ class PostsScreen(SentiScreen):
         Binding("left_square_bracket", "page(-1)", "Prev page"),
         Binding("right_square_bracket", "page(1)", "Next page"),
     ]
+    PAGE = PAGE
+    NAME = "posts"
+    DETAIL_ID = "post-detail"
+    COLUMNS = [
+        ("Created", "created"),
+        ("Source", "source"),
+        ("Label", "label"),
+        ("Pol.", "polarity"),
+        ("Feedback", "feedback"),
+        ("Text", "text"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.filters = PostFilter()
-        self.row_offset = 0
-        self.total = 0
         self.rows: dict[str, dict[str, Any]] = {}
 
-    def compose_body(self) -> Iterable[Widget]:
-        with Horizontal(classes="filters"):
-            yield Input(placeholder="/ search posts", compact=True, id="posts-search")
-            yield self.source_filter()
-            yield Select(
-                [(s, s) for s in LABELS], prompt="any label", compact=True, id="posts-label"
-            )
-            yield Select(
-                [(s, s) for s in FEEDBACK], prompt="any feedback", compact=True, id="posts-feedback"
-            )
-            yield Static(id="posts-count", classes="count")
-        with Horizontal(classes="split"):
-            table: DataTable[Any] = DataTable(
-                id="posts-table", cursor_type="row", zebra_stripes=True
-            )
-            table.add_column("Created", key="created")
-            table.add_column("Source", key="source")
-            table.add_column("Label", key="label")
-            table.add_column("Pol.", key="polarity")
-            table.add_column("Feedback", key="feedback")
-            table.add_column("Text", key="text")
-            yield table
-            with VerticalScroll(id="post-detail", classes="detail"):
-                yield Static(id="post-detail-text")
+    def compose_filters(self) -> Iterable[Widget]:
+        yield Input(placeholder="/ search posts", compact=True, id="posts-search")
+        yield self.source_filter()
+        yield Select([(s, s) for s in LABELS], prompt="any label", compact=True, id="posts-label")
+        yield Select(
+            [(s, s) for s in FEEDBACK], prompt="any feedback", compact=True, id="posts-feedback"
+        )
 
     def on_mount(self) -> None:
         self.query_one("#post-detail").border_title = "Post"
 
     def reload(self) -> None:
         filters, offset = PostFilter(self.filters.query, **self.filters.kwargs()), self.row_offset
-        self.fetch("posts", lambda store: load_posts(store, filters, PAGE, offset))
+        self.fetch(PostsLoaded, lambda store: load_posts(store, filters, PAGE, offset))
+
+    def on_posts_loaded(self, message: PostsLoaded) -> None:
+        self.show_posts(message.result)
 
     def show_posts(self, window: Window) -> None:
-        self.total = window.total
-        first = window.offset + 1 if window.rows else 0
-        self.query_one("#posts-count", Static).update(
-            Text(f"{first}-{window.offset + len(window.rows)} of {window.total:,}", style="dim")
-        )
         self.rows = {str(row["id"]): row for row in window.rows}
-        sync_table(
-            self.query_one("#posts-table", DataTable),
-            [
-                (
-                    str(row["id"]),
-                    [
-                        Text(short_time(row["created_at"])),
-                        cell(row["source"], 20),
-                        Text(row["label"] or "", style=LABEL_COLOURS.get(row["label"] or "", "")),
-                        Text(f"{row['polarity'] or 0:+.2f}", justify="right"),
-                        Text(row["feedback"] or ""),
-                        cell(row["text"], 300),
-                    ],
-                )
-                for row in window.rows
-            ],
-        )
+        self.show_window(window)
         self.draw_detail()
+
+    def cells(self, row: dict[str, Any]) -> list[Any]:
+        return [
+            Text(short_time(row["created_at"])),
+            cell(row["source"], 20),
+            Text(row["label"] or "", style=LABEL_COLOURS.get(row["label"] or "", "")),
+            Text(f"{row['polarity'] or 0:+.2f}", justify="right"),
+            Text(row["feedback"] or ""),
+            cell(row["text"], 300),
+        ]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.draw_detail()
 
     def draw_detail(self) -> None:
-        key = selected_key(self.query_one("#posts-table", DataTable))
+        key = self.selected_key()
         row = self.rows.get(key) if key else None
-        target = self.query_one("#post-detail-text", Static)
+        target = self.detail
         if row is None:
             target.update(Text("no post selected", style="dim"))
             return
@@ -146,22 +133,8 @@ class PostsScreen(SentiScreen):
         }.get(event.select.id or "")
         if field:
             setattr(self.filters, field, value)
-            self.row_offset = 0
-            self.reload()
+            self.filters_changed()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.filters.query = event.value.strip() or None
-        self.row_offset = 0
-        self.reload()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one("#posts-table").focus()
-
-    def action_search(self) -> None:
-        self.query_one("#posts-search").focus()
-
-    def action_page(self, step: int) -> None:
-        offset = self.row_offset + step * PAGE
-        if 0 <= offset < max(self.total, 1):
-            self.row_offset = offset
-            self.reload()
+        self.filters_changed()

@@ -22,7 +22,7 @@ from sentitui.tui.queries import with_store
 from sentitui.tui.widgets.text import render_payload, safe
 
 if TYPE_CHECKING:
-    from sentitui.engine.engine import Preview
+    from sentitui.engine.surface import Preview
     from sentitui.tui.app import SentiApp
 
 RAW_LIMIT = 3_000  # characters of one raw record shown; the rest is cut

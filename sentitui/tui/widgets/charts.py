@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
+from textual.geometry import Size
 from textual.widget import Widget
 
 from sentitui.tui.widgets.text import safe
@@ -180,7 +181,7 @@ class Bars(Widget):
         self.rows, self.scale, self.empty_message = rows, scale, empty_message
         self.refresh(layout=True)
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self.rows), 1)
 
     def render(self) -> Text:
@@ -264,7 +265,7 @@ class AspectGrid(Widget):
     def lines(self, width: int) -> list[Text]:
         return aspect_lines(self.table, width, self.empty_message, self.app.console)
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self.lines(width)), 1)
 
     def render(self) -> Text:
