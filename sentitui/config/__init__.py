@@ -15,6 +15,7 @@ from typing import Any
 
 from sentitui.engine.schedule import ScheduleError, parse_schedule
 from sentitui.processing.options import check_insight_options, parse_aspects, parse_competitors
+from sentitui.processing.redact import register_secret
 from sentitui.sources.base import Option
 
 
@@ -141,6 +142,7 @@ def _expand_env(value: Any, where: str, missing: list[tuple[str, str]], env: dic
             if var not in env:
                 missing.append((where, var))
                 return ""
+            register_secret(env[var])  # never recorded or printed (processing/redact.py)
             return env[var]
 
         return _ENV_PATTERN.sub(replace, value)

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from sentitui.models import Page, SourceStatus
+from sentitui.processing.redact import restore_params
 
 if TYPE_CHECKING:
     from sentitui.config import PipelineConfig, SourceConfig
     from sentitui.net.http import HttpClient
+    from sentitui.net.scope import CredentialScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +97,23 @@ class BaseSource:
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
         raise ReparseUnsupported(f"{self.KIND} sources cannot re-parse a stored page")
 
+    def credential_scope(self) -> CredentialScope | None:
+        """Where the source's headers and key parameters may be sent (net/scope.py);
+        None for sources that send none."""
+        return None
+
     async def refetch(self, ctx: SourceContext, url: str) -> Page:
         """Fetch one stored URL again (retrying a fetch failure) with the source's own
-        headers, so token-protected APIs get their credentials."""
+        headers, so token-protected APIs get their credentials, but only inside the
+        source's credential scope; parameters redacted when recorded are restored
+        from its configuration."""
+        url = restore_params(url, self.options.get("params"))
         response = await ctx.http.get(
-            url, headers=self.options.get("headers") or None, retries=1, timeout=self.config.timeout
+            url,
+            headers=self.options.get("headers") or None,
+            retries=1,
+            timeout=self.config.timeout,
+            scope=self.credential_scope(),
         )
         return self.reparse(response.text(), {"url": url})
 
@@ -107,6 +121,25 @@ class BaseSource:
         self, cursor: dict[str, Any], loaded_fields: list[dict[str, Any]]
     ) -> dict[str, Any] | None:
         return None
+
+
+# ---- credential scope ------------------------------------------------------------------
+
+ALLOWED_HOSTS = Option(
+    (list,),
+    doc="other hosts (host, host:port or https://host:port) that pagination links and "
+    "redirects may go to, with the source's credentials",
+)
+
+
+def check_allowed_hosts(config: Any) -> list[str]:
+    hosts = config.get("allowed_hosts")
+    if hosts is None:
+        return []
+    bad = [h for h in hosts if not isinstance(h, str) or not h.strip()]
+    if bad:
+        return [f"key 'allowed_hosts' must be a list of host names, not {bad[0]!r} in it"]
+    return []
 
 
 # ---- JSON from outside -----------------------------------------------------------------

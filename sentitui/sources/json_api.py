@@ -17,10 +17,13 @@ from urllib.parse import urljoin, urlsplit
 from sentitui.models import FailedRecord, Page
 from sentitui.net.http import AuthError, Response
 from sentitui.net.ratelimit import DEFAULT_RULES, RateLimitRules
+from sentitui.net.scope import CredentialScope
 from sentitui.sources.base import (
+    ALLOWED_HOSTS,
     BaseSource,
     Option,
     SourceContext,
+    check_allowed_hosts,
     get_path,
     map_fields,
     parse_json,
@@ -105,6 +108,7 @@ class JsonApiSource(BaseSource):
         "fields": Option((dict,), required=True, doc="post field -> dotted path"),
         "pagination": Option((dict,), doc="{ type = cursor|link_header|page|offset|next_url, … }"),
         "incremental": Option((dict,), doc="{ param = 'since_id', field = 'id' }"),
+        "allowed_hosts": ALLOWED_HOSTS,
     }
 
     @classmethod
@@ -165,6 +169,7 @@ class JsonApiSource(BaseSource):
                 problems.append(
                     f"unknown key 'incremental.{sorted(extra)[0]}' (known: param, field)"
                 )
+        problems.extend(check_allowed_hosts(config))
         return problems
 
     # ---- what presets override -----------------------------------------------------
@@ -240,10 +245,18 @@ class JsonApiSource(BaseSource):
                 backoff=self.config.backoff,
                 on_wait=on_wait,
                 rate_limit=self.RATE_LIMIT,
+                scope=self.credential_scope(),
             )
         except AuthError as exc:
             message = str(exc).replace("check the source's credentials", self.auth_hint())
             raise AuthError(exc.url, message, exc.status, exc.body, exc.headers) from None
+
+    def credential_scope(self) -> CredentialScope:
+        """The API's own origin (and `allowed_hosts`): pagination links and redirects
+        elsewhere are refused, so its headers and key parameters go nowhere else."""
+        return CredentialScope.of(
+            self.options["url"], self.config.options.get("allowed_hosts") or ()
+        )
 
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
         return Page(records=self.records_of(parse_json(body)), url=context.get("url", ""))

@@ -310,6 +310,19 @@ class Extracted:
     aggregates: list[dict[str, Any]] = field(default_factory=list)
 
 
+# Characters lxml refuses in any string it is handed (an attribute name with \x01 in
+# it fails every lookup on the page); no HTML means them, so they are dropped.
+_NOT_XML = re.compile("[\x01-\x08\x0b\x0e-\x1f\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def html_selector(html: str, url: str) -> Selector:
+    """A parsel Selector over a page, always as HTML: parsel would read a body that
+    looks like JSON as JSON, and then refuse every CSS selector on it."""
+    html = _SURROGATE.sub("\ufffd", _NOT_XML.sub("", html))
+    return Selector(text=html or "<html></html>", type="html", base_url=url)
+
+
 def _same_site(a: str, b: str) -> bool:
     return (urlsplit(a).hostname or "") == (urlsplit(b).hostname or "")
 
@@ -327,7 +340,7 @@ def extract_page(
         html, encoding = decode_html(body, content_type)
     else:
         html, encoding = body, "utf-8"
-    sel = Selector(text=html or "<html></html>", base_url=url)
+    sel = html_selector(html, url)
     base = sel.css("base::attr(href)").get()
     base_url = urljoin(url, base.strip()) if base else url
 
@@ -663,17 +676,25 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _schema_items(sel: Selector, html: str, url: str) -> list[Any]:
+def _schema_items(sel: Selector, html: str, url: str, notes: list[str]) -> list[Any]:
     import extruct  # late: heavy import, only auto mode needs it
 
-    found = extruct.extract(
-        sel.root, base_url=url, syntaxes=["json-ld", "microdata"], uniform=True, errors="ignore"
-    )
-    items: list[Any] = found.get("json-ld", []) + found.get("microdata", [])
+    # One syntax at a time: with errors="ignore" extruct answers a broken microdata
+    # block (a link whose href is not a URL) with KeyError('microdata') and loses the
+    # JSON-LD too; here the broken syntax alone is left out.
+    sources: list[tuple[str, Any]] = [("json-ld", sel.root), ("microdata", sel.root)]
     if "typeof" in html:  # RDFa types its resources; no typeof, no RDFa reviews
-        items += extruct.extract(
-            html.encode("utf-8"), base_url=url, syntaxes=["rdfa"], errors="ignore"
-        ).get("rdfa", [])
+        sources.append(("rdfa", html.encode("utf-8", "replace")))
+    items: list[Any] = []
+    for syntax, document in sources:
+        try:
+            found = extruct.extract(
+                document, base_url=url, syntaxes=[syntax], uniform=True, errors="strict"
+            )
+        except Exception as exc:  # markup extruct cannot read: no reviews from that syntax
+            notes.append(f"{url}: {syntax} markup unreadable ({type(exc).__name__}: {exc})")
+            continue
+        items += found.get(syntax) or []
     graph: list[Any] = []
     for item in items:
         if isinstance(item, dict) and isinstance(item.get("@graph"), list):
@@ -705,7 +726,7 @@ def _references(value: Any) -> Iterator[str]:
 def _auto_records(
     sel: Selector, html: str, url: str, builder: _RecordBuilder, page: Extracted
 ) -> Iterator[dict[str, Any]]:
-    for node, parent in _walk(_schema_items(sel, html, url)):
+    for node, parent in _walk(_schema_items(sel, html, url, page.notes)):
         types = _types(node)
         if "AggregateRating" in types:
             owner = _text(parent.get("name")) if parent else None

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sentitui.sources.base import Option, SourceContext, get_path
+from sentitui.sources.base import (
+    ALLOWED_HOSTS,
+    Option,
+    SourceContext,
+    check_allowed_hosts,
+    get_path,
+)
 from sentitui.sources.json_api import JsonApiSource, PageParseError, newest
 
 if TYPE_CHECKING:
@@ -59,7 +65,11 @@ def check_search(config: Any) -> list[str]:
 
 def preset_options(base_url: str, **specific: Option) -> dict[str, Option]:
     """The keys a preset accepts: `base_url` (defaulting to the real host) plus its own."""
-    return {"base_url": Option((str,), default=base_url, doc="the service's API root"), **specific}
+    return {
+        "base_url": Option((str,), default=base_url, doc="the service's API root"),
+        "allowed_hosts": ALLOWED_HOSTS,
+        **specific,
+    }
 
 
 class SocialPreset(JsonApiSource):
@@ -93,7 +103,7 @@ class SocialPreset(JsonApiSource):
 
     @classmethod
     def check_config(cls, config: Any) -> list[str]:
-        return []
+        return check_allowed_hosts(config)
 
     # ---- the description -------------------------------------------------------------
 
