@@ -69,9 +69,9 @@ class CredentialScope:
             return False
         if origin in self.origins:
             return True
-        if origin.scheme == "https" and origin.port == 443:  # an upgrade of our own host
-            if any(o.host == origin.host and o.port == 80 for o in self.origins):
-                return True
+        upgrade = origin.scheme == "https" and origin.port == 443  # http -> https, same host
+        if upgrade and any(o.host == origin.host and o.port == 80 for o in self.origins):
+            return True
         return any(self._listed(entry, origin) for entry in self.allowed_hosts)
 
     def _listed(self, entry: str, origin: Origin) -> bool:
