@@ -57,7 +57,10 @@ class CleanError(ValueError):
 
 def _show(value: Any, limit: int = 80) -> str:
     """repr() of a bad value for an error message, cut short and display-safe."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a value nested ~1,000 deep: name its type, not its contents
+        text = f"<{type(value).__name__} nested too deeply to show>"
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return strip_controls(text)

@@ -9,6 +9,7 @@ failures, cursors), so a source never touches the store.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -161,9 +162,71 @@ def parse_json(text: str | bytes) -> Any:
         ) from None
 
 
+class _Token(str):
+    """Literal JSON text on `dump_json`'s work stack (as opposed to a value to encode)."""
+
+
+def dump_json(value: Any, *, ensure_ascii: bool = False) -> str:
+    """`json.dumps` for data from outside that never raises: a record nested deeper than
+    Python's recursion limit is written out with an explicit stack instead, and
+    anything JSON has no form for is written as its `str()`."""
+    try:
+        return json.dumps(value, ensure_ascii=ensure_ascii, default=str)
+    except (RecursionError, ValueError):
+        pass
+    out: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Token):
+            out.append(item)
+        elif isinstance(item, dict):
+            parts: list[Any] = [_Token("{")]
+            for index, (key, child) in enumerate(item.items()):
+                name = json.dumps(str(key), ensure_ascii=ensure_ascii)
+                parts += [_Token(("," if index else "") + name + ":"), child]
+            stack.extend(reversed([*parts, _Token("}")]))
+        elif isinstance(item, list | tuple):
+            parts = [_Token("[")]
+            for index, child in enumerate(item):
+                parts += [_Token(",")] if index else []
+                parts.append(child)
+            stack.extend(reversed([*parts, _Token("]")]))
+        else:
+            try:
+                out.append(json.dumps(item, ensure_ascii=ensure_ascii, default=str))
+            except ValueError:  # NaN and infinities are not JSON
+                out.append(json.dumps(str(item), ensure_ascii=ensure_ascii))
+    return "".join(out)
+
+
+# ---- values from outside ------------------------------------------------------------------
+
+
+def scalar_id(value: Any) -> str | None:
+    """An id, cursor or link from a raw record as text; None unless it is a string or a
+    number: a record's "id" may be anything (an object, a list nested 1,000 deep), and
+    one bad value must not stop the paging that reads it."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return str(value)
+
+
+def count_of(value: Any) -> int | None:
+    """A total from a response ("nbPages", "total") as a whole number, else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value) if isinstance(value, int | str) else None
+    except ValueError:
+        return None
+    return number if number is not None and number >= 0 else None
+
+
 # ---- dotted paths ----------------------------------------------------------------------
 
 _MISSING = object()
+_INDEX = re.compile(r"-?[0-9]+")  # ASCII digits only: int() refuses "²", isdigit() does not
 
 
 def get_path(data: Any, path: str, default: Any = None) -> Any:
@@ -177,7 +240,7 @@ def get_path(data: Any, path: str, default: Any = None) -> Any:
     for part in path.split("."):
         if isinstance(current, dict):
             current = current.get(part, _MISSING)
-        elif isinstance(current, list) and part.lstrip("-").isdigit():
+        elif isinstance(current, list) and _INDEX.fullmatch(part):
             index = int(part)
             current = current[index] if -len(current) <= index < len(current) else _MISSING
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -24,9 +24,11 @@ from sentitui.sources.base import (
     Option,
     SourceContext,
     check_allowed_hosts,
+    count_of,
     get_path,
     map_fields,
     parse_json,
+    scalar_id,
 )
 
 PAGINATION_KEYS: dict[str, dict[str, bool]] = {
@@ -74,26 +76,43 @@ def not_json(response: Response, body: str, exc: json.JSONDecodeError) -> str:
 
 
 def comparable(value: Any) -> tuple[int, Any]:
-    """Order incremental values: numbers as numbers, times as times, else as text."""
+    """Order incremental values: numbers as numbers, times as times, else as text.
+
+    A total order over anything a record holds, so comparing two values never raises:
+    zone-less times count as UTC (a feed mixing `…Z` and zone-less times once failed
+    every run with TypeError), and numbers < times < text."""
     if isinstance(value, bool):
         return (2, str(value))
     if isinstance(value, int | float):
-        return (0, value)
-    text = str(value).strip()
-    if re.fullmatch(r"-?\d+(\.\d+)?", text):
-        return (0, float(text) if "." in text else int(text))
+        return (0, value) if value == value else (2, "nan")  # NaN orders nowhere
+    if isinstance(value, str):
+        text = value.strip()
+    elif isinstance(value, dict | list | tuple):
+        return (2, type(value).__name__)  # not an increment: no deep str() of it
+    else:
+        text = str(value).strip()
+    try:
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return (0, float(text) if "." in text else int(text))
+    except ValueError:  # more digits than int() takes
+        return (2, text)
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if when.tzinfo is None:
-            return (1, when.isoformat())
-        return (1, when.astimezone().timestamp())
-    except ValueError:
+            when = when.replace(tzinfo=UTC)
+        return (1, when.timestamp())
+    except (ValueError, OverflowError):
         return (2, text)
 
 
 def newest(values: list[Any]) -> Any:
-    """The largest of the incremental values (None when there are none)."""
-    present = [v for v in values if v not in (None, "")]
+    """The largest of the incremental values (None when there are none); values that
+    cannot be an increment (objects, lists, NaN) are left out."""
+    present = [
+        v
+        for v in values
+        if v not in (None, "") and not isinstance(v, dict | list | tuple) and v == v
+    ]
     return max(present, key=comparable) if present else None
 
 
@@ -317,14 +336,14 @@ class JsonApiSource(BaseSource):
             if kind is None:
                 done = True
             elif kind == "cursor":
-                cursor = get_path(data, pagination["cursor_path"]) if data is not None else None
-                if cursor in (None, "") or str(cursor) in seen_cursors:
+                cursor = scalar_id(get_path(data, pagination["cursor_path"]) if data else None)
+                if cursor in (None, "") or cursor in seen_cursors:
                     done = True
                 else:
-                    seen_cursors.add(str(cursor))
+                    seen_cursors.add(cursor)
                     params[pagination["param"]] = cursor
             elif kind == "next_url":
-                link = get_path(data, pagination["path"]) if data is not None else None
+                link = scalar_id(get_path(data, pagination["path"]) if data else None)
                 if not link or urljoin(response.url, str(link)) in seen_cursors:
                     done = True
                 else:
@@ -339,7 +358,7 @@ class JsonApiSource(BaseSource):
                     seen_cursors.add(link)
             elif kind == "page":
                 total = (
-                    get_path(data, pagination["total_path"])
+                    count_of(get_path(data, pagination["total_path"]))
                     if "total_path" in pagination and data is not None
                     else None
                 )
@@ -350,7 +369,7 @@ class JsonApiSource(BaseSource):
                 params[pagination.get("param", "page")] = page_number
             elif kind == "offset":
                 total = (
-                    get_path(data, pagination["total_path"])
+                    count_of(get_path(data, pagination["total_path"]))
                     if "total_path" in pagination and data is not None
                     else None
                 )

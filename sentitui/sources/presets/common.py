@@ -17,6 +17,7 @@ from sentitui.sources.base import (
     SourceContext,
     check_allowed_hosts,
     get_path,
+    scalar_id,
 )
 from sentitui.sources.json_api import JsonApiSource, PageParseError, newest
 
@@ -148,15 +149,15 @@ class SocialPreset(JsonApiSource):
 
     # ---- paging ----------------------------------------------------------------------
 
-    def record_id(self, record: Any) -> str | None:
-        """A raw record's own id, for the "page brings no new ids" stop."""
-        value = get_path(record, "id") if isinstance(record, dict) else None
-        return None if value is None else str(value)
+    def record_id(self, record: Any) -> Any:
+        """A raw record's own id, for the "page brings no new ids" stop (any value:
+        `stop_after` keeps only string and number ids)."""
+        return get_path(record, "id") if isinstance(record, dict) else None
 
     def stop_after(self, records: list[Any]) -> bool:
         """Some cursors never end (Bluesky) or repeat (Instagram): stop on a page
         whose records were all seen earlier in this run."""
-        ids = {i for i in (self.record_id(r) for r in records) if i is not None}
+        ids = {i for i in (scalar_id(self.record_id(r)) for r in records) if i is not None}
         fresh = ids - self._seen_ids
         self._seen_ids |= ids
         return bool(ids) and not fresh
