@@ -220,7 +220,11 @@ class Runner:
             new_cursor = None
             if page.cursor is not None:
                 cursor = new_cursor = dict(page.cursor)
-            advanced = self.source.next_cursor(cursor, done.fields)
+            try:
+                advanced = self.source.next_cursor(cursor, done.fields)
+            except Exception as exc:  # one odd value must not wedge the source: keep the cursor
+                self.log("ERROR", f"cursor not advanced on this page: {type(exc).__name__}: {exc}")
+                advanced = None
             if advanced is not None:
                 cursor = new_cursor = advanced
             loaded, duplicates = await self.engine.writer.write(

@@ -22,11 +22,12 @@ import logging
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 from sentitui.processing.clean import strip_controls
 
+Text = TypeVar("Text", str, None)  # what redact() takes it gives back; None stays None
 REDACTED = "***"
 MIN_SECRET = 4  # shorter values are not credentials and would blank out ordinary words
 
@@ -98,12 +99,10 @@ def _param(match: re.Match[str]) -> str:
     return f"{match['lead']}{match['name']}={REDACTED}"
 
 
-def redact(text: str) -> str:
+def redact(text: Text) -> Text:
     """`text` with every secret replaced by `***` (see the module docstring)."""
     if not text:
         return text
-    if not isinstance(text, str):
-        text = str(text)
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
@@ -128,7 +127,7 @@ def redact_data(value: Any) -> Any:
     return value
 
 
-def redact_exact(text: str) -> str:
+def redact_exact(text: Text) -> Text:
     """Only the registered secret values: for raw payloads, which must stay as received
     except for a credential a server echoed back."""
     if not text:

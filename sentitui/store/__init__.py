@@ -26,6 +26,7 @@ from typing import Any
 import sqlite_utils
 
 from sentitui.models import FailedRecord, Post, RunStats
+from sentitui.processing.redact import redact, redact_data, redact_exact
 
 
 def utc_now() -> str:
@@ -410,8 +411,10 @@ class Store:
         instead of adding a twin, so the open list stays one row per bad record."""
         for f in failures:
             fingerprint = failure_fingerprint(f)
-            error, payload = storable(f.error), storable(f.payload)
-            context = storable(json.dumps(f.context, ensure_ascii=False))
+            # Secrets never reach the file (processing/redact.py); the payload keeps its
+            # bytes except a registered credential a server echoed back.
+            error, payload = storable(redact(f.error)), storable(redact_exact(f.payload))
+            context = storable(json.dumps(redact_data(f.context), ensure_ascii=False))
             cur = conn.execute(
                 "UPDATE failed_records SET attempts = attempts + 1, error = ?, run_id = ?, "
                 "updated_at = ?, payload = ?, context = ? WHERE pipeline = ? AND source = ? "
@@ -471,7 +474,7 @@ class Store:
                     stats.loaded,
                     stats.duplicates,
                     stats.failed,
-                    storable(stats.error),
+                    storable(redact(stats.error)),
                     stats.run_id,
                 ),
             )
@@ -485,7 +488,7 @@ class Store:
                     conn.execute(
                         "UPDATE failed_records SET attempts = attempts + 1, error = ?, "
                         "updated_at = ? WHERE id = ?",
-                        (storable(error), now, record_id),
+                        (storable(redact(error)), now, record_id),
                     )
                 else:
                     conn.execute(
