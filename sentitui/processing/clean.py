@@ -263,6 +263,12 @@ def redact_pii(text: str) -> str:
     return _PHONE.sub(_phone_or_not, text)
 
 
+def redact_segments(segments: dict[str, Any]) -> dict[str, Any]:
+    """`redact_pii` over segment values: a bio or a location holds e-mails and phone
+    numbers as often as a post does."""
+    return {k: redact_pii(v) if isinstance(v, str) else v for k, v in segments.items()}
+
+
 # ---- times ------------------------------------------------------------------------------
 
 _NUMERIC = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
@@ -519,6 +525,10 @@ def clean_record(
     if lang is not None:
         lang = clean_text(lang).lower().replace("_", "-") or None
 
+    segments = _clean_segments(fields.get("segments"))
+    if redact:
+        segments = redact_segments(segments)
+
     return Post(
         pipeline=pipeline,
         source=source,
@@ -530,6 +540,6 @@ def clean_record(
         created_at=parse_time(fields.get("created_at"), "created_at"),
         fetched_at=fetched_at,
         rating=parse_rating(fields.get("rating")),
-        segments=_clean_segments(fields.get("segments")),
+        segments=segments,
         fields=dict(fields),
     )

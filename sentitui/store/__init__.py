@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import sqlite3
 import threading
 import time
@@ -26,7 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from sentitui.models import FailedRecord, Post, RunStats
-from sentitui.processing.redact import redact, redact_data, redact_exact
+from sentitui.processing.redact import redact, redact_data, redact_exact, register_secret
 
 
 def utc_now() -> str:
@@ -319,16 +318,25 @@ class Store:
                 raise
 
     def author_secret(self) -> bytes:
-        """Key for pseudonymising authors: SENTITUI_SECRET, else one kept in meta."""
-        env = os.environ.get("SENTITUI_SECRET")
-        if env:
-            return env.encode()
-        value = self.meta("author_secret")
-        if value is None:
-            with self.transaction():
-                value = self.meta("author_secret") or secrets.token_hex(32)
-                self.set_meta("author_secret", value)
-        return value.encode()
+        """Key for pseudonymising authors, kept outside the database (store/author_key.py).
+        A key an older database holds is moved to the key file and wiped from the file."""
+        from sentitui.store.author_key import META_KEY, AuthorKeyError, author_key
+
+        try:
+            with self.transaction() as conn:
+                legacy = self.meta(META_KEY)
+                key = author_key(self.path, legacy)
+                if legacy is not None:
+                    [(was,)] = conn.execute("PRAGMA secure_delete").fetchall()
+                    conn.execute("PRAGMA secure_delete = ON")  # zero its bytes, not just unlink
+                    conn.execute("DELETE FROM meta WHERE key = ?", (META_KEY,))
+                    conn.execute(f"PRAGMA secure_delete = {int(was)}")
+        except AuthorKeyError as exc:
+            raise StoreError(str(exc)) from None
+        if legacy is not None:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and no copy left in the WAL
+        register_secret(key)
+        return key.encode()
 
     # ---- writes (the engine's writer only) -------------------------------------------
 
