@@ -18,7 +18,7 @@ import json
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,11 @@ class FileSource(BaseSource):
         "fields": Option((dict,), required=True),
         "watch": Option((bool,), default=False, doc="ingest new files as they land"),
         "encoding": Option((str,), default="utf-8-sig"),
+        "follow_symlinks": Option(
+            (bool,),
+            default=False,
+            doc="read matched files whose real path lies outside the folder (symlinks)",
+        ),
     }
 
     @classmethod
@@ -78,13 +83,29 @@ class FileSource(BaseSource):
                 )
         return problems
 
-    def paths(self) -> list[Path]:
+    def paths(self, log: Callable[[str, str], None] | None = None) -> list[Path]:
+        """The files the glob matches, by their real paths. One whose real path leaves
+        the folder the glob starts from (a symlink to /etc/passwd dropped in it) is
+        skipped, with a log line, unless `follow_symlinks = true`."""
         pattern = self.options["path"]
         if not Path(pattern).is_absolute():
             pattern = str(self.pipeline.base_dir / pattern)
-        return sorted(
-            Path(p).resolve() for p in glob.glob(pattern, recursive=True) if Path(p).is_file()
-        )
+        folder = self.watch_dirs()[0].resolve()
+        found = []
+        for match in sorted(glob.glob(pattern, recursive=True)):
+            if not Path(match).is_file():
+                continue
+            real = Path(match).resolve()
+            if not self.options.get("follow_symlinks") and not real.is_relative_to(folder):
+                if log is not None:
+                    log(
+                        "WARNING",
+                        f"{match}: skipped: it leads out of the folder {folder} (to {real}); "
+                        f"set follow_symlinks = true to read such files",
+                    )
+                continue
+            found.append(real)
+        return sorted(found)
 
     def map_record(self, payload: Any) -> dict[str, Any]:
         if not isinstance(payload, dict):
@@ -112,7 +133,7 @@ class FileSource(BaseSource):
         return Page(records=records, url=context.get("url", ""))
 
     async def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
-        paths = self.paths()
+        paths = self.paths(ctx.log)
         if not paths:
             ctx.log(
                 "WARNING",

@@ -637,7 +637,7 @@ def _normalise(value: Any, index: dict[str, dict[str, Any]], depth: int = 0) -> 
         return value
     if "@value" in value:
         return value["@value"]
-    if set(value) == {"@id"} and value["@id"] in index:
+    if set(value) == {"@id"} and isinstance(value["@id"], str) and value["@id"] in index:
         return _normalise(
             index[value["@id"]], {k: v for k, v in index.items() if k != value["@id"]}, depth + 1
         )
@@ -707,20 +707,24 @@ def _schema_items(sel: Selector, html: str, url: str, notes: list[str]) -> list[
     return [
         _normalise(n, index)
         for n in graph
-        if not (isinstance(n, dict) and n.get("@id") in referenced)
+        if not (isinstance(n, dict) and isinstance(n.get("@id"), str) and n["@id"] in referenced)
     ]
 
 
 def _references(value: Any) -> Iterator[str]:
-    if isinstance(value, list):
-        for item in value:
-            yield from _references(item)
-    elif isinstance(value, dict):
-        if set(value) == {"@id"}:
-            yield value["@id"]
-        else:
-            for item in value.values():
-                yield from _references(item)
+    """The `{"@id": x}` references anywhere in a JSON-LD graph (an explicit stack: a page
+    can nest its JSON-LD as deep as the JSON reader allows)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            if set(item) == {"@id"}:
+                if isinstance(item["@id"], str):
+                    yield item["@id"]
+            else:
+                stack.extend(reversed(list(item.values())))
 
 
 def _auto_records(
