@@ -168,8 +168,8 @@ class _Token(str):
 
 def dump_json(value: Any, *, ensure_ascii: bool = False) -> str:
     """`json.dumps` for data from outside that never raises: a record nested deeper than
-    Python's recursion limit is written out with an explicit stack instead, and
-    anything JSON has no form for is written as its `str()`."""
+    Python's recursion limit is written out with an explicit stack instead (the same
+    text json.dumps writes), and anything JSON has no form for as its `str()`."""
     try:
         return json.dumps(value, ensure_ascii=ensure_ascii, default=str)
     except (RecursionError, ValueError):
@@ -184,12 +184,12 @@ def dump_json(value: Any, *, ensure_ascii: bool = False) -> str:
             parts: list[Any] = [_Token("{")]
             for index, (key, child) in enumerate(item.items()):
                 name = json.dumps(str(key), ensure_ascii=ensure_ascii)
-                parts += [_Token(("," if index else "") + name + ":"), child]
+                parts += [_Token((", " if index else "") + name + ": "), child]
             stack.extend(reversed([*parts, _Token("}")]))
         elif isinstance(item, list | tuple):
             parts = [_Token("[")]
             for index, child in enumerate(item):
-                parts += [_Token(",")] if index else []
+                parts += [_Token(", ")] if index else []
                 parts.append(child)
             stack.extend(reversed([*parts, _Token("]")]))
         else:
