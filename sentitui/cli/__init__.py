@@ -68,7 +68,7 @@ def load_or_exit(pipelines_dir: str) -> list[PipelineConfig]:
     except ConfigError as exc:
         click.echo("error: bad pipeline configuration:", err=True)
         for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
+            click.echo(f"  {_safe(problem)}", err=True)
         sys.exit(2)
 
 
@@ -205,7 +205,7 @@ async def _run(
 
         progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # names as written
             TextColumn("{task.fields[counts]}"),
             TimeElapsedColumn(),
             transient=False,
