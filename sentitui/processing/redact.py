@@ -29,7 +29,7 @@ from sentitui.processing.clean import strip_controls
 
 Text = TypeVar("Text", str, None)  # what redact() takes it gives back; None stays None
 REDACTED = "***"
-MIN_SECRET = 4  # shorter values are not credentials and would blank out ordinary words
+MIN_SECRET = 6  # shorter values are not credentials and would blank out ordinary words
 
 _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()  # longest first, with their URL-encoded forms
