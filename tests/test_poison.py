@@ -189,3 +189,56 @@ async def test_a_symlink_out_of_the_drop_folder_is_skipped_unless_allowed(
         stats = await engine.run_source("p", "drop", "cli")
     assert stats.loaded == 1
     assert sorted(r[0] for r in rows(db_path, "SELECT external_id FROM posts")) == ["o", "s"]
+
+
+async def test_a_preset_page_of_the_wrong_shape_is_a_parse_failure_not_a_crash(
+    serve, write_pipeline, make_engine, db_path, monkeypatch
+):
+    monkeypatch.setenv("YOUTUBE_API_KEY", "key-for-the-test")
+    app = web.Application()
+
+    async def threads(request: web.Request) -> web.Response:
+        if request.query["videoId"] == "odd":  # "snippet" a list, replies a string
+            return web.json_response({"items": [{"snippet": ["x"], "replies": "none"}]})
+        return web.json_response(
+            {
+                "items": [
+                    {
+                        "id": "t1",
+                        "snippet": {
+                            "videoId": "fine",
+                            "topLevelComment": {
+                                "id": "c1",
+                                "snippet": {
+                                    "textOriginal": "Lovely scent",
+                                    "publishedAt": "2026-11-21T10:00:00Z",
+                                },
+                            },
+                        },
+                    }
+                ]
+            }
+        )
+
+    app.router.add_get("/youtube/v3/commentThreads", threads)
+    server = await serve(app)
+    pipeline = write_pipeline(
+        f"""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "yt"
+        kind = "youtube"
+        base_url = "{server.url}"
+        video_ids = ["odd", "fine"]
+        key = "${{YOUTUBE_API_KEY}}"
+        """
+    )
+    for _ in range(2):
+        async with make_engine(pipeline) as engine:
+            stats = await engine.run_source("p", "yt", "cli")
+        assert stats.status == "ok"
+    assert rows(db_path, "SELECT external_id FROM posts") == [("c1",)]
+    [(stage, error, attempts)] = rows(db_path, "SELECT stage, error, attempts FROM failed_records")
+    assert stage == "parse" and "cannot read its records: AttributeError" in error
+    assert attempts == 2

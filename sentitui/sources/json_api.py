@@ -315,11 +315,13 @@ class JsonApiSource(BaseSource):
                 else:
                     data = parse_json(body)
                     records = self.records_of(data)
-            except (json.JSONDecodeError, PageParseError) as exc:
+            except Exception as exc:  # whatever the page holds, it fails alone
                 reason = (
                     not_json(response, body, exc)
                     if isinstance(exc, json.JSONDecodeError)
                     else str(exc)
+                    if isinstance(exc, PageParseError)
+                    else f"cannot read its records: {type(exc).__name__}: {exc}"
                 )
                 failure = FailedRecord(
                     "parse",
