@@ -242,3 +242,38 @@ async def test_a_preset_page_of_the_wrong_shape_is_a_parse_failure_not_a_crash(
     [(stage, error, attempts)] = rows(db_path, "SELECT stage, error, attempts FROM failed_records")
     assert stage == "parse" and "cannot read its records: AttributeError" in error
     assert attempts == 2
+
+
+async def test_a_next_link_that_is_not_a_url_ends_paging_with_a_fetch_failure(
+    serve, write_pipeline, make_engine, db_path
+):
+    app = web.Application()
+
+    async def posts(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"data": [{"id": 1, "text": "Lovely"}], "next": "http://[not-a-host/page2"}
+        )
+
+    app.router.add_get("/posts", posts)
+    server = await serve(app)
+    pipeline = write_pipeline(
+        f"""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "api"
+        kind = "json_api"
+        url = "{server.url}/posts"
+        records = "data"
+        retries = 0
+        pagination = {{ type = "next_url", path = "next" }}
+        fields = {{ id = "id", text = "text" }}
+        """
+    )
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("p", "api", "cli")
+    assert stats.status in ("failed", "partial") and stats.loaded == 1
+    [(stage, error)] = rows(db_path, "SELECT stage, error FROM failed_records")
+    assert (
+        stage == "fetch" and "the next-page link 'http://[not-a-host/page2' is not a URL" in error
+    )

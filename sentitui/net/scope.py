@@ -46,7 +46,10 @@ def host_of(url: str) -> str:
     """The host[:port] of a URL for messages ("the link goes to evil.example:8443")."""
     origin = origin_of(url)
     if origin is None:
-        return urlsplit(url).netloc or url
+        try:
+            return urlsplit(url).netloc or url
+        except ValueError:
+            return url
     return str(origin).split("://", 1)[1]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from sentitui.models import FailedRecord, Page
-from sentitui.net.http import AuthError, Response
+from sentitui.net.http import AuthError, FetchError, Response
 from sentitui.net.ratelimit import DEFAULT_RULES, RateLimitRules
 from sentitui.net.scope import CredentialScope
 from sentitui.sources.base import (
@@ -59,6 +59,17 @@ def parse_link_header(value: str | None) -> dict[str, str]:
             for name in rel.group(1).split():
                 links.setdefault(name.lower(), url)
     return links
+
+
+def page_link(base: str, link: str) -> str:
+    """The next page's URL from a link a server sent (relative to `base`); a link that
+    is not a URL at all ("http://[x") stops the paging as a fetch failure saying so."""
+    try:
+        url = urljoin(base, link.strip())
+        urlsplit(url).port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError as exc:
+        raise FetchError(base, f"the next-page link {link[:200]!r} is not a URL ({exc})") from None
+    return url
 
 
 def not_json(response: Response, body: str, exc: json.JSONDecodeError) -> str:
@@ -334,6 +345,7 @@ class JsonApiSource(BaseSource):
 
             # Work out the next request before yielding, so a crash never skips a page.
             next_url: str | None = None
+            broken_link: FetchError | None = None
             done = False
             if kind is None:
                 done = True
@@ -344,15 +356,15 @@ class JsonApiSource(BaseSource):
                 else:
                     seen_cursors.add(cursor)
                     params[pagination["param"]] = cursor
-            elif kind == "next_url":
-                link = scalar_id(get_path(data, pagination["path"]) if data else None)
-                if not link or urljoin(response.url, str(link)) in seen_cursors:
-                    done = True
-                else:
-                    next_url = urljoin(response.url, str(link))
-                    seen_cursors.add(next_url)
-            elif kind == "link_header":
-                link = self.next_link(response)
+            elif kind in ("next_url", "link_header"):
+                try:
+                    if kind == "link_header":
+                        link = self.next_link(response)
+                    else:
+                        found = scalar_id(get_path(data, pagination["path"])) if data else None
+                        link = page_link(response.url, found) if found else None
+                except FetchError as exc:  # not a URL: this page still counts, then stop
+                    link, broken_link = None, exc
                 if not link or link in seen_cursors:
                     done = True
                 else:
@@ -384,19 +396,29 @@ class JsonApiSource(BaseSource):
                     done = True
                 params[pagination.get("param", "offset")] = offset
 
-            if records and self.stop_after(records):
+            if records and self._stops(ctx, records):
                 done = True
             if records is not None:
                 yield Page(records=records, url=response.url)
                 if records == [] and kind in ("cursor", "next_url", "link_header"):
                     done = True
+            if broken_link is not None:
+                raise broken_link
             if done:
                 return
             if next_url is not None:
                 url, params = next_url, {}
         ctx.log("INFO", f"stopped after max_pages={max_pages}")
 
+    def _stops(self, ctx: SourceContext, records: list[Any]) -> bool:
+        """`stop_after`, which reads raw records: one it cannot read ends no run."""
+        try:
+            return self.stop_after(records)
+        except Exception as exc:
+            ctx.log("WARNING", f"stop rule could not read a page ({type(exc).__name__}: {exc})")
+            return False
+
     @staticmethod
     def next_link(response: Response) -> str | None:
         link = parse_link_header(response.headers.get("Link")).get("next")
-        return urljoin(response.url, link) if link else None
+        return page_link(response.url, link) if link else None
