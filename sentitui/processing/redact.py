@@ -22,12 +22,11 @@ import logging
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, overload
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 from sentitui.processing.clean import strip_controls
 
-Text = TypeVar("Text", str, None)  # what redact() takes it gives back; None stays None
 REDACTED = "***"
 MIN_SECRET = 6  # shorter values are not credentials and would blank out ordinary words
 
@@ -99,7 +98,11 @@ def _param(match: re.Match[str]) -> str:
     return f"{match['lead']}{match['name']}={REDACTED}"
 
 
-def redact(text: Text) -> Text:
+@overload
+def redact(text: str) -> str: ...
+@overload
+def redact(text: None) -> None: ...
+def redact(text: str | None) -> str | None:
     """`text` with every secret replaced by `***` (see the module docstring)."""
     if not text:
         return text
@@ -127,7 +130,11 @@ def redact_data(value: Any) -> Any:
     return value
 
 
-def redact_exact(text: Text) -> Text:
+@overload
+def redact_exact(text: str) -> str: ...
+@overload
+def redact_exact(text: None) -> None: ...
+def redact_exact(text: str | None) -> str | None:
     """Only the registered secret values: for raw payloads, which must stay as received
     except for a credential a server echoed back."""
     if not text:
