@@ -7,13 +7,19 @@ Bounded examples and no example database, so the suite stays fast and writes not
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from sentitui.config import PipelineConfig, SourceConfig
+from sentitui.net.http import HttpClient
 from sentitui.processing.clean import CleanError, clean_record
-from sentitui.sources.base import dump_json, get_path, map_fields, parse_json
+from sentitui.sources import make_source
+from sentitui.sources.base import SourceContext, dump_json, get_path, map_fields, parse_json
 from sentitui.sources.json_api import comparable, newest
 from sentitui.sources.scrape_extract import ExtractConfig, extract_page
 
@@ -139,6 +145,45 @@ def test_mappers_never_raise_and_cleaning_raises_only_clean_errors(payload, fiel
         pass
     stored = dump_json(payload)  # a failed record's payload: always writable
     assert parse_json(stored) is not None or payload is None
+
+
+# ---- drop files --------------------------------------------------------------------------
+
+file_bytes = st.lists(
+    st.sampled_from(
+        [b'{"id": 1, "text": "a"}\n', b"[", b"]", b"{", b"}", b'"', b"\\", b",", b"\n", b"\r"]
+        + [b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b'"records": ', b"id,text\n", b'1,"a""b"\n']
+        + [b"\xed\xa0\x80", b"NaN", b"1e999"]
+    )
+    | st.binary(max_size=8),
+    max_size=30,
+).map(b"".join)
+
+
+@FUZZ
+@given(data=file_bytes, fmt=st.sampled_from(["jsonl", "json", "csv"]), watch=st.booleans())
+@example(data=b'\r{"id": 1, "text": "a"}\n', fmt="csv", watch=True)  # the csv module refused it
+def test_a_drop_file_of_any_bytes_reads_without_raising(data: bytes, fmt: str, watch: bool):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"drop.{fmt}"
+        path.write_bytes(data)
+        fields = {"id": "id", "text": "text"}
+        options = {"path": str(path), "fields": fields, "watch": watch, "records": "records"}
+        source = make_source(
+            SourceConfig(name="drop", kind="file", options=options),
+            PipelineConfig(name="p", path=Path(folder) / "p.toml"),
+        )
+
+        async def read() -> None:
+            async with HttpClient() as http:
+                async for page in source.pages(SourceContext(http=http)):
+                    for record in page.records:
+                        try:
+                            source.map_record(record)
+                        except ValueError:  # not an object: a parse failure of its own
+                            pass
+
+        asyncio.run(read())
 
 
 # ---- incremental values ------------------------------------------------------------------

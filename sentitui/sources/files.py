@@ -312,8 +312,9 @@ class FileSource(BaseSource):
         lines = _Lines(data[:end])
         if fmt == "csv":
             text = (_decode(line_, encoding) for line_ in lines)
-            columns = next(csv.reader([_decode(header, encoding)]), [])
-            rows = _csv_rows(text, "\t" if path.suffix.lower() == ".tsv" else ",")
+            delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+            columns = _header(_decode(header, encoding), delimiter)
+            rows = _csv_rows(text, delimiter)
             first_line = line if line else len(header.splitlines()) or 1
             for page, last_line in _csv_pages(rows, path, columns, first_line):
                 yield page, mark(offset + lines.consumed, last_line)
@@ -608,6 +609,15 @@ class _JsonStream:
             if char != ",":
                 self._fail("expected ',' or ']' after a record")
             self.pos += 1
+
+
+def _header(line: str, delimiter: str) -> list[str]:
+    """A CSV header line's column names; a stray carriage return or quote in it (which
+    the csv module refuses) still gives names, split at the delimiter."""
+    try:
+        return next(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter), [])
+    except csv.Error:
+        return [name.strip() for name in line.rstrip("\r\n").split(delimiter)]
 
 
 def _head(path: Path, length: int) -> dict[str, Any]:
