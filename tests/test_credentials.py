@@ -219,3 +219,29 @@ def test_scope_matches_origins_and_listed_hosts():
     assert not scope.allows("file:///etc/passwd")
     upgrade = CredentialScope.of("http://api.example.com/v1")
     assert upgrade.allows("https://api.example.com/v1")
+
+
+async def test_failed_retry_restores_a_redacted_key_from_the_configuration(
+    serve, write_pipeline, make_engine, db_path
+):
+    app = web.Application()
+    calls = []
+
+    async def flaky(request: web.Request) -> web.Response:
+        calls.append(request.query.get("api_key"))
+        if len(calls) == 1:
+            return web.Response(status=500, text="try later")
+        return web.json_response({"data": [{"id": "1", "text": "Love the scent"}]})
+
+    app.router.add_get("/flaky", flaky)
+    api = await serve(app)
+    pipeline = write_pipeline(api_toml(api.url + "/flaky"))
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("p", "api", "cli")
+        assert stats.failed == 1
+        [(record_id, context)] = rows(db_path, "SELECT id, context FROM failed_records")
+        assert "api_key=***" in context and PARAM not in context
+        outcome = await engine.retry_failed([record_id])
+    assert outcome.resolved == [record_id]
+    assert calls == [PARAM, PARAM]  # the key the record hid went back to its own origin
+    assert rows(db_path, "SELECT external_id FROM posts") == [("1",)]
