@@ -245,3 +245,41 @@ async def test_failed_retry_restores_a_redacted_key_from_the_configuration(
     assert outcome.resolved == [record_id]
     assert calls == [PARAM, PARAM]  # the key the record hid went back to its own origin
     assert rows(db_path, "SELECT external_id FROM posts") == [("1",)]
+
+
+async def test_a_key_in_a_scraped_url_reaches_neither_posts_nor_cursor(
+    serve, write_pipeline, make_engine, db_path
+):
+    app = web.Application()
+
+    async def reviews(request: web.Request) -> web.Response:
+        return web.Response(
+            text="<html><body><div class='review'><p>Lovely scent</p></div></body></html>",
+            content_type="text/html",
+            headers={"ETag": '"v1"'},
+        )
+
+    app.router.add_get("/reviews", reviews)
+    shop = await serve(app)
+    pipeline = write_pipeline(
+        f"""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "shop"
+        kind = "scrape"
+        start_urls = ["{shop.url}/reviews?api_key=${{LEAK_KEY}}"]
+        respect_robots = false
+        delay = 0
+        item = ".review"
+        fields = {{ text = "p::text" }}
+        """
+    )
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("p", "shop", "cli")
+    assert (stats.status, stats.loaded) == ("ok", 1)
+    assert shop.requests[0].query["api_key"] == KEY  # the site itself gets its key
+    [(url,)] = rows(db_path, "SELECT url FROM posts")
+    assert url.endswith("/reviews?api_key=***")
+    files = db_path.parent.glob(db_path.name + "*")
+    assert not any(KEY.encode() in p.read_bytes() for p in files if not p.name.endswith(".key"))

@@ -34,7 +34,7 @@ from w3lib.url import canonicalize_url
 from sentitui.models import FailedRecord, Page
 from sentitui.net.http import FetchError
 from sentitui.net.scope import CredentialScope
-from sentitui.processing.redact import restore_params
+from sentitui.processing.redact import redact, restore_params
 from sentitui.sources.base import (
     ALLOWED_HOSTS,
     BaseSource,
@@ -555,6 +555,8 @@ class _Crawl:
     def _remember(
         self, key: str, headers: Any, page: Extracted, known: dict[str, Any] | None
     ) -> None:
+        if any(redact(url) != url for url in (key, *page.links)):
+            return  # a URL carrying a credential stays out of the stored cursor (no 304 for it)
         entry: dict[str, Any] = {"items": page.items or (known or {}).get("items", 0)}
         etag, modified = headers.get("ETag"), headers.get("Last-Modified")
         if etag:

@@ -375,7 +375,7 @@ class Store:
                                     p.pipeline,
                                     p.source,
                                     p.external_id,
-                                    p.url,
+                                    redact(p.url),  # a page URL may carry a key parameter
                                     p.author_hash,
                                     p.text,
                                     p.lang,
