@@ -277,3 +277,32 @@ async def test_a_next_link_that_is_not_a_url_ends_paging_with_a_fetch_failure(
     assert (
         stage == "fetch" and "the next-page link 'http://[not-a-host/page2' is not a URL" in error
     )
+
+
+async def test_a_redirect_to_something_that_is_not_a_url_is_a_fetch_failure(
+    serve, write_pipeline, make_engine, db_path
+):
+    app = web.Application()
+
+    async def moved(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "http://[broken/page"})
+
+    app.router.add_get("/moved", moved)
+    server = await serve(app)
+    pipeline = write_pipeline(
+        f"""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "api"
+        kind = "json_api"
+        url = "{server.url}/moved"
+        retries = 2
+        fields = {{ id = "id", text = "text" }}
+        """
+    )
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("p", "api", "cli")
+    assert stats.status == "failed" and len(server.requests) == 1  # not retried
+    [(stage, error)] = rows(db_path, "SELECT stage, error FROM failed_records")
+    assert stage == "fetch" and "bad redirect" in error and "http://[broken/page" in error

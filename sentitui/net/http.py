@@ -364,7 +364,10 @@ class HttpClient:
             hops.append(here)
             if len(hops) >= MAX_REDIRECTS:
                 raise FetchError(url, redirect_error(hops))
-            target = urljoin(here, location.strip())
+            try:
+                target = urljoin(here, location.strip())
+            except ValueError:  # "http://[x": not even a URL
+                target = location
             if origin_of(target) is None:
                 raise FetchError(
                     url,
