@@ -138,3 +138,15 @@ async def test_segment_values_lose_emails_and_phones_in_the_table_and_export(
         assert EMAIL not in out.getvalue() and "555 0134" not in out.getvalue()
         assert "[email]" in out.getvalue()
     store.close()
+
+
+def test_any_command_that_opens_an_old_database_moves_its_key_out(tmp_path):
+    db_path = tmp_path / "old.db"
+    store = Store(db_path)
+    with store.transaction():
+        store.set_meta("author_secret", LEGACY_KEY)
+    store.close()
+
+    Store(db_path).close()  # what `sentitui stats` or `failed list` do first
+    assert "author_secret" not in meta(db_path)
+    assert db_path.with_name(db_path.name + ".key").read_text().strip() == LEGACY_KEY

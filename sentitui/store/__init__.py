@@ -284,6 +284,8 @@ class Store:
                 if number > version:
                     migration(self.db)
                     self.set_meta("schema_version", str(number))
+        if self.meta("author_secret") is not None:  # an older database: move its key out now
+            self.author_secret()
 
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
