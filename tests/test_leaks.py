@@ -145,7 +145,11 @@ async def test_no_secret_or_escape_reaches_the_db_stderr_or_cli_output(tmp_path,
     assert_clean("the database file", database_bytes(db), text=False)
     with sqlite3.connect(db) as conn:
         [(context,)] = conn.execute("SELECT context FROM failed_records WHERE source = 'api'")
+        errors = conn.execute("SELECT error FROM failed_records UNION ALL SELECT error FROM runs")
+        stored = "".join(e or "" for (e,) in errors)
     assert "api_key=***" in json.loads(context)["url"]
+    assert "Oops" in stored and "expected JSON, got text/html" in stored
+    assert_clean("stored errors", stored.encode())  # other tools print these columns
 
 
 async def test_the_daemon_log_file_and_events_hold_no_secret_or_escape(tmp_path, server_url):

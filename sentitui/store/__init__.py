@@ -25,7 +25,13 @@ from typing import Any
 import sqlite_utils
 
 from sentitui.models import FailedRecord, Post, RunStats
-from sentitui.processing.redact import redact, redact_data, redact_exact, register_secret
+from sentitui.processing.redact import (
+    redact,
+    redact_data,
+    redact_exact,
+    register_secret,
+    safe_line,
+)
 
 
 def utc_now() -> str:
@@ -421,9 +427,10 @@ class Store:
         instead of adding a twin, so the open list stays one row per bad record."""
         for f in failures:
             fingerprint = failure_fingerprint(f)
-            # Secrets never reach the file (processing/redact.py); the payload keeps its
-            # bytes except a registered credential a server echoed back.
-            error, payload = storable(redact(f.error)), storable(redact_exact(f.payload))
+            # Secrets never reach the file and errors carry no terminal escapes (other
+            # tools print them); the payload keeps its bytes except a registered
+            # credential a server echoed back (processing/redact.py).
+            error, payload = storable(safe_line(f.error)), storable(redact_exact(f.payload))
             context = storable(json.dumps(redact_data(f.context), ensure_ascii=False))
             cur = conn.execute(
                 "UPDATE failed_records SET attempts = attempts + 1, error = ?, run_id = ?, "
@@ -484,7 +491,7 @@ class Store:
                     stats.loaded,
                     stats.duplicates,
                     stats.failed,
-                    storable(redact(stats.error)),
+                    storable(safe_line(stats.error) if stats.error else stats.error),
                     stats.run_id,
                 ),
             )
@@ -498,7 +505,7 @@ class Store:
                     conn.execute(
                         "UPDATE failed_records SET attempts = attempts + 1, error = ?, "
                         "updated_at = ? WHERE id = ?",
-                        (storable(redact(error)), now, record_id),
+                        (storable(safe_line(error) if error else error), now, record_id),
                     )
                 else:
                     conn.execute(
