@@ -148,7 +148,7 @@ async def test_no_secret_or_escape_reaches_the_db_stderr_or_cli_output(tmp_path,
         errors = conn.execute("SELECT error FROM failed_records UNION ALL SELECT error FROM runs")
         stored = "".join(e or "" for (e,) in errors)
     assert "api_key=***" in json.loads(context)["url"]
-    assert "Oops" in stored and "expected JSON, got text/html" in stored
+    assert "Oops" in stored and "expected JSON, got text/html (HTTP 200): '<html>" in stored
     assert_clean("stored errors", stored.encode())  # other tools print these columns
 
 

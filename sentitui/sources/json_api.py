@@ -18,6 +18,7 @@ from sentitui.models import FailedRecord, Page
 from sentitui.net.http import AuthError, FetchError, Response
 from sentitui.net.ratelimit import DEFAULT_RULES, RateLimitRules
 from sentitui.net.scope import CredentialScope
+from sentitui.processing.clean import strip_controls
 from sentitui.sources.base import (
     ALLOWED_HOSTS,
     BaseSource,
@@ -75,7 +76,8 @@ def page_link(base: str, link: str) -> str:
 def not_json(response: Response, body: str, exc: json.JSONDecodeError) -> str:
     """Why a response body is not the JSON expected, in the words an operator needs:
     an empty body, an HTML page (a login wall, a maintenance page) or broken JSON."""
-    kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    # The server's text: escapes go first (an OSC's own ";" would cut it short).
+    kind = strip_controls(response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if not body.strip():
         return f"empty response body (HTTP {response.status}) where JSON was expected"
     if "json" not in kind and (
