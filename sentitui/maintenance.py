@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sentitui.config import PipelineConfig
+from sentitui.processing.clean import redact_pii, redact_segments
 from sentitui.processing.insight import insight_for
 from sentitui.processing.score import Scorer
 from sentitui.store import Store
@@ -205,8 +206,23 @@ def _export_rows(
     cursor = store.conn.execute(
         f"SELECT {', '.join(EXPORT_COLUMNS)} FROM posts {where} ORDER BY id", params
     )
-    for row in cursor:
-        yield dict(zip(EXPORT_COLUMNS, row, strict=True))
+    redacting = {p.name: p.redact_pii for p in pipelines}
+    for values in cursor:
+        row = dict(zip(EXPORT_COLUMNS, values, strict=True))
+        if row["segments"] and redacting.get(row["pipeline"], True):
+            row["segments"] = _redacted_segments(row["segments"])  # rows stored before it
+        yield row
+
+
+def _redacted_segments(stored: str) -> str:
+    """Segment values with e-mails and phone numbers redacted, as clean_record stores them."""
+    try:
+        segments = json.loads(stored)
+    except ValueError:
+        return redact_pii(stored)
+    if not isinstance(segments, dict):
+        return redact_pii(stored)
+    return json.dumps(redact_segments(segments), ensure_ascii=False)
 
 
 def export_posts(

@@ -45,7 +45,7 @@ pipelines_option = click.option(
 
 
 def fail_usage(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {_safe(message)}", err=True)
     sys.exit(2)
 
 
@@ -70,7 +70,7 @@ def load_or_exit(pipelines_dir: str, *, require: bool = False) -> list[PipelineC
     except ConfigError as exc:
         click.echo("error: bad pipeline configuration:", err=True)
         for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
+            click.echo(f"  {_safe(problem)}", err=True)
         sys.exit(2)
     if require and not pipelines:
         fail_usage(f"no pipeline files (*.toml) in {pipelines_dir}: pass --pipelines DIR")
@@ -96,10 +96,12 @@ class _Main(click.Group):
 @click.pass_context
 def main(ctx: click.Context, verbose: int) -> None:
     """SentiTUI: pull what people say, score it, load it into SQLite, watch it live."""
+    from sentitui.processing.redact import LOG_FORMAT, SafeFormatter
+
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(SafeFormatter(LOG_FORMAT))  # no secrets, no escapes in log lines
+    logging.basicConfig(level=level, handlers=[handler])
     if ctx.invoked_subcommand is None:
         ctx.invoke(tui)
 
@@ -214,7 +216,7 @@ async def _run(
 
         progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # names as written
             TextColumn("{task.fields[counts]}"),
             TimeElapsedColumn(),
             transient=False,
@@ -235,16 +237,18 @@ async def _run(
                 progress.update(tasks[key], counts=counts)
         elif isinstance(event, RunFinished):
             s = event.stats
-            line = (
+            line = _safe(
                 f"{s.pipeline}/{s.source}: {s.status} — {s.fetched} fetched, {s.loaded} loaded, "
                 f"{s.duplicates} duplicates, {s.failed} failed"
                 + (f" — {s.error}" if s.error else "")
             )
             if progress is not None:
+                from rich.text import Text
+
                 key = (s.pipeline, s.source)
                 if key in tasks:
                     progress.update(tasks[key], total=1, completed=1)
-                progress.console.print(line)
+                progress.console.print(Text(line))  # as written: a [tag] in it is not markup
             else:
                 click.echo(line, err=True)
 
@@ -356,7 +360,7 @@ def failed_list(
         status=None if status == "all" else status, source=source_name, stage=stage, limit=limit
     )
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
+        click.echo(json.dumps([_redacted(row) for row in rows], ensure_ascii=False))
         return
     if not rows:
         click.echo("no failed records")
@@ -389,7 +393,7 @@ def failed_show(record_id: int, as_json: bool, db_path: str) -> None:
     if row is None:
         fail_usage(f"no failed record with id {record_id}")
     if as_json:
-        click.echo(json.dumps(row, ensure_ascii=False))
+        click.echo(json.dumps(_redacted(row), ensure_ascii=False))
         return
     for key in (
         "id",
@@ -420,9 +424,18 @@ _BINARY = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
 
 
 def _safe(text: str) -> str:
-    from sentitui.processing.clean import strip_controls
+    """Every line the CLI prints: secrets redacted, no escapes (processing/redact.py)."""
+    from sentitui.processing.redact import safe_line
 
-    return strip_controls(text or "")
+    return safe_line(text or "")
+
+
+def _redacted(row: dict[str, Any]) -> dict[str, Any]:
+    """A failed record for --json: its error and context with secrets redacted (rows
+    written before redaction existed may hold them); the payload stays as received."""
+    from sentitui.processing.redact import redact
+
+    return {**row, **{k: redact(row[k]) for k in ("error", "context") if row.get(k)}}
 
 
 def _pretty_payload(payload: str) -> str:
@@ -466,7 +479,7 @@ def failed_retry(
             json.dumps(
                 {
                     "resolved": outcome.resolved,
-                    "failed": {str(k): v for k, v in outcome.still_failing.items()},
+                    "failed": {str(k): _safe(v) for k, v in outcome.still_failing.items()},
                 }
             )
         )
@@ -690,22 +703,21 @@ def preview(pipeline: str, source: str, as_json: bool, db_path: str, pipelines_d
         next(p for p in pipelines if p.name == pipeline).source(source)
     except (StopIteration, KeyError):
         fail_usage(f"no source {source!r} in pipeline {pipeline!r}")
+    from sentitui.engine.runner import raw_payload
     from sentitui.net.http import FetchError
 
     try:
         result = asyncio.run(_preview(db_path, pipelines, pipeline, source))
     except (FetchError, ValueError) as exc:  # the source could not be read: say why, briefly
         where = f" ({exc.url})" if isinstance(exc, FetchError) and exc.url else ""
-        click.echo(
-            f"error: preview of {pipeline}/{source} failed: {_safe(str(exc))}{where}", err=True
-        )
+        click.echo(_safe(f"error: preview of {pipeline}/{source} failed: {exc}{where}"), err=True)
         sys.exit(1)
     posts = result.result.posts
     if as_json:
         click.echo(
             json.dumps(
                 {
-                    "url": result.url,
+                    "url": _safe(result.url),
                     "posts": [
                         {
                             "external_id": p.external_id,
@@ -719,7 +731,7 @@ def preview(pipeline: str, source: str, as_json: bool, db_path: str, pipelines_d
                         for p in posts
                     ],
                     "failed": [
-                        {"stage": f.stage, "error": f.error, "payload": f.payload}
+                        {"stage": f.stage, "error": _safe(f.error), "payload": f.payload}
                         for f in result.result.failures
                     ],
                 },
@@ -734,13 +746,13 @@ def preview(pipeline: str, source: str, as_json: bool, db_path: str, pipelines_d
     console = Console()
     console.print(
         Text(
-            f"{result.url}: {len(result.raw)} raw records -> {len(posts)} posts, "
+            f"{_safe(result.url)}: {len(result.raw)} raw records -> {len(posts)} posts, "
             f"{len(result.result.failures)} would fail"
         )
     )
     table = Table("raw", "post", "score", box=None, show_lines=True)
     for post in posts:
-        raw = json.dumps(post.fields.get("payload"), ensure_ascii=False)[:300]
+        raw = raw_payload(post.fields.get("payload"))[:300]
         table.add_row(
             Text(_safe(raw)),
             Text(f"{post.external_id}: {post.text[:200]}"),

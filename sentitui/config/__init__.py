@@ -23,6 +23,7 @@ from sentitui.config.kinds import (
 )
 from sentitui.config.schedule import ScheduleError, parse_schedule
 from sentitui.processing.options import check_insight_options, parse_aspects, parse_competitors
+from sentitui.processing.redact import register_secret
 
 
 class ConfigError(Exception):
@@ -158,6 +159,7 @@ def _expand_env(value: Any, where: str, missing: list[tuple[str, str]], env: dic
             if var not in env:
                 missing.append((where, var))
                 return ""
+            register_secret(env[var])  # never recorded or printed (processing/redact.py)
             return env[var]
 
         return _ENV_PATTERN.sub(replace, value)

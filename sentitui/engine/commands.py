@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sentitui.processing.redact import redact, redact_data
 from sentitui.store import Store, iso, utc_now
 
 ACTIONS = ("pull", "pull_pipeline", "pull_all", "retry", "ignore", "pause", "resume", "cancel")
@@ -95,8 +96,8 @@ def finish(
             "UPDATE commands SET status = ?, outcome = ?, result = ?, done_at = ? WHERE id = ?",
             (
                 "done" if ok else "failed",
-                outcome,
-                json.dumps(result) if result is not None else None,
+                redact(outcome),
+                json.dumps(redact_data(result)) if result is not None else None,
                 utc_now(),
                 command_id,
             ),
@@ -132,8 +133,8 @@ def append_events(store: Store, events: list[dict[str, Any]]) -> None:
                     e.get("level"),
                     e.get("pipeline"),
                     e.get("source"),
-                    e.get("message"),
-                    json.dumps(e.get("data")) if e.get("data") is not None else None,
+                    redact(e.get("message")),
+                    json.dumps(redact_data(e.get("data"))) if e.get("data") is not None else None,
                 )
                 for e in events
             ],
@@ -156,7 +157,7 @@ def last_event_id(store: Store) -> int:
 
 def publish(store: Store, snapshot: dict[str, Any]) -> None:
     with store.transaction():
-        store.set_meta(DAEMON_KEY, json.dumps(snapshot, ensure_ascii=False))
+        store.set_meta(DAEMON_KEY, json.dumps(redact_data(snapshot), ensure_ascii=False))
 
 
 def snapshot(store: Store) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from sentitui.engine import commands
 from sentitui.engine.engine import Engine
 from sentitui.engine.watch import Continuous, Select
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent, LogLine, RunStats
+from sentitui.processing.redact import LOG_FORMAT, SafeFormatter
 from sentitui.store import Store
 
 logger = logging.getLogger("sentitui")
@@ -46,11 +47,13 @@ def setup_logging(path: Path) -> logging.Handler:
     handler = logging.handlers.RotatingFileHandler(
         path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(SafeFormatter(LOG_FORMAT))  # no secrets, no escapes in the file
     logger.addHandler(handler)
     logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
     if not logging.getLogger().handlers:
-        logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+        stderr = logging.StreamHandler(sys.stderr)
+        stderr.setFormatter(SafeFormatter(LOG_FORMAT))
+        logging.basicConfig(handlers=[stderr])
     return handler
 
 

@@ -30,6 +30,7 @@ from sentitui.models import (
     SourceStatus,
 )
 from sentitui.net.http import FetchError, HttpClient
+from sentitui.processing.redact import safe_line
 from sentitui.processing.score import Scorer
 from sentitui.sources import make_source
 from sentitui.sources.base import Source, SourceContext, parse_json
@@ -97,6 +98,7 @@ class Engine(EngineSurface):
     # ---- events ----------------------------------------------------------------------
 
     def log(self, level: str, message: str, pipeline: str = "", source: str = "") -> None:
+        message = safe_line(message)  # servers' text and URLs: no escapes, no secrets
         where = f"{pipeline}/{source}: " if source else ""
         logger.log(logging.getLevelName(level), "%s%s", where, message)
         self.emit(LogLine(level=level, message=message, pipeline=pipeline, source=source))
@@ -187,6 +189,7 @@ class Engine(EngineSurface):
                 else:
                     await runner.run()
             finally:
+                stats.error = safe_line(stats.error) if stats.error else stats.error
                 await self.writer.call(lambda store: store.finish_run(stats))
                 self.state(pipeline_name, source_name).last = stats
                 self.state(pipeline_name, source_name).stop_reason = None

@@ -8,7 +8,6 @@ in memory. Every raw record ends as a post, a counted duplicate or a failed reco
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import traceback
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from sentitui.models import FailedRecord, Page, Post, RunProgress, RunStats, Sou
 from sentitui.net.http import AuthError, FetchError
 from sentitui.processing.clean import CleanError, clean_record
 from sentitui.processing.insight import insight_for, public_handles
-from sentitui.sources.base import Source, SourceConfigError, SourceContext
+from sentitui.sources.base import Source, SourceConfigError, SourceContext, dump_json
 from sentitui.store import PageWrite, utc_now
 
 if TYPE_CHECKING:
@@ -32,11 +31,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def raw_payload(payload: Any) -> str:
     """A decoded record as stored in failed_records: its JSON, so retry can decode it.
     A lone surrogate (half an emoji) stays escaped as "\\ud83d", as it was received."""
-    try:
-        text = json.dumps(payload, ensure_ascii=False)
-        return text if text.isascii() or not _SURROGATE.search(text) else json.dumps(payload)
-    except (TypeError, ValueError, RecursionError):
-        return repr(payload)
+    text = dump_json(payload)  # never raises, however deep the record
+    return (
+        text
+        if text.isascii() or not _SURROGATE.search(text)
+        else dump_json(payload, ensure_ascii=True)
+    )
 
 
 @dataclass(slots=True)
@@ -229,7 +229,11 @@ class Runner:
             new_cursor = None
             if page.cursor is not None:
                 cursor = new_cursor = dict(page.cursor)
-            advanced = self.source.next_cursor(cursor, done.fields)
+            try:
+                advanced = self.source.next_cursor(cursor, done.fields)
+            except Exception as exc:  # one odd value must not wedge the source: keep the cursor
+                self.log("ERROR", f"cursor not advanced on this page: {type(exc).__name__}: {exc}")
+                advanced = None
             if advanced is not None:
                 cursor = new_cursor = advanced
             loaded, duplicates = await self.engine.writer.write(

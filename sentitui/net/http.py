@@ -18,18 +18,22 @@ import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
 from sentitui import __version__
 from sentitui.net.ratelimit import DEFAULT_RULES, RateLimitRules, Wait, next_allowed
+from sentitui.net.scope import CredentialScope, host_of, origin_of
+from sentitui.processing.clean import strip_controls
 from sentitui.textcodec import decode
 
 USER_AGENT = (
     f"SentiTUI/{__version__} (sentiment ingestion console; +https://pypi.org/project/sentitui/)"
 )
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 524})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
 BODY_START = 2000  # characters of a failing body kept in the failed record
 MAX_BODY = 64 * 1024 * 1024  # bytes of one response (after decompression) read at most
 GZIP_MAGIC = b"\x1f\x8b"
@@ -137,9 +141,8 @@ def undo_content_encoding(body: bytes, content_encoding: str, limit: int) -> byt
     return body
 
 
-def redirect_error(exc: aiohttp.TooManyRedirects) -> str:
+def redirect_error(hops: list[str]) -> str:
     """'redirect loop: a -> b -> a' or 'too many redirects (10): a -> b -> c -> … -> z'."""
-    hops = [str(response.url) for response in exc.history]
     for index, hop in enumerate(hops):
         if hop in hops[:index]:
             return f"redirect loop: {' -> '.join(hops[: index + 1])}"
@@ -225,13 +228,19 @@ class HttpClient:
         on_wait: WaitCallback | None = None,
         ok_statuses: frozenset[int] = frozenset({200, 203, 304}),
         rate_limit: RateLimitRules = DEFAULT_RULES,
+        scope: CredentialScope | None = None,
     ) -> Response:
         """GET with the retry policy above; raises FetchError after the last attempt.
 
         `timeout` bounds the whole request, body included, so a server trickling a
         byte at a time cannot hold a run forever. Before each attempt it waits while
         the host's rate-limit budget is spent, as the last response's headers said
-        (`rate_limit` says how to read them)."""
+        (`rate_limit` says how to read them). With a `scope`, `url` and every redirect
+        hop must lie inside it (net/scope.py): a request that carries a source's
+        credentials goes nowhere else. Without one, a redirect to another origin is
+        followed without the caller's `headers`."""
+        if scope is not None and not scope.allows(url):
+            raise FetchError(url, scope.refusal(url, "a request to"))
         client_timeout = aiohttp.ClientTimeout(
             total=timeout,
             connect=self.connect_timeout,
@@ -249,12 +258,8 @@ class HttpClient:
             retry_after: float | None = None
             await self._wait_for_budget(url, on_wait)
             try:
-                async with self.session.get(
-                    url,
-                    params=clean_params,
-                    headers=headers,
-                    timeout=client_timeout,
-                    auto_decompress=False,
+                async with await self._open(
+                    url, clean_params, headers, client_timeout, scope
                 ) as resp:
                     final_url = str(resp.url)
                     try:
@@ -279,7 +284,8 @@ class HttpClient:
                     if resp.status in ok_statuses or 200 <= resp.status < 300:
                         return Response(final_url, resp.status, resp.headers, body, resp.charset)
                     text = decode(body, resp.charset)
-                    message = f"HTTP {resp.status} {resp.reason or ''}".strip()
+                    # The reason phrase is the server's text: no escapes reach a terminal.
+                    message = f"HTTP {resp.status} {strip_controls(resp.reason or '')}".strip()
                     if resp.status in (401, 403):
                         raise AuthError(
                             final_url,
@@ -294,10 +300,6 @@ class HttpClient:
                     retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             except FetchError:
                 raise
-            except aiohttp.TooManyRedirects as exc:  # the same chain every time: no retry
-                raise FetchError(url, redirect_error(exc)) from None
-            except aiohttp.RedirectClientError as exc:
-                raise FetchError(url, f"bad redirect: {exc}") from None
             except TimeoutError:
                 failure = FetchError(
                     url,
@@ -329,6 +331,56 @@ class HttpClient:
             if on_wait is not None:
                 on_wait(delay, f"{failure.args[0]}; retry {attempt}/{retries} in {delay:.1f}s")
             await self.sleep(delay)
+
+    async def _open(
+        self,
+        url: str,
+        params: Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+        timeout: aiohttp.ClientTimeout,
+        scope: CredentialScope | None,
+    ) -> aiohttp.ClientResponse:
+        """Send the request and follow redirects here rather than in aiohttp, which
+        carries custom key headers (X-Api-Key) to any host a redirect names. A hop out
+        of `scope` is refused; without a scope, a hop to another origin drops the
+        caller's headers. A redirect chain is the same every time: its errors are not
+        retried."""
+        first = origin_of(url)
+        hops: list[str] = []
+        target, query, send = url, params, dict(headers or {})
+        while True:
+            resp = await self.session.get(
+                target,
+                params=query,
+                headers=send,
+                timeout=timeout,
+                auto_decompress=False,
+                allow_redirects=False,
+            )
+            location = resp.headers.get("Location")
+            if resp.status not in REDIRECT_STATUSES or not location:
+                return resp
+            here = str(resp.url)
+            resp.release()
+            hops.append(here)
+            if len(hops) >= MAX_REDIRECTS:
+                raise FetchError(url, redirect_error(hops))
+            try:
+                target = urljoin(here, location.strip())
+            except ValueError:  # "http://[x": not even a URL
+                target = location
+            if origin_of(target) is None:
+                raise FetchError(
+                    url,
+                    f"bad redirect: {here} -> {strip_controls(location)!r} is not an http(s) URL",
+                )
+            if scope is not None and not scope.allows(target):
+                raise FetchError(
+                    here, scope.refusal(target, f"a redirect from {host_of(here)} to"), resp.status
+                )
+            if scope is None and origin_of(target) != first:
+                send = {}
+            query = {}
 
     def _note_budget(self, url: str, headers: Mapping[str, str], rules: RateLimitRules) -> None:
         wait = next_allowed(headers, rules=rules)

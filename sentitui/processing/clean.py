@@ -66,7 +66,10 @@ class CleanError(ValueError):
 
 def _show(value: Any, limit: int = 80) -> str:
     """repr() of a bad value for an error message, cut short and display-safe."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a value nested ~1,000 deep: name its type, not its contents
+        text = f"<{type(value).__name__} nested too deeply to show>"
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return strip_controls(text)
@@ -300,6 +303,12 @@ def redact_pii(text: str) -> str:
     if "@" in text:
         text = _EMAIL.sub("[email]", text)
     return _PHONE.sub(_phone_or_not, text)
+
+
+def redact_segments(segments: dict[str, Any]) -> dict[str, Any]:
+    """`redact_pii` over segment values: a bio or a location holds e-mails and phone
+    numbers as often as a post does."""
+    return {k: redact_pii(v) if isinstance(v, str) else v for k, v in segments.items()}
 
 
 # ---- times ------------------------------------------------------------------------------
@@ -660,6 +669,8 @@ def clean_record(
 
     created_at = parse_time(fields.get("created_at"), "created_at")
     segments = _clean_segments(fields.get("segments"))
+    if redact:
+        segments = redact_segments(segments)
     if not plausible_created_at(created_at, fetched_at):
         segments[RAW_DATE_SEGMENT] = clean_text(str(fields["created_at"]))[:64]
         created_at = fetched_at or None

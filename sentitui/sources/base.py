@@ -9,16 +9,19 @@ failures, cursors), so a source never touches the store.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from sentitui.config.kinds import Option
 from sentitui.models import Page, SourceStatus
+from sentitui.processing.redact import restore_params
 
 if TYPE_CHECKING:
     from sentitui.config import PipelineConfig, SourceConfig
     from sentitui.net.http import HttpClient
+    from sentitui.net.scope import CredentialScope
 
 
 @dataclass(slots=True)
@@ -105,11 +108,23 @@ class BaseSource:
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
         raise ReparseUnsupported(f"{self.KIND} sources cannot re-parse a stored page")
 
+    def credential_scope(self) -> CredentialScope | None:
+        """Where the source's headers and key parameters may be sent (net/scope.py);
+        None for sources that send none."""
+        return None
+
     async def refetch(self, ctx: SourceContext, url: str) -> Page:
         """Fetch one stored URL again (retrying a fetch failure) with the source's own
-        headers, so token-protected APIs get their credentials."""
+        headers, so token-protected APIs get their credentials, but only inside the
+        source's credential scope; parameters redacted when recorded are restored
+        from its configuration."""
+        url = restore_params(url, self.options.get("params"))
         response = await ctx.http.get(
-            url, headers=self.options.get("headers") or None, retries=1, timeout=self.config.timeout
+            url,
+            headers=self.options.get("headers") or None,
+            retries=1,
+            timeout=self.config.timeout,
+            scope=self.credential_scope(),
         )
         return self.reparse(response.text(), {"url": url})
 
@@ -122,6 +137,26 @@ class BaseSource:
     def check_config(cls, config: SourceConfig) -> list[str]:
         """Problems the key-by-key checks of `OPTIONS` cannot see; none by default."""
         return []
+
+
+# ---- credential scope ------------------------------------------------------------------
+
+ALLOWED_HOSTS = Option(
+    (list,),
+    shape=list[str],
+    doc="other hosts (host, host:port or https://host:port) that pagination links and "
+    "redirects may go to, with the source's credentials",
+)
+
+
+def check_allowed_hosts(config: Any) -> list[str]:
+    hosts = config.get("allowed_hosts")
+    if hosts is None:
+        return []
+    bad = [h for h in hosts if not isinstance(h, str) or not h.strip()]
+    if bad:
+        return [f"key 'allowed_hosts' must be a list of host names, not {bad[0]!r} in it"]
+    return []
 
 
 # ---- JSON from outside -----------------------------------------------------------------
@@ -143,9 +178,71 @@ def parse_json(text: str | bytes) -> Any:
         ) from None
 
 
+class _Token(str):
+    """Literal JSON text on `dump_json`'s work stack (as opposed to a value to encode)."""
+
+
+def dump_json(value: Any, *, ensure_ascii: bool = False) -> str:
+    """`json.dumps` for data from outside that never raises: a record nested deeper than
+    Python's recursion limit is written out with an explicit stack instead (the same
+    text json.dumps writes), and anything JSON has no form for as its `str()`."""
+    try:
+        return json.dumps(value, ensure_ascii=ensure_ascii, default=str)
+    except (RecursionError, ValueError):
+        pass
+    out: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Token):
+            out.append(item)
+        elif isinstance(item, dict):
+            parts: list[Any] = [_Token("{")]
+            for index, (key, child) in enumerate(item.items()):
+                name = json.dumps(str(key), ensure_ascii=ensure_ascii)
+                parts += [_Token((", " if index else "") + name + ": "), child]
+            stack.extend(reversed([*parts, _Token("}")]))
+        elif isinstance(item, list | tuple):
+            parts = [_Token("[")]
+            for index, child in enumerate(item):
+                parts += [_Token(", ")] if index else []
+                parts.append(child)
+            stack.extend(reversed([*parts, _Token("]")]))
+        else:
+            try:
+                out.append(json.dumps(item, ensure_ascii=ensure_ascii, default=str))
+            except ValueError:  # NaN and infinities are not JSON
+                out.append(json.dumps(str(item), ensure_ascii=ensure_ascii))
+    return "".join(out)
+
+
+# ---- values from outside ------------------------------------------------------------------
+
+
+def scalar_id(value: Any) -> str | None:
+    """An id, cursor or link from a raw record as text; None unless it is a string or a
+    number: a record's "id" may be anything (an object, a list nested 1,000 deep), and
+    one bad value must not stop the paging that reads it."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return str(value)
+
+
+def count_of(value: Any) -> int | None:
+    """A total from a response ("nbPages", "total") as a whole number, else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value) if isinstance(value, int | str) else None
+    except ValueError:
+        return None
+    return number if number is not None and number >= 0 else None
+
+
 # ---- dotted paths ----------------------------------------------------------------------
 
 _MISSING = object()
+_INDEX = re.compile(r"-?[0-9]+")  # ASCII digits only: int() refuses "²", isdigit() does not
 
 
 def get_path(data: Any, path: str, default: Any = None) -> Any:
@@ -159,7 +256,7 @@ def get_path(data: Any, path: str, default: Any = None) -> Any:
     for part in path.split("."):
         if isinstance(current, dict):
             current = current.get(part, _MISSING)
-        elif isinstance(current, list) and part.lstrip("-").isdigit():
+        elif isinstance(current, list) and _INDEX.fullmatch(part):
             index = int(part)
             current = current[index] if -len(current) <= index < len(current) else _MISSING
         else:

@@ -18,7 +18,7 @@ import json
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,11 @@ class FileSource(BaseSource):
         "fields": Option((dict,), required=True, shape=FIELDS),
         "watch": Option((bool,), default=False, doc="ingest new files as they land"),
         "encoding": Option((str,), default="utf-8-sig"),
+        "follow_symlinks": Option(
+            (bool,),
+            default=False,
+            doc="read matched files whose real path lies outside the folder (symlinks)",
+        ),
     }
 
     @classmethod
@@ -85,11 +90,27 @@ class FileSource(BaseSource):
                 )
         return problems
 
-    def paths(self) -> list[Path]:
+    def paths(self, log: Callable[[str, str], None] | None = None) -> list[Path]:
+        """The files the glob matches, by their real paths. One whose real path leaves
+        the folder the glob starts from (a symlink to /etc/passwd dropped in it) is
+        skipped, with a log line, unless `follow_symlinks = true`."""
         pattern = str(self.pipeline.resolve_path(self.options["path"]))
-        return sorted(
-            Path(p).resolve() for p in glob.glob(pattern, recursive=True) if Path(p).is_file()
-        )
+        folder = self.watch_dirs()[0].resolve()
+        found = []
+        for match in sorted(glob.glob(pattern, recursive=True)):
+            if not Path(match).is_file():
+                continue
+            real = Path(match).resolve()
+            if not self.options.get("follow_symlinks") and not real.is_relative_to(folder):
+                if log is not None:
+                    log(
+                        "WARNING",
+                        f"{match}: skipped: it leads out of the folder {folder} (to {real}); "
+                        f"set follow_symlinks = true to read such files",
+                    )
+                continue
+            found.append(real)
+        return sorted(found)
 
     def config_problems(self) -> list[str]:
         """A path without wildcards names one file, which must exist; a drop folder
@@ -134,7 +155,7 @@ class FileSource(BaseSource):
         problems = self.config_problems()
         if problems:
             raise SourceConfigError(f"source {self.config.name!r}: {problems[0]}")
-        paths = self.paths()
+        paths = self.paths(ctx.log)
         if not paths:
             ctx.log(
                 "WARNING",
@@ -306,8 +327,9 @@ class FileSource(BaseSource):
         lines = _Lines(data[:end])
         if fmt == "csv":
             texts = (_decode(line_, encoding) for line_ in lines)
-            columns = next(csv.reader([_decode(header, encoding)]), [])
-            rows = _csv_rows(texts, "\t" if path.suffix.lower() == ".tsv" else ",")
+            delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+            columns = _header(_decode(header, encoding), delimiter)
+            rows = _csv_rows(texts, delimiter)
             first_line = line if line else len(header.splitlines()) or 1
             for page, last_line in _csv_pages(rows, path, columns, first_line):
                 yield page, mark(offset + lines.consumed, last_line)
@@ -604,6 +626,15 @@ class _JsonStream:
             if char != ",":
                 self._fail("expected ',' or ']' after a record")
             self.pos += 1
+
+
+def _header(line: str, delimiter: str) -> list[str]:
+    """A CSV header line's column names; a stray carriage return or quote in it (which
+    the csv module refuses) still gives names, split at the delimiter."""
+    try:
+        return next(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter), [])
+    except csv.Error:
+        return [name.strip() for name in line.rstrip("\r\n").split(delimiter)]
 
 
 def _head(path: Path, length: int) -> dict[str, Any]:

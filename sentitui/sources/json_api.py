@@ -10,22 +10,28 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from sentitui.config.kinds import FIELDS
 from sentitui.models import FailedRecord, Page
-from sentitui.net.http import AuthError, Response
+from sentitui.net.http import AuthError, FetchError, Response
 from sentitui.net.ratelimit import DEFAULT_RULES, RateLimitRules
+from sentitui.net.scope import CredentialScope
+from sentitui.processing.clean import strip_controls
 from sentitui.sources.base import (
+    ALLOWED_HOSTS,
     BaseSource,
     Option,
     SourceConfigError,
     SourceContext,
+    check_allowed_hosts,
+    count_of,
     get_path,
     map_fields,
     parse_json,
+    scalar_id,
 )
 
 PAGINATION_KEYS: dict[str, dict[str, bool]] = {
@@ -64,10 +70,22 @@ def parse_link_header(value: str | None) -> dict[str, str]:
     return links
 
 
+def page_link(base: str, link: str) -> str:
+    """The next page's URL from a link a server sent (relative to `base`); a link that
+    is not a URL at all ("http://[x") stops the paging as a fetch failure saying so."""
+    try:
+        url = urljoin(base, link.strip())
+        urlsplit(url).port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError as exc:
+        raise FetchError(base, f"the next-page link {link[:200]!r} is not a URL ({exc})") from None
+    return url
+
+
 def not_json(response: Response, body: str, exc: json.JSONDecodeError) -> str:
     """Why a response body is not the JSON expected, in the words an operator needs:
     an empty body, an HTML page (a login wall, a maintenance page) or broken JSON."""
-    kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    # The server's text: escapes go first (an OSC's own ";" would cut it short).
+    kind = strip_controls(response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if not body.strip():
         return f"empty response body (HTTP {response.status}) where JSON was expected"
     if "json" not in kind and (
@@ -79,26 +97,43 @@ def not_json(response: Response, body: str, exc: json.JSONDecodeError) -> str:
 
 
 def comparable(value: Any) -> tuple[int, Any]:
-    """Order incremental values: numbers as numbers, times as times, else as text."""
+    """Order incremental values: numbers as numbers, times as times, else as text.
+
+    A total order over anything a record holds, so comparing two values never raises:
+    zone-less times count as UTC (a feed mixing `…Z` and zone-less times once failed
+    every run with TypeError), and numbers < times < text."""
     if isinstance(value, bool):
         return (2, str(value))
     if isinstance(value, int | float):
-        return (0, value)
-    text = str(value).strip()
-    if re.fullmatch(r"-?\d+(\.\d+)?", text):
-        return (0, float(text) if "." in text else int(text))
+        return (0, value) if value == value else (2, "nan")  # NaN orders nowhere
+    if isinstance(value, str):
+        text = value.strip()
+    elif isinstance(value, dict | list | tuple):
+        return (2, type(value).__name__)  # not an increment: no deep str() of it
+    else:
+        text = str(value).strip()
+    try:
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return (0, float(text) if "." in text else int(text))
+    except ValueError:  # more digits than int() takes
+        return (2, text)
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if when.tzinfo is None:
-            return (1, when.isoformat())
-        return (1, when.astimezone().timestamp())
-    except ValueError:
+            when = when.replace(tzinfo=UTC)
+        return (1, when.timestamp())
+    except (ValueError, OverflowError):
         return (2, text)
 
 
 def newest(values: list[Any]) -> Any:
-    """The largest of the incremental values (None when there are none)."""
-    present = [v for v in values if v not in (None, "")]
+    """The largest of the incremental values (None when there are none); values that
+    cannot be an increment (objects, lists, NaN) are left out."""
+    present = [
+        v
+        for v in values
+        if v not in (None, "") and not isinstance(v, dict | list | tuple) and v == v
+    ]
     return max(present, key=comparable) if present else None
 
 
@@ -119,6 +154,7 @@ class JsonApiSource(BaseSource):
         "incremental": Option(
             (dict,), doc="{ param = 'since_id', field = 'id' }", shape=dict[str, str]
         ),
+        "allowed_hosts": ALLOWED_HOSTS,
     }
 
     @classmethod
@@ -179,6 +215,7 @@ class JsonApiSource(BaseSource):
                 problems.append(
                     f"unknown key 'incremental.{sorted(extra)[0]}' (known: param, field)"
                 )
+        problems.extend(check_allowed_hosts(config))
         return problems
 
     # ---- what presets override -----------------------------------------------------
@@ -254,10 +291,18 @@ class JsonApiSource(BaseSource):
                 backoff=self.config.backoff,
                 on_wait=on_wait,
                 rate_limit=self.RATE_LIMIT,
+                scope=self.credential_scope(),
             )
         except AuthError as exc:
             message = str(exc).replace("check the source's credentials", self.auth_hint())
             raise AuthError(exc.url, message, exc.status, exc.body, exc.headers) from None
+
+    def credential_scope(self) -> CredentialScope:
+        """The API's own origin (and `allowed_hosts`): pagination links and redirects
+        elsewhere are refused, so its headers and key parameters go nowhere else."""
+        return CredentialScope.of(
+            self.options["url"], self.config.options.get("allowed_hosts") or ()
+        )
 
     def reparse(self, body: str, context: dict[str, Any]) -> Page:
         return Page(records=self.records_of(parse_json(body)), url=context.get("url", ""))
@@ -299,7 +344,7 @@ class JsonApiSource(BaseSource):
                     data = parse_json(body)
                     records = self.records_of(data)
                 matched = True
-            except (json.JSONDecodeError, PageParseError) as exc:
+            except Exception as exc:  # whatever the page holds, it fails alone
                 if isinstance(exc, RecordsNotFound) and not matched:
                     # No response has had it: the key is wrong, not this page.
                     raise SourceConfigError(
@@ -310,6 +355,8 @@ class JsonApiSource(BaseSource):
                     not_json(response, body, exc)
                     if isinstance(exc, json.JSONDecodeError)
                     else str(exc)
+                    if isinstance(exc, PageParseError)
+                    else f"cannot read its records: {type(exc).__name__}: {exc}"
                 )
                 failure = FailedRecord(
                     "parse",
@@ -322,25 +369,26 @@ class JsonApiSource(BaseSource):
 
             # Work out the next request before yielding, so a crash never skips a page.
             next_url: str | None = None
+            broken_link: FetchError | None = None
             done = False
             if kind is None:
                 done = True
             elif kind == "cursor":
-                cursor = get_path(data, pagination["cursor_path"]) if data is not None else None
-                if cursor in (None, "") or str(cursor) in seen_cursors:
+                cursor = scalar_id(get_path(data, pagination["cursor_path"]) if data else None)
+                if cursor in (None, "") or cursor in seen_cursors:
                     done = True
                 else:
-                    seen_cursors.add(str(cursor))
+                    seen_cursors.add(cursor)
                     params[pagination["param"]] = cursor
-            elif kind == "next_url":
-                link = get_path(data, pagination["path"]) if data is not None else None
-                if not link or urljoin(response.url, str(link)) in seen_cursors:
-                    done = True
-                else:
-                    next_url = urljoin(response.url, str(link))
-                    seen_cursors.add(next_url)
-            elif kind == "link_header":
-                link = self.next_link(response)
+            elif kind in ("next_url", "link_header"):
+                try:
+                    if kind == "link_header":
+                        link = self.next_link(response)
+                    else:
+                        found = scalar_id(get_path(data, pagination["path"])) if data else None
+                        link = page_link(response.url, found) if found else None
+                except FetchError as exc:  # not a URL: this page still counts, then stop
+                    link, broken_link = None, exc
                 if not link or link in seen_cursors:
                     done = True
                 else:
@@ -348,7 +396,7 @@ class JsonApiSource(BaseSource):
                     seen_cursors.add(link)
             elif kind == "page":
                 total = (
-                    get_path(data, pagination["total_path"])
+                    count_of(get_path(data, pagination["total_path"]))
                     if "total_path" in pagination and data is not None
                     else None
                 )
@@ -359,7 +407,7 @@ class JsonApiSource(BaseSource):
                 params[pagination.get("param", "page")] = page_number
             elif kind == "offset":
                 total = (
-                    get_path(data, pagination["total_path"])
+                    count_of(get_path(data, pagination["total_path"]))
                     if "total_path" in pagination and data is not None
                     else None
                 )
@@ -372,18 +420,28 @@ class JsonApiSource(BaseSource):
                     done = True
                 params[pagination.get("param", "offset")] = offset
 
-            if records and self.stop_after(records):
+            if records and self._stops(ctx, records):
                 done = True
             if records is not None:
                 yield Page(records=records, url=response.url)
                 if records == [] and kind in ("cursor", "next_url", "link_header"):
                     done = True
+            if broken_link is not None:
+                raise broken_link
             if done:
                 return
             if next_url is not None:
                 url, params = next_url, {}
         ctx.log("INFO", f"stopped after max_pages={max_pages}")
 
+    def _stops(self, ctx: SourceContext, records: list[Any]) -> bool:
+        """`stop_after`, which reads raw records: one it cannot read ends no run."""
+        try:
+            return self.stop_after(records)
+        except Exception as exc:
+            ctx.log("WARNING", f"stop rule could not read a page ({type(exc).__name__}: {exc})")
+            return False
+
     def next_link(self, response: Response) -> str | None:
         link = parse_link_header(response.headers.get("Link")).get("next")
-        return urljoin(response.url, link) if link else None
+        return page_link(response.url, link) if link else None

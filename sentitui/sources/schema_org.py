@@ -42,7 +42,7 @@ def _normalise(value: Any, index: dict[str, dict[str, Any]], depth: int = 0) -> 
         return value
     if "@value" in value:
         return value["@value"]
-    if set(value) == {"@id"} and value["@id"] in index:
+    if set(value) == {"@id"} and isinstance(value["@id"], str) and value["@id"] in index:
         return _normalise(
             index[value["@id"]], {k: v for k, v in index.items() if k != value["@id"]}, depth + 1
         )
@@ -81,17 +81,25 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _schema_items(sel: Selector, html: str, url: str) -> list[Any]:
+def _schema_items(sel: Selector, html: str, url: str, notes: list[str]) -> list[Any]:
     import extruct  # late: heavy import, only auto mode needs it
 
-    found = extruct.extract(
-        sel.root, base_url=url, syntaxes=["json-ld", "microdata"], uniform=True, errors="ignore"
-    )
-    items: list[Any] = found.get("json-ld", []) + found.get("microdata", [])
+    # One syntax at a time: with errors="ignore" extruct answers a broken microdata
+    # block (a link whose href is not a URL) with KeyError('microdata') and loses the
+    # JSON-LD too; here the broken syntax alone is left out.
+    sources: list[tuple[str, Any]] = [("json-ld", sel.root), ("microdata", sel.root)]
     if "typeof" in html:  # RDFa types its resources; no typeof, no RDFa reviews
-        items += extruct.extract(
-            html.encode("utf-8"), base_url=url, syntaxes=["rdfa"], errors="ignore"
-        ).get("rdfa", [])
+        sources.append(("rdfa", html.encode("utf-8", "replace")))
+    items: list[Any] = []
+    for syntax, document in sources:
+        try:
+            found = extruct.extract(
+                document, base_url=url, syntaxes=[syntax], uniform=True, errors="strict"
+            )
+        except Exception as exc:  # markup extruct cannot read: no reviews from that syntax
+            notes.append(f"{url}: {syntax} markup unreadable ({type(exc).__name__}: {exc})")
+            continue
+        items += found.get(syntax) or []
     graph: list[Any] = []
     for item in items:
         if isinstance(item, dict) and isinstance(item.get("@graph"), list):
@@ -104,26 +112,30 @@ def _schema_items(sel: Selector, html: str, url: str) -> list[Any]:
     return [
         _normalise(n, index)
         for n in graph
-        if not (isinstance(n, dict) and n.get("@id") in referenced)
+        if not (isinstance(n, dict) and isinstance(n.get("@id"), str) and n["@id"] in referenced)
     ]
 
 
 def _references(value: Any) -> Iterator[str]:
-    if isinstance(value, list):
-        for item in value:
-            yield from _references(item)
-    elif isinstance(value, dict):
-        if set(value) == {"@id"}:
-            yield value["@id"]
-        else:
-            for item in value.values():
-                yield from _references(item)
+    """The `{"@id": x}` references anywhere in a JSON-LD graph (an explicit stack: a page
+    can nest its JSON-LD as deep as the JSON reader allows)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            if set(item) == {"@id"}:
+                if isinstance(item["@id"], str):
+                    yield item["@id"]
+            else:
+                stack.extend(reversed(list(item.values())))
 
 
 def schema_org_records(
     sel: Selector, html: str, url: str, builder: _RecordBuilder, page: Extracted
 ) -> Iterator[dict[str, Any]]:
-    for node, parent in _walk(_schema_items(sel, html, url)):
+    for node, parent in _walk(_schema_items(sel, html, url, page.notes)):
         types = _types(node)
         if "AggregateRating" in types:
             owner = _text(parent.get("name")) if parent else None

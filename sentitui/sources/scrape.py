@@ -34,7 +34,15 @@ from w3lib.url import canonicalize_url
 from sentitui.config.kinds import FIELDS
 from sentitui.models import FailedRecord, Page
 from sentitui.net.http import FetchError
-from sentitui.sources.base import BaseSource, Option, SourceContext
+from sentitui.net.scope import CredentialScope
+from sentitui.processing.redact import redact, restore_params
+from sentitui.sources.base import (
+    ALLOWED_HOSTS,
+    BaseSource,
+    Option,
+    SourceContext,
+    check_allowed_hosts,
+)
 from sentitui.sources.scrape_extract import (
     MODES,
     POST_FIELDS,
@@ -104,7 +112,13 @@ class ScrapeSource(BaseSource):
         "respect_robots": Option((bool,), default=True),
         "delay": Option((int, float), default=1.0, doc="seconds between requests to one host"),
         "concurrency": Option((int,), default=2, doc="requests at a time to one host"),
-        "headers": Option((dict,), default={}, shape=dict[str, str]),
+        "headers": Option(
+            (dict,),
+            default={},
+            doc="sent only to the start URLs' origins and allowed_hosts",
+            shape=dict[str, str],
+        ),
+        "allowed_hosts": ALLOWED_HOSTS,
         "conditional": Option((bool,), default=True, doc="send If-None-Match/If-Modified-Since"),
         "timezone": Option((str,), default="UTC", doc="zone of page dates that carry none"),
         "languages": Option(
@@ -178,7 +192,33 @@ class ScrapeSource(BaseSource):
         order = config.get("date_order")
         if order is not None and order not in ("DMY", "MDY", "YMD"):
             problems.append(f"key 'date_order' must be DMY, MDY or YMD, not {order!r}")
+        problems.extend(check_allowed_hosts(config))
         return problems
+
+    def credential_scope(self) -> CredentialScope:
+        """The start URLs' origins (and `allowed_hosts`): the only places `headers`
+        go. Pages on other allowed domains are fetched without them."""
+        starts = self.options["start_urls"]
+        return CredentialScope.of(
+            [starts] if isinstance(starts, str) else starts,
+            self.options.get("allowed_hosts") or (),
+        )
+
+    def headers_for(self, url: str) -> dict[str, str]:
+        """The configured headers when `url` is inside the credential scope, else none."""
+        headers = dict(self.options.get("headers") or {})
+        return headers if headers and self.credential_scope().allows(url) else {}
+
+    async def refetch(self, ctx: SourceContext, url: str) -> Page:
+        """Fetch a stored page again; its headers only inside the credential scope,
+        and redirects elsewhere followed without them."""
+        response = await ctx.http.get(
+            restore_params(url, None),
+            headers=self.headers_for(url) or None,
+            retries=1,
+            timeout=self.config.timeout,
+        )
+        return self.reparse(response.text(), {"url": url})
 
     # ---- records ------------------------------------------------------------------------
 
@@ -227,7 +267,6 @@ class _Crawl:
         self.respect_robots = options.get("respect_robots", True)
         self.delay = float(options.get("delay", 1.0))
         self.concurrency = int(options.get("concurrency", 2))
-        self.headers = dict(options.get("headers") or {})
         self.conditional = options.get("conditional", True)
         self.max_pages = source.config.max_pages or DEFAULT_MAX_PAGES
 
@@ -414,7 +453,7 @@ class _Crawl:
             return None
         key = url_key(url)
         known = self.remembered.get(key)
-        headers = dict(self.headers)
+        headers = self.source.headers_for(url)
         if self.conditional and known:
             if known.get("etag"):
                 headers["If-None-Match"] = known["etag"]
@@ -467,14 +506,25 @@ class _Crawl:
         self.counts["fetched"] += 1
 
         fetched_at = datetime.now(UTC)
-        page = await asyncio.to_thread(
-            extract_page,
-            response.body,
-            url=final,
-            content_type=content_type,
-            fetched_at=fetched_at,
-            config=self.source.extract_config,
-        )
+        try:
+            page = await asyncio.to_thread(
+                extract_page,
+                response.body,
+                url=final,
+                content_type=content_type,
+                fetched_at=fetched_at,
+                config=self.source.extract_config,
+            )
+        except Exception as exc:  # whatever a page holds, it fails alone; the crawl goes on
+            self.counts["failed"] += 1
+            message = f"page {final}: cannot extract: {type(exc).__name__}: {exc}"
+            self.ctx.log("WARNING", message)
+            context = {"url": final, "status": response.status, "fetched_at": _iso(fetched_at)}
+            return Page(
+                records=[],
+                url=final,
+                failures=[FailedRecord("parse", message, response.text(), context)],
+            )
         for note in page.notes:
             self.ctx.log("INFO", note)
         for link in page.links:
@@ -518,6 +568,8 @@ class _Crawl:
     def _remember(
         self, key: str, headers: Any, page: Extracted, known: dict[str, Any] | None
     ) -> None:
+        if any(redact(url) != url for url in (key, *page.links)):
+            return  # a URL carrying a credential stays out of the stored cursor (no 304 for it)
         entry: dict[str, Any] = {"items": page.items or (known or {}).get("items", 0)}
         etag, modified = headers.get("ETag"), headers.get("Last-Modified")
         if etag:

@@ -24,6 +24,7 @@ resolved ones), so a failed record's payload shows exactly what the page said.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -149,6 +150,19 @@ class Extracted:
     aggregates: list[dict[str, Any]] = field(default_factory=list)
 
 
+# Characters lxml refuses in any string it is handed (an attribute name with \x01 in
+# it fails every lookup on the page); no HTML means them, so they are dropped.
+_NOT_XML = re.compile("[\x01-\x08\x0b\x0e-\x1f\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def html_selector(html: str, url: str) -> Selector:
+    """A parsel Selector over a page, always as HTML: parsel would read a body that
+    looks like JSON as JSON, and then refuse every CSS selector on it."""
+    html = _SURROGATE.sub("\ufffd", _NOT_XML.sub("", html))
+    return Selector(text=html or "<html></html>", type="html", base_url=url)
+
+
 def _same_site(a: str, b: str) -> bool:
     return (urlsplit(a).hostname or "") == (urlsplit(b).hostname or "")
 
@@ -166,7 +180,7 @@ def extract_page(
         html, encoding = decode_html(body, content_type)
     else:
         html, encoding = body, "utf-8"
-    sel = Selector(text=html or "<html></html>", base_url=url)
+    sel = html_selector(html, url)
     base = sel.css("base::attr(href)").get()
     base_url = urljoin(url, base.strip()) if base else url
 

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import sqlite3
 import threading
 import time
@@ -28,6 +27,13 @@ import sqlite_utils
 from sentitui.models import FailedRecord, Post, RunStats, Trigger
 from sentitui.processing.clean import EARLIEST_PLAUSIBLE, RAW_DATE_SEGMENT
 from sentitui.processing.ratings import rating_label
+from sentitui.processing.redact import (
+    redact,
+    redact_data,
+    redact_exact,
+    register_secret,
+    safe_line,
+)
 
 # The pseudo segment key for posts.lang on the dashboard, in `stats` and the report.
 LANGUAGE_SEGMENT = "language"
@@ -325,6 +331,8 @@ class Store:
                 if number > version:
                     migration(self.db)
                     self.set_meta("schema_version", str(number))
+        if self.meta("author_secret") is not None:  # an older database: move its key out now
+            self.author_secret()
 
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -359,16 +367,25 @@ class Store:
                 raise
 
     def author_secret(self) -> bytes:
-        """Key for pseudonymising authors: SENTITUI_SECRET, else one kept in meta."""
-        env = os.environ.get("SENTITUI_SECRET")
-        if env:
-            return env.encode()
-        value = self.meta("author_secret")
-        if value is None:
-            with self.transaction():
-                value = self.meta("author_secret") or secrets.token_hex(32)
-                self.set_meta("author_secret", value)
-        return value.encode()
+        """Key for pseudonymising authors, kept outside the database (store/author_key.py).
+        A key an older database holds is moved to the key file and wiped from the file."""
+        from sentitui.store.author_key import META_KEY, AuthorKeyError, author_key
+
+        try:
+            with self.transaction() as conn:
+                legacy = self.meta(META_KEY)
+                key = author_key(self.path, legacy)
+                if legacy is not None:
+                    [(was,)] = conn.execute("PRAGMA secure_delete").fetchall()
+                    conn.execute("PRAGMA secure_delete = ON")  # zero its bytes, not just unlink
+                    conn.execute("DELETE FROM meta WHERE key = ?", (META_KEY,))
+                    conn.execute(f"PRAGMA secure_delete = {int(was)}")
+        except AuthorKeyError as exc:
+            raise StoreError(str(exc)) from None
+        if legacy is not None:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and no copy left in the WAL
+        register_secret(key)
+        return key.encode()
 
     # ---- writes (the engine's writer only) -------------------------------------------
 
@@ -408,7 +425,7 @@ class Store:
                                     p.pipeline,
                                     p.source,
                                     p.external_id,
-                                    p.url,
+                                    redact(p.url),  # a page URL may carry a key parameter
                                     p.author_hash,
                                     p.text,
                                     p.lang,
@@ -453,8 +470,11 @@ class Store:
         instead of adding a twin, so the open list stays one row per bad record."""
         for f in failures:
             fingerprint = failure_fingerprint(f)
-            error, payload = storable(f.error), storable(f.payload)
-            context = storable(json.dumps(f.context, ensure_ascii=False))
+            # Secrets never reach the file and errors carry no terminal escapes (other
+            # tools print them); the payload keeps its bytes except a registered
+            # credential a server echoed back (processing/redact.py).
+            error, payload = storable(safe_line(f.error)), storable(redact_exact(f.payload))
+            context = storable(json.dumps(redact_data(f.context), ensure_ascii=False))
             cur = conn.execute(
                 "UPDATE failed_records SET attempts = attempts + 1, error = ?, run_id = ?, "
                 "updated_at = ?, payload = ?, context = ? WHERE pipeline = ? AND source = ? "
@@ -514,7 +534,7 @@ class Store:
                     stats.loaded,
                     stats.duplicates,
                     stats.failed,
-                    storable(stats.error),
+                    storable(safe_line(stats.error) if stats.error else stats.error),
                     stats.run_id,
                 ),
             )
@@ -528,7 +548,7 @@ class Store:
                     conn.execute(
                         "UPDATE failed_records SET attempts = attempts + 1, error = ?, "
                         "updated_at = ? WHERE id = ?",
-                        (storable(error), now, record_id),
+                        (storable(safe_line(error) if error else error), now, record_id),
                     )
                 else:
                     conn.execute(

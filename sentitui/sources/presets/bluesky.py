@@ -52,7 +52,7 @@ class BlueskySource(SocialPreset):
             "limit": self.config.options.get("limit", 100),
         }
 
-    def record_id(self, record: Any) -> str | None:
+    def record_id(self, record: Any) -> Any:
         return record.get("uri") if isinstance(record, dict) else None
 
     async def fetch(

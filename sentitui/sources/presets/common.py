@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sentitui.sources.base import Option, SourceContext, get_path
+from sentitui.sources.base import (
+    ALLOWED_HOSTS,
+    Option,
+    SourceContext,
+    check_allowed_hosts,
+    get_path,
+    scalar_id,
+)
 from sentitui.sources.json_api import JsonApiSource, PageParseError, newest
 
 if TYPE_CHECKING:
@@ -59,7 +66,11 @@ def check_search(config: Any) -> list[str]:
 
 def preset_options(base_url: str, **specific: Option) -> dict[str, Option]:
     """The keys a preset accepts: `base_url` (defaulting to the real host) plus its own."""
-    return {"base_url": Option((str,), default=base_url, doc="the service's API root"), **specific}
+    return {
+        "base_url": Option((str,), default=base_url, doc="the service's API root"),
+        "allowed_hosts": ALLOWED_HOSTS,
+        **specific,
+    }
 
 
 class SocialPreset(JsonApiSource):
@@ -93,7 +104,7 @@ class SocialPreset(JsonApiSource):
 
     @classmethod
     def check_config(cls, config: Any) -> list[str]:
-        return []
+        return check_allowed_hosts(config)
 
     # ---- the description -------------------------------------------------------------
 
@@ -138,15 +149,15 @@ class SocialPreset(JsonApiSource):
 
     # ---- paging ----------------------------------------------------------------------
 
-    def record_id(self, record: Any) -> str | None:
-        """A raw record's own id, for the "page brings no new ids" stop."""
-        value = get_path(record, "id") if isinstance(record, dict) else None
-        return None if value is None else str(value)
+    def record_id(self, record: Any) -> Any:
+        """A raw record's own id, for the "page brings no new ids" stop (any value:
+        `stop_after` keeps only string and number ids)."""
+        return get_path(record, "id") if isinstance(record, dict) else None
 
     def stop_after(self, records: list[Any]) -> bool:
         """Some cursors never end (Bluesky) or repeat (Instagram): stop on a page
         whose records were all seen earlier in this run."""
-        ids = {i for i in (self.record_id(r) for r in records) if i is not None}
+        ids = {i for i in (scalar_id(self.record_id(r)) for r in records) if i is not None}
         fresh = ids - self._seen_ids
         self._seen_ids |= ids
         return bool(ids) and not fresh

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sentitui.models import Page
 from sentitui.processing.clean import CleanError, parse_time
-from sentitui.sources.base import Option, SourceContext
+from sentitui.sources.base import Option, SourceContext, scalar_id
 from sentitui.sources.presets.common import as_object, segments
 from sentitui.sources.presets.graph import GraphPreset, graph_options
 
@@ -77,8 +77,9 @@ class FacebookSource(GraphPreset):
                         yield Page(records=new, url=page.url, failures=page.failures)
                 if "comments" in include:
                     for post in page.records:
-                        if isinstance(post, dict) and post.get("id"):
-                            async for comments in self.comments(ctx, str(post["id"]), window):
+                        post_id = scalar_id(post.get("id")) if isinstance(post, dict) else None
+                        if post_id:
+                            async for comments in self.comments(ctx, post_id, window):
                                 yield comments
         if "tagged" in include:
             tagged = self.endpoint_url(f"/{page_id}/tagged")

@@ -47,8 +47,8 @@ class HackerNewsSource(SocialPreset):
     def since_value(self, stored: Any) -> str:
         return f"created_at_i>{stored}"
 
-    def record_id(self, record: Any) -> str | None:
-        return str(record.get("objectID")) if isinstance(record, dict) else None
+    def record_id(self, record: Any) -> Any:
+        return record.get("objectID") if isinstance(record, dict) else None
 
     def auth_hint(self) -> str:
         return "the HN search API needs no credentials: check base_url"

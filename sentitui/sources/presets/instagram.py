@@ -15,7 +15,7 @@ from typing import Any
 
 from sentitui.models import Page
 from sentitui.net.http import FetchError
-from sentitui.sources.base import Option, SourceContext, parse_json
+from sentitui.sources.base import Option, SourceContext, parse_json, scalar_id
 from sentitui.sources.presets.common import CURSOR_FIELD, as_object, segments
 from sentitui.sources.presets.graph import GraphPreset, graph_options
 
@@ -51,7 +51,10 @@ class InstagramSource(GraphPreset):
         )
         try:
             found = parse_json(response.text()).get("data") or []
-            return str(found[0]["id"])
+            hashtag_id = scalar_id(found[0]["id"])
+            if hashtag_id is None:
+                raise ValueError("no id")
+            return hashtag_id
         except (ValueError, AttributeError, IndexError, KeyError, TypeError):
             raise FetchError(
                 response.url,

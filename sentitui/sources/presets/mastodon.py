@@ -12,12 +12,12 @@ Authors are `user@instance` so the same name on two servers stays two people.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlsplit
 
 from sentitui.net.http import Response
 from sentitui.net.ratelimit import RateLimitRules
 from sentitui.sources.base import Option, SourceContext
-from sentitui.sources.json_api import parse_link_header
+from sentitui.sources.json_api import page_link, parse_link_header
 from sentitui.sources.presets.common import (
     CURSOR_FIELD,
     SocialPreset,
@@ -66,7 +66,7 @@ class MastodonSource(SocialPreset):
         link = parse_link_header(response.headers.get("Link")).get(
             "prev" if getattr(self, "_polling", False) else "next"
         )
-        return urljoin(response.url, link) if link else None
+        return page_link(response.url, link) if link else None
 
     def map_record(self, payload: Any) -> dict[str, Any]:
         own = as_object(payload)

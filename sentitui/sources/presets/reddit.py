@@ -72,7 +72,7 @@ class RedditSource(SocialPreset):
         self._last_seen = (ctx.cursor.get("since"), ctx.cursor.get("last"))
         return super().request_params(ctx)
 
-    def record_id(self, record: Any) -> str | None:
+    def record_id(self, record: Any) -> Any:
         data = record.get("data") if isinstance(record, dict) else None
         return data.get("name") if isinstance(data, dict) else None
 
@@ -83,7 +83,9 @@ class RedditSource(SocialPreset):
             data = (record.get("data") if isinstance(record, dict) else None) or {}
             created = data.get("created_utc")
             if data.get("name") == last or (
-                since is not None and isinstance(created, int | float) and created < since
+                since is not None
+                and isinstance(created, int | float)
+                and comparable(created) < comparable(since)
             ):
                 reached = True
         return super().stop_after(records) or reached

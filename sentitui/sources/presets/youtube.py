@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sentitui.models import Page
 from sentitui.net.http import AuthError, FetchError, Response
 from sentitui.net.ratelimit import clock
-from sentitui.sources.base import Option, SourceContext, parse_json
+from sentitui.sources.base import Option, SourceContext, get_path, parse_json
 from sentitui.sources.json_api import comparable, newest
 from sentitui.sources.presets.common import CURSOR_FIELD, SocialPreset, as_object, preset_options
 
@@ -175,28 +175,36 @@ class YouTubeSource(SocialPreset):
 
 
 def thread_time(record: Any) -> str | None:
-    if not isinstance(record, dict):
-        return None
-    top = (record.get("snippet") or {}).get("topLevelComment") or {}
-    return (top.get("snippet") or {}).get("publishedAt")
+    top = get_path(record, "snippet.topLevelComment.snippet.publishedAt")
+    return top if isinstance(top, str) else None
 
 
 def error_reason(body: str) -> str | None:
     """The reason of a Google API error body (errors[0].reason, or details' ErrorInfo)."""
-    try:
-        error = parse_json(body).get("error") or {}
-    except (ValueError, AttributeError):
+    error = get_path(parse_json_or_none(body), "error")
+    if not isinstance(error, dict):
         return None
-    for entry in (error.get("details") or []) + (error.get("errors") or []):
+    details, errors = error.get("details"), error.get("errors")
+    listed = (details if isinstance(details, list) else []) + (
+        errors if isinstance(errors, list) else []
+    )
+    for entry in listed:
         if isinstance(entry, dict) and entry.get("reason") in (
             *QUOTA_REASONS,
             *SKIP_REASONS,
             *KEY_REASONS,
         ):
             return str(entry["reason"])
-    errors = error.get("errors") or [{}]
-    reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
+    first = errors[0] if isinstance(errors, list) and errors else None
+    reason = first.get("reason") if isinstance(first, dict) else None
     return reason if isinstance(reason, str) else None
+
+
+def parse_json_or_none(body: str) -> Any:
+    try:
+        return parse_json(body)
+    except ValueError:
+        return None
 
 
 def next_quota_reset(now: datetime | None = None) -> float:

@@ -1,0 +1,77 @@
+"""The key behind author hashes lives outside the database.
+
+Whoever holds the `.db` file must not be able to re-identify authors by hashing a
+list of candidate handles, so the HMAC key is never stored in it. It comes from,
+in this order:
+1. `SENTITUI_AUTHOR_KEY` (or the older `SENTITUI_SECRET`) in the environment;
+2. the key file: `SENTITUI_AUTHOR_KEY_FILE` if set, else `<database>.key` next to the
+   SQLite file, created on first use with mode 0600 (owner read/write only).
+A database written before this rule holds its key in the `meta` table: on first open
+it is moved into the key file (hashes stay the same) and deleted from the database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ENV_KEYS = ("SENTITUI_AUTHOR_KEY", "SENTITUI_SECRET")
+KEY_FILE_ENV = "SENTITUI_AUTHOR_KEY_FILE"
+META_KEY = "author_secret"  # where databases before issue 11 kept it
+
+
+class AuthorKeyError(Exception):
+    """The key file cannot be read or written; the message names it."""
+
+
+def key_file_for(db_path: Path) -> Path:
+    override = os.environ.get(KEY_FILE_ENV)
+    return Path(override) if override else db_path.with_name(db_path.name + ".key")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise AuthorKeyError(f"author key file {path}: cannot read it: {exc.strerror}") from None
+    if not value:
+        raise AuthorKeyError(f"author key file {path} is empty: restore it or delete it")
+    return value
+
+
+def _create(path: Path, value: str) -> str:
+    """Write a new key file readable by its owner only; if another process made one
+    first, theirs is the key."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read(path) or value
+    except OSError as exc:
+        raise AuthorKeyError(f"author key file {path}: cannot create it: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return value
+
+
+def author_key(db_path: Path, stored_in_db: str | None) -> str:
+    """The key (see the module docstring). `stored_in_db` is a key an older database
+    kept in `meta`: it goes to the key file unless one exists (the caller then deletes
+    it from the database). A key file that differs from it keeps the database's key
+    beside it as `<key file>.from-db`, so no hash becomes unexplainable."""
+    path = key_file_for(db_path)
+    if stored_in_db:
+        existing = _read(path)
+        if existing is None:
+            _create(path, stored_in_db)
+        elif existing != stored_in_db:
+            _create(path.with_name(path.name + ".from-db"), stored_in_db)
+    for name in ENV_KEYS:
+        if os.environ.get(name):
+            return os.environ[name]
+    return _read(path) or _create(path, secrets.token_hex(32))
