@@ -7,12 +7,13 @@ service's shape needs code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from sentitui.models import FailedRecord, Page
 from sentitui.net.http import AuthError, Response
@@ -94,6 +95,51 @@ def newest(values: list[Any]) -> Any:
     return max(present, key=comparable) if present else None
 
 
+def listing_key(url: str, params: dict[str, Any]) -> str:
+    """A listing's name in the stored positions: a digest of its first request, so a
+    changed query starts afresh and no parameter value (a key) is stored as written."""
+    text = json.dumps([url, params], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def position_of(
+    url: str, params: dict[str, Any], start_url: str, start_params: dict[str, Any], pages: int
+) -> dict[str, Any]:
+    """A listing's next request as stored: only what paging changed. Query values of
+    the first request (a key, perhaps) are left out of a stored link and added back."""
+    changed = {k: v for k, v in params.items() if start_params.get(k) != v}
+    if url == start_url:
+        return {"params": changed, "pages": pages}
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    given = {(k, str(v)) for k, v in start_params.items()}
+    in_link = {k for k, v in query if (k, v) in given}
+    if in_link:
+        kept = [(k, v) for k, v in query if k not in in_link]
+        url = urlunsplit(parts._replace(query=urlencode(kept)))
+    restore = sorted(in_link | (params.keys() - changed.keys()))
+    return {"url": url, "restore": restore, "params": changed, "pages": pages}
+
+
+def resumed_request(
+    start_url: str, start_params: dict[str, Any], position: Any
+) -> tuple[str, dict[str, Any], int]:
+    """(url, params, pages read) to carry on from a stored position; the first request
+    when there is none or it is not one this code wrote."""
+    fresh = (start_url, dict(start_params), 0)
+    if not isinstance(position, dict):
+        return fresh
+    pages, params = position.get("pages", 0), position.get("params") or {}
+    if isinstance(pages, bool) or not isinstance(pages, int) or not isinstance(params, dict):
+        return fresh
+    if "url" not in position:
+        return start_url, {**start_params, **params}, pages
+    url, restore = position["url"], position.get("restore") or []
+    if not isinstance(url, str) or not isinstance(restore, list):
+        return fresh
+    return url, {**{k: start_params[k] for k in restore if k in start_params}, **params}, pages
+
+
 class JsonApiSource(BaseSource):
     KIND = "json_api"
     RATE_LIMIT: RateLimitRules = DEFAULT_RULES  # how the service's rate-limit headers read
@@ -106,6 +152,9 @@ class JsonApiSource(BaseSource):
         "pagination": Option((dict,), doc="{ type = cursor|link_header|page|offset|next_url, … }"),
         "incremental": Option((dict,), doc="{ param = 'since_id', field = 'id' }"),
     }
+    # Listings resume where a run stopped (facebook reads its window again instead: its
+    # comment listings hang off feed pages already passed).
+    RESUMABLE: ClassVar[bool] = True
 
     @classmethod
     def check_config(cls, config: Any) -> list[str]:
@@ -257,46 +306,46 @@ class JsonApiSource(BaseSource):
         self, ctx: SourceContext, url: str, params: dict[str, Any], headers: dict[str, str]
     ) -> AsyncIterator[Page]:
         """Page through one listing from `url`, following `pagination` (presets that
-        read several listings, such as comments under each post, call it per listing)."""
+        read several listings, such as comments under each post, call it per listing).
+
+        Each page carries the listing's position (the next request, or "done"), so a
+        run that stops anywhere is resumed there by the next one (`ctx.resume`). A page
+        that cannot be read ends a chained listing without moving its position."""
         pagination = self.options.get("pagination") or {}
         kind = pagination.get("type")
         max_pages = self.config.max_pages or DEFAULT_MAX_PAGES
-        params = dict(params)
+        start_url, start_params = url, dict(params)
+        key = listing_key(start_url, start_params)
+        stored = ctx.resume.get(key) if self.RESUMABLE else None
+        if stored == "done":  # an earlier run of this backfill finished this listing
+            return
+        url, params, fetched = resumed_request(start_url, start_params, stored)
+        if fetched:
+            ctx.log("INFO", f"resuming an unfinished listing after {fetched} page(s)")
 
+        page_param = pagination.get("param", "page" if kind == "page" else "offset")
         page_number = int(pagination.get("start", 1))
         offset = 0
         limit = int(pagination.get("limit", 100))
         if kind == "page":
-            params[pagination.get("param", "page")] = page_number
+            page_number = int(params.setdefault(page_param, page_number))
         elif kind == "offset":
-            params[pagination.get("param", "offset")] = offset
-            params[pagination.get("limit_param", "limit")] = limit
+            offset = int(params.setdefault(page_param, offset))
+            params.setdefault(pagination.get("limit_param", "limit"), limit)
         seen_cursors: set[str] = set()
 
-        for _ in range(max_pages):
+        while fetched < max_pages:
+            here = position_of(url, params, start_url, start_params, fetched)
+            fetched += 1
             response = await self.fetch(ctx, url, params, headers)
             ctx.set_status("running", "")
-            body = response.text()
-            try:
-                if response.status == 204:  # No Content: nothing (more) to list
-                    data, records = None, []
-                else:
-                    data = parse_json(body)
-                    records = self.records_of(data)
-            except (json.JSONDecodeError, PageParseError) as exc:
-                reason = (
-                    not_json(response, body, exc)
-                    if isinstance(exc, json.JSONDecodeError)
-                    else str(exc)
-                )
-                failure = FailedRecord(
-                    "parse",
-                    f"page {response.url}: {reason}",
-                    body,
-                    {"url": response.url, "status": response.status},
-                )
-                yield Page(records=[], url=response.url, failures=[failure])
-                data, records = None, None
+            data, records, failure, cut_off = self.read_page(response)
+            if cut_off and failure is not None:
+                # A 200 whose JSON breaks off mid-way is most often a dropped connection.
+                ctx.log("WARNING", f"{failure.error[:200]}; fetching the page once more")
+                response = await self.fetch(ctx, url, params, headers)
+                data, records, failure, _ = self.read_page(response)
+            failures = [failure] if failure is not None else []
 
             # Work out the next request before yielding, so a crash never skips a page.
             next_url: str | None = None
@@ -334,7 +383,7 @@ class JsonApiSource(BaseSource):
                 start = int(pagination.get("start", 1))
                 if records == [] or (total is not None and page_number >= start + int(total)):
                     done = True
-                params[pagination.get("param", "page")] = page_number
+                params[page_param] = page_number
             elif kind == "offset":
                 total = (
                     get_path(data, pagination["total_path"])
@@ -348,19 +397,52 @@ class JsonApiSource(BaseSource):
                     or (records is not None and total is None and len(records) < limit)
                 ):
                     done = True
-                params[pagination.get("param", "offset")] = offset
+                params[page_param] = offset
 
             if records and self.stop_after(records):
                 done = True
-            if records is not None:
-                yield Page(records=records, url=response.url)
-                if records == [] and kind in ("cursor", "next_url", "link_header"):
-                    done = True
-            if done:
-                return
+            if records == [] and kind in ("cursor", "next_url", "link_header"):
+                done = True
             if next_url is not None:
                 url, params = next_url, {}
-        ctx.log("INFO", f"stopped after max_pages={max_pages}")
+            if records is None and kind in (None, "cursor", "next_url", "link_header"):
+                # No next request without this page: stay on it, the next run asks again.
+                yield Page(records=[], url=response.url, failures=failures, position={key: here})
+                return
+            if not done and fetched >= max_pages:
+                ctx.log("INFO", f"stopped after max_pages={max_pages}")
+                done = True
+            position: Any = (
+                "done" if done else position_of(url, params, start_url, start_params, fetched)
+            )
+            yield Page(
+                records=records or [], url=response.url, failures=failures, position={key: position}
+            )
+            if done:
+                return
+
+    def read_page(
+        self, response: Response
+    ) -> tuple[Any, list[Any] | None, FailedRecord | None, bool]:
+        """(data, records, None, False) for a page that reads, else (None, None, its
+        failure, whether the body looks like JSON cut off in transit)."""
+        body = response.text()
+        try:
+            if response.status == 204:  # No Content: nothing (more) to list
+                return None, [], None, False
+            data = parse_json(body)
+            return data, self.records_of(data), None, False
+        except (json.JSONDecodeError, PageParseError) as exc:
+            reason = (
+                not_json(response, body, exc) if isinstance(exc, json.JSONDecodeError) else str(exc)
+            )
+            failure = FailedRecord(
+                "parse",
+                f"page {response.url}: {reason}",
+                body,
+                {"url": response.url, "status": response.status},
+            )
+            return None, None, failure, reason.startswith("invalid JSON")
 
     @staticmethod
     def next_link(response: Response) -> str | None:
