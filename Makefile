@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint fmt clean
+.PHONY: demo test chaos bench lint fmt clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check sentitui tests
 	$(BIN)/python -m pytest -n 2 -q
+
+# The long chaos runs (tests marked `chaos`: many kills, larger feeds); `make test` runs
+# the short ones.
+chaos: $(STAMP)
+	$(BIN)/python -m pytest -q -m chaos tests/chaos
 
 bench: $(STAMP)
 	$(BIN)/python -c "import scrapy" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[test,bench]'
