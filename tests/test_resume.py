@@ -1,0 +1,167 @@
+"""A run that stops mid-paging is resumed by the next one, for every pagination style
+(issue 11 §1): a real local server that lists newest first, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from aiohttp import web
+
+PER_PAGE = 10
+
+
+class NewestFirst:
+    """Posts 1..total, newest first, behind each paging style; `broken` pages answer 500."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.broken: set[int] = set()  # page numbers (0 = first page)
+        self.asked: list[tuple[str, int]] = []
+
+    def listing(self, request: web.Request) -> list[int]:
+        since = int(request.query.get("since_id", 0))
+        return list(range(self.total, since, -1))
+
+    def page(self, request: web.Request, number: int) -> tuple[list[dict[str, object]], bool]:
+        self.asked.append((request.path, number))
+        if number in self.broken:
+            raise web.HTTPInternalServerError(text="down for a moment")
+        ids = self.listing(request)
+        chunk = ids[number * PER_PAGE : (number + 1) * PER_PAGE]
+        more = len(ids) > (number + 1) * PER_PAGE
+        return [{"id": i, "text": f"Post {i} about the serum"} for i in chunk], more
+
+    def app(self) -> web.Application:
+        async def cursor(request: web.Request) -> web.Response:
+            number = int(request.query.get("cursor", 0))
+            data, more = self.page(request, number)
+            return web.json_response({"data": data, "next": number + 1 if more else None})
+
+        async def link(request: web.Request) -> web.Response:
+            number = int(request.query.get("p", 0))
+            data, more = self.page(request, number)
+            headers = {}
+            if more:
+                since = request.query.get("since_id")
+                query = f"p={number + 1}" + (f"&since_id={since}" if since else "")
+                headers["Link"] = f'</link?{query}>; rel="next"'
+            return web.json_response({"data": data}, headers=headers)
+
+        async def paged(request: web.Request) -> web.Response:
+            number = int(request.query.get("page", 1)) - 1
+            data, _ = self.page(request, number)
+            pages = -(-len(self.listing(request)) // PER_PAGE)
+            return web.json_response({"data": data, "nbPages": pages})
+
+        async def offset(request: web.Request) -> web.Response:
+            data, _ = self.page(request, int(request.query.get("offset", 0)) // PER_PAGE)
+            return web.json_response({"data": data, "total": len(self.listing(request))})
+
+        async def next_url(request: web.Request) -> web.Response:
+            number = int(request.query.get("at", 0))
+            data, more = self.page(request, number)
+            since = request.query.get("since_id")
+            following = f"/next?at={number + 1}" + (f"&since_id={since}" if since else "")
+            return web.json_response({"data": data, "links": {"next": following if more else None}})
+
+        app = web.Application()
+        for path, handler in (
+            ("/cursor", cursor),
+            ("/link", link),
+            ("/page", paged),
+            ("/offset", offset),
+            ("/next", next_url),
+        ):
+            app.router.add_get(path, handler)
+        return app
+
+
+STYLES = {
+    "cursor": ("/cursor", '{ type = "cursor", cursor_path = "next", param = "cursor" }'),
+    "link_header": ("/link", '{ type = "link_header" }'),
+    "page": ("/page", '{ type = "page", param = "page", start = 1, total_path = "nbPages" }'),
+    "offset": ("/offset", f'{{ type = "offset", limit = {PER_PAGE}, total_path = "total" }}'),
+    "next_url": ("/next", '{ type = "next_url", path = "links.next" }'),
+}
+
+
+def stored(db_path) -> list[str]:
+    with sqlite3.connect(db_path) as conn:
+        return [r[0] for r in conn.execute("SELECT external_id FROM posts")]
+
+
+def cursor(db_path) -> dict[str, object]:
+    with sqlite3.connect(db_path) as conn:
+        return json.loads(conn.execute("SELECT cursor FROM source_state").fetchone()[0])
+
+
+@pytest.mark.parametrize("style", list(STYLES))
+async def test_a_backfill_cut_short_by_a_failing_fetch_is_resumed(
+    style, serve, write_pipeline, make_engine, db_path
+):
+    feed = NewestFirst(total=95)
+    server = await serve(feed.app())
+    path, pagination = STYLES[style]
+    config = write_pipeline(f"""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "api"
+        kind = "json_api"
+        url = "{server.url}{path}"
+        records = "data"
+        fields = {{ id = "id", text = "text" }}
+        pagination = {pagination}
+        incremental = {{ param = "since_id", field = "id" }}
+        retries = 0
+    """)
+    feed.broken = {4}
+    async with make_engine(config) as engine:
+        first = await engine.run_source("p", "api")
+        assert (first.status, first.loaded) == ("failed", 40)
+        assert "the next run resumes at page 5" in first.error
+        # The newest post came on page 1, but polling must not start from it yet.
+        assert "since" not in cursor(db_path)
+
+        feed.broken = set()
+        feed.asked.clear()
+        second = await engine.run_source("p", "api")
+        assert (second.status, second.loaded, second.duplicates) == ("ok", 55, 0)
+        assert feed.asked[0] == (path, 4)  # straight back to where it stopped
+        assert sorted(map(int, stored(db_path))) == list(range(1, 96))
+        assert cursor(db_path) == {"since": 95}
+
+        feed.total = 120
+        third = await engine.run_source("p", "api")
+        assert (third.status, third.loaded, third.duplicates) == ("ok", 25, 0)
+    assert sorted(map(int, stored(db_path))) == list(range(1, 121))
+
+
+async def test_max_pages_is_the_backfills_horizon_across_runs(
+    serve, write_pipeline, make_engine, db_path
+):
+    feed = NewestFirst(total=95)
+    server = await serve(feed.app())
+    config = write_pipeline(f"""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "api"
+        kind = "json_api"
+        url = "{server.url}/cursor"
+        records = "data"
+        fields = {{ id = "id", text = "text" }}
+        pagination = {{ type = "cursor", cursor_path = "next", param = "cursor" }}
+        incremental = {{ param = "since_id", field = "id" }}
+        retries = 0
+        max_pages = 6
+    """)
+    feed.broken = {2}
+    async with make_engine(config) as engine:
+        assert (await engine.run_source("p", "api")).loaded == 20
+        feed.broken = set()
+        second = await engine.run_source("p", "api")
+        assert (second.status, second.loaded) == ("ok", 40)  # pages 3-6: six in all
+    assert cursor(db_path) == {"since": 95}
