@@ -165,3 +165,132 @@ async def test_max_pages_is_the_backfills_horizon_across_runs(
         second = await engine.run_source("p", "api")
         assert (second.status, second.loaded) == ("ok", 40)  # pages 3-6: six in all
     assert cursor(db_path) == {"since": 95}
+
+
+def iso(n: int) -> str:
+    return f"2026-01-01T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z"
+
+
+async def test_youtube_resumes_the_video_it_stopped_in_and_skips_finished_ones(
+    serve, write_pipeline, make_engine, db_path
+):
+    asked: list[tuple[str, str]] = []
+    broken: set[tuple[str, str]] = {("B", "2")}
+    total = {"A": 25, "B": 25}
+
+    async def threads(request: web.Request) -> web.Response:
+        video, token = request.query["videoId"], request.query.get("pageToken", "0")
+        asked.append((video, token))
+        if (video, token) in broken:
+            raise web.HTTPInternalServerError(text="backend error")
+        number = int(token)
+        ids = list(range(total[video], 0, -1))[number * PER_PAGE : (number + 1) * PER_PAGE]
+        items = [
+            {
+                "id": f"{video}{i}",
+                "snippet": {
+                    "videoId": video,
+                    "topLevelComment": {
+                        "id": f"{video}{i}",
+                        "snippet": {
+                            "videoId": video,
+                            "textOriginal": f"Comment {i} on {video}: lovely",
+                            "publishedAt": iso(i),
+                        },
+                    },
+                },
+            }
+            for i in ids
+        ]
+        more = total[video] > (number + 1) * PER_PAGE
+        return web.json_response(
+            {"items": items, **({"nextPageToken": str(number + 1)} if more else {})}
+        )
+
+    app = web.Application()
+    app.router.add_get("/youtube/v3/commentThreads", threads)
+    server = await serve(app)
+    config = write_pipeline(f"""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "yt"
+        kind = "youtube"
+        base_url = "{server.url}"
+        video_ids = ["A", "B"]
+        key = "k"
+        max_results = {PER_PAGE}
+        retries = 0
+    """)
+    async with make_engine(config) as engine:
+        first = await engine.run_source("p", "yt")
+        assert (first.status, first.loaded) == ("failed", 45)
+        broken.clear()
+        asked.clear()
+        second = await engine.run_source("p", "yt")
+        assert (second.status, second.loaded, second.duplicates) == ("ok", 5, 0)
+        assert asked == [("B", "2")]  # video A was finished: not asked again
+        total["A"] = 28
+        asked.clear()
+        third = await engine.run_source("p", "yt")
+        assert (third.status, third.loaded) == ("ok", 3)
+    assert len(stored(db_path)) == 53
+    assert cursor(db_path) == {"videos": {"A": iso(28), "B": iso(25)}}
+
+
+async def test_reddit_resumes_after_and_later_stops_at_the_newest_seen(
+    serve, write_pipeline, make_engine, db_path
+):
+    total, broken, asked = [60], {"t3_41"}, []
+
+    async def search(request: web.Request) -> web.Response:
+        after = request.query.get("after", "")
+        asked.append(after)
+        if after in broken:
+            raise web.HTTPInternalServerError(text="try later")
+        ids = list(range(total[0], 0, -1))
+        start = ids.index(int(after[3:])) + 1 if after else 0
+        chunk = ids[start : start + PER_PAGE]
+        children = [
+            {
+                "kind": "t3",
+                "data": {
+                    "name": f"t3_{i}",
+                    "title": f"Post {i}",
+                    "selftext": "the serum is lovely",
+                    "created_utc": 1_700_000_000 + i,
+                    "permalink": f"/r/x/{i}",
+                    "subreddit": "x",
+                },
+            }
+            for i in chunk
+        ]
+        following = f"t3_{chunk[-1]}" if chunk and chunk[-1] > 1 else None
+        return web.json_response({"data": {"children": children, "after": following}})
+
+    app = web.Application()
+    app.router.add_get("/search.json", search)
+    server = await serve(app)
+    config = write_pipeline(f"""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "rd"
+        kind = "reddit"
+        base_url = "{server.url}"
+        query = "serum"
+        limit = {PER_PAGE}
+        retries = 0
+    """)
+    async with make_engine(config) as engine:
+        assert (await engine.run_source("p", "rd")).loaded == 20
+        broken.clear()
+        asked.clear()
+        second = await engine.run_source("p", "rd")
+        assert (second.status, second.loaded) == ("ok", 40)
+        assert asked[0] == "t3_41"
+        total[0] = 65
+        asked.clear()
+        third = await engine.run_source("p", "rd")
+        assert (third.status, third.loaded, asked) == ("ok", 5, [""])
+    assert sorted(int(i[3:]) for i in stored(db_path)) == list(range(1, 66))
