@@ -95,6 +95,14 @@ def newest(values: list[Any]) -> Any:
     return max(present, key=comparable) if present else None
 
 
+def cut_off(body: str, exc: Exception) -> bool:
+    """True when JSON breaks off before its end (a dropped connection), as opposed to
+    JSON that is wrong in the middle or not JSON at all."""
+    if not isinstance(exc, json.JSONDecodeError) or not body.strip():
+        return False
+    return exc.msg.startswith("Unterminated string") or exc.pos >= len(body.rstrip()) - 1
+
+
 def listing_key(url: str, params: dict[str, Any]) -> str:
     """A listing's name in the stored positions: a digest of its first request, so a
     changed query starts afresh and no parameter value (a key) is stored as written."""
@@ -442,7 +450,7 @@ class JsonApiSource(BaseSource):
                 body,
                 {"url": response.url, "status": response.status},
             )
-            return None, None, failure, reason.startswith("invalid JSON")
+            return None, None, failure, cut_off(body, exc)
 
     @staticmethod
     def next_link(response: Response) -> str | None:
