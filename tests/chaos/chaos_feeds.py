@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import select
 import signal
 import sqlite3
@@ -213,6 +214,7 @@ class Chaos:
     server: ChaosServer
     style: str
     retries: int = 1
+    family: list[int] = field(default_factory=list)  # the last killed run's descendants
 
     @property
     def db(self) -> Path:
@@ -227,8 +229,15 @@ class Chaos:
         )
         return folder
 
-    def start(self, *options: str) -> subprocess.Popen[str]:
+    def start(self, *options: str, limit_bytes: int | None = None) -> subprocess.Popen[str]:
+        """A `run --once --json` process; `limit_bytes` caps the size of every file it
+        writes (RLIMIT_FSIZE), which the database meets as a full disk."""
         folder = self.write_pipeline()
+
+        def full_disk() -> None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails, no signal kills
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
         return subprocess.Popen(
             [sys.executable, "-m", "sentitui.cli", *options, "run", "--once", "--json"]
             + ["--db", str(self.db), "--pipelines", str(folder)],
@@ -236,11 +245,12 @@ class Chaos:
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "CHAOS_X_TOKEN": "chaos-token", "PYTHONUNBUFFERED": "1"},
+            preexec_fn=full_disk if limit_bytes is not None else None,
         )
 
-    def run(self) -> tuple[int, dict[str, Any]]:
+    def run(self, limit_bytes: int | None = None) -> tuple[int, dict[str, Any]]:
         """One whole run: (exit status, its JSON summary)."""
-        process = self.start()
+        process = self.start(limit_bytes=limit_bytes)
         stdout, stderr = process.communicate(timeout=300)
         assert stdout.strip(), f"no JSON summary (exit {process.returncode}): {stderr[-2000:]}"
         return process.returncode, json.loads(stdout)
@@ -273,7 +283,7 @@ class Chaos:
                 feed.lock.wait_for(lambda: feed.served >= target or process.poll() is not None)
                 reached = feed.served >= target
         assert reached or not strict, f"the run ended before the kill point ({pages} pages)"
-        family = descendants(process.pid)
+        family = self.family = descendants(process.pid)
         if process.poll() is None:
             process.send_signal(sig)
         try:

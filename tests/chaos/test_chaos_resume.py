@@ -8,6 +8,7 @@ The long versions (many kills, larger feeds) are marked `chaos`: `make chaos`.
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -30,6 +31,7 @@ def test_a_run_stopped_mid_backfill_is_resumed_and_leaves_no_process(chaos: Chao
     chaos.server.feed.total = 1000
     code = chaos.kill_after(3, sig)  # its workers are checked gone too
     assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 130)
+    assert len(chaos.family) >= 2  # a scorer worker and the resource tracker
     stored = len(chaos.stored_ids())
     assert 0 < stored < 1000
     [(status, error)] = chaos.runs()
@@ -96,6 +98,21 @@ def test_an_unreadable_page_ends_the_run_partial_and_the_next_run_reads_on(chaos
     del feed.faults["max_id=121"]
     code, summary = chaos.run()
     assert (code, summary["loaded"]) == (0, 120), summary
+    chaos.assert_complete()
+
+
+def test_a_full_disk_exits_3_with_the_summary_and_counts_only_what_landed(chaos: Chaos):
+    chaos.server.feed.total = 400
+    chaos.run(limit_bytes=10_000_000)  # creates the database and its schema
+    chaos.server.feed.total = 3000
+    code, summary = chaos.run(limit_bytes=os.path.getsize(chaos.db) + 200_000)
+    [run] = summary["runs"]
+    assert (code, run["status"]) == (3, "failed"), summary
+    assert "full" in run["error"] or "disk" in run["error"], run["error"]
+    assert 400 + run["loaded"] == len(chaos.stored_ids()) < 3000
+
+    code, summary = chaos.run()  # room again: the next process closes and resumes
+    assert code == 0, summary
     chaos.assert_complete()
 
 
