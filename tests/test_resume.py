@@ -294,3 +294,59 @@ async def test_reddit_resumes_after_and_later_stops_at_the_newest_seen(
         third = await engine.run_source("p", "rd")
         assert (third.status, third.loaded, asked) == ("ok", 5, [""])
     assert sorted(int(i[3:]) for i in stored(db_path)) == list(range(1, 66))
+
+
+async def test_a_stopped_crawl_keeps_no_validator_of_a_page_it_did_not_commit(
+    serve, write_pipeline, make_engine, db_path
+):
+    """Pages fetched ahead of the one committed must be fetched in full next time, not
+    answered 304 from a validator stored before their reviews were."""
+    pages = 80
+
+    async def page(request: web.Request) -> web.Response:
+        number = int(request.match_info["n"])
+        etag = f'"v{number}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        links = "".join(f'<a class="p" href="/p/{i}">{i}</a>' for i in range(1, pages + 1))
+        html = (
+            f'<html><body>{links}<article class="review" id="r{number}">'
+            f'<p class="body">Review {number}: the serum is lovely</p></article></body></html>'
+        )
+        return web.Response(text=html, content_type="text/html", headers={"ETag": etag})
+
+    async def missing(request: web.Request) -> web.Response:
+        return web.Response(status=404)
+
+    app = web.Application()
+    app.router.add_get("/robots.txt", missing)
+    app.router.add_get("/p/{n}", page)
+    server = await serve(app)
+    config = write_pipeline(f"""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "shop"
+        kind = "scrape"
+        start_urls = ["{server.url}/p/1"]
+        item = "article.review"
+        follow = ["a.p"]
+        delay = 0
+        concurrency = 4
+        [source.fields]
+        text = ".body"
+    """)
+    async with make_engine(config) as engine:
+        engine.subscribe(
+            lambda event: (
+                engine.stop_after_page("p", "shop", "enough")
+                if type(event).__name__ == "RunProgress" and event.pages >= 26
+                else None
+            )
+        )
+        first = await engine.run_source("p", "shop")
+        assert first.status == "cancelled" and first.loaded < pages
+    async with make_engine(config) as engine:
+        second = await engine.run_source("p", "shop")
+        assert second.status == "ok"
+    assert len(stored(db_path)) == pages
