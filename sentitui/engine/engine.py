@@ -219,14 +219,14 @@ class Engine(EngineSurface):
                     if paused
                     else (
                         "failed"
-                        if stats.status == "failed"
+                        if stats.status in ("failed", "partial")  # the error says where
                         else "cancelled"
                         if stats.status == "cancelled"
                         else "idle"
                     )
                 )
                 self.set_status(pipeline_name, source_name, final, stats.error or "")
-                level = "ERROR" if stats.status == "failed" else "INFO"
+                level = "ERROR" if stats.status in ("failed", "partial") else "INFO"
                 self.log(
                     level,
                     f"run {stats.run_id} {stats.status}: {stats.fetched} fetched, "
