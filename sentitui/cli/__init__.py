@@ -254,7 +254,7 @@ async def _run(
         # Workers spawned with Ctrl-C blocked cannot die mid-start printing tracebacks.
         await engine.scorer.start_sheltered()
         interrupt = _Interrupt(engine)
-        store_error = None
+        store_error: Exception | None = None
         try:
             with progress if progress is not None else contextlib.nullcontext():
                 results = await engine.run_pipelines(
