@@ -122,6 +122,9 @@ class ScrapeSource(BaseSource):
                 or not urlsplit(url).hostname
             ):
                 problems.append(f"key 'start_urls': {url!r} is not an http(s) URL")
+        for domain in config.get("allowed_domains") or []:
+            if not isinstance(domain, str) or not domain:
+                problems.append(f"key 'allowed_domains': {domain!r} is not a host name")
         mode = config.get("extract") or "selectors"
         if mode not in MODES:
             problems.append(f"key 'extract' must be one of {', '.join(MODES)}, not {mode!r}")
