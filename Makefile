@@ -22,7 +22,7 @@ test: $(STAMP)
 # The long chaos runs (tests marked `chaos`: many kills, larger feeds); `make test` runs
 # the short ones.
 chaos: $(STAMP)
-	$(BIN)/python -m pytest -q -m chaos tests/chaos
+	$(BIN)/python -m pytest -q -m chaos tests/test_chaos_resume.py
 
 bench: $(STAMP)
 	$(BIN)/python -c "import scrapy" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[test,bench]'

@@ -3,6 +3,7 @@ newest-first paged APIs, stopped at a page by a signal, a failing fetch or a pag
 cannot be read. Later runs store every post exactly once and no run stays `running`.
 
 The long versions (many kills, larger feeds) are marked `chaos`: `make chaos`.
+Servers and process helpers: chaos_feeds.py.
 """
 
 from __future__ import annotations
@@ -14,11 +15,29 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from chaos_feeds import Chaos
+from chaos_feeds import Chaos, ChaosServer, Feed
 
 STYLES = ["mastodon", "x", "offset"]
+
+
+@pytest.fixture
+def chaos_server() -> Iterator[ChaosServer]:
+    server = ChaosServer(Feed(total=0))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def chaos(tmp_path: Path, chaos_server: ChaosServer) -> Chaos:
+    return Chaos(tmp_path, chaos_server, "mastodon")
 
 
 @pytest.mark.parametrize(
