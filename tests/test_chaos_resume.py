@@ -47,12 +47,13 @@ def chaos(tmp_path: Path, chaos_server: ChaosServer) -> Chaos:
 )
 def test_a_run_stopped_mid_backfill_is_resumed_and_leaves_no_process(chaos: Chaos, style, sig):
     chaos.style = style
-    chaos.server.feed.total = 1000
+    # Pages of 40, 100 and 50: enough of them that the run is far from its end.
+    total = chaos.server.feed.total = {"mastodon": 1000, "x": 2500, "offset": 1250}[style]
     code = chaos.kill_after(3, sig)  # its workers are checked gone too
     assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 130)
     assert len(chaos.family) >= 2  # a scorer worker and the resource tracker
     stored = len(chaos.stored_ids())
-    assert 0 < stored < 1000
+    assert 0 < stored < total
     [(status, error)] = chaos.runs()
     if sig == signal.SIGKILL:
         assert status == "running"  # until the next process starts
@@ -62,7 +63,7 @@ def test_a_run_stopped_mid_backfill_is_resumed_and_leaves_no_process(chaos: Chao
 
     code, summary = chaos.run()
     assert code == 0, summary
-    assert summary["loaded"] == 1000 - stored
+    assert summary["loaded"] == total - stored
     chaos.assert_complete()
     first = chaos.runs()[0]
     if sig == signal.SIGKILL:
@@ -70,7 +71,7 @@ def test_a_run_stopped_mid_backfill_is_resumed_and_leaves_no_process(chaos: Chao
         assert "pid" in first[1]
 
     # Later posts arrive: polling from the promoted cursor finds exactly them.
-    chaos.server.feed.total = 1100
+    chaos.server.feed.total = total + 100
     code, summary = chaos.run()
     assert (code, summary["loaded"], summary["duplicates"]) == (0, 100, 0), summary
     chaos.assert_complete()
