@@ -354,8 +354,8 @@ class JsonApiSource(BaseSource):
             fetched += 1
             response = await self.fetch(ctx, url, params, headers)
             ctx.set_status("running", "")
-            data, records, failure, cut_off = self.read_page(response)
-            if cut_off and failure is not None:
+            data, records, failure, broken_off = self.read_page(response)
+            if broken_off and failure is not None:
                 # A 200 whose JSON breaks off mid-way is most often a dropped connection.
                 ctx.log("WARNING", f"{failure.error[:200]}; fetching the page once more")
                 response = await self.fetch(ctx, url, params, headers)
