@@ -350,3 +350,40 @@ async def test_a_stopped_crawl_keeps_no_validator_of_a_page_it_did_not_commit(
         second = await engine.run_source("p", "shop")
         assert second.status == "ok"
     assert len(stored(db_path)) == pages
+
+
+@pytest.mark.parametrize(
+    ("body", "asked", "status"),
+    [
+        ('[{"id": 1, "text": "Lovely"}, {"id": 2, "te', 2, "partial"),  # cut off: once more
+        ('[{"id": 1, "text": "Lovely"}, {"id": 2, "text": "Fine"', 2, "partial"),
+        ("<html>Down for maintenance</html>", 1, "partial"),  # not JSON: no second try
+        ('[{"id": 1, "text": "Lovely"}] trailing words', 1, "partial"),  # wrong, not cut
+    ],
+)
+async def test_only_json_cut_off_in_transit_is_fetched_once_more(
+    body, asked, status, serve, write_pipeline, make_engine
+):
+    served = []
+
+    async def page(request: web.Request) -> web.Response:
+        served.append(request.path)
+        return web.Response(text=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/posts", page)
+    server = await serve(app)
+    config = write_pipeline(f"""
+        [pipeline]
+        name = "p"
+        [[source]]
+        name = "api"
+        kind = "json_api"
+        url = "{server.url}/posts"
+        fields = {{ id = "id", text = "text" }}
+        retries = 0
+    """)
+    async with make_engine(config) as engine:
+        stats = await engine.run_source("p", "api")
+    assert (len(served), stats.status, stats.failed) == (asked, status, 1)
+    assert "the page could not be read" in stats.error
