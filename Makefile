@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench lint fmt clean
+.PHONY: demo test check chaos bench lint fmt clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ check: $(STAMP)
 	$(BIN)/ruff format --check sentitui tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The long chaos runs (tests marked `chaos`: many kills, larger feeds); `make test` runs
+# the short ones.
+chaos: $(STAMP)
+	$(BIN)/python -m pytest -q -m chaos tests/test_chaos_resume.py
 
 bench: $(STAMP)
 	$(BIN)/python -c "import scrapy" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[test,bench]'

@@ -32,13 +32,16 @@ class Page:
     `records` are raw payloads (usually dicts decoded from JSON); the source maps
     them to post fields later with `Source.map_record`, so a failed record can be
     re-mapped from its payload on retry. `cursor` is the source state to persist
-    once this page is committed (None keeps the previous one).
+    once this page is committed (None keeps the previous one). `position` says where
+    the source's paging stands after this page, {listing key: the next request, or
+    "done"}, so a run that stops anywhere is resumed there (engine/resume.py).
     """
 
     records: list[Any]
     url: str = ""
     cursor: dict[str, Any] | None = None
     failures: list[FailedRecord] = field(default_factory=list)
+    position: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -75,7 +78,7 @@ class RunStats:
     pipeline: str
     source: str
     trigger: Trigger = "cli"
-    status: str = "running"  # running | ok | failed | cancelled
+    status: str = "running"  # running | ok | partial | failed | cancelled | interrupted
     fetched: int = 0
     loaded: int = 0
     duplicates: int = 0
@@ -84,6 +87,8 @@ class RunStats:
     error: str | None = None
     started_at: float = field(default_factory=time.time)
     ended_at: float | None = None
+    # The database refused a write (disk full, locked): `run` exits 3, not 1.
+    store_failed: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {

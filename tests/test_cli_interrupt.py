@@ -81,7 +81,9 @@ async def test_ctrl_c_commits_the_page_in_hand_and_ends_the_run_cancelled(serve,
     assert summary["loaded"] == 30
     [run] = summary["runs"]
     assert (run["status"], run["fetched"], run["loaded"]) == ("cancelled", 30, 30)
-    assert run["error"] == "interrupted: stopped after the page in hand"
+    assert run["error"] == (
+        "interrupted: stopped after the page in hand; the next run resumes at page 4 of /posts"
+    )
     assert [q.get("cursor") for q in server.queries("/posts")] == [None, "1", "2"]
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT status, fetched, loaded FROM runs").fetchall() == [

@@ -111,6 +111,14 @@ def test_missing_environment_variable_is_named(tmp_path):
             ('competitors = ["SilkPro", "HairGlow"]', 'thresholds = { positive = "high" }'),
             "key 'thresholds.positive' must be a number, not str 'high'",
         ),
+        (  # every run would crash sending these (issue 11)
+            ("max_pages = 3", "params = { q = { nested = 1 } }"),
+            "key 'params.q' must be a string, number or true/false, not {'nested': 1}",
+        ),
+        (
+            ('headers = { Authorization = "Bearer ${API_TOKEN}" }', "headers = { X-Key = 7 }"),
+            "key 'headers.X-Key' must be a string, not 7",
+        ),
     ],
 )
 def test_each_mistake_is_reported_with_its_key(tmp_path, edit, expected):
@@ -205,3 +213,24 @@ def test_unknown_file_encoding_is_a_config_error(tmp_path):
 def test_preset_page_sizes_and_search_keys_are_checked(tmp_path, source, expected):
     found = problems(write(tmp_path, f'[pipeline]\nname = "p"\n[[source]]\nname = "s"\n{source}\n'))
     assert len(found) == 1 and expected in found[0], found
+
+
+def test_a_number_in_allowed_domains_is_a_config_error(tmp_path):
+    found = problems(
+        write(
+            tmp_path,
+            """
+            [pipeline]
+            name = "shop"
+            [[source]]
+            name = "reviews"
+            kind = "scrape"
+            start_urls = ["https://shop.example/reviews"]
+            allowed_domains = ["shop.example", 42]
+            item = "article"
+            [source.fields]
+            text = "p::text"
+            """,
+        )
+    )
+    assert len(found) == 1 and "key 'allowed_domains': 42 is not a host name" in found[0]

@@ -266,7 +266,13 @@ async def test_sigterm_finishes_the_page_in_hand_and_exits_0(tmp_path, serve, da
     code = await asyncio.to_thread(daemon.proc.wait, 30)
     assert code == 0
     rows = query(daemon.db, "SELECT status, loaded, error FROM runs")
-    assert rows == [("cancelled", 10, "stopped: the daemon is shutting down")]
+    assert rows == [
+        (
+            "cancelled",
+            10,
+            "stopped: the daemon is shutting down; the next run resumes at page 3 of /posts",
+        )
+    ]
     assert count(daemon.db, "SELECT COUNT(*) FROM posts") == 10
     assert [dict(r.query).get("cursor") for r in server.requests] == [None, "2"]
 

@@ -62,7 +62,7 @@ async def test_deeply_nested_page_is_a_parse_failure_not_a_crashed_run(
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("p", "api", "cli")
 
-    assert (stats.status, stats.fetched, stats.failed) == ("ok", 1, 1)
+    assert (stats.status, stats.fetched, stats.failed) == ("partial", 1, 1)
     [(stage, error, payload)] = rows(db_path, "SELECT stage, error, payload FROM failed_records")
     assert stage == "parse" and "nested too deeply" in error and "/deep" in error
     assert payload == body
@@ -326,7 +326,13 @@ async def test_html_empty_and_no_content_responses(serve, write_pipeline, make_e
             stats = await engine.run_source("p", "api", "cli")
         outcome[path] = (stats.status, stats.fetched, stats.failed)
     # 204 No Content is an empty listing, not a failure; the others are parse failures.
-    assert outcome == {"/html": ("ok", 1, 1), "/empty": ("ok", 1, 1), "/no-content": ("ok", 0, 0)}
+    # A page that cannot be read is a failed record; the run that could not read it is
+    # not `ok` (the next one asks again).
+    assert outcome == {
+        "/html": ("partial", 1, 1),
+        "/empty": ("partial", 1, 1),
+        "/no-content": ("ok", 0, 0),
+    }
     errors = dict(rows(db_path, "SELECT payload, error FROM failed_records"))
     html = "<html><body><h1>Down for maintenance</h1></body></html>"
     assert errors[html].endswith(f"/html: expected JSON, got text/html (HTTP 200): {html!r}")

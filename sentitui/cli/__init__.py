@@ -1,4 +1,5 @@
-"""The `sentitui` command. Exit status: 0 ok, 1 a source failed, 2 bad config or usage."""
+"""The `sentitui` command. Exit status: 0 ok, 1 a source failed or stopped before its
+paging did, 2 bad config or usage, 3 the database refused a write (`run`), 130 Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import os
 import re
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -207,6 +209,7 @@ async def _run(
 ) -> int:
     from sentitui.engine.engine import Engine
     from sentitui.models import RunFinished, RunProgress
+    from sentitui.store import StoreError
 
     interactive = sys.stderr.isatty() and not as_json
     progress = None
@@ -266,6 +269,7 @@ async def _run(
         # Workers spawned with Ctrl-C blocked cannot die mid-start printing tracebacks.
         await engine.scorer.start_sheltered()
         interrupt = _Interrupt(engine)
+        store_error: Exception | None = None
         try:
             with progress if progress is not None else contextlib.nullcontext():
                 results = await engine.run_pipelines(
@@ -275,6 +279,9 @@ async def _run(
             if not interrupt.signals:
                 raise
             results = None
+        except (StoreError, sqlite3.Error) as exc:  # a run could not even be recorded
+            click.echo(f"error: {exc}", err=True)
+            store_error, results = exc, None
         finally:
             interrupt.remove()
     if results is None:  # cut short: every run has finished (cancelled) once the engine closed
@@ -290,9 +297,14 @@ async def _run(
                 }
             )
         )
+    if store_error is not None or any(r.store_failed for r in results):
+        return EXIT_STORE
     if interrupt.signals:
         return 130  # the shell's code for Ctrl-C, after the summary
-    return 1 if any(r.status == "failed" for r in results) else 0
+    return 1 if any(r.status != "ok" for r in results) else 0
+
+
+EXIT_STORE = 3  # the database refused a write (disk full, locked); the summary is printed
 
 
 class _Interrupt:

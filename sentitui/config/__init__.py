@@ -101,7 +101,9 @@ class PipelineConfig:
 COMMON_SOURCE_OPTIONS: dict[str, Option] = {
     "name": Option((str,), required=True),
     "kind": Option((str,), required=True),
-    "max_pages": Option((int,), doc="stop after this many pages in one run", minimum=1),
+    "max_pages": Option(
+        (int,), doc="read a listing to at most this many pages (across resumed runs)", minimum=1
+    ),
     "enabled": Option((bool,), default=True),
     "schedule": Option((str,), doc='interval ("5m") or cron; overrides the pipeline\'s'),
     "retries": Option((int,), default=4, doc="retries of a failing request", minimum=0),

@@ -10,12 +10,14 @@ import asyncio
 import json
 import logging
 import random
+import sqlite3
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sentitui.config import PipelineConfig
+from sentitui.engine.resume import Backfill
 from sentitui.engine.runner import Runner, Transformed, transform
 from sentitui.engine.schedule import Clock, PrioritySlots, Schedule
 from sentitui.engine.surface import EngineSurface, Preview, RetryOutcome
@@ -34,7 +36,7 @@ from sentitui.processing.redact import safe_line
 from sentitui.processing.score import Scorer
 from sentitui.sources import make_source
 from sentitui.sources.base import Source, SourceContext, parse_json
-from sentitui.store import PageWrite
+from sentitui.store import PageWrite, StoreError
 
 logger = logging.getLogger("sentitui")
 
@@ -74,6 +76,9 @@ class Engine(EngineSurface):
         if self._started:
             return
         await self.writer.start()
+        closed = await self.writer.call(lambda store: store.close_dead_runs())
+        if closed:
+            self.log("WARNING", f"{closed} run(s) whose process died marked interrupted")
         self.author_secret = await self.writer.call(lambda store: store.author_secret())
         self._started = True
 
@@ -190,7 +195,13 @@ class Engine(EngineSurface):
                     await runner.run()
             finally:
                 stats.error = safe_line(stats.error) if stats.error else stats.error
-                await self.writer.call(lambda store: store.finish_run(stats))
+                try:
+                    await self.writer.call(lambda store: store.finish_run(stats))
+                except (StoreError, sqlite3.Error) as exc:  # the run is told, not lost
+                    stats.status, stats.store_failed = "failed", True
+                    stats.error = (
+                        f"{stats.error + '; ' if stats.error else ''}run end not saved: {exc}"
+                    )
                 self.state(pipeline_name, source_name).last = stats
                 self.state(pipeline_name, source_name).stop_reason = None
                 paused = self.state(pipeline_name, source_name).paused
@@ -199,14 +210,14 @@ class Engine(EngineSurface):
                     if paused
                     else (
                         "failed"
-                        if stats.status == "failed"
+                        if stats.status in ("failed", "partial")  # the error says where
                         else "cancelled"
                         if stats.status == "cancelled"
                         else "idle"
                     )
                 )
                 self.set_status(pipeline_name, source_name, final, stats.error or "")
-                level = "ERROR" if stats.status == "failed" else "INFO"
+                level = "ERROR" if stats.status in ("failed", "partial") else "INFO"
                 self.log(
                     level,
                     f"run {stats.run_id} {stats.status}: {stats.fetched} fetched, "
@@ -493,7 +504,7 @@ class Engine(EngineSurface):
         cursor = await self.writer.call(lambda store: store.cursor(pipeline, source_name))
         ctx = SourceContext(
             http=self.http,
-            cursor=cursor,
+            cursor=Backfill.from_stored(cursor).base,
             log=lambda level, msg: self.log(level, msg, pipeline, source_name),
         )
         pages = source.pages(ctx)

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sentitui.engine.resume import Backfill
 from sentitui.models import FailedRecord, Page, Post, RunProgress, RunStats, SourceStatus
 from sentitui.net.http import AuthError, FetchError
 from sentitui.processing.clean import CleanError, clean_record
 from sentitui.processing.insight import insight_for, public_handles
 from sentitui.sources.base import Source, SourceConfigError, SourceContext, dump_json
-from sentitui.store import PageWrite, utc_now
+from sentitui.store import PageWrite, StoreError, utc_now
 
 if TYPE_CHECKING:
     from sentitui.engine.engine import Engine
@@ -143,6 +145,7 @@ class Runner:
         self.set_status = set_status
         self.pipeline = source.pipeline.name
         self.name = source.config.name
+        self.backfill = Backfill(base={}, pending={})  # read from the store by run()
 
     def log(self, level: str, message: str) -> None:
         self.engine.log(level, message, self.pipeline, self.name)
@@ -150,11 +153,16 @@ class Runner:
     async def run(self) -> RunStats:
         stats = self.stats
         cursor = await self.engine.writer.call(lambda store: store.cursor(self.pipeline, self.name))
+        self.backfill = Backfill.from_stored(cursor)
         ctx = SourceContext(
-            http=self.engine.http, cursor=dict(cursor), log=self.log, set_status=self.set_status
+            http=self.engine.http,
+            cursor=dict(self.backfill.base),
+            resume=dict(self.backfill.walks),
+            log=self.log,
+            set_status=self.set_status,
         )
         queue: asyncio.Queue[Page | None] = asyncio.Queue(maxsize=QUEUE_PAGES)
-        transformer = asyncio.create_task(self._transform_pages(queue, dict(cursor)))
+        transformer = asyncio.create_task(self._transform_pages(queue))
         stop = None
         try:
             try:
@@ -171,7 +179,7 @@ class Runner:
                     await self._hand_over(queue, None, transformer)
                     await transformer
             transformer.result()
-            stats.status, stats.error = ("cancelled", stop) if stop else ("ok", None)
+            await self._finish_paging(stop)
         except AuthError as exc:
             await self._fail_fetch(exc)
             self.log("ERROR", f"authentication failed: {exc} — set the source's token and retry")
@@ -191,6 +199,7 @@ class Runner:
             transformer.cancel()
             stats.status = "failed"
             stats.error = f"{type(exc).__name__}: {exc}"
+            stats.store_failed = isinstance(exc, StoreError | sqlite3.Error)
             self.log("ERROR", f"run failed: {stats.error}\n{traceback.format_exc(limit=5)}")
         return stats
 
@@ -205,6 +214,26 @@ class Runner:
             put.cancel()
             transformer.result()
 
+    async def _finish_paging(self, stop: str | None) -> None:
+        """Set the run's outcome once its pages are committed. Only paging that went to
+        its end is `ok` and moves the polling cursor; a run that stopped early says
+        where, and the next run resumes there."""
+        stats, where = self.stats, self.backfill.stopped_at()
+        if stop:
+            stats.status = "cancelled"
+            stats.error = f"{stop}; the next run resumes at {where}" if where else stop
+        elif where:
+            stats.status = "partial"
+            stats.error = (
+                f"paging stopped at {where}: the page could not be read (see failed "
+                f"records); the next run resumes there"
+            )
+        else:
+            final = self.backfill.finished()
+            if final is not None:
+                await self.engine.writer.write(PageWrite(stats, [], [], final))
+            stats.status, stats.error = "ok", None
+
     async def _fail_fetch(self, exc: FetchError) -> None:
         stats = self.stats
         status = f" (HTTP {exc.status})" if exc.status else ""
@@ -213,11 +242,10 @@ class Runner:
         )
         await self.engine.writer.write(PageWrite(stats, [], [failure]))
         stats.status = "failed"
-        stats.error = str(exc)
+        where = self.backfill.stopped_at()
+        stats.error = f"{exc}; the next run resumes at {where}" if where else str(exc)
 
-    async def _transform_pages(
-        self, queue: asyncio.Queue[Page | None], cursor: dict[str, Any]
-    ) -> None:
+    async def _transform_pages(self, queue: asyncio.Queue[Page | None]) -> None:
         stats = self.stats
         committed = 0  # the fetcher runs ahead, so stats.pages is not this page's number
         while (page := await queue.get()) is not None:
@@ -226,16 +254,7 @@ class Runner:
             failures = page.failures + done.failures
             for failure in failures:
                 failure.context.setdefault("url", page.url)
-            new_cursor = None
-            if page.cursor is not None:
-                cursor = new_cursor = dict(page.cursor)
-            try:
-                advanced = self.source.next_cursor(cursor, done.fields)
-            except Exception as exc:  # one odd value must not wedge the source: keep the cursor
-                self.log("ERROR", f"cursor not advanced on this page: {type(exc).__name__}: {exc}")
-                advanced = None
-            if advanced is not None:
-                cursor = new_cursor = advanced
+            new_cursor = self.backfill.after(page, self.source, done.fields, self.log)
             loaded, duplicates = await self.engine.writer.write(
                 PageWrite(stats, done.posts, failures, new_cursor)
             )

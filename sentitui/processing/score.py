@@ -34,7 +34,10 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -203,12 +206,27 @@ def label_for(polarity: float, positive: float = 0.05, negative: float = -0.05) 
     return "neutral"
 
 
+def _exit_with_parent(every: float = 0.5) -> None:
+    """End this worker when the process that started it dies. A SIGKILLed parent
+    cannot shut its pool down, and an orphaned worker (with the resource tracker,
+    which lives until the last worker closes its pipe) would stay forever."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="sentitui-parent-watch", daemon=True).start()
+
+
 def _warm_worker() -> None:
     """Pool initializer: import TextBlob and load the lexicons before the first real batch.
 
     Ctrl-C in a terminal reaches the whole process group: the worker ignores it and
     lets the parent stop the run (a KeyboardInterrupt here would break the pool)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     score_batch(["warm up the lexicon"], "textblob")
     score_batch(["warm up the lexicon"], "sentitui")
 

@@ -27,10 +27,13 @@ if TYPE_CHECKING:
 @dataclass(slots=True)
 class SourceContext:
     """What a source may use while it fetches: the shared HTTP client, its stored
-    cursor from the last committed page, and ways to tell the engine what it is doing."""
+    cursor from the last committed page, and ways to tell the engine what it is doing.
+    `resume` holds the positions of listings an earlier run left unfinished (listing
+    key -> next request, or "done"); `JsonApiSource.walk` carries on from them."""
 
     http: HttpClient
     cursor: dict[str, Any] = field(default_factory=dict)
+    resume: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str, str], None] = field(default=lambda level, message: None)
     set_status: Callable[[SourceStatus, str], None] = field(default=lambda status, detail: None)
 

@@ -7,12 +7,13 @@ service's shape needs code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from sentitui.config.kinds import FIELDS
 from sentitui.models import FailedRecord, Page
@@ -137,6 +138,59 @@ def newest(values: list[Any]) -> Any:
     return max(present, key=comparable) if present else None
 
 
+def cut_off(body: str, exc: Exception) -> bool:
+    """True when JSON breaks off before its end (a dropped connection), as opposed to
+    JSON that is wrong in the middle or not JSON at all."""
+    if not isinstance(exc, json.JSONDecodeError) or not body.strip():
+        return False
+    return exc.msg.startswith("Unterminated string") or exc.pos >= len(body.rstrip()) - 1
+
+
+def listing_key(url: str, params: dict[str, Any]) -> str:
+    """A listing's name in the stored positions: a digest of its first request, so a
+    changed query starts afresh and no parameter value (a key) is stored as written."""
+    text = json.dumps([url, params], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def position_of(
+    url: str, params: dict[str, Any], start_url: str, start_params: dict[str, Any], pages: int
+) -> dict[str, Any]:
+    """A listing's next request as stored: only what paging changed. Query values of
+    the first request (a key, perhaps) are left out of a stored link and added back."""
+    changed = {k: v for k, v in params.items() if start_params.get(k) != v}
+    if url == start_url:
+        return {"params": changed, "pages": pages}
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    given = {(k, str(v)) for k, v in start_params.items()}
+    in_link = {k for k, v in query if (k, v) in given}
+    if in_link:
+        kept = [(k, v) for k, v in query if k not in in_link]
+        url = urlunsplit(parts._replace(query=urlencode(kept)))
+    restore = sorted(in_link | (params.keys() - changed.keys()))
+    return {"url": url, "restore": restore, "params": changed, "pages": pages}
+
+
+def resumed_request(
+    start_url: str, start_params: dict[str, Any], position: Any
+) -> tuple[str, dict[str, Any], int]:
+    """(url, params, pages read) to carry on from a stored position; the first request
+    when there is none or it is not one this code wrote."""
+    fresh = (start_url, dict(start_params), 0)
+    if not isinstance(position, dict):
+        return fresh
+    pages, params = position.get("pages", 0), position.get("params") or {}
+    if isinstance(pages, bool) or not isinstance(pages, int) or not isinstance(params, dict):
+        return fresh
+    if "url" not in position:
+        return start_url, {**start_params, **params}, pages
+    url, restore = position["url"], position.get("restore") or []
+    if not isinstance(url, str) or not isinstance(restore, list):
+        return fresh
+    return url, {**{k: start_params[k] for k in restore if k in start_params}, **params}, pages
+
+
 class JsonApiSource(BaseSource):
     KIND = "json_api"
     RATE_LIMIT: RateLimitRules = DEFAULT_RULES  # how the service's rate-limit headers read
@@ -156,6 +210,9 @@ class JsonApiSource(BaseSource):
         ),
         "allowed_hosts": ALLOWED_HOSTS,
     }
+    # Listings resume where a run stopped (facebook reads its window again instead: its
+    # comment listings hang off feed pages already passed).
+    RESUMABLE: ClassVar[bool] = True
 
     @classmethod
     def check_config(cls, config: Any) -> list[str]:
@@ -165,6 +222,13 @@ class JsonApiSource(BaseSource):
             urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname
         ):
             problems.append(f"key 'url': {url!r} is not an http(s) URL")
+        for key, kinds, what in (
+            ("params", (str, int, float, bool), "a string, number or true/false"),
+            ("headers", (str,), "a string"),
+        ):
+            for name, value in (config.get(key) or {}).items():
+                if not isinstance(value, kinds):  # a run could not send it
+                    problems.append(f"key '{key}.{name}' must be {what}, not {value!r}")
         fields = config.get("fields") or {}
         for required in ("id", "text"):
             if required not in fields:
@@ -316,56 +380,48 @@ class JsonApiSource(BaseSource):
         self, ctx: SourceContext, url: str, params: dict[str, Any], headers: dict[str, str]
     ) -> AsyncIterator[Page]:
         """Page through one listing from `url`, following `pagination` (presets that
-        read several listings, such as comments under each post, call it per listing)."""
+        read several listings, such as comments under each post, call it per listing).
+
+        Each page carries the listing's position (the next request, or "done"), so a
+        run that stops anywhere is resumed there by the next one (`ctx.resume`). A page
+        that cannot be read ends a chained listing without moving its position."""
         pagination = self.options.get("pagination") or {}
         kind = pagination.get("type")
         max_pages = self.config.max_pages or DEFAULT_MAX_PAGES
-        params = dict(params)
+        start_url, start_params = url, dict(params)
+        key = listing_key(start_url, start_params)
+        stored = ctx.resume.get(key) if self.RESUMABLE else None
+        if stored == "done":  # an earlier run of this backfill finished this listing
+            return
+        url, params, fetched = resumed_request(start_url, start_params, stored)
+        if fetched:
+            ctx.log("INFO", f"resuming an unfinished listing after {fetched} page(s)")
 
+        page_param = pagination.get("param", "page" if kind == "page" else "offset")
         page_number = int(pagination.get("start", 1))
         offset = 0
         limit = int(pagination.get("limit", 100))
         if kind == "page":
-            params[pagination.get("param", "page")] = page_number
+            page_number = int(params.setdefault(page_param, page_number))
         elif kind == "offset":
-            params[pagination.get("param", "offset")] = offset
-            params[pagination.get("limit_param", "limit")] = limit
+            offset = int(params.setdefault(page_param, offset))
+            params.setdefault(pagination.get("limit_param", "limit"), limit)
         seen_cursors: set[str] = set()
         matched = False  # has `records` led to a list in any response yet?
 
-        for _ in range(max_pages):
+        while fetched < max_pages:
+            here = position_of(url, params, start_url, start_params, fetched)
+            fetched += 1
             response = await self.fetch(ctx, url, params, headers)
             ctx.set_status("running", "")
-            body = response.text()
-            try:
-                if response.status == 204:  # No Content: nothing (more) to list
-                    data, records = None, []
-                else:
-                    data = parse_json(body)
-                    records = self.records_of(data)
-                matched = True
-            except Exception as exc:  # whatever the page holds, it fails alone
-                if isinstance(exc, RecordsNotFound) and not matched:
-                    # No response has had it: the key is wrong, not this page.
-                    raise SourceConfigError(
-                        f"source {self.config.name!r}: key 'records': {exc} "
-                        f"from {response.url.split('?')[0]} (nothing loaded; check the key)"
-                    ) from None
-                reason = (
-                    not_json(response, body, exc)
-                    if isinstance(exc, json.JSONDecodeError)
-                    else str(exc)
-                    if isinstance(exc, PageParseError)
-                    else f"cannot read its records: {type(exc).__name__}: {exc}"
-                )
-                failure = FailedRecord(
-                    "parse",
-                    f"page {response.url}: {reason}",
-                    body,
-                    {"url": response.url, "status": response.status},
-                )
-                yield Page(records=[], url=response.url, failures=[failure])
-                data, records = None, None
+            data, records, failure, broken_off = self.read_page(response, matched)
+            if broken_off and failure is not None:
+                # A 200 whose JSON breaks off mid-way is most often a dropped connection.
+                ctx.log("WARNING", f"{failure.error[:200]}; fetching the page once more")
+                response = await self.fetch(ctx, url, params, headers)
+                data, records, failure, _ = self.read_page(response, matched)
+            failures = [failure] if failure is not None else []
+            matched = matched or records is not None
 
             # Work out the next request before yielding, so a crash never skips a page.
             next_url: str | None = None
@@ -404,7 +460,7 @@ class JsonApiSource(BaseSource):
                 start = int(pagination.get("start", 1))
                 if records == [] or (total is not None and page_number >= start + int(total)):
                     done = True
-                params[pagination.get("param", "page")] = page_number
+                params[page_param] = page_number
             elif kind == "offset":
                 total = (
                     count_of(get_path(data, pagination["total_path"]))
@@ -418,21 +474,65 @@ class JsonApiSource(BaseSource):
                     or (records is not None and total is None and len(records) < limit)
                 ):
                     done = True
-                params[pagination.get("param", "offset")] = offset
+                params[page_param] = offset
 
             if records and self._stops(ctx, records):
                 done = True
-            if records is not None:
-                yield Page(records=records, url=response.url)
-                if records == [] and kind in ("cursor", "next_url", "link_header"):
-                    done = True
-            if broken_link is not None:
+            if records == [] and kind in ("cursor", "next_url", "link_header"):
+                done = True
+            if next_url is not None:
+                url, params = next_url, {}
+            if records is None and kind in (None, "cursor", "next_url", "link_header"):
+                # No next request without this page: stay on it, the next run asks again.
+                yield Page(records=[], url=response.url, failures=failures, position={key: here})
+                return
+            if not done and fetched >= max_pages:
+                ctx.log("INFO", f"stopped after max_pages={max_pages}")
+                done = True
+            position: Any = (
+                "done" if done else position_of(url, params, start_url, start_params, fetched)
+            )
+            yield Page(
+                records=records or [], url=response.url, failures=failures, position={key: position}
+            )
+            if broken_link is not None:  # refused or unreadable: after its page is stored
                 raise broken_link
             if done:
                 return
-            if next_url is not None:
-                url, params = next_url, {}
-        ctx.log("INFO", f"stopped after max_pages={max_pages}")
+
+    def read_page(
+        self, response: Response, matched: bool = True
+    ) -> tuple[Any, list[Any] | None, FailedRecord | None, bool]:
+        """(data, records, None, False) for a page that reads, else (None, None, its
+        failure, whether the body looks like JSON cut off in transit). Whatever the page
+        holds, it fails alone — except a `records` key that no response of this listing
+        has had yet (`matched` False): that is a configuration error, not a bad page."""
+        body = response.text()
+        try:
+            if response.status == 204:  # No Content: nothing (more) to list
+                return None, [], None, False
+            data = parse_json(body)
+            return data, self.records_of(data), None, False
+        except Exception as exc:
+            if isinstance(exc, RecordsNotFound) and not matched:
+                raise SourceConfigError(
+                    f"source {self.config.name!r}: key 'records': {exc} "
+                    f"from {response.url.split('?')[0]} (nothing loaded; check the key)"
+                ) from None
+            reason = (
+                not_json(response, body, exc)
+                if isinstance(exc, json.JSONDecodeError)
+                else str(exc)
+                if isinstance(exc, PageParseError)
+                else f"cannot read its records: {type(exc).__name__}: {exc}"
+            )
+            failure = FailedRecord(
+                "parse",
+                f"page {response.url}: {reason}",
+                body,
+                {"url": response.url, "status": response.status},
+            )
+            return None, None, failure, cut_off(body, exc)
 
     def _stops(self, ctx: SourceContext, records: list[Any]) -> bool:
         """`stop_after`, which reads raw records: one it cannot read ends no run."""

@@ -146,6 +146,9 @@ class ScrapeSource(BaseSource):
                 or not urlsplit(url).hostname
             ):
                 problems.append(f"key 'start_urls': {url!r} is not an http(s) URL")
+        for domain in config.get("allowed_domains") or []:
+            if not isinstance(domain, str) or not domain:
+                problems.append(f"key 'allowed_domains': {domain!r} is not a host name")
         mode = config.get("extract") or "selectors"
         if mode not in MODES:
             problems.append(f"key 'extract' must be one of {', '.join(MODES)}, not {mode!r}")
@@ -277,6 +280,10 @@ class _Crawl:
         self.identities: set[str] = set()  # page identities whose records were taken
         # url key -> {"etag", "modified", "items", "links"} from earlier fetches.
         self.remembered: dict[str, dict[str, Any]] = dict(ctx.cursor.get("pages") or {})
+        # Validators of pages fetched but not handed on yet: a cursor committed before
+        # their records would turn the next run's fetch into a 304 and lose them.
+        self.fresh: dict[str, dict[str, Any]] = {}
+        self.page_keys: dict[int, str] = {}  # id(Page) -> url key, until handed on
         self.dirty = False
         self.since_flush = 0
         self.pending = 0
@@ -358,6 +365,9 @@ class _Crawl:
     def _with_cursor(self, page: Page, final: bool) -> Page:
         """Persist validators every so often (the cursor is rewritten whole, so not on
         every page of a big site) and always with the last page."""
+        key = self.page_keys.pop(id(page), None)
+        if key is not None:
+            self._settle(key)
         self.since_flush += 1
         if self.dirty and (final or self.since_flush >= max(25, len(self.remembered) // 10)):
             page.cursor = {**self.ctx.cursor, "pages": dict(self.remembered)}
@@ -535,6 +545,7 @@ class _Crawl:
         if identity in self.identities:
             self.counts["canonical"] += 1
             self.ctx.log("DEBUG", f"{final} is {page.url} again (canonical link); records skipped")
+            self._settle(key)  # no records of its own to wait for
             return None
         self.identities.add(identity)
         self.seen.add(identity)  # its canonical URL need not be fetched as well
@@ -563,7 +574,9 @@ class _Crawl:
                     },
                 )
             )
-        return Page(records=page.records, url=page.url, failures=failures)
+        handed = Page(records=page.records, url=page.url, failures=failures)
+        self.page_keys[id(handed)] = key
+        return handed
 
     def _remember(
         self, key: str, headers: Any, page: Extracted, known: dict[str, Any] | None
@@ -578,7 +591,13 @@ class _Crawl:
             entry["modified"] = modified
         if (etag or modified) and page.links:
             entry["links"] = page.links  # a 304 has no body to find them in
-        if entry == known:
+        if entry != known:
+            self.fresh[key] = entry
+
+    def _settle(self, key: str) -> None:
+        """A page's records are handed on: its validators may go into the cursor."""
+        entry = self.fresh.pop(key, None)
+        if entry is None:
             return
         self.remembered.pop(key, None)
         self.remembered[key] = entry

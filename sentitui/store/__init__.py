@@ -34,6 +34,7 @@ from sentitui.processing.redact import (
     register_secret,
     safe_line,
 )
+from sentitui.store.owner import Owner, is_alive, this_process
 
 # The pseudo segment key for posts.lang on the dashboard, in `stats` and the report.
 LANGUAGE_SEGMENT = "language"
@@ -235,6 +236,16 @@ def repair_implausible_created_at(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migrate_run_owners(db: sqlite_utils.Database) -> None:
+    """Who runs each run: host, pid and process start time (store/owner.py), so the
+    next process to start can close a dead owner's `running` runs as `interrupted`
+    and a stopping process closes only its own."""
+    db.execute("ALTER TABLE runs ADD COLUMN owner_host TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN owner_pid INTEGER")
+    db.execute("ALTER TABLE runs ADD COLUMN owner_started TEXT")
+    db.execute("CREATE INDEX runs_status ON runs (status)")
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
 MIGRATIONS = [
     _migrate_1,
@@ -242,6 +253,7 @@ MIGRATIONS = [
     _migrate_3,
     _migrate_text_label,
     repair_implausible_created_at,
+    _migrate_run_owners,
 ]
 
 
@@ -390,11 +402,12 @@ class Store:
     # ---- writes (the engine's writer only) -------------------------------------------
 
     def start_run(self, pipeline: str, source: str, trigger: Trigger) -> RunStats:
+        owner = this_process()
         with self.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO runs (pipeline, source, trigger, started_at, status) "
-                "VALUES (?, ?, ?, ?, 'running')",
-                (pipeline, source, trigger, utc_now()),
+                "INSERT INTO runs (pipeline, source, trigger, started_at, status, "
+                "owner_host, owner_pid, owner_started) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (pipeline, source, trigger, utc_now(), owner.host, owner.pid, owner.started),
             )
         assert cur.lastrowid is not None  # an INSERT always sets it
         return RunStats(run_id=cur.lastrowid, pipeline=pipeline, source=source, trigger=trigger)
@@ -407,9 +420,15 @@ class Store:
         """
         results = []
         now = utc_now()
+        # Counters move only once the transaction has committed (a full disk must not
+        # count rows that never landed): totals per run are kept here until then.
+        totals: dict[int, tuple[RunStats, list[int]]] = {}
         with self.transaction() as conn:
             for write in writes:
                 stats = write.stats
+                _, counts = totals.setdefault(
+                    id(stats), (stats, [stats.loaded, stats.duplicates, stats.failed])
+                )
                 # rowcount of executemany sums sqlite3_changes(), which leaves out the
                 # FTS triggers' rows: exactly the posts inserted, ignored ones excluded.
                 cur = conn.executemany(
@@ -452,14 +471,16 @@ class Store:
                 self._insert_failures(conn, stats, write.failures, now)
                 if write.cursor is not None:
                     self._set_cursor(conn, stats.pipeline, stats.source, write.cursor, now)
-                stats.loaded += loaded
-                stats.duplicates += duplicates
-                stats.failed += len(write.failures)
+                counts[0] += loaded
+                counts[1] += duplicates
+                counts[2] += len(write.failures)
                 conn.execute(
                     "UPDATE runs SET fetched = ?, loaded = ?, duplicates = ?, failed = ? WHERE id = ?",
-                    (stats.fetched, stats.loaded, stats.duplicates, stats.failed, stats.run_id),
+                    (stats.fetched, *counts, stats.run_id),
                 )
                 results.append((loaded, duplicates))
+        for stats, (loaded, duplicates, failed) in totals.values():
+            stats.loaded, stats.duplicates, stats.failed = loaded, duplicates, failed
         return results
 
     @staticmethod
@@ -558,12 +579,48 @@ class Store:
                     )
 
     def close_open_runs(self, status: str = "cancelled") -> int:
+        """Close this process's runs still `running` (a stopping daemon's leftovers);
+        other processes' runs are theirs to close."""
+        owner = this_process()
         with self.transaction() as conn:
             cur = conn.execute(
-                "UPDATE runs SET status = ?, ended_at = ? WHERE status = 'running'",
-                (status, utc_now()),
+                "UPDATE runs SET status = ?, ended_at = ? WHERE status = 'running' "
+                "AND owner_host = ? AND owner_pid = ? AND owner_started = ?",
+                (status, utc_now(), owner.host, owner.pid, owner.started),
             )
         return cur.rowcount
+
+    def close_dead_runs(self) -> int:
+        """Close as `interrupted` the `running` runs whose owner process has died
+        (killed, or stopped by a full disk before it could write their end); runs
+        from before owners were recorded count as dead."""
+        rows = self.rows(
+            "SELECT id, owner_host, owner_pid, owner_started FROM runs WHERE status = 'running'"
+        )
+        dead = [
+            (r["id"], r["owner_pid"])
+            for r in rows
+            if r["owner_host"] is None
+            or not is_alive(
+                Owner(str(r["owner_host"]), int(r["owner_pid"] or 0), str(r["owner_started"] or ""))
+            )
+        ]
+        if not dead:
+            return 0
+        now = utc_now()
+        with self.transaction() as conn:
+            for run_id, pid in dead:
+                conn.execute(
+                    "UPDATE runs SET status = 'interrupted', ended_at = ?, error = ? "
+                    "WHERE id = ? AND status = 'running'",
+                    (
+                        now,
+                        f"its process (pid {pid}) ended before the run did; "
+                        "the next run of the source resumes where it stopped",
+                        run_id,
+                    ),
+                )
+        return len(dead)
 
     # ---- reads -----------------------------------------------------------------------
 

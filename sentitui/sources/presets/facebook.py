@@ -43,6 +43,8 @@ class FacebookSource(GraphPreset):
         ),
     )
 
+    RESUMABLE = False  # a stopped run reads the whole window again (see above)
+
     @classmethod
     def check_config(cls, config: Any) -> list[str]:
         include = config.get("include", ["feed", "comments"])

@@ -20,7 +20,7 @@ from sentitui.models import Page
 from sentitui.net.http import AuthError, FetchError, Response
 from sentitui.net.ratelimit import clock
 from sentitui.sources.base import Option, SourceContext, get_path, parse_json
-from sentitui.sources.json_api import comparable, newest
+from sentitui.sources.json_api import comparable, listing_key, newest
 from sentitui.sources.presets.common import CURSOR_FIELD, SocialPreset, as_object, preset_options
 
 QUOTA_REASONS = ("quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded")
@@ -87,6 +87,9 @@ class YouTubeSource(SocialPreset):
                     yield page
             except SkipVideo as exc:
                 ctx.log("WARNING", f"video {video}: {exc}; skipped")
+                # Nothing more to read there: its listing is finished, not left halfway.
+                done = {listing_key(self.options["url"], params): "done"}
+                yield Page(records=[], url=self.options["url"], position=done)
 
     async def fetch(
         self, ctx: SourceContext, url: str, params: dict[str, Any], headers: dict[str, str]
