@@ -4,8 +4,9 @@ stored posts are rescored (`sentitui rescore`), so both follow the same rules.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sentitui.processing.classify import classify
 from sentitui.processing.score import Analysis, label_for
@@ -14,6 +15,19 @@ if TYPE_CHECKING:
     from sentitui.config import PipelineConfig
 
 __all__ = ["Insight", "insight_for", "public_handles"]
+
+
+class InsightRules(Protocol):
+    """What `insight_for` reads: a PipelineConfig, or the workers' RecordRules."""
+
+    @property
+    def positive_threshold(self) -> float: ...
+    @property
+    def negative_threshold(self) -> float: ...
+    @property
+    def competitors(self) -> Sequence[str]: ...
+    @property
+    def competitor_aliases(self) -> Mapping[str, Sequence[str]]: ...
 
 
 @dataclass(slots=True)
@@ -26,11 +40,11 @@ class Insight:
     aspects: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def insight_for(text: str, analysis: Analysis, pipeline: PipelineConfig) -> Insight:
+def insight_for(text: str, analysis: Analysis, pipeline: InsightRules) -> Insight:
     """Label with the pipeline's thresholds, classify, and label each aspect the same way."""
     positive, negative = pipeline.positive_threshold, pipeline.negative_threshold
     feedback, competitors = classify(
-        text, analysis.polarity, pipeline.competitors, pipeline.competitor_aliases
+        text, analysis.polarity, list(pipeline.competitors), pipeline.competitor_aliases
     )
     aspects = {
         name: {"polarity": polarity, "label": label_for(polarity, positive, negative)}

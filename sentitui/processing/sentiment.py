@@ -623,7 +623,23 @@ def _vocabulary() -> dict[str, float]:
 def _word_value(
     word: str, lexicon: dict[str, tuple[float, float]]
 ) -> tuple[float, float, bool] | None:
-    """(polarity, subjectivity, stretched) for a word, or None when it carries no opinion."""
+    """(polarity, subjectivity, stretched) for a word, or None when it carries no opinion.
+
+    With the default lexicon the answer is memoised per word: a run meets the same few
+    thousand words millions of times, and the inflection rules cost more than a lookup."""
+    if lexicon is _lexicon():
+        return _default_word_value(word)
+    return _lookup_word(word, lexicon)
+
+
+@lru_cache(maxsize=65536)
+def _default_word_value(word: str) -> tuple[float, float, bool] | None:
+    return _lookup_word(word, _lexicon())
+
+
+def _lookup_word(
+    word: str, lexicon: dict[str, tuple[float, float]]
+) -> tuple[float, float, bool] | None:
     lower = word.lower().replace("’", "'")
     stretched = False
     if _STRETCH.search(lower):
@@ -677,6 +693,7 @@ def _adjectives() -> frozenset[str]:
     )
 
 
+@lru_cache(maxsize=65536)
 def _normal(word: str) -> str:
     return _STRETCH.sub(r"\1", word.lower().replace("’", "'")).replace("'", "")
 
