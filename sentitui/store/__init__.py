@@ -26,6 +26,7 @@ from typing import Any
 import sqlite_utils
 
 from sentitui.models import FailedRecord, Post, RunStats
+from sentitui.store import rollups
 
 
 def utc_now() -> str:
@@ -194,8 +195,21 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     db["failed_records"].create_index(["created_at"], index_name="failed_records_created")
 
 
+def _migrate_rollups(db: sqlite_utils.Database) -> None:
+    """Scale: pre-aggregated counts the writer keeps in step with the posts (see
+    store/rollups.py), filled once from the posts already stored; an index on
+    `fetched_at` and per-filter indexes ordered like the Posts screen
+    (newest first), so its filters page without sorting millions of rows."""
+    rollups.create(db)
+    rollups.rebuild(db)
+    for column in ("source", "label", "feedback"):
+        db.execute(
+            f"CREATE INDEX IF NOT EXISTS posts_{column}_created ON posts ({column}, created_at, id)"
+        )
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
-MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3]
+MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3, _migrate_rollups]
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -349,6 +363,9 @@ class Store:
         results = []
         now = utc_now()
         with self.transaction() as conn:
+            # Rows inserted below get ids above this one: the rollups add exactly those.
+            last_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM posts").fetchone()[0]
+            inserted = 0
             for write in writes:
                 stats = write.stats
                 # rowcount of executemany sums sqlite3_changes(), which leaves out the
@@ -388,6 +405,7 @@ class Store:
                     ],
                 )
                 loaded = max(cur.rowcount, 0) if write.posts else 0
+                inserted += loaded
                 duplicates = len(write.posts) - loaded
                 self._insert_failures(conn, stats, write.failures, now)
                 if write.cursor is not None:
@@ -400,6 +418,8 @@ class Store:
                     (stats.fetched, stats.loaded, stats.duplicates, stats.failed, stats.run_id),
                 )
                 results.append((loaded, duplicates))
+            if inserted:
+                rollups.apply(conn, "posts.id > ?", (last_id,), 1)
         return results
 
     @staticmethod
@@ -594,15 +614,11 @@ class Store:
 
     def totals(self) -> dict[str, Any]:
         """Headline figures for the dashboard and `sentitui stats`."""
-        row = self.conn.execute(
-            "SELECT COUNT(*), AVG(polarity), SUM(label = 'negative'), SUM(label = 'positive'), "
-            "SUM(label = 'neutral') FROM posts"
-        ).fetchone()
-        posts, avg, negative, positive, neutral = row
+        posts, avg, positive, neutral, negative = rollups.totals(self.conn)
         open_failed = self.count_failed(status="open")
         return {
             "posts": posts,
-            "avg_polarity": round(avg, 4) if avg is not None else None,
+            "avg_polarity": avg,
             "positive": positive or 0,
             "neutral": neutral or 0,
             "negative": negative or 0,
@@ -610,37 +626,19 @@ class Store:
             "open_failed": open_failed,
         }
 
+    # The dashboard and `stats` read the rollups (store/rollups.py), never all posts.
+
     def totals_by_source(self) -> list[dict[str, Any]]:
-        return self.rows(
-            "SELECT pipeline, source, COUNT(*) AS posts, ROUND(AVG(polarity), 4) AS avg_polarity, "
-            "SUM(label = 'positive') AS positive, SUM(label = 'neutral') AS neutral, "
-            "SUM(label = 'negative') AS negative FROM posts GROUP BY pipeline, source "
-            "ORDER BY pipeline, source"
-        )
+        return rollups.totals_by_source(self.conn)
 
     def feedback_split(self) -> dict[str, int]:
-        return {
-            r["feedback"]: r["n"]
-            for r in self.rows(
-                "SELECT feedback, COUNT(*) AS n FROM posts GROUP BY feedback ORDER BY n DESC"
-            )
-        }
+        return rollups.feedback_split(self.conn)
 
     def segment_keys(self) -> list[str]:
-        rows = self.rows(
-            "SELECT DISTINCT j.key AS key FROM posts, json_each(posts.segments) AS j ORDER BY key"
-        )
-        return [r["key"] for r in rows]
+        return rollups.segment_keys(self.conn)
 
     def segment_breakdown(self, key: str) -> list[dict[str, Any]]:
-        return self.rows(
-            "SELECT json_extract(segments, '$.' || ?) AS segment, COUNT(*) AS posts, "
-            "ROUND(AVG(polarity), 4) AS avg_polarity, SUM(label = 'positive') AS positive, "
-            "SUM(label = 'neutral') AS neutral, SUM(label = 'negative') AS negative "
-            "FROM posts WHERE json_extract(segments, '$.' || ?) IS NOT NULL "
-            "GROUP BY segment ORDER BY posts DESC",
-            (json.dumps(key)[1:-1], json.dumps(key)[1:-1]),
-        )
+        return rollups.segment_breakdown(self.conn, key)
 
     def sentiment_over_time(
         self, bucket_seconds: int, since: str | None = None, time_column: str = "created_at"
@@ -648,6 +646,8 @@ class Store:
         """Average polarity per source per time bucket (bucket start as ISO 8601 UTC)."""
         if time_column not in ("created_at", "fetched_at"):
             raise ValueError(time_column)
+        if time_column == "created_at" and bucket_seconds % 60 == 0:
+            return rollups.sentiment_over_time(self.conn, bucket_seconds, since)
         where = f"WHERE {time_column} IS NOT NULL" + (f" AND {time_column} >= ?" if since else "")
         params: list[Any] = [bucket_seconds, bucket_seconds]
         if since:
@@ -662,10 +662,8 @@ class Store:
 
     def posts_per_minute(self, minutes: int = 5) -> float:
         since = iso(time.time() - minutes * 60)
-        n = self.conn.execute(
-            "SELECT COUNT(*) FROM posts WHERE fetched_at >= ?", (since,)
-        ).fetchone()[0]
-        return round(n / minutes, 2)
+        assert since is not None
+        return round(rollups.posts_since(self.conn, since) / minutes, 2)
 
     def search_posts(
         self,
@@ -699,11 +697,7 @@ class Store:
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def count_posts(self, pipeline: str | None = None) -> int:
-        if pipeline:
-            return self.conn.execute(
-                "SELECT COUNT(*) FROM posts WHERE pipeline = ?", (pipeline,)
-            ).fetchone()[0]
-        return self.conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
+        return rollups.count_posts(self.conn, pipeline)
 
     def count_search_posts(
         self,
@@ -714,12 +708,18 @@ class Store:
         feedback: str | None = None,
     ) -> int:
         """How many posts `search_posts` would page through (for "rows 1-100 of N")."""
+        if not query:  # a maintained count; only a text search counts rows
+            return rollups.count_posts(self.conn, None, source, label, feedback)
         where, params = self._posts_filter(query, source, label, feedback)
         return self.conn.execute(f"SELECT COUNT(*) FROM posts {where}", params).fetchone()[0]
 
     def post_time_range(self) -> tuple[str | None, str | None]:
         """First and last `created_at`: the console sizes its "all" chart buckets from it."""
-        row = self.conn.execute("SELECT MIN(created_at), MAX(created_at) FROM posts").fetchone()
+        # Two subqueries, each one step down the created_at index (MIN and MAX in one
+        # SELECT would scan the whole table).
+        row = self.conn.execute(
+            "SELECT (SELECT MIN(created_at) FROM posts), (SELECT MAX(created_at) FROM posts)"
+        ).fetchone()
         return row[0], row[1]
 
     # ---- insight panels (competitors, aspects) ------------------------------------------
@@ -728,17 +728,8 @@ class Store:
         """Per competitor mentioned: `mentions` (posts naming it), `share_of_voice`
         (mentions / all posts in scope, 0..1), `avg_polarity` of those posts and their
         positive/neutral/negative counts; most mentioned first."""
-        where, params = ("WHERE posts.pipeline = ?", [pipeline]) if pipeline else ("", [])
-        total = self.conn.execute(f"SELECT COUNT(*) FROM posts {where}", params).fetchone()[0]
-        rows = self.rows(
-            "SELECT c.value AS competitor, COUNT(*) AS mentions, "
-            "ROUND(AVG(posts.polarity), 4) AS avg_polarity, "
-            "SUM(posts.label = 'positive') AS positive, SUM(posts.label = 'neutral') AS neutral, "
-            "SUM(posts.label = 'negative') AS negative "
-            f"FROM posts, json_each(posts.competitors) AS c {where} "
-            "GROUP BY c.value ORDER BY mentions DESC, competitor",
-            params,
-        )
+        total = self.count_posts(pipeline)
+        rows = rollups.competitor_rows(self.conn, pipeline)
         for row in rows:
             row["share_of_voice"] = round(row["mentions"] / total, 4) if total else 0.0
         return rows
@@ -750,27 +741,7 @@ class Store:
         `mentions`, `avg_polarity`, positive/neutral/negative counts and
         `negative_share`. Posts without that segment are left out of a segmented
         summary. Ordered by segment, then most negative mentions first."""
-        clauses, params = ["posts.aspects IS NOT NULL"], []
-        segment_sql = "NULL"
-        if segment_key:
-            path = "$." + json.dumps(segment_key)
-            segment_sql = "json_extract(posts.segments, ?)"
-            clauses.append("json_extract(posts.segments, ?) IS NOT NULL")
-            params.append(path)
-        if pipeline:
-            clauses.append("posts.pipeline = ?")
-            params.append(pipeline)
-        select_params = [path] if segment_key else []
-        rows = self.rows(
-            f"SELECT {segment_sql} AS segment, a.key AS aspect, COUNT(*) AS mentions, "
-            "ROUND(AVG(json_extract(a.value, '$.polarity')), 4) AS avg_polarity, "
-            "SUM(json_extract(a.value, '$.label') = 'positive') AS positive, "
-            "SUM(json_extract(a.value, '$.label') = 'neutral') AS neutral, "
-            "SUM(json_extract(a.value, '$.label') = 'negative') AS negative "
-            "FROM posts, json_each(posts.aspects) AS a WHERE " + " AND ".join(clauses) + " "
-            "GROUP BY segment, aspect ORDER BY segment, negative DESC, mentions DESC, aspect",
-            select_params + params,
-        )
+        rows = rollups.aspect_rows(self.conn, segment_key, pipeline)
         for row in rows:
             row["negative_share"] = round(row["negative"] / row["mentions"], 4)
         return rows
