@@ -197,15 +197,9 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
 
 def _migrate_rollups(db: sqlite_utils.Database) -> None:
     """Scale: pre-aggregated counts the writer keeps in step with the posts (see
-    store/rollups.py), filled once from the posts already stored; an index on
-    `fetched_at` and per-filter indexes ordered like the Posts screen
-    (newest first), so its filters page without sorting millions of rows."""
+    store/rollups.py), filled once from the posts already stored."""
     rollups.create(db)
     rollups.rebuild(db)
-    for column in ("source", "label", "feedback"):
-        db.execute(
-            f"CREATE INDEX IF NOT EXISTS posts_{column}_created ON posts ({column}, created_at, id)"
-        )
 
 
 # Each entry upgrades the schema by one version; never edit an entry once released.
@@ -561,8 +555,15 @@ class Store:
         search: str | None = None,
         limit: int = 200,
         offset: int = 0,
+        before_id: int | None = None,
     ) -> list[dict[str, Any]]:
+        """Newest first. `before_id` (the last id of the previous page) pages by key, so
+        a page deep in a long list costs as much as the first; `offset` skips rows."""
         where, params = self._failed_filter(status, source, stage, search)
+        if before_id is not None:
+            where = (where + " AND" if where else "WHERE") + " id < ?"
+            params.append(before_id)
+            offset = 0
         return self.rows(
             "SELECT id, run_id, pipeline, source, stage, error, created_at, updated_at, attempts, "
             f"status, length(payload) AS payload_size FROM failed_records {where} "
@@ -674,13 +675,32 @@ class Store:
         feedback: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        before: tuple[str | None, int] | None = None,
     ) -> list[dict[str, Any]]:
-        """Posts newest first; `query` is full-text (FTS5 syntax, words are ANDed)."""
+        """Posts newest first (undated ones last); `query` is full-text (FTS5 syntax,
+        words are ANDed). `before` is the (created_at, id) of the previous page's last
+        row: paging by key reads one page down the index however deep it is."""
         where, params = self._posts_filter(query, source, label, feedback)
-        return self.rows(
-            f"SELECT * FROM posts {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        )
+        order = "ORDER BY created_at DESC, id DESC LIMIT ?"
+        if before is None:
+            return self.rows(
+                f"SELECT * FROM posts {where} {order} OFFSET ?", (*params, limit, offset)
+            )
+        joiner = f"{where} AND" if where else "WHERE"
+        created_at, last_id = before
+        rows: list[dict[str, Any]] = []
+        if created_at is not None:  # dated posts after the key, then the undated ones
+            rows = self.rows(
+                f"SELECT * FROM posts {joiner} (created_at, id) < (?, ?) {order}",
+                (*params, created_at, last_id, limit),
+            )
+            last_id = 2**63 - 1
+        if len(rows) < limit:
+            rows += self.rows(
+                f"SELECT * FROM posts {joiner} created_at IS NULL AND id < ? {order}",
+                (*params, last_id, limit - len(rows)),
+            )
+        return rows
 
     @staticmethod
     def _posts_filter(
