@@ -38,7 +38,12 @@ def test_key_paging_walks_the_same_rows_as_offsets(tmp_path: Path) -> None:
         walked: list[dict[str, object]] = []
         offset = 0
         while True:
-            window = with_store(db, lambda s: load_posts(s, PostFilter(label=label), 10, offset))
+            window = with_store(
+                db,
+                lambda s, label=label, offset=offset: load_posts(
+                    s, PostFilter(label=label), 10, offset
+                ),
+            )
             assert window.total == len(everything)
             if not window.rows:
                 break
@@ -49,7 +54,7 @@ def test_key_paging_walks_the_same_rows_as_offsets(tmp_path: Path) -> None:
     every_failed = store.failed_records(limit=1000)
     walked_ids: list[int] = []
     for offset in range(0, 60, 20):
-        window = with_store(db, lambda s: load_failed(s, FailedFilter(), 20, offset))
+        window = with_store(db, lambda s, offset=offset: load_failed(s, FailedFilter(), 20, offset))
         walked_ids += [r["id"] for r in window.rows]
     assert walked_ids == [r["id"] for r in every_failed]
     store.close()
