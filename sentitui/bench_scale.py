@@ -24,7 +24,35 @@ DAYS = 30
 PAGE = 500
 PAGES_PER_COMMIT = 64  # the writer's MAX_BATCH
 START = 1_793_491_200  # 2026-11-01T00:00:00Z
-_WORDS = ["love", "hate", "scent", "price", "curls", "frizz", "bottle", "pump", "shiny", "soft", "greasy", "cheap", "lather", "rinse", "residue", "fragrance", "itchy", "scalp", "volume", "dry", "smooth", "silky", "broke", "leaked", "week", "bag", "lasts"]
+_WORDS = [
+    "love",
+    "hate",
+    "scent",
+    "price",
+    "curls",
+    "frizz",
+    "bottle",
+    "pump",
+    "shiny",
+    "soft",
+    "greasy",
+    "cheap",
+    "lather",
+    "rinse",
+    "residue",
+    "fragrance",
+    "itchy",
+    "scalp",
+    "volume",
+    "dry",
+    "smooth",
+    "silky",
+    "broke",
+    "leaked",
+    "week",
+    "bag",
+    "lasts",
+]
 _LABELS = ("positive", "neutral", "negative")
 _FEEDBACK = ("praise", "complaint", "question", "suggestion", "comparison", "other")
 _REGIONS = ("UK", "EU", "US-East", "US-West", "APAC", "LATAM")
