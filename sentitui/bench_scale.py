@@ -173,3 +173,45 @@ def time_queries(path: Path) -> dict[str, Any]:
         lambda: with_store(path, lambda s: s.search_posts(label="negative", limit=100))
     )
     return figures
+
+
+KEYS = ("w", "w", "w", "5", "1", "2", "3", "4", "1", "w", "5", "1")
+
+
+async def console_figures(path: Path, size: tuple[int, int] = (120, 40)) -> dict[str, Any]:
+    """The console on the database, driven headless by Textual's Pilot: seconds from
+    start to the first full dashboard, and per key press the time to a redrawn screen
+    (the key answered from what is loaded) and to the data behind it (its queries
+    done and drawn)."""
+    from sentitui.tui.app import SentiApp
+
+    started = time.perf_counter()
+    app = SentiApp(path, [], score_workers=0)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        first = time.perf_counter() - started
+        redraw: list[float] = []
+        data: list[float] = []
+        for key in KEYS:
+            pressed = time.perf_counter()
+            await pilot.press(key)
+            await pilot.pause()
+            redraw.append(time.perf_counter() - pressed)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            data.append(time.perf_counter() - pressed)
+    return {
+        "first_dashboard_s": round(first, 3),
+        "keys": len(KEYS),
+        "key_redraw_median_ms": round(_quantile(redraw, 0.5) * 1000, 1),
+        "key_redraw_p90_ms": round(_quantile(redraw, 0.9) * 1000, 1),
+        "key_data_median_ms": round(_quantile(data, 0.5) * 1000, 1),
+        "key_data_p90_ms": round(_quantile(data, 0.9) * 1000, 1),
+    }
+
+
+def _quantile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
