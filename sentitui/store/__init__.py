@@ -235,6 +235,11 @@ def _migrate_rollups(db: sqlite_utils.Database) -> None:
     rollups.create(db)
     rollups.rebuild(db)
     db.execute("DROP TRIGGER IF EXISTS posts_ai")
+    # The Posts screen filters by source newest first: (source, created_at) reads one
+    # page down the index where (source, label) sorted all of a source's posts (1.1 s
+    # at 1M). Counts by source and label now come from the rollups.
+    db.execute("DROP INDEX IF EXISTS idx_posts_source_label")
+    db.execute("CREATE INDEX IF NOT EXISTS posts_source_created ON posts (source, created_at)")
 
 
 # Each entry upgrades the schema by one version; never edit an entry once released.
