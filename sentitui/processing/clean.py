@@ -93,6 +93,8 @@ def strip_controls(text: str) -> str:
     """
     if not isinstance(text, str):
         text = str(text)
+    if text.isprintable():  # everything removed below is a non-printable character
+        return text
     text = _CR.sub("\n", text)
     text = _ESCAPES.sub("", text)
     return _CONTROLS.sub("", text)
@@ -210,10 +212,11 @@ def clean_text(text: str) -> str:
         if "&" in text:
             text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     text = unicodedata.normalize("NFKC", text)
-    text = strip_controls(text)
-    text = _ZERO_WIDTH.sub("", text)
-    if "\u200d" in text:
-        text = _STRAY_ZWJ.sub("", text)
+    if not text.isprintable():  # controls and invisible characters are all non-printable
+        text = strip_controls(text)
+        text = _ZERO_WIDTH.sub("", text)
+        if "\u200d" in text:
+            text = _STRAY_ZWJ.sub("", text)
     return _WHITESPACE.sub(" ", text).strip()
 
 

@@ -394,6 +394,7 @@ class Store:
         A page's posts, its failed records, its run counters and its source's cursor
         land together or not at all.
         """
+        writes = list(writes)
         results = []
         now = utc_now()
         with self.transaction() as conn:
@@ -430,7 +431,12 @@ class Store:
                     "INSERT INTO posts_fts (rowid, text) SELECT id, text FROM posts WHERE id > ?",
                     (last_id,),
                 )
-                rollups.apply(conn, "posts.id > ?", (last_id,), 1)
+                present = [
+                    column
+                    for column in rollups.JSON_COLUMNS
+                    if any(getattr(p, column) for w in writes for p in w.posts)
+                ]
+                rollups.apply(conn, "posts.id > ?", (last_id,), 1, present)
         return results
 
     @staticmethod

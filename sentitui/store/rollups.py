@@ -102,14 +102,19 @@ def create(conn: Executes) -> None:
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
 
 
-def _selects() -> list[tuple[str, str]]:
-    """(table, SELECT of key columns + count + polarity sum over `posts {where}`)."""
+JSON_COLUMNS = ("segments", "competitors", "aspects")
+
+
+def _selects() -> list[tuple[str, str, str | None]]:
+    """(table, SELECT of key columns + count + polarity sum over `posts {where}`, the
+    JSON column it expands or None)."""
     count = f"? * COUNT(*), ? * SUM({_E4.format('posts.polarity')})"
-    selects = [
+    selects: list[tuple[str, str, str | None]] = [
         (
             "rollup_totals",
             f"SELECT posts.pipeline, posts.source, {_LABEL}, {_FEEDBACK}, {count} "
             "FROM posts WHERE {where} GROUP BY 1, 2, 3, 4",
+            None,
         )
     ]
     for grain, (column, width) in GRAINS.items():
@@ -119,6 +124,7 @@ def _selects() -> list[tuple[str, str]]:
                 f"SELECT '{grain}', substr(posts.{column}, 1, {width}), posts.pipeline, "
                 f"posts.source, {count} FROM posts "
                 f"WHERE posts.{column} IS NOT NULL AND ({{where}}) GROUP BY 2, 3, 4",
+                None,
             )
         )
     selects += [
@@ -127,12 +133,14 @@ def _selects() -> list[tuple[str, str]]:
             f"SELECT posts.pipeline, s.key, s.value, {_LABEL}, {count} "
             "FROM posts, json_each(posts.segments) AS s "
             "WHERE s.value IS NOT NULL AND ({where}) GROUP BY 1, 2, 3, 4",
+            "segments",
         ),
         (
             "rollup_competitors",
             f"SELECT posts.pipeline, c.value, {_LABEL}, {count} "
             "FROM posts, json_each(posts.competitors) AS c "
             "WHERE c.value IS NOT NULL AND ({where}) GROUP BY 1, 2, 3",
+            "competitors",
         ),
         (
             "rollup_aspects",
@@ -141,6 +149,7 @@ def _selects() -> list[tuple[str, str]]:
             f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}) "
             "FROM posts, json_each(posts.aspects) AS a "
             "WHERE posts.aspects IS NOT NULL AND ({where}) GROUP BY 1, 4, 5",
+            "aspects",
         ),
         (
             "rollup_aspects",
@@ -150,6 +159,7 @@ def _selects() -> list[tuple[str, str]]:
             "FROM posts, json_each(posts.aspects) AS a, json_each(posts.segments) AS s "
             "WHERE posts.aspects IS NOT NULL AND s.value IS NOT NULL AND ({where}) "
             "GROUP BY 1, 2, 3, 4, 5",
+            "aspects",
         ),
     ]
     return selects
@@ -158,13 +168,23 @@ def _selects() -> list[tuple[str, str]]:
 _SELECTS = _selects()
 
 
-def apply(conn: Executes, where: str, params: Sequence[Any], sign: int) -> None:
+def apply(
+    conn: Executes,
+    where: str,
+    params: Sequence[Any],
+    sign: int,
+    json_columns: Iterable[str] = JSON_COLUMNS,
+) -> None:
     """Add (sign=1) or take away (sign=-1) the posts matching `where` (a condition on
     the `posts` table, with `params`) in every rollup; run it in the caller's
-    transaction, after inserting them or before deleting or changing them."""
+    transaction, after inserting them or before deleting or changing them. The writer
+    leaves out of `json_columns` those no post of its batch has (they add nothing)."""
     if sign not in (1, -1):
         raise ValueError(f"sign must be 1 or -1, not {sign}")
-    for table, select in _SELECTS:
+    expand = set(json_columns)
+    for table, select, column in _SELECTS:
+        if column is not None and column not in expand:
+            continue
         keys = ", ".join(_KEYS[table])
         conn.execute(
             f"INSERT INTO {table} ({keys}, posts, polarity_sum) "
