@@ -42,6 +42,8 @@ def post(n: int, **kw: Any) -> Post:
     )
     if n % 11 == 0:
         fields["created_at"] = None
+    if n % 17 == 0:  # a post the scorer could not read: out of every average
+        fields.update(polarity=None, label="unscored")
     fields.update(kw)
     return Post(**fields)
 

@@ -1,7 +1,8 @@
 """Pre-aggregated counts of posts, so the dashboard and `stats` read thousands of rows,
 not millions.
 
-Every table holds a post count and a polarity sum per combination of its key columns;
+Every table holds a post count, a polarity sum and the count of posts with a polarity
+(`scored`: unscored posts stay out of averages) per combination of its key columns;
 the sum is in whole ten-thousandths (polarities are stored rounded to 4 decimals), so
 adding and taking away posts for months leaves no floating-point drift:
 
@@ -62,28 +63,28 @@ _FEEDBACK = "COALESCE(posts.feedback, '')"
 TABLES: dict[str, str] = {
     "rollup_totals": (
         "pipeline TEXT NOT NULL, source TEXT NOT NULL, label TEXT NOT NULL, "
-        "feedback TEXT NOT NULL, posts INTEGER NOT NULL, polarity_sum INTEGER NOT NULL, "
+        "feedback TEXT NOT NULL, posts INTEGER NOT NULL, polarity_sum INTEGER NOT NULL, scored INTEGER NOT NULL, "
         "PRIMARY KEY (pipeline, source, label, feedback)"
     ),
     "rollup_time": (
         "grain TEXT NOT NULL, bucket TEXT NOT NULL, pipeline TEXT NOT NULL, "
-        "source TEXT NOT NULL, posts INTEGER NOT NULL, polarity_sum INTEGER NOT NULL, "
+        "source TEXT NOT NULL, posts INTEGER NOT NULL, polarity_sum INTEGER NOT NULL, scored INTEGER NOT NULL, "
         "PRIMARY KEY (grain, bucket, pipeline, source)"
     ),
     "rollup_segments": (
         "pipeline TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, label TEXT NOT NULL, "
-        "posts INTEGER NOT NULL, polarity_sum INTEGER NOT NULL, "
+        "posts INTEGER NOT NULL, polarity_sum INTEGER NOT NULL, scored INTEGER NOT NULL, "
         "PRIMARY KEY (pipeline, key, value, label)"
     ),
     "rollup_competitors": (
         "pipeline TEXT NOT NULL, competitor TEXT NOT NULL, label TEXT NOT NULL, "
-        "posts INTEGER NOT NULL, polarity_sum INTEGER NOT NULL, "
+        "posts INTEGER NOT NULL, polarity_sum INTEGER NOT NULL, scored INTEGER NOT NULL, "
         "PRIMARY KEY (pipeline, competitor, label)"
     ),
     "rollup_aspects": (
         "pipeline TEXT NOT NULL, segment_key TEXT NOT NULL, segment_value TEXT NOT NULL, "
         "aspect TEXT NOT NULL, label TEXT NOT NULL, posts INTEGER NOT NULL, "
-        "polarity_sum INTEGER NOT NULL, "
+        "polarity_sum INTEGER NOT NULL, scored INTEGER NOT NULL, "
         "PRIMARY KEY (pipeline, segment_key, segment_value, aspect, label)"
     ),
 }
@@ -108,7 +109,7 @@ JSON_COLUMNS = ("segments", "competitors", "aspects")
 def _selects() -> list[tuple[str, str, str | None]]:
     """(table, SELECT of key columns + count + polarity sum over `posts {where}`, the
     JSON column it expands or None)."""
-    count = f"? * COUNT(*), ? * SUM({_E4.format('posts.polarity')})"
+    count = f"? * COUNT(*), ? * SUM({_E4.format('posts.polarity')}), ? * COUNT(posts.polarity)"
     selects: list[tuple[str, str, str | None]] = [
         (
             "rollup_totals",
@@ -146,7 +147,7 @@ def _selects() -> list[tuple[str, str, str | None]]:
             "rollup_aspects",
             "SELECT posts.pipeline, '', '', a.key, "
             "COALESCE(json_extract(a.value, '$.label'), ''), "
-            f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}) "
+            f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}), ? * COUNT({_ASPECT_POLARITY}) "
             "FROM posts, json_each(posts.aspects) AS a "
             "WHERE posts.aspects IS NOT NULL AND ({where}) GROUP BY 1, 4, 5",
             "aspects",
@@ -155,7 +156,7 @@ def _selects() -> list[tuple[str, str, str | None]]:
             "rollup_aspects",
             "SELECT posts.pipeline, s.key, s.value, a.key, "
             "COALESCE(json_extract(a.value, '$.label'), ''), "
-            f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}) "
+            f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}), ? * COUNT({_ASPECT_POLARITY}) "
             "FROM posts, json_each(posts.aspects) AS a, json_each(posts.segments) AS s "
             "WHERE posts.aspects IS NOT NULL AND s.value IS NOT NULL AND ({where}) "
             "GROUP BY 1, 2, 3, 4, 5",
@@ -187,11 +188,12 @@ def apply(
             continue
         keys = ", ".join(_KEYS[table])
         conn.execute(
-            f"INSERT INTO {table} ({keys}, posts, polarity_sum) "
+            f"INSERT INTO {table} ({keys}, posts, polarity_sum, scored) "
             + select.format(where=where)
             + f" ON CONFLICT ({keys}) DO UPDATE SET posts = {table}.posts + excluded.posts, "
-            f"polarity_sum = {table}.polarity_sum + excluded.polarity_sum",
-            (sign, sign, *params),
+            f"polarity_sum = {table}.polarity_sum + excluded.polarity_sum, "
+            f"scored = {table}.scored + excluded.scored",
+            (sign, sign, sign, *params),
         )
     if sign < 0:
         for table in TABLES:
@@ -229,10 +231,9 @@ _LABEL_SUMS = (
 def totals(conn: sqlite3.Connection) -> tuple[int, float | None, int, int, int]:
     """(posts, average polarity, positive, neutral, negative) over every post."""
     row = conn.execute(
-        f"SELECT SUM(posts) AS n, SUM(polarity_sum), {_LABEL_SUMS} FROM rollup_totals"
+        f"SELECT SUM(posts) AS n, SUM(polarity_sum), SUM(scored), {_LABEL_SUMS} FROM rollup_totals"
     ).fetchone()
-    posts = row[0] or 0
-    return posts, _avg(row[1], posts), row[2] or 0, row[3] or 0, row[4] or 0
+    return row[0] or 0, _avg(row[1], row[2]), row[3] or 0, row[4] or 0, row[5] or 0
 
 
 def count_posts(
@@ -260,7 +261,7 @@ def count_posts(
 def totals_by_source(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = _rows(
         conn,
-        f"SELECT pipeline, source, SUM(posts) AS posts, SUM(polarity_sum) AS total, {_LABEL_SUMS} "
+        f"SELECT pipeline, source, SUM(posts) AS posts, SUM(polarity_sum) AS total, SUM(scored) AS scored, {_LABEL_SUMS} "
         "FROM rollup_totals GROUP BY pipeline, source ORDER BY pipeline, source",
     )
     out = []
@@ -271,7 +272,7 @@ def totals_by_source(conn: sqlite3.Connection) -> list[dict[str, Any]]:
                 "pipeline": row["pipeline"],
                 "source": row["source"],
                 "posts": row["posts"],
-                "avg_polarity": _avg(total, row["posts"]),
+                "avg_polarity": _avg(total, row["scored"]),
                 "positive": row["positive"],
                 "neutral": row["neutral"],
                 "negative": row["negative"],
@@ -298,12 +299,12 @@ def segment_keys(conn: sqlite3.Connection) -> list[str]:
 def segment_breakdown(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]]:
     rows = _rows(
         conn,
-        f"SELECT value AS segment, SUM(posts) AS posts, SUM(polarity_sum) AS total, {_LABEL_SUMS} "
+        f"SELECT value AS segment, SUM(posts) AS posts, SUM(polarity_sum) AS total, SUM(scored) AS scored, {_LABEL_SUMS} "
         "FROM rollup_segments WHERE key = ? GROUP BY value ORDER BY posts DESC, value",
         (key,),
     )
     for row in rows:
-        row["avg_polarity"] = _avg(row.pop("total"), row["posts"])
+        row["avg_polarity"] = _avg(row.pop("total"), row.pop("scored"))
     return [
         {k: row[k] for k in ("segment", "posts", "avg_polarity", "positive", "neutral", "negative")}
         for row in rows
@@ -337,24 +338,26 @@ def sentiment_over_time(
     if since:
         where += " AND bucket >= ?"
         params.append(since[:width])
-    merged: dict[tuple[str, int], list[float]] = {}
-    for source, bucket, posts, total in conn.execute(
-        f"SELECT source, bucket, SUM(posts), SUM(polarity_sum) FROM rollup_time WHERE {where} "
+    merged: dict[tuple[str, int], list[int]] = {}
+    for source, bucket, posts, total, scored in conn.execute(
+        f"SELECT source, bucket, SUM(posts), SUM(polarity_sum), SUM(scored) FROM rollup_time "
+        f"WHERE {where} "
         "GROUP BY source, bucket",
         params,
     ):
         start = _epoch(bucket) // bucket_seconds * bucket_seconds
-        entry = merged.setdefault((source, start), [0, 0.0])
+        entry = merged.setdefault((source, start), [0, 0, 0])
         entry[0] += posts
         entry[1] += total
+        entry[2] += scored
     out = []
-    for (source, start), (posts, total) in merged.items():
+    for (source, start), (posts, total, scored) in merged.items():
         out.append(
             {
                 "source": source,
                 "bucket": datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "posts": int(posts),
-                "avg_polarity": _avg(total, int(posts)),
+                "avg_polarity": _avg(total, scored),
             }
         )
     out.sort(key=lambda r: (r["bucket"], r["source"]))
@@ -385,12 +388,12 @@ def competitor_rows(conn: sqlite3.Connection, pipeline: str | None) -> list[dict
     where, params = ("WHERE pipeline = ?", [pipeline]) if pipeline else ("", [])
     rows = _rows(
         conn,
-        f"SELECT competitor, SUM(posts) AS mentions, SUM(polarity_sum) AS total, {_LABEL_SUMS} "
+        f"SELECT competitor, SUM(posts) AS mentions, SUM(polarity_sum) AS total, SUM(scored) AS scored, {_LABEL_SUMS} "
         f"FROM rollup_competitors {where} GROUP BY competitor ORDER BY mentions DESC, competitor",
         params,
     )
     for row in rows:
-        row["avg_polarity"] = _avg(row.pop("total"), row["mentions"])
+        row["avg_polarity"] = _avg(row.pop("total"), row.pop("scored"))
     return rows
 
 
@@ -404,13 +407,13 @@ def aspect_rows(
     rows = _rows(
         conn,
         "SELECT segment_value AS segment, aspect, SUM(posts) AS mentions, "
-        f"SUM(polarity_sum) AS total, {_LABEL_SUMS} FROM rollup_aspects "
+        f"SUM(polarity_sum) AS total, SUM(scored) AS scored, {_LABEL_SUMS} FROM rollup_aspects "
         f"WHERE {' AND '.join(clauses)} GROUP BY segment_value, aspect "
         "ORDER BY segment_value, negative DESC, mentions DESC, aspect",
         params,
     )
     for row in rows:
-        row["avg_polarity"] = _avg(row.pop("total"), row["mentions"])
+        row["avg_polarity"] = _avg(row.pop("total"), row.pop("scored"))
         if not segment_key:
             row["segment"] = None
     return rows
