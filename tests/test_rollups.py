@@ -44,6 +44,8 @@ def post(n: int, **kw: Any) -> Post:
         fields["created_at"] = None
     if n % 17 == 0:  # a post the scorer could not read: out of every average
         fields.update(polarity=None, label="unscored")
+    if n % 6 == 1:  # the language pseudo segment comes from posts.lang
+        fields["lang"] = ("en", "fr")[n % 4 == 1]
     fields.update(kw)
     return Post(**fields)
 
@@ -89,6 +91,12 @@ def by_scan(db: Path) -> dict[str, Any]:
                 "ROUND(AVG(polarity), 4) FROM posts WHERE created_at IS NOT NULL GROUP BY 1, 2"
             ).fetchall()
         ),
+        "languages": sorted(
+            one(
+                "SELECT lang, COUNT(*), ROUND(AVG(polarity), 4), SUM(label = 'unscored') "
+                "FROM posts WHERE lang IS NOT NULL GROUP BY 1"
+            ).fetchall()
+        ),
         "negative_feed": one(
             "SELECT COUNT(*) FROM posts WHERE label = 'negative' AND source = 'feed'"
         ).fetchone()[0],
@@ -121,6 +129,10 @@ def by_rollups(store: Store) -> dict[str, Any]:
             (r["source"], r["bucket"], r["posts"], r["avg_polarity"])
             for r in store.sentiment_over_time(86400)
         ),
+        "languages": sorted(
+            (r["segment"], r["posts"], r["avg_polarity"], r["unscored"])
+            for r in store.segment_breakdown("language")
+        ),
         "negative_feed": store.count_search_posts(label="negative", source="feed"),
     }
 
@@ -148,7 +160,7 @@ def test_rollups_match_a_full_scan_after_writes_rescore_and_purge(tmp_path: Path
     store.write_pages(pages[3:])
     assert store.totals()["posts"] == 200
     assert same(by_rollups(store), by_scan(db))
-    assert store.segment_keys() == ["age", "hair"]
+    assert store.segment_keys() == ["age", "hair", "language"]
 
     config = PipelineConfig(
         name="p",

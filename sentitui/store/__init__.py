@@ -638,15 +638,19 @@ class Store:
 
     def totals(self) -> dict[str, Any]:
         """Headline figures for the dashboard and `sentitui stats`."""
-        posts, avg, positive, neutral, negative = rollups.totals(self.conn)
+        posts, avg, positive, neutral, negative, unscored = rollups.totals(self.conn)
         open_failed = self.count_failed(status="open")
+        # Shares are of the posts a scorer read: an unscored post is no vote either way.
+        scored = posts - unscored
         return {
             "posts": posts,
+            "scored": scored,
+            "unscored": unscored,
             "avg_polarity": avg,
             "positive": positive or 0,
             "neutral": neutral or 0,
             "negative": negative or 0,
-            "share_negative": round((negative or 0) / posts, 4) if posts else 0.0,
+            "share_negative": round(negative / scored, 4) if scored else 0.0,
             "open_failed": open_failed,
         }
 

@@ -104,6 +104,9 @@ def create(conn: Executes) -> None:
 
 
 JSON_COLUMNS = ("segments", "competitors", "aspects")
+# The pseudo segment key for posts.lang (the store's LANGUAGE_SEGMENT): its values come
+# from the column, and a `language` key inside `segments` is left out in its favour.
+LANGUAGE = "language"
 
 
 def _selects() -> list[tuple[str, str, str | None]]:
@@ -133,8 +136,15 @@ def _selects() -> list[tuple[str, str, str | None]]:
             "rollup_segments",
             f"SELECT posts.pipeline, s.key, s.value, {_LABEL}, {count} "
             "FROM posts, json_each(posts.segments) AS s "
-            "WHERE s.value IS NOT NULL AND ({where}) GROUP BY 1, 2, 3, 4",
+            f"WHERE s.value IS NOT NULL AND s.key != '{LANGUAGE}' AND ({{where}}) "
+            "GROUP BY 1, 2, 3, 4",
             "segments",
+        ),
+        (
+            "rollup_segments",
+            f"SELECT posts.pipeline, '{LANGUAGE}', posts.lang, {_LABEL}, {count} FROM posts "
+            "WHERE posts.lang IS NOT NULL AND ({where}) GROUP BY 1, 3, 4",
+            None,
         ),
         (
             "rollup_competitors",
@@ -158,8 +168,18 @@ def _selects() -> list[tuple[str, str, str | None]]:
             "COALESCE(json_extract(a.value, '$.label'), ''), "
             f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}), ? * COUNT({_ASPECT_POLARITY}) "
             "FROM posts, json_each(posts.aspects) AS a, json_each(posts.segments) AS s "
-            "WHERE posts.aspects IS NOT NULL AND s.value IS NOT NULL AND ({where}) "
-            "GROUP BY 1, 2, 3, 4, 5",
+            f"WHERE posts.aspects IS NOT NULL AND s.value IS NOT NULL AND s.key != '{LANGUAGE}' "
+            "AND ({where}) GROUP BY 1, 2, 3, 4, 5",
+            "aspects",
+        ),
+        (
+            "rollup_aspects",
+            f"SELECT posts.pipeline, '{LANGUAGE}', posts.lang, a.key, "
+            "COALESCE(json_extract(a.value, '$.label'), ''), "
+            f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}), ? * COUNT({_ASPECT_POLARITY}) "
+            "FROM posts, json_each(posts.aspects) AS a "
+            "WHERE posts.aspects IS NOT NULL AND posts.lang IS NOT NULL AND ({where}) "
+            "GROUP BY 1, 3, 4, 5",
             "aspects",
         ),
     ]
@@ -224,16 +244,17 @@ def _avg(total: float | None, count: int | None) -> float | None:
 _LABEL_SUMS = (
     "SUM(CASE WHEN label = 'positive' THEN posts ELSE 0 END) AS positive, "
     "SUM(CASE WHEN label = 'neutral' THEN posts ELSE 0 END) AS neutral, "
-    "SUM(CASE WHEN label = 'negative' THEN posts ELSE 0 END) AS negative"
+    "SUM(CASE WHEN label = 'negative' THEN posts ELSE 0 END) AS negative, "
+    "SUM(CASE WHEN label = 'unscored' THEN posts ELSE 0 END) AS unscored"
 )
 
 
-def totals(conn: sqlite3.Connection) -> tuple[int, float | None, int, int, int]:
-    """(posts, average polarity, positive, neutral, negative) over every post."""
+def totals(conn: sqlite3.Connection) -> tuple[int, float | None, int, int, int, int]:
+    """(posts, average polarity, positive, neutral, negative, unscored) over every post."""
     row = conn.execute(
         f"SELECT SUM(posts) AS n, SUM(polarity_sum), SUM(scored), {_LABEL_SUMS} FROM rollup_totals"
     ).fetchone()
-    return row[0] or 0, _avg(row[1], row[2]), row[3] or 0, row[4] or 0, row[5] or 0
+    return row[0] or 0, _avg(row[1], row[2]), row[3] or 0, row[4] or 0, row[5] or 0, row[6] or 0
 
 
 def count_posts(
@@ -276,6 +297,7 @@ def totals_by_source(conn: sqlite3.Connection) -> list[dict[str, Any]]:
                 "positive": row["positive"],
                 "neutral": row["neutral"],
                 "negative": row["negative"],
+                "unscored": row["unscored"],
             }
         )
     return out
@@ -293,7 +315,9 @@ def feedback_split(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def segment_keys(conn: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT DISTINCT key FROM rollup_segments ORDER BY key")]
+    """The segment keys posts carry, then `language` when any post has one."""
+    keys = [r[0] for r in conn.execute("SELECT DISTINCT key FROM rollup_segments ORDER BY key")]
+    return [k for k in keys if k != LANGUAGE] + ([LANGUAGE] if LANGUAGE in keys else [])
 
 
 def segment_breakdown(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]]:
@@ -306,7 +330,18 @@ def segment_breakdown(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]
     for row in rows:
         row["avg_polarity"] = _avg(row.pop("total"), row.pop("scored"))
     return [
-        {k: row[k] for k in ("segment", "posts", "avg_polarity", "positive", "neutral", "negative")}
+        {
+            k: row[k]
+            for k in (
+                "segment",
+                "posts",
+                "avg_polarity",
+                "positive",
+                "neutral",
+                "negative",
+                "unscored",
+            )
+        }
         for row in rows
     ]
 
@@ -394,6 +429,7 @@ def competitor_rows(conn: sqlite3.Connection, pipeline: str | None) -> list[dict
     )
     for row in rows:
         row["avg_polarity"] = _avg(row.pop("total"), row.pop("scored"))
+        del row["unscored"]  # a post is unscored, not one of its mentions
     return rows
 
 
@@ -414,6 +450,7 @@ def aspect_rows(
     )
     for row in rows:
         row["avg_polarity"] = _avg(row.pop("total"), row.pop("scored"))
+        del row["unscored"]  # aspects carry their own labels
         if not segment_key:
             row["segment"] = None
     return rows
