@@ -410,15 +410,6 @@ def posts_since(conn: sqlite3.Connection, since: str) -> int:
     )
 
 
-def time_range(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
-    """First and last minute bucket holding posts, as ISO 8601 times."""
-    row = conn.execute(
-        "SELECT (SELECT MIN(bucket) FROM rollup_time WHERE grain = 'minute'), "
-        "(SELECT MAX(bucket) FROM rollup_time WHERE grain = 'minute')"
-    ).fetchone()
-    return tuple(b + ":00Z" if b else None for b in row)  # type: ignore[return-value]
-
-
 def competitor_rows(conn: sqlite3.Connection, pipeline: str | None) -> list[dict[str, Any]]:
     where, params = ("WHERE pipeline = ?", [pipeline]) if pipeline else ("", [])
     rows = _rows(
