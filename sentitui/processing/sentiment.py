@@ -561,14 +561,22 @@ def _lexicon() -> dict[str, tuple[float, float]]:
     return words
 
 
+# A word each phrase pattern needs, so a text without it skips that regex pass.
+_PHRASE_HINTS = ("back", "die", "no", "no")
+
+
 def _prepare(text: str) -> str:
     text = html.unescape(text)
-    text = _URL.sub(" ", text)
-    text = _MENTION.sub(" ", text)
+    lower = text.lower()
+    if "://" in lower or "www." in lower:
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _MENTION.sub(" ", text)
     text = _LAUGH.sub(" haha ", text)
-    for pattern, replacement in _PHRASES:
-        text = pattern.sub(replacement, text)
-    return _HASHTAG.sub(_hashtag_words, text)
+    for (pattern, replacement), hint in zip(_PHRASES, _PHRASE_HINTS, strict=True):
+        if hint in lower or (hint == "back" and "return" in lower):
+            text = pattern.sub(replacement, text)
+    return _HASHTAG.sub(_hashtag_words, text) if "#" in text else text
 
 
 def _hashtag_words(match: re.Match[str]) -> str:
