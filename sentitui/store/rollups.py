@@ -324,7 +324,7 @@ def segment_breakdown(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]
     rows = _rows(
         conn,
         f"SELECT value AS segment, SUM(posts) AS posts, SUM(polarity_sum) AS total, SUM(scored) AS scored, {_LABEL_SUMS} "
-        "FROM rollup_segments WHERE key = ? GROUP BY value ORDER BY posts DESC, value",
+        "FROM rollup_segments WHERE key = ? GROUP BY value ORDER BY posts DESC, value DESC",
         (key,),
     )
     for row in rows:
