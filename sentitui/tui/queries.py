@@ -7,6 +7,7 @@ UI thread. Keeping them free of Textual makes them easy to test and reuse.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -142,20 +143,24 @@ class PageKeys:
     """Where each page of a listing starts, learned as the pages are read. The next
     page is then asked for by key (the previous page's last row), not by OFFSET, so
     paging deep into millions of rows reads one page; an offset never reached page by
-    page (a jump) falls back to OFFSET. Bounded: old scopes are forgotten first."""
+    page (a jump) falls back to OFFSET. Bounded: old scopes are forgotten first.
+    Queries run in thread workers, hence the lock."""
 
     def __init__(self, size: int = 512) -> None:
         self.size = size
         self._keys: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, scope: tuple[Any, ...], offset: int) -> Any:
-        return self._keys.get((*scope, offset))
+        with self._lock:
+            return self._keys.get((*scope, offset))
 
     def remember(self, scope: tuple[Any, ...], offset: int, key: Any) -> None:
-        self._keys[(*scope, offset)] = key
-        self._keys.move_to_end((*scope, offset))
-        while len(self._keys) > self.size:
-            self._keys.popitem(last=False)
+        with self._lock:
+            self._keys[(*scope, offset)] = key
+            self._keys.move_to_end((*scope, offset))
+            while len(self._keys) > self.size:
+                self._keys.popitem(last=False)
 
 
 _FAILED_KEYS = PageKeys()
