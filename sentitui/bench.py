@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 INGEST_RECORDS = 20_000
+E2E_RECORDS = 30_000  # through the local paged API, as the issue measured
+QUICK_SCALE = 2_000  # posts in the --quick database
 SITE_PRODUCTS = 2_000  # product pages; plus one listing page per 20 products
 QUICK_RECORDS = 500
 QUICK_PRODUCTS = 40
@@ -441,20 +443,54 @@ def run_scrapy(url: str) -> None:
 # ---- the report -------------------------------------------------------------------------
 
 
+def scale_sizes(scale: str) -> list[int]:
+    """`--scale` -> database sizes in posts: "1m" (the default), "10m", "1m,10m", "250k"."""
+    sizes = []
+    for part in scale.lower().split(","):
+        part = part.strip()
+        factor = {"k": 1_000, "m": 1_000_000}.get(part[-1:], 1)
+        number = part[:-1] if factor > 1 else part
+        if not number.isdigit() or int(number) <= 0:
+            raise ValueError(f"--scale {scale!r}: expected sizes such as 1m, 10m or 250k")
+        sizes.append(int(number) * factor)
+    return sizes
+
+
+def default_cache() -> Path:
+    """Where built bench databases are kept between runs (they take minutes to build)."""
+    return Path(tempfile.gettempdir()) / "sentitui-bench-cache"
+
+
 def run_bench(
     quick: bool = False,
     *,
     records: int | None = None,
     products: int | None = None,
     scrapy: bool = True,
+    scale: str = "1m",
+    cache: Path | None = None,
 ) -> dict[str, Any]:
     """Every figure, as one dict (what `sentitui bench --json` prints)."""
+    import os
+
+    from sentitui.bench_e2e import run_e2e
+    from sentitui.bench_scale import cached_db, console_figures, time_queries
+
     records = records or (QUICK_RECORDS if quick else INGEST_RECORDS)
     products = products or (QUICK_PRODUCTS if quick else SITE_PRODUCTS)
-    figures: dict[str, Any] = {"quick": quick}
+    figures: dict[str, Any] = {"quick": quick, "cores": os.cpu_count() or 1}
     with tempfile.TemporaryDirectory(prefix="sentitui-bench-") as folder:
         tmp = Path(folder)
         figures["ingest"] = asyncio.run(bench_ingest(records, tmp))
+        e2e_records = QUICK_RECORDS if quick else E2E_RECORDS
+        figures["e2e"] = run_e2e(e2e_records, max(50, e2e_records // 10), tmp)
+        figures["scale"] = []
+        for size in [QUICK_SCALE] if quick else scale_sizes(scale):
+            path, build_rate = cached_db(tmp if quick else (cache or default_cache()), size)
+            row: dict[str, Any] = {"posts": size, "build_posts_per_s": build_rate}
+            row.update(time_queries(path))
+            row["console"] = asyncio.run(console_figures(path))
+            figures["scale"].append(row)
         site = SiteProcess(products)
         try:
             shape = ReviewSite(products)
@@ -506,8 +542,42 @@ def format_report(figures: dict[str, Any]) -> str:
         f"  engine   {engine['pages_per_s']:>9} pages/s   {engine['loaded']} posts scored and "
         f"loaded in {engine['seconds']} s ({engine['posts_per_s']} posts/s)"
     )
-    lines.append(f"peak RSS {figures['peak_rss_mb']} MB")
+    lines += _e2e_lines(figures.get("e2e"))
+    for row in figures.get("scale", []):
+        console = row["console"]
+        built = (
+            f"built at {row['build_posts_per_s']} posts/s" if row["build_posts_per_s"] else "cached"
+        )
+        lines.append(
+            f"db {row['posts']:>11,} posts ({built}): stats --json {row['stats_command_s']} s "
+            f"(queries {row['stats_queries_s']} s); dashboard all/day/hour "
+            f"{row['dashboard_all_s']}/{row['dashboard_day_s']}/{row['dashboard_hour_s']} s; "
+            f"a Posts page {row['posts_page_s']} s"
+        )
+        lines.append(
+            f"  console: first full dashboard {console['first_dashboard_s']} s; key to redrawn "
+            f"screen median {console['key_redraw_median_ms']} ms, p90 {console['key_redraw_p90_ms']} ms "
+            f"(with its data: {console['key_data_median_ms']} / {console['key_data_p90_ms']} ms)"
+        )
+    lines.append(f"peak RSS {figures['peak_rss_mb']} MB; {figures.get('cores', '?')} cores")
     return "\n".join(lines)
+
+
+def _e2e_lines(e2e: dict[str, Any] | None) -> list[str]:
+    if not e2e:
+        return []
+    engine, textblob, naive = e2e["engine"], e2e["textblob_one_core"], e2e["naive_script"]
+    return [
+        f"e2e      {engine['posts_per_s']:>9} posts/s   {engine['loaded']} of {engine['records']} "
+        f"records, local paged API -> SQLite ({engine['workers']} scoring workers, "
+        f"{e2e['distinct_texts']} distinct texts)",
+        f"  vs TextBlob alone on one core ({textblob['posts_per_s']} posts/s): "
+        f"{e2e['vs_textblob']}x (goal 1.4x)",
+        f"  vs a naive script ({naive['posts_per_s']} posts/s over {naive['records']} records): "
+        f"{e2e['vs_naive']}x (goal 8x)",
+        f"  CPU used: {engine['cpu_share_of_all_cores']:.0%} of all cores; event-loop lag "
+        f"p99 {engine['loop_lag_p99_ms']} ms, max {engine['loop_lag_max_ms']} ms",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -517,9 +587,15 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--products", type=int, default=SITE_PRODUCTS)
     crawl = commands.add_parser("scrapy", help="crawl with Scrapy (used by the bench)")
     crawl.add_argument("--url", required=True)
+    api = commands.add_parser("serve-api", help="serve the bench's paged API (used by the bench)")
+    api.add_argument("--records", type=int, required=True)
     args = parser.parse_args(argv)
     if args.command == "serve-site":
         serve_site(args.products)
+    elif args.command == "serve-api":
+        from sentitui.bench_e2e import serve_api
+
+        serve_api(args.records)
     else:
         run_scrapy(args.url)
 

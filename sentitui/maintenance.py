@@ -32,7 +32,7 @@ from sentitui.config import PipelineConfig
 from sentitui.processing.clean import redact_pii, redact_segments
 from sentitui.processing.insight import insight_for
 from sentitui.processing.score import Scorer
-from sentitui.store import Store
+from sentitui.store import Store, rollups
 
 __all__ = ["EXPORT_COLUMNS", "PurgeResult", "export_posts", "purge", "rescore"]
 
@@ -115,11 +115,18 @@ async def rescore(
                     )
                 )
             with store.transaction() as conn:
+                # The rollups lose these posts as they were and gain them as rescored.
+                span = (
+                    "posts.pipeline = ? AND posts.id BETWEEN ? AND ?",
+                    (pipeline.name, rows[0][0], rows[-1][0]),
+                )
+                rollups.apply(conn, *span, -1)
                 conn.executemany(
                     "UPDATE posts SET polarity = ?, subjectivity = ?, label = ?, text_label = ?, "
                     "lang = ?, feedback = ?, competitors = ?, aspects = ? WHERE id = ?",
                     changes,
                 )
+                rollups.apply(conn, *span, 1)
             done += len(rows)
             last_id = rows[-1][0]
             if progress is not None:
@@ -161,9 +168,13 @@ def purge(
     with store.transaction() as conn:
         for pipeline in pipelines:
             if pipeline.retention_days:
+                old = (pipeline.name, _cutoff(pipeline.retention_days, now))
+                rollups.apply(
+                    conn, "posts.pipeline = ? AND COALESCE(created_at, fetched_at) < ?", old, -1
+                )
                 cur = conn.execute(
                     "DELETE FROM posts WHERE pipeline = ? AND COALESCE(created_at, fetched_at) < ?",
-                    (pipeline.name, _cutoff(pipeline.retention_days, now)),
+                    old,
                 )
                 result.posts[pipeline.name] = cur.rowcount
             cur = conn.execute(

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from sentitui.bench import (
     QUICK_PRODUCTS,
     QUICK_RECORDS,
+    QUICK_SCALE,
     REVIEWS_PER_PAGE,
     ReviewSite,
     scrapy_installed,
@@ -37,11 +38,30 @@ def test_bench_quick_json_reports_every_figure():
     # Every page of the site crawled once, every review extracted, by each crawler.
     assert (scrape["sentitui"]["pages"], scrape["sentitui"]["items"]) == (site.pages, site.reviews)
     assert (scrape["engine"]["pages"], scrape["engine"]["loaded"]) == (site.pages, site.reviews)
+    # End to end over the local API, next to TextBlob and the naive script (no speed
+    # is asserted: the figures are only there, computed from real runs).
+    e2e = figures["e2e"]
+    assert (e2e["engine"]["loaded"], e2e["engine"]["status"]) == (QUICK_RECORDS, "ok")
+    assert e2e["textblob_one_core"]["texts"] == QUICK_RECORDS
+    assert e2e["naive_script"]["records"] > 0 and e2e["vs_naive"] > 0 and e2e["vs_textblob"] > 0
+    [scale] = figures["scale"]
+    assert scale["posts"] == QUICK_SCALE and scale["stats_ok"] is True
+    assert scale["console"]["keys"] > 0 and scale["console"]["first_dashboard_s"] > 0
+    assert figures["cores"] >= 1
     if scrapy_installed():
         assert (scrape["scrapy"]["pages"], scrape["scrapy"]["items"]) == (site.pages, site.reviews)
         assert scrape["speedup_vs_scrapy"] > 0
     else:
         assert scrape["scrapy"] == {"error": "scrapy not installed (pip install 'sentitui[bench]')"}
+
+
+def test_bench_scale_sizes_and_typos():
+    from sentitui.bench import scale_sizes
+
+    assert scale_sizes("1m,10m") == [1_000_000, 10_000_000]
+    assert scale_sizes("250k") == [250_000]
+    result = CliRunner().invoke(main, ["bench", "--scale", "lots"])
+    assert result.exit_code == 2 and "--scale 'lots'" in result.output
 
 
 def test_bench_site_pages_link_every_product_once():

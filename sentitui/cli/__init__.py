@@ -694,11 +694,30 @@ def validate(pipelines_dir: str) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="print the figures as one JSON object")
 @click.option("--quick", is_flag=True, help="tiny sizes: a smoke run, not a measurement")
-def bench(as_json: bool, quick: bool) -> None:
-    """Ingest throughput and peak memory; scrape pages/s next to Scrapy on a local site."""
-    from sentitui.bench import format_report, run_bench
+@click.option(
+    "--scale",
+    default="1m",
+    show_default=True,
+    help="database sizes for the stats/dashboard figures, e.g. 1m,10m (built once, cached)",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="where built databases are kept [default: <tmp>/sentitui-bench-cache]",
+)
+def bench(as_json: bool, quick: bool, scale: str, cache_dir: str | None) -> None:
+    """Ingest and end-to-end throughput (vs TextBlob on one core and a naive script), CPU
+    and loop lag, scrape pages/s next to Scrapy, and stats/dashboard/console times on a
+    database of --scale posts."""
+    from sentitui.bench import format_report, run_bench, scale_sizes
 
-    figures = run_bench(quick=quick)
+    try:
+        scale_sizes(scale)  # a typo fails now, not after minutes of measuring
+    except ValueError as exc:
+        fail_usage(str(exc))
+    figures = run_bench(quick=quick, scale=scale, cache=Path(cache_dir) if cache_dir else None)
     click.echo(json.dumps(figures) if as_json else format_report(figures))
 
 

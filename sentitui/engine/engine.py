@@ -33,7 +33,7 @@ from sentitui.models import (
 )
 from sentitui.net.http import FetchError, HttpClient
 from sentitui.processing.redact import safe_line
-from sentitui.processing.score import Scorer
+from sentitui.processing.score import Scorer, default_workers
 from sentitui.sources import make_source
 from sentitui.sources.base import Source, SourceContext, parse_json
 from sentitui.store import PageWrite, StoreError
@@ -49,7 +49,7 @@ class Engine(EngineSurface):
         db_path: str | Path,
         pipelines: Iterable[PipelineConfig] = (),
         *,
-        score_workers: int = 1,
+        score_workers: int | None = None,
         max_concurrent_runs: int = 4,
         http: HttpClient | None = None,
         clock: Clock | None = None,
@@ -57,7 +57,9 @@ class Engine(EngineSurface):
         self.db_path = Path(db_path)
         super().__init__({p.name: p for p in pipelines})
         self.http = http or HttpClient()
-        self.scorer = Scorer(workers=score_workers)
+        # None: one scoring process per core (processing/score.py default_workers).
+        workers = default_workers() if score_workers is None else score_workers
+        self.scorer = Scorer(workers=workers)
         self.writer = Writer(self.db_path)
         self.author_secret = b""
         self._slots = PrioritySlots(max_concurrent_runs)  # manual pulls go first

@@ -13,13 +13,13 @@ import sqlite3
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sentitui.engine.resume import Backfill
 from sentitui.models import FailedRecord, Page, Post, RunProgress, RunStats, SourceStatus
 from sentitui.net.http import AuthError, FetchError
-from sentitui.processing.clean import CleanError, clean_record
-from sentitui.processing.insight import insight_for, public_handles
+from sentitui.processing.batch import RecordRules, Rejected, process_records, reject_unscored
+from sentitui.processing.insight import public_handles
 from sentitui.sources.base import Source, SourceConfigError, SourceContext, dump_json
 from sentitui.store import PageWrite, StoreError, utc_now
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from sentitui.engine.engine import Engine
 
 QUEUE_PAGES = 4
+# Pages being transformed while an earlier one commits: enough to keep every worker busy.
+PAGES_IN_FLIGHT = 2
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -49,84 +51,70 @@ class Transformed:
     fields: list[dict[str, Any]] = field(default_factory=list)
 
 
+def record_rules(engine: Engine, source: Source, run_id: int | None) -> RecordRules:
+    """The pipeline's cleaning and insight settings, as the workers take them."""
+    pipeline = source.pipeline
+    return RecordRules(
+        pipeline=pipeline.name,
+        source=source.config.name,
+        author_secret=engine.author_secret,
+        fetched_at=utc_now(),
+        keep_authors=pipeline.keep_authors,
+        redact_pii=pipeline.redact_pii,
+        public_handles=tuple(public_handles(pipeline)),  # once per page, not per record
+        scorer=pipeline.scorer,
+        aspects={name: tuple(words) for name, words in pipeline.aspects.items()},
+        positive_threshold=pipeline.positive_threshold,
+        negative_threshold=pipeline.negative_threshold,
+        competitors=tuple(pipeline.competitors),
+        competitor_aliases={k: tuple(v) for k, v in pipeline.competitor_aliases.items()},
+        scorer_by_language=dict(pipeline.scorer_by_language),
+        label_from=pipeline.label_from,
+        run_id=run_id,
+    )
+
+
 async def transform(
     engine: Engine, source: Source, payloads: list[Any], run_id: int | None
 ) -> Transformed:
-    """map -> clean -> score -> classify for a batch of raw payloads."""
-    pipeline = source.pipeline
+    """map (here, it is the source's code) -> clean -> score -> classify (on the scorer's
+    workers, one batch per core) for a batch of raw payloads."""
     out = Transformed()
-    fetched_at = utc_now()
-    secret = engine.author_secret
-    brands = public_handles(pipeline)  # once per page, not per record
+    # Per payload, in order: its mapped fields, or the failure of mapping it.
+    mapped: list[tuple[Any, dict[str, Any] | FailedRecord]] = []
     for payload in payloads:
         try:
-            fields = source.map_record(payload)
+            mapped.append((payload, source.map_record(payload)))
         except Exception as exc:
-            out.failures.append(
-                FailedRecord(
-                    "parse", f"cannot map record: {exc}", raw_payload(payload), {"record": True}
-                )
+            failure = FailedRecord(
+                "parse", f"cannot map record: {exc}", raw_payload(payload), {"record": True}
             )
-            continue
+            mapped.append((payload, failure))
+    batch = [fields for _, fields in mapped if not isinstance(fields, FailedRecord)]
+    results: list[Post | Rejected] = []
+    if batch:
+        rules = record_rules(engine, source, run_id)
         try:
-            post = clean_record(
-                fields,
-                pipeline=pipeline.name,
-                source=source.config.name,
-                author_secret=secret,
-                fetched_at=fetched_at,
-                keep_authors=pipeline.keep_authors,
-                redact=pipeline.redact_pii,
-                public_handles=brands,
-            )
-        except CleanError as exc:
-            where = f"record {fields.get('id')!r}: " if fields.get("id") not in (None, "") else ""
-            out.failures.append(FailedRecord("clean", f"{where}{exc}", raw_payload(payload)))
+            results = await engine.scorer.map(process_records, batch, rules)
+        except Exception as exc:  # the workers could not take the batch (pool broken twice …)
+            results = reject_unscored(batch, rules, f"scoring failed: {exc}")
+    done = iter(results)
+    for payload, fields in mapped:
+        if isinstance(fields, FailedRecord):
+            out.failures.append(fields)
             continue
-        except Exception as exc:  # a bug in cleaning must not lose the record
-            out.failures.append(
-                FailedRecord(
-                    "clean", f"unexpected {type(exc).__name__}: {exc}", raw_payload(payload)
-                )
-            )
+        result = next(done)
+        if isinstance(result, Rejected):
+            out.failures.append(FailedRecord(result.stage, result.error, raw_payload(payload)))
             continue
-        post.run_id = run_id
-        post.fields = {"payload": payload, **fields}
-        out.posts.append(post)
-
-    if out.posts:
-        try:
-            analyses = await engine.scorer.analyse(
-                [p.text for p in out.posts],
-                pipeline.scorer,
-                pipeline.aspects,
-                langs=[p.lang for p in out.posts],
-                by_language=pipeline.scorer_by_language,
-            )
-        except Exception as exc:
-            for post in out.posts:
-                out.failures.append(
-                    FailedRecord(
-                        "score", f"scoring failed: {exc}", raw_payload(post.fields["payload"])
-                    )
-                )
-            out.posts = []
-            return out
-        for post, analysis in zip(out.posts, analyses, strict=True):
-            found = insight_for(post.text, analysis, pipeline, post.rating)
-            post.polarity, post.subjectivity, post.label = (
-                found.polarity,
-                found.subjectivity,
-                found.label,
-            )
-            post.text_label, post.lang = found.text_label, analysis.lang
-            post.feedback, post.competitors, post.aspects = (
-                found.feedback,
-                found.competitors,
-                found.aspects,
-            )
-            out.fields.append(post.fields)
+        result.fields = {"payload": payload, **fields}
+        out.posts.append(result)
+        out.fields.append(result.fields)
     return out
+
+
+_InFlight = tuple[Page, "asyncio.Task[Transformed]"]
+_Item = TypeVar("_Item")
 
 
 class Runner:
@@ -205,9 +193,10 @@ class Runner:
 
     @staticmethod
     async def _hand_over(
-        queue: asyncio.Queue[Page | None], page: Page | None, transformer: asyncio.Task[None]
+        queue: asyncio.Queue[_Item | None], page: _Item | None, transformer: asyncio.Task[None]
     ) -> None:
-        """Put a page on the queue, unless the transformer died (then raise its error)."""
+        """Put a page on the queue, unless the stage taking from it died (then raise its
+        error)."""
         put = asyncio.ensure_future(queue.put(page))
         await asyncio.wait({put, transformer}, return_when=asyncio.FIRST_COMPLETED)
         if not put.done():
@@ -246,11 +235,34 @@ class Runner:
         stats.error = f"{exc}; the next run resumes at {where}" if where else str(exc)
 
     async def _transform_pages(self, queue: asyncio.Queue[Page | None]) -> None:
+        """Start transforming each page as it arrives (several at once, on the scorer's
+        workers) and let `_commit_pages` commit them one by one in page order. The
+        bounded `in_flight` queue makes this wait when commits fall behind."""
+        in_flight: asyncio.Queue[_InFlight | None] = asyncio.Queue(maxsize=PAGES_IN_FLIGHT)
+        committer = asyncio.create_task(self._commit_pages(in_flight))
+        try:
+            while (page := await queue.get()) is not None:
+                work = asyncio.create_task(
+                    transform(self.engine, self.source, page.records, self.stats.run_id)
+                )
+                await self._hand_over(in_flight, (page, work), committer)
+            await self._hand_over(in_flight, None, committer)
+            await committer
+        finally:
+            if not committer.done():
+                committer.cancel()
+            while not in_flight.empty():
+                item = in_flight.get_nowait()
+                if item is not None:
+                    item[1].cancel()
+
+    async def _commit_pages(self, in_flight: asyncio.Queue[_InFlight | None]) -> None:
         stats = self.stats
         committed = 0  # the fetcher runs ahead, so stats.pages is not this page's number
-        while (page := await queue.get()) is not None:
+        while (item := await in_flight.get()) is not None:
+            page, work = item
             committed += 1
-            done = await transform(self.engine, self.source, page.records, stats.run_id)
+            done = await work
             failures = page.failures + done.failures
             for failure in failures:
                 failure.context.setdefault("url", page.url)

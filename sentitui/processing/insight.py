@@ -10,6 +10,7 @@ scorer can read is `unscored`: no polarity, no subjectivity, left out of average
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,24 +19,22 @@ from sentitui.processing.classify import classify
 from sentitui.processing.ratings import rating_label
 from sentitui.processing.score import Analysis, label_for
 
+__all__ = ["Insight", "insight_for", "public_handles"]
 
-class PipelineConfig(Protocol):
-    """The settings of a pipeline this module reads (config.PipelineConfig has them;
-    processing sits below config, so it names only what it needs)."""
+
+class InsightRules(Protocol):
+    """What `insight_for` reads: a PipelineConfig, or the workers' RecordRules."""
 
     @property
     def positive_threshold(self) -> float: ...
     @property
     def negative_threshold(self) -> float: ...
     @property
-    def competitors(self) -> list[str]: ...
+    def competitors(self) -> Sequence[str]: ...
     @property
-    def competitor_aliases(self) -> dict[str, list[str]]: ...
+    def competitor_aliases(self) -> Mapping[str, Sequence[str]]: ...
     @property
     def label_from(self) -> str: ...
-
-
-__all__ = ["Insight", "insight_for", "public_handles"]
 
 
 @dataclass(slots=True)
@@ -50,13 +49,13 @@ class Insight:
 
 
 def insight_for(
-    text: str, analysis: Analysis, pipeline: PipelineConfig, rating: float | None = None
+    text: str, analysis: Analysis, pipeline: InsightRules, rating: float | None = None
 ) -> Insight:
     """Label with the pipeline's thresholds (or the rating, with `label_from = "rating"`),
     classify, and label each aspect the same way."""
     positive, negative = pipeline.positive_threshold, pipeline.negative_threshold
     feedback, competitors = classify(
-        text, analysis.polarity, pipeline.competitors, pipeline.competitor_aliases
+        text, analysis.polarity, list(pipeline.competitors), pipeline.competitor_aliases
     )
     if not analysis.scored:
         label: Label = (
@@ -82,7 +81,7 @@ def insight_for(
     )
 
 
-def public_handles(pipeline: PipelineConfig) -> list[str]:
+def public_handles(pipeline: InsightRules) -> list[str]:
     """Handles that are brands, not people: kept in text when mentions are pseudonymised."""
     handles = list(pipeline.competitors)
     for aliases in pipeline.competitor_aliases.values():

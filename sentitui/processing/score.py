@@ -56,6 +56,7 @@ __all__ = [
     "Analysis",
     "Scorer",
     "analyse_batch",
+    "default_workers",
     "label_for",
     "score_batch",
     "scorer_problem",
@@ -140,6 +141,7 @@ def _polarity(text: str, scorer: str) -> float:
     return _score_one(text, scorer)[0]
 
 
+@lru_cache(maxsize=32768)  # reposts and retweets repeat texts: score each once per worker
 def _score_one(text: str, scorer: str) -> tuple[float, float]:
     if not text:
         return 0.0, 0.0
@@ -229,6 +231,15 @@ def _warm_worker() -> None:
     _exit_with_parent()
     score_batch(["warm up the lexicon"], "textblob")
     score_batch(["warm up the lexicon"], "sentitui")
+
+
+def default_workers() -> int:
+    """One worker process per core this process may use: scoring is the CPU-heavy part,
+    and the event loop mostly waits on I/O and the writer thread."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class Scorer:
@@ -335,6 +346,18 @@ class Scorer:
                 analyse_batch, texts, scorer, frozen, langs=langs, extra=extra
             )
 
+    async def map(
+        self, function: Callable[..., list[Any]], items: list[Any], *args: Any
+    ) -> list[Any]:
+        """`function(batch, *args)` over `items` in batches on the pool, results flattened
+        in order; the engine sends whole records (clean + score + classify) this way."""
+        if not items:
+            return []
+        try:
+            return await self._run_batches(function, items, *args)
+        except BrokenProcessPool:
+            return await self._run_batches(function, items, *args)
+
     async def _run_batches(
         self,
         function: Callable[..., list[Any]],
@@ -349,6 +372,9 @@ class Scorer:
         loop = asyncio.get_running_loop()
         size = self.batch_size
         futures: list[asyncio.Future[list[Any]]] = []
+        # Split so every worker gets a share even of a page smaller than two batches.
+        workers = max(1, self.workers)
+        size = max(16, min(size, -(-len(texts) // workers)))
         try:
             for i in range(0, len(texts), size):
                 batch = list(texts[i : i + size])

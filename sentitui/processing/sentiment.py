@@ -203,14 +203,22 @@ def _lexicon() -> dict[str, tuple[float, float]]:
     return words
 
 
+# A word each phrase pattern needs, so a text without it skips that regex pass.
+_PHRASE_HINTS = ("back", "die", "no", "no")
+
+
 def _prepare(text: str) -> str:
     text = html.unescape(text)
-    text = _URL.sub(" ", text)
-    text = _MENTION.sub(" ", text)
+    lower = text.lower()
+    if "://" in lower or "www." in lower:
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _MENTION.sub(" ", text)
     text = _LAUGH.sub(" haha ", text)
-    for pattern, replacement in _PHRASES:
-        text = pattern.sub(replacement, text)
-    return _HASHTAG.sub(_hashtag_words, text)
+    for (pattern, replacement), hint in zip(_PHRASES, _PHRASE_HINTS, strict=True):
+        if hint in lower or (hint == "back" and "return" in lower):
+            text = pattern.sub(replacement, text)
+    return _HASHTAG.sub(_hashtag_words, text) if "#" in text else text
 
 
 def _hashtag_words(match: re.Match[str]) -> str:
@@ -267,7 +275,23 @@ def _vocabulary() -> dict[str, float]:
 def _word_value(
     word: str, lexicon: dict[str, tuple[float, float]]
 ) -> tuple[float, float, bool] | None:
-    """(polarity, subjectivity, stretched) for a word, or None when it carries no opinion."""
+    """(polarity, subjectivity, stretched) for a word, or None when it carries no opinion.
+
+    With the default lexicon the answer is memoised per word: a run meets the same few
+    thousand words millions of times, and the inflection rules cost more than a lookup."""
+    if lexicon is _lexicon():
+        return _default_word_value(word)
+    return _lookup_word(word, lexicon)
+
+
+@lru_cache(maxsize=65536)
+def _default_word_value(word: str) -> tuple[float, float, bool] | None:
+    return _lookup_word(word, _lexicon())
+
+
+def _lookup_word(
+    word: str, lexicon: dict[str, tuple[float, float]]
+) -> tuple[float, float, bool] | None:
     lower = word.lower().replace("’", "'")
     stretched = False
     if _STRETCH.search(lower):
@@ -321,6 +345,7 @@ def _adjectives() -> frozenset[str]:
     )
 
 
+@lru_cache(maxsize=65536)
 def _normal(word: str) -> str:
     return _STRETCH.sub(r"\1", word.lower().replace("’", "'")).replace("'", "")
 
@@ -346,8 +371,8 @@ def read(text: str, params: Params = PARAMS) -> Reading:
     """The opinion words, emoji and emoticons of a text, with their rule-adjusted values."""
     lexicon = _lexicon()
     prepared = _prepare(text)
-    letters = [c for c in prepared if c.isalpha()]
-    shouting_allowed = bool(letters) and sum(c.isupper() for c in letters) < 0.6 * len(letters)
+    letters = "".join(filter(str.isalpha, prepared))  # counted in C: this ran per character
+    shouting_allowed = bool(letters) and sum(map(str.isupper, letters)) < 0.6 * len(letters)
     tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(prepared)]
 
     values: list[tuple[float, float, float, bool]] = []

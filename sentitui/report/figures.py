@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sentitui.store import rollups
+
 if TYPE_CHECKING:
     from sentitui.store import Store
 
@@ -61,6 +63,12 @@ def _scope(store: Store, pipeline: str | None, since: str | None) -> None:
                 f"CREATE TEMP VIEW {table} AS SELECT * FROM main.{table} "
                 f"WHERE {' AND '.join(clauses)}"
             )
+    if posts:
+        # The headline queries read the rollups: same-named temporary tables, filled from
+        # the scoped posts by the writer's own rollup code, shadow them too.
+        for table, columns in rollups.TABLES.items():
+            store.conn.execute(f"CREATE TEMP TABLE {table} ({columns})")
+        rollups.apply(store.conn, "1 = 1", (), 1)
 
 
 def _bucket_seconds(first: str | None, last: str | None) -> int:

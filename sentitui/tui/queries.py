@@ -7,7 +7,9 @@ UI thread. Keeping them free of Textual makes them easy to test and reuse.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -137,13 +139,42 @@ class FailedFilter:
         }
 
 
+class PageKeys:
+    """Where each page of a listing starts, learned as the pages are read. The next
+    page is then asked for by key (the previous page's last row), not by OFFSET, so
+    paging deep into millions of rows reads one page; an offset never reached page by
+    page (a jump) falls back to OFFSET. Bounded: old scopes are forgotten first.
+    Queries run in thread workers, hence the lock."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._keys: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, scope: tuple[Any, ...], offset: int) -> Any:
+        with self._lock:
+            return self._keys.get((*scope, offset))
+
+    def remember(self, scope: tuple[Any, ...], offset: int, key: Any) -> None:
+        with self._lock:
+            self._keys[(*scope, offset)] = key
+            self._keys.move_to_end((*scope, offset))
+            while len(self._keys) > self.size:
+                self._keys.popitem(last=False)
+
+
+_FAILED_KEYS = PageKeys()
+_POST_KEYS = PageKeys()
+
+
 def load_failed(store: Store, filters: FailedFilter, limit: int, offset: int) -> Window:
     kwargs = filters.kwargs()
-    return Window(
-        store.failed_records(**kwargs, limit=limit, offset=offset),
-        store.count_failed(**kwargs),
-        offset,
-    )
+    scope = (str(store.path), tuple(sorted(kwargs.items())), limit)
+    before_id = _FAILED_KEYS.get(scope, offset) if offset else None
+    rows = store.failed_records(**kwargs, limit=limit, offset=offset, before_id=before_id)
+    if len(rows) == limit:
+        _FAILED_KEYS.remember(scope, offset + limit, rows[-1]["id"])
+    return Window(rows, store.count_failed(**kwargs), offset)
 
 
 def failed_ids(store: Store, filters: FailedFilter, cap: int = 10_000) -> list[int]:
@@ -164,11 +195,12 @@ class PostFilter:
 
 def load_posts(store: Store, filters: PostFilter, limit: int, offset: int) -> Window:
     query = filters.query or None
-    return Window(
-        store.search_posts(query, **filters.kwargs(), limit=limit, offset=offset),
-        store.count_search_posts(query, **filters.kwargs()),
-        offset,
-    )
+    scope = (str(store.path), query, tuple(sorted(filters.kwargs().items())), limit)
+    before = _POST_KEYS.get(scope, offset) if offset else None
+    rows = store.search_posts(query, **filters.kwargs(), limit=limit, offset=offset, before=before)
+    if len(rows) == limit:
+        _POST_KEYS.remember(scope, offset + limit, (rows[-1]["created_at"], rows[-1]["id"]))
+    return Window(rows, store.count_search_posts(query, **filters.kwargs()), offset)
 
 
 @dataclass(slots=True)

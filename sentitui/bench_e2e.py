@@ -1,0 +1,292 @@
+"""The bench's end-to-end figures: a local paged JSON API -> the Engine -> SQLite, next
+to TextBlob alone on one core over the same texts and a naive script (requests, a
+TextBlob call and an INSERT + COMMIT per post), with the CPU the run used across
+the main process and its scoring workers, and the event loop's lag meanwhile.
+
+The API runs in its own process (`python -m sentitui.bench serve-api`), so it does
+not share our event loop; it serves the records `bench.write_records` generates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+API_PAGE = 200  # records per API page, as social APIs page
+LAG_TICK = 0.01  # the loop-lag probe's sleep, seconds
+
+
+def api_records(records: int) -> list[dict[str, Any]]:
+    """The API's records: `bench.write_records`' generated posts, in order."""
+    import tempfile
+
+    from sentitui.bench import write_records
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "records.jsonl"
+        write_records(path, records)
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    # Every text distinct, so no scorer gains from repeats (real feeds do repeat).
+    for row in rows:
+        row["body"] += f" (order {row['id'] * 7919 % 1_000_003})"
+    return rows
+
+
+def serve_api(records: int) -> None:
+    """Subprocess entry: serve /api/posts?page=N (1-based) on a free loopback port."""
+    from aiohttp import web
+
+    rows = api_records(records)
+    pages = -(-len(rows) // API_PAGE)
+    bodies = {
+        n: json.dumps(
+            {"items": rows[(n - 1) * API_PAGE : n * API_PAGE], "page": n, "pages": pages}
+        ).encode()
+        for n in range(1, pages + 2)
+    }
+
+    async def handle(request: web.Request) -> web.Response:
+        try:
+            number = int(request.query.get("page", "1"))
+        except ValueError:
+            return web.Response(status=400, text="bad page")
+        body = bodies.get(number, bodies[pages + 1])
+        return web.Response(body=body, content_type="application/json")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get("/api/posts", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        print(site._server.sockets[0].getsockname()[1], flush=True)  # type: ignore[union-attr]
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until closed
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+class ApiProcess:
+    """The API server in its own process; closed by closing its stdin."""
+
+    def __init__(self, records: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sentitui.bench", "serve-api", "--records", str(records)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.strip().isdigit():
+            self.close()
+            raise RuntimeError("the bench API server did not start")
+        self.url = f"http://127.0.0.1:{line.strip()}/api/posts"
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its live child processes (the
+    scoring workers; read from /proc, so 0 for them where there is no /proc)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    total = me.ru_utime + me.ru_stime
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return total
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "(name)": state, ppid, …
+        if int(fields[1]) == os.getpid():
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+async def _probe_lag(lags: list[float], stop: asyncio.Event) -> None:
+    """Sleep LAG_TICK again and again; how late each wake-up is, is the loop's lag."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        start = loop.time()
+        await asyncio.sleep(LAG_TICK)
+        lags.append(max(0.0, loop.time() - start - LAG_TICK))
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def bench_engine_api(url: str, tmp: Path, records: int) -> dict[str, Any]:
+    """`run --once` of a json_api source over the local API: posts/s, CPU used (main
+    process + scoring workers, as a share of all cores) and event-loop lag."""
+    from sentitui.bench import _pipeline
+    from sentitui.engine.engine import Engine
+
+    pipeline = _pipeline(
+        tmp,
+        "e2e",
+        {
+            "name": "api",
+            "kind": "json_api",
+            "url": url,
+            "records": "items",
+            "fields": {
+                "id": "id",
+                "text": "body",
+                "author": "user",
+                "created_at": "ts",
+                "segments": {"region": "region"},
+            },
+            "pagination": {"type": "page", "param": "page", "total_path": "pages"},
+        },
+    )
+    lags: list[float] = []
+    stop = asyncio.Event()
+    async with Engine(tmp / "e2e.db", [pipeline]) as engine:
+        workers = engine.scorer.workers
+        await engine.scorer.start()  # spawned and warm, as in the daemon, before timing
+        cpu_before = _cpu_seconds()
+        started = time.perf_counter()
+        probe = asyncio.create_task(_probe_lag(lags, stop))
+        stats = await engine.run_source("e2e", "api", "cli")
+        seconds = time.perf_counter() - started
+        cpu = _cpu_seconds() - cpu_before  # the workers are still alive here
+        stop.set()
+        await probe
+    cores = os.cpu_count() or 1
+    return {
+        "records": records,
+        "loaded": stats.loaded,
+        "failed": stats.failed,
+        "status": stats.status,
+        "seconds": round(seconds, 2),
+        "posts_per_s": round(stats.loaded / seconds, 1) if seconds else 0.0,
+        "workers": workers,
+        "cpu_share_of_all_cores": round(cpu / (seconds * cores), 2) if seconds else 0.0,
+        "loop_lag_p99_ms": round(_percentile(lags, 0.99) * 1000, 1),
+        "loop_lag_max_ms": round(max(lags, default=0.0) * 1000, 1),
+    }
+
+
+def bench_textblob(texts: list[str]) -> dict[str, Any]:
+    """TextBlob's sentiment over the texts on one core: the yardstick for e2e."""
+    from textblob import TextBlob
+
+    TextBlob("warm up the lexicon").sentiment  # noqa: B018 (loads the lexicon)
+    started = time.perf_counter()
+    for text in texts:
+        TextBlob(text).sentiment  # noqa: B018
+    seconds = time.perf_counter() - started
+    return {
+        "texts": len(texts),
+        "seconds": round(seconds, 2),
+        "posts_per_s": round(len(texts) / seconds, 1),
+    }
+
+
+def bench_naive(url: str, tmp: Path, records: int) -> dict[str, Any]:
+    """What a first script does: requests each page, TextBlob per post, INSERT and COMMIT
+    per post into SQLite (default journal). Over the first `records` records only: it
+    is slow, and its rate does not change with the count."""
+    import requests
+    from textblob import TextBlob
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(tmp / "naive.db")
+    db.execute(
+        "CREATE TABLE posts (id TEXT PRIMARY KEY, text TEXT, author TEXT, created_at TEXT, "
+        "polarity REAL, subjectivity REAL)"
+    )
+    done = 0
+    page = 1
+    started = time.perf_counter()
+    with requests.Session() as session:
+        while done < records:
+            items = session.get(url, params={"page": page}, timeout=30).json()["items"]
+            if not items:
+                break
+            for item in items[: records - done]:
+                sentiment = TextBlob(item["body"]).sentiment
+                db.execute(
+                    "INSERT OR IGNORE INTO posts VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        str(item["id"]),
+                        item["body"],
+                        item["user"],
+                        item["ts"],
+                        sentiment.polarity,
+                        sentiment.subjectivity,
+                    ),
+                )
+                db.commit()
+                done += 1
+            page += 1
+    seconds = time.perf_counter() - started
+    db.close()
+    return {"records": done, "seconds": round(seconds, 2), "posts_per_s": round(done / seconds, 1)}
+
+
+def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    count = sum(p.get("texts", p.get("records", 0)) for p in parts)
+    seconds = sum(p["seconds"] for p in parts)
+    return {
+        "records": count,
+        "seconds": round(seconds, 2),
+        "posts_per_s": round(count / seconds, 1) if seconds else 0.0,
+    }
+
+
+def run_e2e(records: int, naive_records: int, tmp: Path) -> dict[str, Any]:
+    """Every end-to-end figure over one API server, with the ratios the goals use.
+
+    The yardsticks run half before and half after the engine, so a machine whose load
+    changes during the bench (a shared one) weighs on both sides of each ratio alike."""
+    texts = [row["body"] for row in api_records(records)]
+    half = len(texts) // 2
+    api = ApiProcess(records)
+    try:
+        textblob = [bench_textblob(texts[:half])]
+        naive = [bench_naive(api.url, tmp / "naive-1", naive_records // 2)]
+        engine = asyncio.run(bench_engine_api(api.url, tmp, records))
+        naive.append(bench_naive(api.url, tmp / "naive-2", naive_records - naive_records // 2))
+        textblob.append(bench_textblob(texts[half:]))
+    finally:
+        api.close()
+    textblob_rate = _combined(textblob)["posts_per_s"]
+    naive_figures = _combined(naive)
+    ours = engine["posts_per_s"]
+    return {
+        "engine": engine,
+        "textblob_one_core": {"texts": len(texts), **_combined(textblob)},
+        "naive_script": naive_figures,
+        "vs_textblob": round(ours / textblob_rate, 2) if textblob_rate else None,
+        "vs_naive": round(ours / naive_figures["posts_per_s"], 2)
+        if naive_figures["posts_per_s"]
+        else None,
+        "distinct_texts": len(set(texts)),
+    }

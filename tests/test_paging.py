@@ -1,0 +1,60 @@
+"""Posts and failed records page by key: page after page, the rows are those OFFSET
+paging gives, undated posts last, with filters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sentitui.models import FailedRecord, Post
+from sentitui.store import PageWrite, Store
+from sentitui.tui.queries import FailedFilter, PostFilter, load_failed, load_posts, with_store
+
+
+def post(n: int) -> Post:
+    return Post(
+        pipeline="p",
+        source="s",
+        external_id=str(n),
+        text=f"post {n}",
+        # Several posts share a second, some have no time at all.
+        created_at=None if n % 7 == 0 else f"2026-11-20T10:{n % 13:02d}:00Z",
+        label=("positive", "negative")[n % 2],
+    )
+
+
+def test_key_paging_walks_the_same_rows_as_offsets(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    store = Store(db)
+    stats = store.start_run("p", "s", "cli")
+    failures = [FailedRecord("clean", f"bad {n}", f'{{"id": {n}}}') for n in range(45)]
+    store.write_pages([PageWrite(stats, [post(n) for n in range(95)], failures)])
+
+    for label in (None, "negative"):
+        everything = store.search_posts(label=label, limit=1000)
+        dated = [p for p in everything if p["created_at"]]
+        assert everything[len(dated) :] and not any(
+            p["created_at"] for p in everything[len(dated) :]
+        )
+        walked: list[dict[str, object]] = []
+        offset = 0
+        while True:
+            window = with_store(
+                db,
+                lambda s, label=label, offset=offset: load_posts(
+                    s, PostFilter(label=label), 10, offset
+                ),
+            )
+            assert window.total == len(everything)
+            if not window.rows:
+                break
+            walked += window.rows
+            offset += 10
+        assert [p["id"] for p in walked] == [p["id"] for p in everything]
+
+    every_failed = store.failed_records(limit=1000)
+    walked_ids: list[int] = []
+    for offset in range(0, 60, 20):
+        window = with_store(db, lambda s, offset=offset: load_failed(s, FailedFilter(), 20, offset))
+        walked_ids += [r["id"] for r in window.rows]
+    assert walked_ids == [r["id"] for r in every_failed]
+    store.close()
