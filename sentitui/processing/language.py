@@ -35,9 +35,27 @@ _SUBTAG = re.compile(r"^[a-z]{2}$")
 
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    """The model, decompressed in memory. py3langid's own loader writes it to a
+    temporary file first: on a full disk (or a size limit) every post would fail."""
+    import io
+    import lzma
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    import numpy as np
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+    from py3langid.modelio import _to_array
+
+    with lzma.open(MODEL_DIR / MODEL_FILE) as packed:
+        buffer = io.BytesIO(packed.read())
+    with np.load(buffer, allow_pickle=False) as data:
+        return LanguageIdentifier(
+            np.asarray(data["ptc"]),
+            np.asarray(data["pc"]),
+            data["classes"].tolist(),
+            _to_array(data["nextmove"]),
+            data["out_feat"].tolist(),
+            norm_probs=True,
+            tk_row=_to_array(data["nextmove_row"]),
+        )
 
 
 def primary_subtag(lang: str | None) -> str | None:
