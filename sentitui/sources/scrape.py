@@ -147,8 +147,8 @@ class ScrapeSource(BaseSource):
             ):
                 problems.append(f"key 'start_urls': {url!r} is not an http(s) URL")
         for domain in config.get("allowed_domains") or []:
-            if not isinstance(domain, str) or not domain:
-                problems.append(f"key 'allowed_domains': {domain!r} is not a host name")
+            if domain == "":  # its type is checked by the option's shape
+                problems.append("key 'allowed_domains': '' is not a host name")
         mode = config.get("extract") or "selectors"
         if mode not in MODES:
             problems.append(f"key 'extract' must be one of {', '.join(MODES)}, not {mode!r}")
