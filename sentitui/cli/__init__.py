@@ -120,15 +120,15 @@ def tui(db_path: str, pipelines_dir: str, attach: bool) -> None:
 
         local = load_or_exit(pipelines_dir) if Path(pipelines_dir).is_dir() else []
         engine = RemoteEngine(db_path, local)
-        run_console(
+        status = run_console(
             db_path=db_path,
             pipelines=engine.read_published() or local,
             engine=engine,
             title="SentiTUI (attached)",
         )
-        return
+        sys.exit(status)
     pipelines = load_or_exit(pipelines_dir)
-    run_console(db_path=db_path, pipelines=pipelines, pipelines_dir=pipelines_dir)
+    sys.exit(run_console(db_path=db_path, pipelines=pipelines, pipelines_dir=pipelines_dir))
 
 
 @main.command()

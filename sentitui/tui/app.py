@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -38,6 +39,7 @@ from sentitui.models import (
     SourceStateChanged,
 )
 from sentitui.tui.commands import SentiCommands
+from sentitui.tui.crash import crash_message, write_crash_report
 from sentitui.tui.events import EngineBatch, EngineUpdate, Key
 from sentitui.tui.screens.base import WIDE_COLUMNS
 from sentitui.tui.screens.dashboard import DashboardScreen
@@ -134,8 +136,21 @@ class SentiApp(App[None]):
         # the daemon claims a pull within a second): x then says so, not "not running".
         self.requested: set[Key] = set()
         self._unsubscribe: Any = None
+        self.crash_report: Path | None = None  # where the error that ended us is written
+        self._crashed = False
 
     # ---- lifecycle -------------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error no widget caught ends the console (Textual has no public hook for
+        it): the traceback goes to a file, stderr says where, and the exit status is 1.
+        Textual's own report would print every frame's locals (post text, headers)."""
+        if self._crashed:
+            return
+        self._crashed = True
+        self.crash_report = write_crash_report(self.db_path, error)
+        self.exit(return_code=1)
+        self.panic(Text(crash_message(error, self.crash_report)))
 
     async def on_mount(self) -> None:
         self.theme = self.initial_theme
@@ -424,11 +439,13 @@ def run_console(
     schedules: bool = False,
     title: str = "SentiTUI",
     **kwargs: Any,
-) -> None:
+) -> int:
     """Open the console on `db_path`. `schedules=True` starts the pipelines' schedules too.
+    Returns the exit status: 0, or 1 when an error ended it (see `crash_report`).
 
     Extra keyword arguments go to `SentiApp` (`engine=`, `theme=`) or else to `Engine`.
     """
     app = SentiApp(db_path, pipelines, schedules=schedules, title=title, **kwargs)
     with _console_logging():
         app.run()
+    return app.return_code or 0

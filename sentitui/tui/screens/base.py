@@ -166,8 +166,21 @@ class SentiScreen(Screen[None]):
         message.stop()
         superseded = message.group in self._queries_queued  # a newer answer is on its way
         self._query_done(message.group)
-        if not superseded:
+        if superseded:
+            return
+        try:
             getattr(self, f"show_{message.group}")(message.result)
+        except Exception as exc:
+            # The last line of defence of rule 1: a stored value no formatter foresaw
+            # costs this panel its update, never the console (the engine runs on).
+            self.senti.engine.log(
+                "ERROR", f"could not draw {message.group}: {type(exc).__name__}: {exc}"
+            )
+            self.notify(
+                f"could not draw {message.group}: {type(exc).__name__}: {exc}",
+                severity="error",
+                markup=False,
+            )
 
     def on_query_failed(self, message: QueryFailed) -> None:
         message.stop()

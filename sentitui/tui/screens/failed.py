@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Input, Select, Static
 from sentitui.tui.queries import FailedFilter, Window, failed_ids, load_failed, with_store
 from sentitui.tui.screens.base import SentiScreen
 from sentitui.tui.widgets.table import selected_key, sync_table
-from sentitui.tui.widgets.text import cell, payload_kind, render_payload, safe
+from sentitui.tui.widgets.text import capped, cell, payload_kind, render_payload, safe
 
 PAGE = 200
 STAGES = ("fetch", "parse", "clean", "score", "load")
@@ -109,7 +109,7 @@ class FailedScreen(SentiScreen):
                     [
                         Text(str(row["id"]), justify="right"),
                         cell(f"{row['pipeline']}/{row['source']}", 30),
-                        Text(row["stage"]),
+                        cell(row["stage"], 10),
                         Text(str(row["attempts"]), justify="right"),
                         cell(row["error"], 200),
                     ],
@@ -145,12 +145,16 @@ class FailedScreen(SentiScreen):
         meta.append(f"#{record['id']} ", style="bold")
         meta.append(safe(f"{record['pipeline']}/{record['source']}"))
         meta.append(
-            f"  stage {record['stage']}  ·  {record['status']}  ·  "
-            f"{record['attempts']} attempt(s)  ·  run {record['run_id']}\n",
+            safe(
+                f"  stage {record['stage']}  ·  {record['status']}  ·  "
+                f"{record['attempts']} attempt(s)  ·  run {record['run_id']}\n"
+            ),
             style="dim",
         )
-        meta.append(f"first {record['created_at']}  ·  last {record['updated_at']}\n", style="dim")
-        meta.append(safe(record["error"]) + "\n", style="red")
+        meta.append(
+            safe(f"first {record['created_at']}  ·  last {record['updated_at']}\n"), style="dim"
+        )
+        meta.append(capped(record["error"]) + "\n", style="red")
         meta.append(
             f"payload ({len(record['payload'] or ''):,} chars, "
             f"{payload_kind(record['payload'] or '')}):",
@@ -239,7 +243,8 @@ class FailedScreen(SentiScreen):
             if record is None:
                 raise OSError(f"failed record #{record_id} is gone")
             path = saved_payload_path(record, Path.cwd())
-            path.write_text(record["payload"] or "", encoding="utf-8")
+            payload = record["payload"] or ""
+            path.write_bytes(payload if isinstance(payload, bytes) else str(payload).encode())
             return path
 
         async def copy() -> None:

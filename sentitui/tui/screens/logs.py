@@ -40,10 +40,13 @@ INDENT = " " * 17  # continuation lines start under the message, after time and 
 def format_line(line: LogLine, width: int = 0) -> list[str]:
     """One log event as display lines (UTC time, level, where, message; no escapes),
     wrapped to `width` columns when it is given."""
-    stamp = datetime.fromtimestamp(line.at, UTC).strftime("%H:%M:%S")
+    try:
+        stamp = datetime.fromtimestamp(line.at, UTC).strftime("%H:%M:%S")
+    except (TypeError, ValueError, OverflowError, OSError):  # a daemon's event row said so
+        stamp = "??:??:??"
     where = f"{line.pipeline}/{line.source}: " if line.source else ""
     first, *rest = safe(line.message).split("\n") or [""]
-    lines = [f"{stamp} {line.level:<7} {safe(where)}{first}"] + [f"{INDENT}{r}" for r in rest]
+    lines = [f"{stamp} {safe(line.level):<7} {safe(where)}{first}"] + [f"{INDENT}{r}" for r in rest]
     if width <= len(INDENT) + 10:  # not laid out yet, or too narrow to be worth it
         return lines
     wrapped: list[str] = []

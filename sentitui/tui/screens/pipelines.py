@@ -58,11 +58,15 @@ RUN_COLUMNS = [
 SHORT_ROWS = 32  # below this height the screen has the class -short
 
 
-def short_time(stamp: str | None) -> str:
-    """ "2026-11-20T10:03:00Z" -> "11-20 10:03" (UTC)."""
+def short_time(stamp: Any) -> str:
+    """ "2026-11-20T10:03:00Z" -> "11-20 10:03" (UTC); a stored value of another shape
+    is shown cut to the same width, never parsed."""
     if not stamp:
         return "—"
-    return f"{stamp[5:10]} {stamp[11:16]}"
+    text = safe(stamp)
+    if len(text) >= 16 and text[4] == "-" and text[10] == "T":
+        return f"{text[5:10]} {text[11:16]}"
+    return text[:11]
 
 
 def countdown(next_run: float | None, now: float) -> str:
@@ -142,10 +146,10 @@ class PipelinesScreen(SentiScreen):
                     str(run["id"]),
                     [
                         Text(str(run["id"]), justify="right"),
-                        Text(f"{run['pipeline']}/{run['source']}"),
-                        Text(run["trigger"] or ""),
+                        cell(f"{run['pipeline']}/{run['source']}", 40),
+                        cell(run["trigger"] or "", 10),
                         Text(short_time(run["started_at"])),
-                        Text(run["status"] or "", style=STATUS_STYLES.get(run["status"] or "", "")),
+                        cell(run["status"] or "", 12, STATUS_STYLES.get(str(run["status"]), "")),
                         *(
                             Text(str(run[k] or 0), justify="right")
                             for k in ("fetched", "loaded", "duplicates", "failed")
@@ -199,7 +203,7 @@ class PipelinesScreen(SentiScreen):
             Text(f"{pipeline}/{source}"),
             Text(status.replace("_", " "), style=STATUS_STYLES.get(status, "")),
             Text(progress_text),
-            Text(last_text, style="red" if last and last["status"] == "failed" else ""),
+            cell(last_text, 30, "red" if last and last["status"] == "failed" else ""),
             Text(str(counts[0]), justify="right"),
             Text(str(counts[1]), justify="right"),
             Text(str(counts[2]), justify="right", style="red" if counts[2] not in (0, "—") else ""),

@@ -18,11 +18,21 @@ from sentitui.tui.screens.base import SentiScreen
 from sentitui.tui.screens.pipelines import short_time
 from sentitui.tui.widgets.charts import LABEL_COLOURS
 from sentitui.tui.widgets.table import selected_key, sync_table
-from sentitui.tui.widgets.text import cell, safe
+from sentitui.tui.widgets.text import capped, cell, fmt, safe
 
 PAGE = 100
 LABELS = ("positive", "neutral", "negative")
 FEEDBACK = ("praise", "complaint", "suggestion", "comparison", "question", "other")
+
+
+def stored_json(value: Any, default: Any) -> Any:
+    """A JSON column as stored; its own text when it is not valid JSON (shown as such)."""
+    if value is None or value == "":
+        return default
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError, RecursionError):
+        return value
 
 
 class PostsScreen(SentiScreen):
@@ -89,9 +99,9 @@ class PostsScreen(SentiScreen):
                     [
                         Text(short_time(row["created_at"])),
                         cell(row["source"], 20),
-                        Text(row["label"] or "", style=LABEL_COLOURS.get(row["label"] or "", "")),
-                        Text(f"{row['polarity'] or 0:+.2f}", justify="right"),
-                        Text(row["feedback"] or ""),
+                        cell(row["label"] or "", 10, LABEL_COLOURS.get(str(row["label"]), "")),
+                        Text(fmt(row["polarity"] or 0, "+.2f"), justify="right"),
+                        cell(row["feedback"] or "", 12),
                         cell(row["text"], 300),
                     ],
                 )
@@ -111,30 +121,34 @@ class PostsScreen(SentiScreen):
             target.update(Text("no post selected", style="dim"))
             return
         text = Text()
-        text.append(safe(row["text"]) + "\n\n")
-        label = row["label"] or ""
+        text.append(capped(row["text"]) + "\n\n")
+        label = safe(row["label"])
         text.append(f"{label} ", style=f"bold {LABEL_COLOURS.get(label, '')}")
         text.append(
-            f"polarity {row['polarity'] or 0:+.3f}  subjectivity "
-            f"{row['subjectivity'] or 0:.2f}  ·  {row['feedback']}"
+            f"polarity {fmt(row['polarity'] or 0, '+.3f')}  subjectivity "
+            f"{fmt(row['subjectivity'] or 0, '.2f')}  ·  {safe(row['feedback'])}"
         )
-        competitors = json.loads(row["competitors"] or "[]")
-        if competitors:
-            text.append(f"  ·  vs {safe(', '.join(competitors))}")
+        competitors = stored_json(row["competitors"], [])
+        if isinstance(competitors, list) and competitors:
+            text.append(f"  ·  vs {capped(', '.join(map(str, competitors)), 500)}")
+        elif not isinstance(competitors, list):
+            text.append(f"  ·  vs {capped(row['competitors'], 500)} (not a JSON list)")
         if row["rating"] is not None:
-            text.append(f"  ·  rating {row['rating']:g}")
-        segments = json.loads(row["segments"] or "{}")
+            text.append(f"  ·  rating {fmt(row['rating'], 'g')}")
+        segments = stored_json(row["segments"], {})
         details = [
             f"{row['pipeline']}/{row['source']} #{row['external_id']}",
             f"created {row['created_at'] or '—'}  fetched {row['fetched_at']}",
         ]
-        if segments:
+        if isinstance(segments, dict) and segments:
             details.append("  ".join(f"{k}={v}" for k, v in segments.items()))
+        elif not isinstance(segments, dict):
+            details.append(f"segments {capped(row['segments'], 500)} (not a JSON object)")
         if row["lang"]:
             details.append(f"lang {row['lang']}")
         if row["url"]:
             details.append(str(row["url"]))
-        text.append("\n" + safe("\n".join(details)), style="dim")
+        text.append("\n" + capped("\n".join(details)), style="dim")
         target.update(text)
 
     def on_select_changed(self, event: Select.Changed) -> None:
