@@ -6,6 +6,7 @@ the Notify messages (`message_hook`)."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -189,3 +190,133 @@ async def test_an_error_that_ends_the_console_exits_1_and_says_where_its_traceba
     assert report is not None and report.parent == db_path.parent
     written = report.read_text(encoding="utf-8")
     assert "RuntimeError: a bug nobody caught" in written and "Traceback" in written
+
+
+# ---- rule 3: an action lands on the record the user chose ------------------------------
+
+BAD_MAPPING = PIPELINE.replace('text = "body"', 'text = "text"')  # every record fails at clean
+
+
+def write_bad_records(folder: Path, n: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [
+        json.dumps({"id": i, "body": f"record {i} " + "long " * 400, "ts": "2026-11-20T10:00:00Z"})
+        for i in range(1, n + 1)
+    ]
+    (folder / "posts.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def failing_app(tmp_path, write_pipeline, make_engine, db_path):
+    write_bad_records(tmp_path / "data", 4)
+    pipeline = write_pipeline(BAD_MAPPING)
+    return SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
+
+
+def statuses(db_path: Path) -> dict[int, str]:
+    with sqlite3.connect(db_path) as conn:
+        return dict(conn.execute("SELECT id, status FROM failed_records"))
+
+
+def cursor_id(app: SentiApp) -> str | None:
+    table = app.screen.query_one("#failed-table", DataTable)
+    return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+
+async def test_ignore_and_resolve_leave_the_cursor_beside_the_record_acted_on(failing_app, db_path):
+    app = failing_app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "p")
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one("#failed-table", DataTable)
+        assert [row.key.value for row in table.ordered_rows] == ["4", "3", "2", "1"]
+        table.move_cursor(row=1)
+        await pilot.press("i")
+        await settle(pilot)
+        assert cursor_id(app) == "2"  # the next one down, not the newest
+        await pilot.press("i")
+        await settle(pilot)
+        assert cursor_id(app) == "1"
+        assert statuses(db_path) == {1: "open", 2: "ignored", 3: "ignored", 4: "open"}
+
+        app.engine.pipeline("launch").source("drops").options["fields"]["text"] = "body"
+        await pilot.press("g", "r")  # the first row, #4, now loads
+        await settle(pilot)
+        assert statuses(db_path)[4] == "resolved"
+        assert cursor_id(app) == "1"  # the only open record left
+
+
+async def test_enter_opens_the_detail_and_g_G_home_end_go_to_the_ends(failing_app):
+    app = failing_app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2", "p")
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("G")
+        assert cursor_id(app) == "1"
+        await pilot.press("g")
+        assert cursor_id(app) == "4"
+        await pilot.press("end")
+        assert cursor_id(app) == "1"
+        await pilot.press("home", "down")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.maximized is app.screen.query_one("#failed-detail")
+        text = screen_text(app)
+        assert "#3 launch/drops" in text and "Tries" not in text  # the detail, full screen
+        await pilot.press("escape")
+        assert app.screen.maximized is None
+        assert app.focused is app.screen.query_one("#failed-table")
+
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("G")
+        posts = app.screen.query_one("#posts-table", DataTable)
+        assert posts.cursor_row == posts.row_count - 1 or posts.row_count == 0
+
+
+def drop_again(folder: Path) -> None:
+    """The same records in a new file of the same name: the next pull reads them again."""
+    (folder / "posts.jsonl").unlink()
+    write_bad_records(folder, 4)
+
+
+async def test_tries_count_attempts_and_the_detail_follows_its_row(failing_app, db_path, tmp_path):
+    app = failing_app
+    async with app.run_test(size=(170, 40)) as pilot:  # the pane's first line unwrapped
+        await pilot.press("2", "p")
+        await settle(pilot)
+        drop_again(tmp_path / "data")
+        await pilot.press("p")  # the same bad records again: met again, not tried again
+        await settle(pilot)
+        with sqlite3.connect(db_path) as conn:
+            assert conn.execute("SELECT failed FROM runs WHERE id = 2").fetchone() == (4,)
+            assert {a for (a,) in conn.execute("SELECT attempts FROM failed_records")} == {1}
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one("#failed-table", DataTable)
+        assert str(table.get_row("4")[3]) == "1"
+        assert "1 attempt(s)  ·  run 2" in screen_text(app)
+
+        await pilot.press("r")  # still failing: a real attempt
+        await settle(pilot)
+        assert str(table.get_row("4")[3]) == "2"
+        assert "2 attempt(s)" in screen_text(app)
+
+        drop_again(tmp_path / "data")
+        await pilot.press("2", "p", "3")  # met again while the pane shows it
+        await settle(pilot)
+        assert "2 attempt(s)  ·  run 4" in screen_text(app)
+
+        pane = app.screen.query_one("#failed-detail")
+        pane.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert pane.scroll_y > 0
+        await pilot.press("down")
+        await settle(pilot)
+        assert "#3 launch/drops" in screen_text(app)
+        assert pane.scroll_y == 0  # a new record starts at its top

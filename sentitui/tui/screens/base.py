@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Select
+from textual.widgets import DataTable, Footer, Input, Select
 
 from sentitui.store import Store
 from sentitui.tui.events import EngineUpdate, Loaded, QueryFailed
@@ -37,6 +37,7 @@ class SentiScreen(Screen[None]):
 
     MODE: ClassVar[str] = ""
     SOURCE_FILTER: ClassVar[str] = ""  # id of the screen's source Select, if it has one
+    DETAIL: ClassVar[str] = ""  # selector of the detail pane that enter on a row opens
     # esc in a search box or filter goes back to the table (else typing 1-5 or q there
     # only ever types; enter does the same in a search box).
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -87,8 +88,26 @@ class SentiScreen(Screen[None]):
         """Query what the screen shows (in workers) and draw it when the results come."""
 
     def action_leave_filter(self) -> None:
-        if isinstance(self.focused, Input | Select) and self.AUTO_FOCUS:
+        if self.maximized is not None and self.AUTO_FOCUS:  # close an opened detail
+            self.minimize()
             self.query_one(self.AUTO_FOCUS).focus()
+        elif isinstance(self.focused, Input | Select) and self.AUTO_FOCUS:
+            self.query_one(self.AUTO_FOCUS).focus()
+
+    def watch_maximized(self, maximized: Widget | None) -> None:
+        """Back from an opened detail (esc), the keys go to the table again."""
+        detail = self.query_one(self.DETAIL) if self.DETAIL else None
+        if maximized is None and detail is not None and self.focused is detail:
+            self.query_one(self.AUTO_FOCUS).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row of the screen's main table opens its detail, full screen
+        (esc closes it); the detail pane already shows the row under the cursor."""
+        if not self.DETAIL or f"#{event.data_table.id}" != self.AUTO_FOCUS:
+            return
+        pane = self.query_one(self.DETAIL)
+        self.maximize(pane, container=False)
+        pane.focus()
 
     def on_engine_update(self, message: EngineUpdate) -> None:
         """Engine events since the last flush; the default waits for the next refresh

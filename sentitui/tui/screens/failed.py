@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from sentitui.tui.queries import FailedFilter, Window, failed_ids, load_failed, with_store
 from sentitui.tui.screens.base import SentiScreen
-from sentitui.tui.widgets.table import selected_key, sync_table
+from sentitui.tui.widgets.table import RowTable, selected_key, sync_table
 from sentitui.tui.widgets.text import capped, cell, payload_kind, render_payload, safe
 
 PAGE = 200
@@ -33,6 +33,7 @@ def saved_payload_path(record: dict[str, Any], folder: Path) -> Path:
 
 class FailedScreen(SentiScreen):
     MODE = "failed"
+    DETAIL = "#failed-detail"
     SOURCE_FILTER = "failed-source"
     AUTO_FOCUS = "#failed-table"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -68,7 +69,7 @@ class FailedScreen(SentiScreen):
             yield Input(placeholder="/ search errors", compact=True, id="failed-search")
             yield Static(id="failed-count", classes="count")
         with Horizontal(classes="split"):
-            table: DataTable[Any] = DataTable(
+            table: DataTable[Any] = RowTable(
                 id="failed-table", cursor_type="row", zebra_stripes=True
             )
             table.add_column("Id", key="id")
@@ -77,7 +78,7 @@ class FailedScreen(SentiScreen):
             table.add_column("Tries", key="attempts")
             table.add_column("Error", key="error")
             yield table
-            with VerticalScroll(id="failed-detail", classes="detail"):
+            with VerticalScroll(id="failed-detail", classes="detail", can_maximize=True):
                 yield Static(id="failed-detail-text")
 
     def on_mount(self) -> None:
@@ -127,16 +128,20 @@ class FailedScreen(SentiScreen):
         return int(key) if key else None
 
     def load_detail(self) -> None:
+        """Read the record under the cursor again, on every move and every refresh of
+        the table: the pane follows its row (attempts, status, error) and never goes stale."""
         record_id = self.selected_id()
         if record_id is None:
             self.show_detail(None)
             return
-        if self.record is not None and self.record["id"] == record_id:
-            return
         self.fetch("detail", lambda store: store.failed_record(record_id))
 
     def show_detail(self, record: dict[str, Any] | None) -> None:
-        self.record = record
+        previous, self.record = self.record, record
+        if record is not None and record == previous:
+            return  # unchanged: keep the reader's place in a long payload
+        if record is None or previous is None or record["id"] != previous["id"]:
+            self.query_one("#failed-detail", VerticalScroll).scroll_home(animate=False)
         target = self.query_one("#failed-detail-text", Static)
         if record is None:
             target.update(Text("no failed record selected", style="dim"))

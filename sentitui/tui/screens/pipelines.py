@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Static
 from sentitui.tui.events import EngineUpdate, Key
 from sentitui.tui.queries import PipelinesData, load_pipelines
 from sentitui.tui.screens.base import SentiScreen
-from sentitui.tui.widgets.table import selected_key, sync_table
+from sentitui.tui.widgets.table import RowTable, selected_key, sync_table
 from sentitui.tui.widgets.text import cell, safe
 
 STATUS_STYLES = {
@@ -95,6 +95,7 @@ def target_of(config: Any) -> str:
 
 class PipelinesScreen(SentiScreen):
     MODE = "pipelines"
+    DETAIL = "#pipeline-detail"
     AUTO_FOCUS = "#pipelines-table"
     # Below 32 rows the sources table scrolls (see app.tcss), leaving Recent runs room.
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (SHORT_ROWS, "-tall")]
@@ -113,17 +114,17 @@ class PipelinesScreen(SentiScreen):
         self.keys: dict[str, Key] = {}
 
     def compose_body(self) -> Iterable[Widget]:
-        table: DataTable[Any] = DataTable(
+        table: DataTable[Any] = RowTable(
             id="pipelines-table", cursor_type="row", zebra_stripes=True
         )
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
-        runs: DataTable[Any] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        runs: DataTable[Any] = RowTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         for key, label in RUN_COLUMNS:
             runs.add_column(label, key=key)
         yield runs
-        with VerticalScroll(id="pipeline-detail", classes="detail"):
+        with VerticalScroll(id="pipeline-detail", classes="detail", can_maximize=True):
             yield Static(id="pipeline-detail-text")
 
     def on_mount(self) -> None:

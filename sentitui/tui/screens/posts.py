@@ -17,7 +17,7 @@ from sentitui.tui.queries import PostFilter, Window, load_posts
 from sentitui.tui.screens.base import SentiScreen
 from sentitui.tui.screens.pipelines import short_time
 from sentitui.tui.widgets.charts import LABEL_COLOURS
-from sentitui.tui.widgets.table import selected_key, sync_table
+from sentitui.tui.widgets.table import RowTable, selected_key, sync_table
 from sentitui.tui.widgets.text import capped, cell, fmt, safe
 
 PAGE = 100
@@ -37,6 +37,7 @@ def stored_json(value: Any, default: Any) -> Any:
 
 class PostsScreen(SentiScreen):
     MODE = "posts"
+    DETAIL = "#post-detail"
     SOURCE_FILTER = "posts-source"
     AUTO_FOCUS = "#posts-table"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -64,7 +65,7 @@ class PostsScreen(SentiScreen):
             )
             yield Static(id="posts-count", classes="count")
         with Horizontal(classes="split"):
-            table: DataTable[Any] = DataTable(
+            table: DataTable[Any] = RowTable(
                 id="posts-table", cursor_type="row", zebra_stripes=True
             )
             table.add_column("Created", key="created")
@@ -74,7 +75,7 @@ class PostsScreen(SentiScreen):
             table.add_column("Feedback", key="feedback")
             table.add_column("Text", key="text")
             yield table
-            with VerticalScroll(id="post-detail", classes="detail"):
+            with VerticalScroll(id="post-detail", classes="detail", can_maximize=True):
                 yield Static(id="post-detail-text")
 
     def on_mount(self) -> None:
