@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -320,3 +324,218 @@ async def test_tries_count_attempts_and_the_detail_follows_its_row(failing_app, 
         await settle(pilot)
         assert "#3 launch/drops" in screen_text(app)
         assert pane.scroll_y == 0  # a new record starts at its top
+
+
+# ---- rule 2: the screen never says something that is not true --------------------------
+
+TWO_SOURCES = (
+    PIPELINE
+    + """
+[[source]]
+name = "reviews"
+kind = "file"
+path = "../data/*.csv"
+[source.fields]
+id = "id"
+text = "body"
+"""
+)
+
+
+def header(app: SentiApp) -> str:
+    return screen_lines(app)[0].replace("\xa0", " ")
+
+
+async def test_one_engine_status_on_every_screen(tmp_path, write_pipeline, make_engine, db_path):
+    (tmp_path / "data").mkdir()
+    pipeline = write_pipeline(TWO_SOURCES)
+    app = SentiApp(db_path, [pipeline], engine=make_engine(pipeline), theme="textual-dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key in "12345":  # every screen mounted, each with its header drawn
+            await pilot.press(key)
+            await settle(pilot)
+        assert "engine idle" in header(app)
+        await pilot.press("2", "space", "down", "space")
+        await settle(pilot)
+        assert "engine: 2 paused" in header(app)
+        for key in "1345":
+            await pilot.press(key)
+            await settle(pilot)
+            assert "engine: 2 paused" in header(app), key
+
+
+async def test_paused_logs_stay_still_and_count_what_they_do_not_show(app_on):
+    app = app_on()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("f")
+        log = app.screen.query_one("#log")
+        drawn = log.line_count
+        for n in range(3):
+            app.engine.log("INFO", f"line {n} while paused")
+        await settle(pilot)
+        assert "paused · 3 new" in screen_text(app)
+        app.data_version += 1  # the engine wrote rows: what the once-a-second refresh sees
+        app.screen.reload()  # ... and what it, or coming back to the screen, calls
+        await settle(pilot)
+        assert "paused · 3 new" in screen_text(app)
+        assert log.line_count == drawn  # the view did not move
+
+        await pilot.press("1")
+        app.engine.log("WARNING", "while on another screen")
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        assert "paused · 4 new" in screen_text(app) and log.line_count == drawn
+
+        await pilot.press("f")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "following" in text and "while on another screen" in text
+
+
+def test_stacked_bars_are_counts_scaled_to_the_largest_row():
+    from sentitui.tui.widgets.charts import LABEL_COLOURS, BarRow, render_bars
+
+    def parts(pos: int, neu: int, neg: int) -> list[tuple[float, str]]:
+        return [
+            (pos, LABEL_COLOURS["positive"]),
+            (neu, LABEL_COLOURS["neutral"]),
+            (neg, LABEL_COLOURS["negative"]),
+        ]
+
+    rows = [BarRow("coily", parts(40, 10, 5), "55"), BarRow("wavy", parts(20, 60, 37), "117")]
+    text = render_bars(rows, 60, scale=117).plain.splitlines()
+    coily, wavy = (line.count("█") for line in text)
+    assert wavy == 60 - 5 - 3 - 2  # the full bar: the width less label, figure, gaps
+    assert coily == round(55 / 117 * wavy)
+
+
+async def test_dashboard_labels_its_rate_window_legend_and_the_rate_decays(app_on, db_path):
+    from datetime import UTC, datetime
+
+    app = app_on()
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for n in range(10):
+        insert_post(db_path, n, fetched_at=now, label="positive" if n % 2 else "negative")
+    labels = ["positive"] * 5 + ["neutral"] * 4 + ["negative"]
+    for source, count in (("coily", 55), ("wavy", 117)):
+        for n in range(count):
+            insert_post(db_path, 1000 + n, source=source, label=labels[n % 10])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "2 per min (last 5 min)" in text
+        assert "█ pos █ neu █ neg" in text  # what the bars' colours mean
+        coily = re.search(r"│coily +(█+) +55│", text)
+        wavy = re.search(r"│wavy +(█+) +117│", text)
+        assert coily and wavy
+        assert len(coily[1]) == round(55 / 117 * len(wavy[1]))  # length means a count
+        with sqlite3.connect(db_path) as conn:  # ten minutes later, nothing new came
+            conn.execute("UPDATE posts SET fetched_at = '2020-01-01T00:00:00Z'")
+        app.screen.reload_rate()  # what its timer calls, with no engine event at all
+        await settle(pilot)
+        assert "0 per min (last 5 min)" in screen_text(app)
+
+
+PUBLISHED = {
+    "pipelines": [
+        {
+            "name": "launch",
+            "path": "pipelines/launch.toml",
+            "schedule": None,
+            "sources": [{"name": "drops", "kind": "file", "schedule": None, "enabled": True}],
+        }
+    ],
+    "states": [
+        {
+            "pipeline": "launch",
+            "source": "drops",
+            "status": "idle",
+            "detail": "",
+            "paused": False,
+            "next_run": None,
+        }
+    ],
+}
+
+
+def publish(db_path: Path, **snapshot: object) -> None:
+    """What a `run --watch` daemon publishes each heartbeat (here: this process)."""
+    from sentitui.engine import commands
+
+    store = Store(db_path)
+    try:
+        data = {"pid": os.getpid(), "heartbeat": time.time(), "stopped": False, **PUBLISHED}
+        commands.publish(store, {**data, **snapshot})
+    finally:
+        store.close()
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+async def test_an_attached_console_says_whether_its_daemon_lives(db_path):
+    from sentitui.engine.remote import RemoteEngine
+
+    publish(db_path, stopped=True, heartbeat=time.time() - 300)
+    engine = RemoteEngine(db_path, [])
+    app = SentiApp(db_path, engine.read_published(), engine=engine, theme="textual-dark")
+    said = Said()
+    async with app.run_test(size=SIZE, message_hook=said) as pilot:
+        await settle(pilot)
+        assert "attached · no daemon running (last beat 5m ago)" in header(app)
+        await pilot.press("2", "p")
+        await settle(pilot)
+        assert "no daemon running (last beat 5m ago): nothing sent" in said
+        with sqlite3.connect(db_path) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM commands").fetchone() == (0,)
+
+        publish(db_path)  # a daemon starts
+        await engine.poll_once()
+        app.watch_daemon()  # what its timer runs, four times a second
+        await settle(pilot)
+        assert f"attached · daemon {os.getpid()} alive, beat 0s ago" in header(app)
+        assert f"daemon {os.getpid()} is back" in said
+
+        publish(db_path, pid=dead_pid())  # killed (SIGKILL): no stopped flag, fresh beat
+        await engine.poll_once()
+        app.watch_daemon()
+        await settle(pilot)
+        assert "attached · no daemon running (last beat 0s ago)" in header(app)
+        assert said.messages[-1] == "no daemon running (last beat 0s ago)"
+
+
+@pytest.mark.parametrize("alive", [True, False], ids=["daemon", "no-daemon"])
+def test_plain_tui_attaches_to_a_live_daemon_instead_of_a_second_engine(
+    tmp_path, db_path, write_pipeline, monkeypatch, alive
+):
+    from click.testing import CliRunner
+
+    from sentitui.cli import main
+    from sentitui.engine.remote import RemoteEngine
+
+    write_pipeline(PIPELINE)
+    publish(db_path, **({} if alive else {"stopped": True}))
+    opened: dict[str, object] = {}
+
+    def run_console(**kwargs: object) -> int:
+        opened.update(kwargs)
+        return 0
+
+    monkeypatch.setattr("sentitui.tui.app.run_console", run_console)
+    result = CliRunner().invoke(
+        main, ["tui", "--db", str(db_path), "--pipelines", str(tmp_path / "pipelines")]
+    )
+    assert result.exit_code == 0, result.output
+    if alive:
+        assert isinstance(opened["engine"], RemoteEngine)
+        assert f"daemon {os.getpid()} alive" in str(opened["notice"])
+        assert "attached to it instead of starting a second engine" in str(opened["notice"])
+    else:
+        assert "engine" not in opened and opened["pipelines_dir"]

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from sentitui.config import PipelineConfig, SourceConfig
 from sentitui.engine import commands
 from sentitui.engine.engine import Preview, RetryOutcome
+from sentitui.engine.heartbeat import daemon_life
 from sentitui.engine.surface import EngineSurface
 from sentitui.engine.writer import StoreThread
 from sentitui.models import (
@@ -135,12 +136,7 @@ class RemoteEngine(EngineSurface):
 
     @property
     def daemon_alive(self) -> bool:
-        snap = self.daemon
-        return bool(
-            snap
-            and not snap.get("stopped")
-            and time.time() - snap.get("heartbeat", 0) < self.daemon_timeout
-        )
+        return daemon_life(self.daemon, timeout=self.daemon_timeout).alive
 
     def start_schedules(self, **_: Any) -> None:
         """The daemon runs the schedules; an attached console only shows them."""

@@ -25,6 +25,7 @@ from textual.binding import Binding, BindingType
 
 from sentitui.config import PipelineConfig
 from sentitui.engine.engine import Engine
+from sentitui.engine.heartbeat import DaemonLife, daemon_life
 from sentitui.engine.remote import RemoteEngine
 from sentitui.engine.watch import Continuous
 from sentitui.models import (
@@ -49,6 +50,7 @@ from sentitui.tui.screens.logs import LogsScreen
 from sentitui.tui.screens.pipelines import PipelinesScreen
 from sentitui.tui.screens.posts import PostsScreen
 from sentitui.tui.screens.preview import PreviewScreen
+from sentitui.tui.status import engine_summary
 
 FLUSH_SECONDS = 0.25  # engine events reach the widgets at most 4 times a second
 LOG_LINES = 5_000  # log lines kept in memory for the Logs screen
@@ -115,6 +117,7 @@ class SentiApp(App[None]):
         title: str = "SentiTUI",
         theme: str | None = None,
         pipelines_dir: str | Path | None = None,
+        notice: str | None = None,
         **engine_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -137,6 +140,8 @@ class SentiApp(App[None]):
         self.requested: set[Key] = set()
         self._unsubscribe: Any = None
         self.crash_report: Path | None = None  # where the error that ended us is written
+        self.notice = notice  # said once the console is up (why it attached, say)
+        self._daemon_alive: bool | None = None
         self._crashed = False
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -166,6 +171,12 @@ class SentiApp(App[None]):
             if inspect.isawaitable(started):
                 await started
         self.set_interval(FLUSH_SECONDS, self.flush_events)
+        if isinstance(self.engine, RemoteEngine):
+            self.watch_daemon()
+            self.set_interval(FLUSH_SECONDS, self.watch_daemon)
+        if self.notice:
+            self.engine.log("INFO", self.notice)
+            self.notify(self.notice, markup=False, timeout=10)
         self.engine.log(
             "INFO",
             f"console started on {self.db_path}: {len(self.pipelines)} "
@@ -242,25 +253,51 @@ class SentiApp(App[None]):
 
     def engine_summary(self) -> tuple[str, str]:
         """What the header says about the engine, and the colour of its dot."""
-        counts: dict[str, int] = {}
-        for state in self.engine.states.values():
-            counts[state.status] = counts.get(state.status, 0) + 1
-        parts = [
-            f"{counts[s]} {s.replace('_', ' ')}"
-            for s in ("running", "backing_off", "failed", "paused")
-            if counts.get(s)
-        ]
-        scheduled = any(getattr(s, "next_run", None) for s in self.engine.states.values())
-        if not parts:
-            return ("engine idle, schedules on" if scheduled else "engine idle"), "green"
-        style = (
-            "red"
-            if counts.get("failed")
-            else "yellow"
-            if counts.get("backing_off") or not counts.get("running")
-            else "cyan"
+        states = []
+        for pipeline in self.engine.pipelines.values():
+            for config in pipeline.sources:
+                states.append(
+                    (self.engine.states.get((pipeline.name, config.name)), config.enabled)
+                )
+        return engine_summary(states, self.daemon_life())
+
+    def daemon_life(self) -> DaemonLife | None:
+        """The daemon an attached console drives, from its heartbeat; None when the
+        engine runs in this process."""
+        if not isinstance(self.engine, RemoteEngine):
+            return None
+        return daemon_life(self.engine.daemon, timeout=self.engine.daemon_timeout)
+
+    def no_daemon(self) -> bool:
+        """Attached and no daemon alive: say so at once and send nothing (a command
+        would only wait for a daemon that is not there)."""
+        life = self.daemon_life()
+        if life is None or life.alive:
+            return False
+        self.notify(
+            f"{life.describe()}: nothing sent — start one with "
+            f"`sentitui run --watch --db {self.db_path}`",
+            severity="warning",
+            markup=False,
         )
-        return "engine: " + ", ".join(parts), style
+        return True
+
+    def watch_daemon(self) -> None:
+        """Say at once when the daemon goes away or comes back (attached only)."""
+        life = self.daemon_life()
+        if life is None or life.alive == self._daemon_alive:
+            return
+        if self._daemon_alive is not None:
+            self.notify(
+                f"daemon {life.pid} is back" if life.alive else life.describe(),
+                severity="information" if life.alive else "warning",
+                markup=False,
+            )
+        self._daemon_alive = life.alive
+        from sentitui.tui.widgets.chrome import StatusHeader
+
+        for header in self.screen.query(StatusHeader):
+            header.refresh()
 
     # ---- actions shared by screens and the command palette ---------------------------
 
@@ -282,6 +319,8 @@ class SentiApp(App[None]):
 
     def pull_source(self, pipeline: str, source: str) -> None:
         """Start a manual pull; a notification reports its counts when it ends."""
+        if self.no_daemon():
+            return
         if self.engine.is_running(pipeline, source):
             self.notify(f"{pipeline}/{source} is already running", markup=False)
             return
@@ -317,6 +356,8 @@ class SentiApp(App[None]):
 
     def pull_pipeline(self, pipeline: str | None = None) -> None:
         """Pull every enabled source of one pipeline (of all pipelines when None)."""
+        if self.no_daemon():
+            return
         self.run_worker(self._pull_pipeline(pipeline), group="pulls", exit_on_error=False)
 
     async def _pull_pipeline(self, pipeline: str | None) -> None:
@@ -365,6 +406,8 @@ class SentiApp(App[None]):
         self.notify(message, severity=severity, markup=False)
 
     def toggle_pause(self, pipeline: str, source: str) -> None:
+        if self.no_daemon():
+            return
         paused = not self.engine.state(pipeline, source).paused
         self.engine.pause(pipeline, source, paused)
         self.notify(f"{pipeline}/{source} {'paused' if paused else 'resumed'}", markup=False)
@@ -389,6 +432,8 @@ class SentiApp(App[None]):
         if not ids:
             self.notify("no failed records to retry")
             return
+        if self.no_daemon():
+            return
         outcome = await self.engine.retry_failed(ids, trigger="manual")
         self.data_version += 1
         message = (
@@ -411,6 +456,8 @@ class SentiApp(App[None]):
         await self.retry_failed(ids)
 
     async def ignore_failed(self, ids: list[int]) -> None:
+        if self.no_daemon():
+            return
         await self.engine.ignore_failed(ids)
         self.data_version += 1
         self.notify(f"ignored {len(ids)} record(s)")

@@ -38,6 +38,7 @@ class SentiScreen(Screen[None]):
     MODE: ClassVar[str] = ""
     SOURCE_FILTER: ClassVar[str] = ""  # id of the screen's source Select, if it has one
     DETAIL: ClassVar[str] = ""  # selector of the detail pane that enter on a row opens
+    REQUERY_ON_DATA: ClassVar[bool] = True  # re-query (reload) when the engine wrote rows
     # esc in a search box or filter goes back to the table (else typing 1-5 or q there
     # only ever types; enter does the same in a search box).
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -74,12 +75,15 @@ class SentiScreen(Screen[None]):
         self.query_one(Footer).compact = self.size.width < WIDE_COLUMNS
 
     def on_screen_resume(self) -> None:
+        self.query_one(StatusHeader).refresh()  # what the engine did while we were away
         self.sync_source_filter()
         self._seen_version = self.senti.data_version
         self.reload()
 
     def _refresh_if_stale(self) -> None:
         """Re-query at most once a second, and only when the engine wrote something."""
+        if not self.REQUERY_ON_DATA:
+            return
         if self.is_current and self._seen_version != self.senti.data_version:
             self._seen_version = self.senti.data_version
             self.reload()

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Static
 from sentitui.tui.events import EngineUpdate, Key
 from sentitui.tui.queries import PipelinesData, load_pipelines
 from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.status import source_status
 from sentitui.tui.widgets.table import RowTable, selected_key, sync_table
 from sentitui.tui.widgets.text import cell, safe
 
@@ -180,11 +181,7 @@ class PipelinesScreen(SentiScreen):
         engine = self.senti.engine
         config = engine.pipeline(pipeline).source(source)
         state = engine.states.get((pipeline, source))
-        status = state.status if state else "idle"
-        if status == "idle" and not config.enabled:
-            status = "disabled"
-        if state and state.paused:
-            status = "paused"
+        status = source_status(state, config.enabled)
         progress = self.senti.progress.get((pipeline, source))
         last = self.last_runs.get((pipeline, source))
         if progress is not None:
