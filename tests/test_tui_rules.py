@@ -9,6 +9,7 @@ import html
 import json
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -468,7 +469,9 @@ def publish(db_path: Path, **snapshot: object) -> None:
 
     store = Store(db_path)
     try:
-        data = {"pid": os.getpid(), "heartbeat": time.time(), "stopped": False, **PUBLISHED}
+        host = socket.gethostname()
+        data = {"pid": os.getpid(), "host": host, "heartbeat": time.time(), "stopped": False}
+        data.update(PUBLISHED)
         commands.publish(store, {**data, **snapshot})
     finally:
         store.close()

@@ -1,15 +1,16 @@
 """Is a `sentitui run --watch` daemon alive on this database? Read from its heartbeat.
 
-The daemon publishes a snapshot (pid, heartbeat time, `stopped` when it ends) every
-couple of seconds. A daemon is alive when its snapshot is not marked stopped, its
-heartbeat is recent, and its process still exists: a daemon killed with SIGKILL
-cannot say it stopped, but its pid is gone at once (same machine; SQLite files are
-not shared across machines).
+The daemon publishes a snapshot (pid, host, heartbeat time, `stopped` when it ends)
+every couple of seconds. A daemon is alive when its snapshot is not marked stopped,
+its heartbeat is recent, and, on the same host, its process still exists: a daemon
+killed with SIGKILL cannot say it stopped, but its pid is gone at once. A daemon on
+another host (sharing the file) is judged by its heartbeat alone.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,12 +68,13 @@ def daemon_life(
     pid = snapshot.get("pid")
     beat = snapshot.get("heartbeat")
     age = now - beat if isinstance(beat, int | float) else None
+    here = snapshot.get("host") == socket.gethostname()
     alive = (
         not snapshot.get("stopped")
         and age is not None
         and age < timeout
         and isinstance(pid, int)
-        and process_exists(pid)
+        and (not here or process_exists(pid))
     )
     return DaemonLife(bool(alive), pid if isinstance(pid, int) else None, age)
 
