@@ -542,3 +542,10 @@ def test_plain_tui_attaches_to_a_live_daemon_instead_of_a_second_engine(
         assert "attached to it instead of starting a second engine" in str(opened["notice"])
     else:
         assert "engine" not in opened and opened["pipelines_dir"]
+
+
+def test_a_countdown_from_a_daemon_snapshot_never_raises():
+    from sentitui.tui.screens.pipelines import countdown
+
+    assert countdown(float("inf"), 0) == "—" and countdown("soon", 0) == "—"  # type: ignore[arg-type]
+    assert countdown(float("nan"), 0) == "—" and countdown(90, 0) == "in 1m30s"

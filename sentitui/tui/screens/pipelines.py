@@ -71,7 +71,8 @@ def short_time(stamp: Any) -> str:
 
 
 def countdown(next_run: float | None, now: float) -> str:
-    if not next_run:
+    # Attached, next_run comes from the daemon's snapshot in the database: any value.
+    if not isinstance(next_run, int | float) or not -1e12 < next_run < 1e12:
         return "—"
     seconds = max(int(next_run - now), 0)
     minutes, seconds = divmod(seconds, 60)
