@@ -549,3 +549,62 @@ def test_a_countdown_from_a_daemon_snapshot_never_raises():
 
     assert countdown(float("inf"), 0) == "—" and countdown("soon", 0) == "—"  # type: ignore[arg-type]
     assert countdown(float("nan"), 0) == "—" and countdown(90, 0) == "in 1m30s"
+
+
+async def test_attached_console_follows_a_real_daemon_killed_and_started_again(
+    tmp_path, write_pipeline, db_path
+):
+    """A real `run --watch` process: killed with SIGKILL (it cannot say it stopped), the
+    console says so at its next look, not 10 s later; started again, it is back."""
+    import asyncio
+
+    from sentitui.engine.heartbeat import read_daemon_life
+    from sentitui.engine.remote import RemoteEngine
+
+    (tmp_path / "data").mkdir()
+    write_pipeline(PIPELINE)
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "sentitui.cli", "run", "--watch", "--db", str(db_path)]
+            + ["--pipelines", str(tmp_path / "pipelines")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "SENTITUI_LOG": str(tmp_path / "daemon.log")},
+        )
+
+    async def first_beat(daemon: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + 60  # a bound on the wait for its first heartbeat
+        while (life := read_daemon_life(db_path)).pid != daemon.pid or not life.alive:
+            assert daemon.poll() is None, "the daemon exited before its first heartbeat"
+            assert time.monotonic() < deadline, "no heartbeat from the daemon"
+            await asyncio.sleep(0.05)
+
+    daemon = start()
+    try:
+        await first_beat(daemon)
+        engine = RemoteEngine(db_path, [])
+        app = SentiApp(db_path, engine.read_published(), engine=engine, theme="textual-dark")
+        said = Said()
+        async with app.run_test(size=SIZE, message_hook=said) as pilot:
+            await settle(pilot)
+            assert f"attached · daemon {daemon.pid} alive" in header(app)
+
+            daemon.kill()
+            daemon.wait()
+            await engine.poll_once()
+            app.watch_daemon()
+            await settle(pilot)
+            assert "attached · no daemon running (last beat" in header(app)
+            assert any(m.startswith("no daemon running") for m in said.messages)
+
+            daemon = start()
+            await first_beat(daemon)
+            await engine.poll_once()
+            app.watch_daemon()
+            await settle(pilot)
+            assert f"attached · daemon {daemon.pid} alive" in header(app)
+            assert f"daemon {daemon.pid} is back" in said
+    finally:
+        daemon.kill()
+        daemon.wait()
