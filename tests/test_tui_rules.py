@@ -503,7 +503,7 @@ async def test_an_attached_console_says_whether_its_daemon_lives(db_path):
         await engine.poll_once()
         app.watch_daemon()  # what its timer runs, four times a second
         await settle(pilot)
-        assert f"attached · daemon {os.getpid()} alive, beat 0s ago" in header(app)
+        assert f"attached · daemon {os.getpid()} beat 0s ago · engine idle" in header(app)
         assert f"daemon {os.getpid()} is back" in said
 
         publish(db_path, pid=dead_pid())  # killed (SIGKILL): no stopped flag, fresh beat
@@ -588,7 +588,7 @@ async def test_attached_console_follows_a_real_daemon_killed_and_started_again(
         said = Said()
         async with app.run_test(size=SIZE, message_hook=said) as pilot:
             await settle(pilot)
-            assert f"attached · daemon {daemon.pid} alive" in header(app)
+            assert f"attached · daemon {daemon.pid} beat" in header(app)
 
             daemon.kill()
             daemon.wait()
@@ -603,7 +603,7 @@ async def test_attached_console_follows_a_real_daemon_killed_and_started_again(
             await engine.poll_once()
             app.watch_daemon()
             await settle(pilot)
-            assert f"attached · daemon {daemon.pid} alive" in header(app)
+            assert f"attached · daemon {daemon.pid} beat" in header(app)
             assert f"daemon {daemon.pid} is back" in said
     finally:
         daemon.kill()

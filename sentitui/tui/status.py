@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sentitui.engine.heartbeat import DaemonLife
+from sentitui.engine.heartbeat import DaemonLife, ago
 from sentitui.engine.surface import SourceState
 
 SUMMARY_ORDER = ("running", "backing_off", "failed", "paused")
@@ -40,7 +40,7 @@ def engine_summary(
     if daemon is not None:
         if not daemon.alive:
             return f"attached · {daemon.describe()}", "red"
-        prefix = f"attached · {daemon.describe()} · "
+        prefix = f"attached · daemon {daemon.pid} beat {ago(daemon.age or 0.0)} ago · "
     parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in SUMMARY_ORDER if counts.get(s)]
     if not parts:
         idle = "engine idle, schedules on" if scheduled else "engine idle"
