@@ -133,7 +133,7 @@ async def test_a_no_date_post_is_drawn_around_not_crashed_on(app_on, db_path, st
         for key in "2345":
             await pilot.press(key)
             await settle(pilot)
-        assert stamp[5:10] + " " + stamp[11:16] in screen_text(app)  # the Posts row
+        assert f" {stamp[:10]} " in screen_text(app)  # the Posts row names the odd year
         assert app.is_running and app.return_code is None
     assert not [m for m in said.messages if "could not" in m]
 

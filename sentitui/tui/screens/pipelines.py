@@ -66,6 +66,8 @@ def short_time(stamp: Any) -> str:
         return "—"
     text = safe(stamp)
     if len(text) >= 16 and text[4] == "-" and text[10] == "T":
+        if not "1995" <= text[:4] <= time.strftime("%Y", time.gmtime(time.time() + 86400)):
+            return text[:10]  # 0001-01-01, 9999-12-31: the year is what matters
         return f"{text[5:10]} {text[11:16]}"
     return text[:11]
 
