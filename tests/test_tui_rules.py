@@ -270,7 +270,9 @@ async def test_enter_opens_the_detail_and_g_G_home_end_go_to_the_ends(failing_ap
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        assert app.screen.maximized is app.screen.query_one("#failed-detail")
+        pane = app.screen.query_one("#failed-detail")
+        assert app.screen.maximized is pane
+        assert pane.size.height > 20  # full screen, not the 9 rows it has under the table
         text = screen_text(app)
         assert "#3 launch/drops" in text and "Tries" not in text  # the detail, full screen
         await pilot.press("escape")
