@@ -52,6 +52,7 @@ class PostsScreen(SentiScreen):
         self.row_offset = 0
         self.total = 0
         self.rows: dict[str, dict[str, Any]] = {}
+        self.shown_key: str | None = None  # the post the detail pane shows
 
     def compose_body(self) -> Iterable[Widget]:
         with Horizontal(classes="filters"):
@@ -117,6 +118,9 @@ class PostsScreen(SentiScreen):
     def draw_detail(self) -> None:
         key = selected_key(self.query_one("#posts-table", DataTable))
         row = self.rows.get(key) if key else None
+        if key != self.shown_key:  # another post starts at its top
+            self.shown_key = key
+            self.query_one("#post-detail", VerticalScroll).scroll_home(animate=False)
         target = self.query_one("#post-detail-text", Static)
         if row is None:
             target.update(Text("no post selected", style="dim"))
