@@ -17,6 +17,7 @@ from sentitui.store import Store
 from sentitui.tui.events import EngineUpdate, Loaded, QueryFailed
 from sentitui.tui.queries import with_store
 from sentitui.tui.widgets.chrome import NavBar, StatusHeader
+from sentitui.tui.widgets.text import safe
 
 if TYPE_CHECKING:
     from sentitui.tui.app import SentiApp
@@ -196,14 +197,9 @@ class SentiScreen(Screen[None]):
         except Exception as exc:
             # The last line of defence of rule 1: a stored value no formatter foresaw
             # costs this panel its update, never the console (the engine runs on).
-            self.senti.engine.log(
-                "ERROR", f"could not draw {message.group}: {type(exc).__name__}: {exc}"
-            )
-            self.notify(
-                f"could not draw {message.group}: {type(exc).__name__}: {exc}",
-                severity="error",
-                markup=False,
-            )
+            problem = f"could not draw {message.group}: {type(exc).__name__}: {safe(exc)}"
+            self.senti.engine.log("ERROR", problem)
+            self.notify(problem, severity="error", markup=False)
 
     def on_query_failed(self, message: QueryFailed) -> None:
         message.stop()
