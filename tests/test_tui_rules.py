@@ -610,3 +610,30 @@ async def test_attached_console_follows_a_real_daemon_killed_and_started_again(
     finally:
         daemon.kill()
         daemon.wait()
+
+
+async def test_a_panel_that_cannot_draw_costs_its_update_not_the_console(
+    app_on, db_path, monkeypatch
+):
+    from sentitui.tui.screens import posts
+
+    def unforeseen(*_: object) -> str:
+        raise ValueError("a value no formatter foresaw \x1b[2J")
+
+    monkeypatch.setattr(posts, "short_time", unforeseen)  # used by the table and the pane
+    monkeypatch.setattr(posts, "capped", unforeseen)
+    app = app_on()
+    insert_post(db_path, 1)
+    said = Said()
+    async with app.run_test(size=SIZE, message_hook=said) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        assert "could not draw posts: ValueError: a value no formatter foresaw" in said
+        assert not any("\x1b" in m for m in said.messages)  # nor drives the terminal
+        table = app.screen.query_one("#posts-table", DataTable)
+        table.move_cursor(row=0)
+        await settle(pilot)
+        assert "cannot draw this post: ValueError" in screen_text(app)
+        await pilot.press("1")
+        await settle(pilot)
+        assert app.is_running and "1 posts" in screen_text(app)

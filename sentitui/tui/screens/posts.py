@@ -35,6 +35,40 @@ def stored_json(value: Any, default: Any) -> Any:
         return value
 
 
+def post_detail(row: dict[str, Any]) -> Text:
+    """The detail pane's text for one stored post; every value as stored, checked."""
+    text = Text()
+    text.append(capped(row["text"]) + "\n\n")
+    label = safe(row["label"])
+    text.append(f"{label} ", style=f"bold {LABEL_COLOURS.get(label, '')}")
+    text.append(
+        f"polarity {fmt(row['polarity'] or 0, '+.3f')}  subjectivity "
+        f"{fmt(row['subjectivity'] or 0, '.2f')}  ·  {safe(row['feedback'])}"
+    )
+    competitors = stored_json(row["competitors"], [])
+    if isinstance(competitors, list) and competitors:
+        text.append(f"  ·  vs {capped(', '.join(map(str, competitors)), 500)}")
+    elif not isinstance(competitors, list):
+        text.append(f"  ·  vs {capped(row['competitors'], 500)} (not a JSON list)")
+    if row["rating"] is not None:
+        text.append(f"  ·  rating {fmt(row['rating'], 'g')}")
+    segments = stored_json(row["segments"], {})
+    details = [
+        f"{row['pipeline']}/{row['source']} #{row['external_id']}",
+        f"created {row['created_at'] or '—'}  fetched {row['fetched_at']}",
+    ]
+    if isinstance(segments, dict) and segments:
+        details.append("  ".join(f"{k}={v}" for k, v in segments.items()))
+    elif not isinstance(segments, dict):
+        details.append(f"segments {capped(row['segments'], 500)} (not a JSON object)")
+    if row["lang"]:
+        details.append(f"lang {row['lang']}")
+    if row["url"]:
+        details.append(str(row["url"]))
+    text.append("\n" + capped("\n".join(details)), style="dim")
+    return text
+
+
 class PostsScreen(SentiScreen):
     MODE = "posts"
     DETAIL = "#post-detail"
@@ -125,36 +159,11 @@ class PostsScreen(SentiScreen):
         if row is None:
             target.update(Text("no post selected", style="dim"))
             return
-        text = Text()
-        text.append(capped(row["text"]) + "\n\n")
-        label = safe(row["label"])
-        text.append(f"{label} ", style=f"bold {LABEL_COLOURS.get(label, '')}")
-        text.append(
-            f"polarity {fmt(row['polarity'] or 0, '+.3f')}  subjectivity "
-            f"{fmt(row['subjectivity'] or 0, '.2f')}  ·  {safe(row['feedback'])}"
-        )
-        competitors = stored_json(row["competitors"], [])
-        if isinstance(competitors, list) and competitors:
-            text.append(f"  ·  vs {capped(', '.join(map(str, competitors)), 500)}")
-        elif not isinstance(competitors, list):
-            text.append(f"  ·  vs {capped(row['competitors'], 500)} (not a JSON list)")
-        if row["rating"] is not None:
-            text.append(f"  ·  rating {fmt(row['rating'], 'g')}")
-        segments = stored_json(row["segments"], {})
-        details = [
-            f"{row['pipeline']}/{row['source']} #{row['external_id']}",
-            f"created {row['created_at'] or '—'}  fetched {row['fetched_at']}",
-        ]
-        if isinstance(segments, dict) and segments:
-            details.append("  ".join(f"{k}={v}" for k, v in segments.items()))
-        elif not isinstance(segments, dict):
-            details.append(f"segments {capped(row['segments'], 500)} (not a JSON object)")
-        if row["lang"]:
-            details.append(f"lang {row['lang']}")
-        if row["url"]:
-            details.append(str(row["url"]))
-        text.append("\n" + capped("\n".join(details)), style="dim")
-        target.update(text)
+        try:
+            target.update(post_detail(row))
+        except Exception as exc:  # a stored value no formatter foresaw: say so, go on
+            problem = f"cannot draw this post: {type(exc).__name__}: {safe(exc)}"
+            target.update(Text(problem, style="red"))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         value = None if event.value is Select.NULL else str(event.value)
