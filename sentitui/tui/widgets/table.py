@@ -53,9 +53,10 @@ def follow(key: str, before: Sequence[str], after: Sequence[str]) -> str | None:
     if key in present:
         return key
     index = before.index(key)
-    below = [k for k in before[index + 1 :] if k in present]
-    above = [k for k in reversed(before[:index]) if k in present]
-    return (below or above or [None])[0]
+    for candidate in [*before[index + 1 :], *reversed(before[:index])]:
+        if candidate in present:
+            return candidate
+    return None
 
 
 class RowTable(DataTable[Any]):
