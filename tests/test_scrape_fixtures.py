@@ -80,7 +80,13 @@ async def test_auto_mode_stores_json_ld_reviews(serve, write_pipeline, make_engi
     assert sorted(
         rows(db_path, "SELECT text, author_hash, created_at, rating, url FROM posts")
     ) == [
-        ("Simple & so soft the next morning.", "Ana", "2026-10-12T00:00:00Z", 1.0, url),  # 5 of 5, stored 0..1
+        (
+            "Simple & so soft the next morning.",
+            "Ana",
+            "2026-10-12T00:00:00Z",
+            1.0,
+            url,
+        ),  # 5 of 5, stored 0..1
         ("Smells great, but my hair was greasy.", "Bo", "2026-10-14T07:30:00Z", 0.8, url),
     ]
 
