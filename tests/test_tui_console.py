@@ -862,12 +862,19 @@ async def test_both_pipelines_tables_show_rows_at_80x24_with_twelve_sources(
 
 
 async def test_cancel_before_the_daemon_claims_the_pull_says_so(tmp_path, write_pipeline, db_path):
+    import os
+    import time
+
+    from sentitui.engine import commands
     from sentitui.engine.remote import RemoteEngine
     from sentitui.store import Store
 
-    Store(db_path).close()
+    store = Store(db_path)
+    # A daemon that is alive (this process's pid, a fresh heartbeat) but never claims.
+    commands.publish(store, {"pid": os.getpid(), "heartbeat": time.time(), "stopped": False})
+    store.close()
     pipeline = write_pipeline(pipeline_toml())
-    remote = RemoteEngine(db_path, [pipeline], poll=0.1, daemon_timeout=60)  # no daemon runs
+    remote = RemoteEngine(db_path, [pipeline], poll=0.1, daemon_timeout=60)
     app = SentiApp(db_path, [pipeline], engine=remote, theme="textual-dark")
     notes = Notifications()
     async with app.run_test(size=SIZE, message_hook=notes) as pilot:

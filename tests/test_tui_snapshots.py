@@ -196,3 +196,37 @@ def test_screen(key, size, snapshot_app, snap_compare):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_failed_record_opened_with_enter(snapshot_app, snap_compare):
+    """enter opens the record's detail over the whole screen at 80x24."""
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(snapshot_app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_dashboard_with_no_date_posts(snapshot_app, tmp_path, snap_compare):
+    """Posts dated 0001-01-01 and 9999-12-31 ("no date" to some APIs) are counted under
+    the chart, which spans the others; the console draws on."""
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "snap.db") as conn:
+        for n, stamp in enumerate(("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z")):
+            conn.execute(
+                "INSERT INTO posts (pipeline, source, external_id, text, created_at, "
+                "fetched_at, polarity, subjectivity, label, feedback, competitors, segments) "
+                "VALUES ('launch', 'social', ?, 'no date', ?, ?, 0.1, 0.5, 'positive', "
+                "'other', '[]', '{}')",
+                (f"nodate-{n}", stamp, STAMP),
+            )
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+
+    assert snap_compare(snapshot_app, terminal_size=(80, 24), run_before=run_before)

@@ -121,23 +121,35 @@ def main(ctx: click.Context, verbose: int) -> None:
     "actions go to the daemon, no second engine starts",
 )
 def tui(db_path: str, pipelines_dir: str, attach: bool) -> None:
-    """Open the console with the engine embedded (or attached to a daemon)."""
+    """Open the console with the engine embedded (or attached to a daemon).
+
+    A live daemon on the database (its heartbeat) makes it attach: a second engine
+    would poll the same sources at twice the rate limit."""
+    from sentitui.engine.heartbeat import read_daemon_life
     from sentitui.tui.app import run_console
 
+    notice = None
+    if not attach and (life := read_daemon_life(db_path)).alive:
+        attach = True
+        notice = (
+            f"{life.describe()} on {db_path}: attached to it instead of starting a second "
+            "engine (actions go to the daemon)"
+        )
     if attach:
         from sentitui.engine.remote import RemoteEngine
 
         local = load_or_exit(pipelines_dir) if Path(pipelines_dir).is_dir() else []
         engine = RemoteEngine(db_path, local)
-        run_console(
+        status = run_console(
             db_path=db_path,
             pipelines=engine.read_published() or local,
             engine=engine,
             title="SentiTUI (attached)",
+            notice=notice,
         )
-        return
+        sys.exit(status)
     pipelines = load_or_exit(pipelines_dir)
-    run_console(db_path=db_path, pipelines=pipelines, pipelines_dir=pipelines_dir)
+    sys.exit(run_console(db_path=db_path, pipelines=pipelines, pipelines_dir=pipelines_dir))
 
 
 @main.command()

@@ -83,7 +83,9 @@ def run_demo(db_path: str, port: int = 0, *, keep: bool = False, seed: int = 202
         say(f"demo server: {url}   pipelines: {folder}   database: {db}")
         from sentitui.tui.app import run_console
 
-        run_console(str(db), pipelines, schedules=True, title="SentiTUI demo")
+        status = run_console(str(db), pipelines, schedules=True, title="SentiTUI demo")
         say(f"the demo's data stays in {db}: try `sentitui stats --db {db}`")
+        if status:
+            sys.exit(status)
     finally:
         thread.stop()

@@ -14,6 +14,7 @@ import logging
 import logging.handlers
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import replace
@@ -230,6 +231,7 @@ class Daemon:
         engine = self.engine
         return {
             "pid": os.getpid(),
+            "host": socket.gethostname(),  # a console on this host also checks the pid
             "started_at": self.started_at,
             "stopped": stopped,
             "pipelines_dir": str(self.pipelines_dir.resolve()),

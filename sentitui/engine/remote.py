@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sentitui.config import PipelineConfig, SourceConfig
-from sentitui.engine import commands
+from sentitui.engine import commands, heartbeat
 from sentitui.engine.engine import Engine
+from sentitui.engine.heartbeat import DaemonLife
 from sentitui.engine.surface import ConsoleEngine, EngineSurface, Preview, RetryOutcome
 from sentitui.engine.writer import StoreThread
 from sentitui.models import (
@@ -139,12 +140,11 @@ class RemoteEngine(EngineSurface):
 
     @property
     def daemon_alive(self) -> bool:
-        snap = self.daemon
-        return bool(
-            snap
-            and not snap.get("stopped")
-            and time.time() - snap.get("heartbeat", 0) < self.daemon_timeout
-        )
+        return self.daemon_life().alive
+
+    def daemon_life(self) -> DaemonLife:
+        """The daemon this console drives, judged now from its last snapshot."""
+        return heartbeat.daemon_life(self.daemon, timeout=self.daemon_timeout)
 
     def start_schedules(self, **_: Any) -> None:
         """The daemon runs the schedules; an attached console only shows them."""

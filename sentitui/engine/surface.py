@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from sentitui.config import PipelineConfig
+from sentitui.engine.heartbeat import DaemonLife
 from sentitui.engine.runner import Transformed
 from sentitui.engine.schedule import Schedule, parse_schedule
 from sentitui.engine.writer import StoreThread
@@ -73,6 +74,11 @@ class ConsoleEngine(Protocol):
         """True when runs happen in another process (a daemon) and this one asks for them."""
         ...
 
+    def daemon_life(self) -> DaemonLife | None:
+        """The daemon an attached engine drives, from its heartbeat; None when the
+        engine runs in this process."""
+        ...
+
     def subscribe(self, listener: Listener) -> Callable[[], None]: ...
     def state(self, pipeline: str, source: str) -> SourceState: ...
     def pipeline(self, name: str) -> PipelineConfig: ...
@@ -119,6 +125,10 @@ class EngineSurface:
     async def read(self, fn: Callable[[Store], T]) -> T:
         """`fn(store)` on the engine's own database thread (reads see its writes)."""
         return await self.writer.call(fn)
+
+    def daemon_life(self) -> DaemonLife | None:
+        """None: the sources run in this process (`RemoteEngine` reads its daemon's)."""
+        return None
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(event)` on the engine's loop for every event; returns unsubscribe."""

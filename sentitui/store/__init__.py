@@ -97,7 +97,7 @@ def _post_row(p: Post, run_id: int | None, now: str) -> tuple[Any, ...]:
 
 
 def failure_fingerprint(failure: FailedRecord) -> str:
-    """What makes two failures the same bad record (a repeat bumps `attempts`): the
+    """What makes two failures the same bad record (a repeat updates its row): the
     stage and payload, and for a whole page or request also its URL, since different
     pages fail with the same body (an empty one, the same maintenance page). A fetch
     failure is its URL: error bodies differ from try to try (request ids, times)."""
@@ -525,8 +525,9 @@ class Store:
     def _insert_failures(
         conn: sqlite3.Connection, stats: RunStats, failures: list[FailedRecord], now: str
     ) -> None:
-        """A record that fails again on a later run bumps its open (or ignored) row
-        instead of adding a twin, so the open list stays one row per bad record."""
+        """A record that fails again on a later run updates its open (or ignored) row
+        instead of adding a twin, so the open list stays one row per bad record. Meeting
+        it again is not an attempt: `attempts` counts the first try and the retries."""
         for f in failures:
             fingerprint = failure_fingerprint(f)
             # Secrets never reach the file and errors carry no terminal escapes (other
@@ -535,7 +536,7 @@ class Store:
             error, payload = storable(safe_line(f.error)), storable(redact_exact(f.payload))
             context = storable(json.dumps(redact_data(f.context), ensure_ascii=False))
             cur = conn.execute(
-                "UPDATE failed_records SET attempts = attempts + 1, error = ?, run_id = ?, "
+                "UPDATE failed_records SET error = ?, run_id = ?, "
                 "updated_at = ?, payload = ?, context = ? WHERE pipeline = ? AND source = ? "
                 "AND fingerprint = ? AND status IN ('open', 'ignored')",
                 (

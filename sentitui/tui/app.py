@@ -18,12 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 
 from sentitui.config import PipelineConfig
 from sentitui.engine.engine import Engine
+from sentitui.engine.heartbeat import DaemonLife
 from sentitui.engine.surface import ConsoleEngine
 from sentitui.engine.watch import Continuous
 from sentitui.models import (
@@ -38,6 +40,7 @@ from sentitui.models import (
     SourceStateChanged,
 )
 from sentitui.tui.commands import SentiCommands
+from sentitui.tui.crash import crash_message, write_crash_report
 from sentitui.tui.events import EngineBatch, EngineUpdate, Key
 from sentitui.tui.screens.base import WIDE_COLUMNS
 from sentitui.tui.screens.dashboard import DashboardScreen
@@ -47,6 +50,7 @@ from sentitui.tui.screens.logs import LogsScreen
 from sentitui.tui.screens.pipelines import PipelinesScreen
 from sentitui.tui.screens.posts import PostsScreen
 from sentitui.tui.screens.preview import PreviewScreen
+from sentitui.tui.status import engine_summary
 
 FLUSH_SECONDS = 0.25  # engine events reach the widgets at most 4 times a second
 LOG_LINES = 5_000  # log lines kept in memory for the Logs screen
@@ -113,6 +117,7 @@ class SentiApp(App[None]):
         title: str = "SentiTUI",
         theme: str | None = None,
         pipelines_dir: str | Path | None = None,
+        notice: str | None = None,
         **engine_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -139,8 +144,23 @@ class SentiApp(App[None]):
         # the daemon claims a pull within a second): x then says so, not "not running".
         self.requested: set[Key] = set()
         self._unsubscribe: Any = None
+        self.crash_report: Path | None = None  # where the error that ended us is written
+        self.notice = notice  # said once the console is up (why it attached, say)
+        self._daemon_alive: bool | None = None
+        self._crashed = False
 
     # ---- lifecycle -------------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error no widget caught ends the console (Textual has no public hook for
+        it): the traceback goes to a file, stderr says where, and the exit status is 1.
+        Textual's own report would print every frame's locals (post text, headers)."""
+        if self._crashed:
+            return
+        self._crashed = True
+        self.crash_report = write_crash_report(self.db_path, error)
+        self.exit(return_code=1)
+        self.panic(Text(crash_message(error, self.crash_report)))
 
     async def on_mount(self) -> None:
         self.theme = self.initial_theme
@@ -154,6 +174,12 @@ class SentiApp(App[None]):
         elif self.schedules:
             self.engine.start_schedules()
         self.set_interval(FLUSH_SECONDS, self.flush_events)
+        if self.engine.attached:
+            self.watch_daemon()
+            self.set_interval(FLUSH_SECONDS, self.watch_daemon)
+        if self.notice:
+            self.engine.log("INFO", self.notice)
+            self.notify(self.notice, markup=False, timeout=10)
         self.engine.log(
             "INFO",
             f"console started on {self.db_path}: {len(self.pipelines)} "
@@ -230,25 +256,49 @@ class SentiApp(App[None]):
 
     def engine_summary(self) -> tuple[str, str]:
         """What the header says about the engine, and the colour of its dot."""
-        counts: dict[str, int] = {}
-        for state in self.engine.states.values():
-            counts[state.status] = counts.get(state.status, 0) + 1
-        parts = [
-            f"{counts[s]} {s.replace('_', ' ')}"
-            for s in ("running", "backing_off", "failed", "paused")
-            if counts.get(s)
-        ]
-        scheduled = any(getattr(s, "next_run", None) for s in self.engine.states.values())
-        if not parts:
-            return ("engine idle, schedules on" if scheduled else "engine idle"), "green"
-        style = (
-            "red"
-            if counts.get("failed")
-            else "yellow"
-            if counts.get("backing_off") or not counts.get("running")
-            else "cyan"
+        states = []
+        for pipeline in self.engine.pipelines.values():
+            for config in pipeline.sources:
+                states.append(
+                    (self.engine.states.get((pipeline.name, config.name)), config.enabled)
+                )
+        return engine_summary(states, self.daemon_life())
+
+    def daemon_life(self) -> DaemonLife | None:
+        """The daemon an attached console drives, from its heartbeat; None when the
+        engine runs in this process."""
+        return self.engine.daemon_life()
+
+    def no_daemon(self) -> bool:
+        """Attached and no daemon alive: say so at once and send nothing (a command
+        would only wait for a daemon that is not there)."""
+        life = self.daemon_life()
+        if life is None or life.alive:
+            return False
+        self.notify(
+            f"{life.describe()}: nothing sent — start one with "
+            f"`sentitui run --watch --db {self.db_path}`",
+            severity="warning",
+            markup=False,
         )
-        return "engine: " + ", ".join(parts), style
+        return True
+
+    def watch_daemon(self) -> None:
+        """Say at once when the daemon goes away or comes back (attached only)."""
+        life = self.daemon_life()
+        if life is None or life.alive == self._daemon_alive:
+            return
+        if self._daemon_alive is not None:
+            self.notify(
+                f"daemon {life.pid} is back" if life.alive else life.describe(),
+                severity="information" if life.alive else "warning",
+                markup=False,
+            )
+        self._daemon_alive = life.alive
+        from sentitui.tui.widgets.chrome import StatusHeader
+
+        for header in self.screen.query(StatusHeader):
+            header.refresh()
 
     # ---- actions shared by screens and the command palette ---------------------------
 
@@ -270,6 +320,8 @@ class SentiApp(App[None]):
 
     def pull_source(self, pipeline: str, source: str) -> None:
         """Start a manual pull; a notification reports its counts when it ends."""
+        if self.no_daemon():
+            return
         if self.engine.is_running(pipeline, source):
             self.notify(f"{pipeline}/{source} is already running", markup=False)
             return
@@ -305,6 +357,8 @@ class SentiApp(App[None]):
 
     def pull_pipeline(self, pipeline: str | None = None) -> None:
         """Pull every enabled source of one pipeline (of all pipelines when None)."""
+        if self.no_daemon():
+            return
         self.run_worker(self._pull_pipeline(pipeline), group="pulls", exit_on_error=False)
 
     async def _pull_pipeline(self, pipeline: str | None) -> None:
@@ -353,6 +407,8 @@ class SentiApp(App[None]):
         self.notify(message, severity=severity, markup=False)
 
     def toggle_pause(self, pipeline: str, source: str) -> None:
+        if self.no_daemon():
+            return
         paused = not self.engine.state(pipeline, source).paused
         self.engine.pause(pipeline, source, paused)
         self.notify(f"{pipeline}/{source} {'paused' if paused else 'resumed'}", markup=False)
@@ -377,6 +433,8 @@ class SentiApp(App[None]):
         if not ids:
             self.notify("no failed records to retry")
             return
+        if self.no_daemon():
+            return
         outcome = await self.engine.retry_failed(ids, trigger="manual")
         self.data_version += 1
         message = (
@@ -399,6 +457,8 @@ class SentiApp(App[None]):
         await self.retry_failed(ids)
 
     async def ignore_failed(self, ids: list[int]) -> None:
+        if self.no_daemon():
+            return
         await self.engine.ignore_failed(ids)
         self.data_version += 1
         self.notify(f"ignored {len(ids)} record(s)")
@@ -427,11 +487,13 @@ def run_console(
     schedules: bool = False,
     title: str = "SentiTUI",
     **kwargs: Any,
-) -> None:
+) -> int:
     """Open the console on `db_path`. `schedules=True` starts the pipelines' schedules too.
+    Returns the exit status: 0, or 1 when an error ended it (see `crash_report`).
 
     Extra keyword arguments go to `SentiApp` (`engine=`, `theme=`) or else to `Engine`.
     """
     app = SentiApp(db_path, pipelines, schedules=schedules, title=title, **kwargs)
     with _console_logging():
         app.run()
+    return app.return_code or 0

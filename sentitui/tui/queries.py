@@ -25,6 +25,7 @@ WINDOWS = ("all", "day", "hour")
 WINDOW_SECONDS = {"hour": 3600, "day": 86400}
 NICE_BUCKETS = (60, 300, 600, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 TARGET_POINTS = 60
+RATE_MINUTES = 5  # the dashboard's "per min" averages the posts fetched in this window
 
 
 def with_store(db_path: str | Path, fn: Callable[[Store], T]) -> T:
@@ -36,8 +37,34 @@ def with_store(db_path: str | Path, fn: Callable[[Store], T]) -> T:
         store.close()
 
 
-def epoch(stamp: str) -> float:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+# The "all" chart spans the posts dated from EARLIEST to a day after now: a stored
+# 0001-01-01 or 9999-12-31 ("no date" to some APIs) would squash every other point.
+EARLIEST = "1995-01-01T00:00:00Z"
+FUTURE_SECONDS = 86400
+
+
+def epoch(stamp: Any) -> float | None:
+    """Seconds since 1970 of an ISO 8601 UTC stamp; None for anything else."""
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def chart_time_range(store: Store, now: float) -> tuple[float | None, float | None, int]:
+    """First and last plausible `created_at` (as epochs) and how many dated posts fall
+    outside EARLIEST .. now + a day (they are counted, not drawn)."""
+    latest = iso(now + FUTURE_SECONDS)
+    row = store.rows(
+        "SELECT MIN(created_at) AS first, MAX(created_at) AS last FROM posts "
+        "WHERE created_at >= ? AND created_at <= ?",
+        (EARLIEST, latest),
+    )[0]
+    outside = store.rows(
+        "SELECT COUNT(*) AS n FROM posts WHERE created_at < ? OR created_at > ?",
+        (EARLIEST, latest),
+    )[0]["n"]
+    return epoch(row["first"]), epoch(row["last"]), outside
 
 
 def bucket_for(span: float) -> int:
@@ -67,51 +94,94 @@ class DashboardData:
     aspects: list[dict[str, Any]] = field(default_factory=list)
     aspects_by_segment: list[dict[str, Any]] = field(default_factory=list)
     top_complaints: dict[Any, str] = field(default_factory=dict)  # segment value -> aspect
+    off_chart: int = 0  # posts dated outside what the chart can place (see EARLIEST)
+    # Panels whose query failed (a malformed JSON segment, say): panel -> why. The
+    # panel draws that instead of its figures; the rest of the dashboard still draws.
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 def load_dashboard(
     store: Store, window: str, segment_key: str | None, now: float | None = None
 ) -> DashboardData:
     now = time.time() if now is None else now
-    keys = store.segment_keys()
+    unreadable: dict[str, str] = {}
+
+    def panel(name: str, read: Callable[[], T], default: T) -> T:
+        """One panel's query; a failure costs that panel, not the whole dashboard."""
+        try:
+            return read()
+        except Exception as exc:
+            unreadable[name] = f"{type(exc).__name__}: {exc}"
+            return default
+
+    keys: list[str] = panel("segments", store.segment_keys, [])
     if segment_key not in keys:
         segment_key = keys[0] if keys else None
+    off_chart = 0
     if window in WINDOW_SECONDS:
         seconds = WINDOW_SECONDS[window]
         bucket = bucket_for(seconds)
         since: str | None = iso(now - seconds)
         x_range: tuple[float, float] | None = (now - seconds, now)
     else:
-        first, last = store.post_time_range()
+        no_range: tuple[float | None, float | None, int] = (None, None, 0)
+        first, last, off_chart = panel("chart", lambda: chart_time_range(store, now), no_range)
         since = None
         if first is None or last is None:
             bucket, x_range = 3600, None
         else:
-            start, end = epoch(first), epoch(last)
-            bucket = bucket_for(max(end - start, 60))
-            x_range = (start // bucket * bucket, (end // bucket + 1) * bucket)
-    by_segment = store.aspect_summary(segment_key) if segment_key else []
+            bucket = bucket_for(max(last - first, 60))
+            x_range = (first // bucket * bucket, (last // bucket + 1) * bucket)
+    by_segment: list[dict[str, Any]] = (
+        panel("aspects", lambda: store.aspect_summary(segment_key), []) if segment_key else []
+    )
     series: dict[str, list[tuple[float, float]]] = {}
-    for row in store.sentiment_over_time(bucket, since):
-        middle = epoch(row["bucket"]) + bucket / 2
-        series.setdefault(row["source"], []).append((middle, row["avg_polarity"] or 0.0))
+    buckets: list[dict[str, Any]] = panel(
+        "chart", lambda: store.sentiment_over_time(bucket, since), []
+    )
+    for row in buckets:
+        start = epoch(row["bucket"])
+        if start is None or x_range is None or not x_range[0] <= start <= x_range[1]:
+            continue  # an undatable or implausible created_at: counted in off_chart
+        polarity = row["avg_polarity"]
+        if not isinstance(polarity, int | float) or polarity != polarity:
+            polarity = 0.0
+        series.setdefault(str(row["source"]), []).append((start + bucket / 2, float(polarity)))
+    totals = panel("figures", store.totals, None)
     return DashboardData(
-        totals=store.totals(),
-        per_minute=store.posts_per_minute(),
-        by_source=store.totals_by_source(),
-        feedback=store.feedback_split(),
+        totals=totals or EMPTY_TOTALS,
+        per_minute=panel("figures", lambda: store.posts_per_minute(RATE_MINUTES), 0.0),
+        by_source=panel("labels", store.totals_by_source, []),
+        feedback=panel("feedback", store.feedback_split, {}),
         segment_keys=keys,
         segment_key=segment_key,
-        segments=store.segment_breakdown(segment_key)[:12] if segment_key else [],
+        segments=(
+            panel("segments", lambda: store.segment_breakdown(segment_key)[:12], [])
+            if segment_key
+            else []
+        ),
         series=series,
         x_range=x_range,
         window=window,
         bucket_seconds=bucket,
-        competitors=store.competitor_summary(),
-        aspects=store.aspect_summary(),
+        competitors=panel("competitors", store.competitor_summary, []),
+        aspects=panel("aspects", store.aspect_summary, []),
         aspects_by_segment=by_segment,
-        top_complaints=top_complaints_of(by_segment),
+        top_complaints=panel("aspects", lambda: top_complaints_of(by_segment), {}),
+        off_chart=off_chart,
+        unreadable=unreadable,
     )
+
+
+EMPTY_TOTALS: dict[str, Any] = {
+    "posts": 0,
+    "avg_polarity": None,
+    "positive": 0,
+    "neutral": 0,
+    "negative": 0,
+    "share_negative": 0.0,
+    "open_failed": 0,
+}
 
 
 @dataclass(slots=True)

@@ -14,13 +14,14 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Select
+from textual.widgets import DataTable, Footer, Input, Select
 from textual.worker import get_current_worker
 
 from sentitui.store import Store
 from sentitui.tui.events import EngineUpdate, QueryFailed
 from sentitui.tui.queries import with_store
 from sentitui.tui.widgets.chrome import NavBar, StatusHeader
+from sentitui.tui.widgets.text import safe
 
 if TYPE_CHECKING:
     from sentitui.tui.app import SentiApp
@@ -39,11 +40,16 @@ def source_options(names: Iterable[str]) -> list[tuple[Text, str]]:
 class QueryResult(Message, Generic[T], bubble=False):
     """What a query read, for the screen that asked. Each query has its own subclass
     (`class PostsLoaded(QueryResult[Window])`), so the screen handles a typed result
-    in `on_posts_loaded`."""
+    in `on_posts_loaded`, drawing it through `draw_result`."""
 
     def __init__(self, result: T) -> None:
         super().__init__()
         self.result = result
+
+
+def query_name(loaded: Callable[..., object]) -> str:
+    """What a query reads, from its message class: `PostsLoaded` -> "posts"."""
+    return getattr(loaded, "__name__", "query").removesuffix("Loaded").lower()
 
 
 class SentiScreen(Screen[None]):
@@ -52,6 +58,8 @@ class SentiScreen(Screen[None]):
 
     MODE: ClassVar[str] = ""
     SOURCE_FILTER: ClassVar[str] = ""  # id of the screen's source Select, if it has one
+    DETAIL: ClassVar[str] = ""  # selector of the detail pane that enter on a row opens
+    REQUERY_ON_DATA: ClassVar[bool] = True  # re-query (reload) when the engine wrote rows
     # esc in a search box or filter goes back to the table (else typing 1-5 or q there
     # only ever types; enter does the same in a search box).
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -86,6 +94,7 @@ class SentiScreen(Screen[None]):
         self.query_one(Footer).compact = self.size.width < WIDE_COLUMNS
 
     def on_screen_resume(self) -> None:
+        self.query_one(StatusHeader).refresh()  # what the engine did while we were away
         self.sync_source_filter()
         self._seen_version = self.senti.data_version
         self.reload()
@@ -93,7 +102,7 @@ class SentiScreen(Screen[None]):
     def _refresh_if_stale(self) -> None:
         """Re-query at most once a second, and only when the engine wrote something and
         no query of this screen is still running (a slow one never piles up threads)."""
-        if self.queries_running():
+        if not self.REQUERY_ON_DATA or self.queries_running():
             return
         if self.is_current and self._seen_version != self.senti.data_version:
             self._seen_version = self.senti.data_version
@@ -103,8 +112,27 @@ class SentiScreen(Screen[None]):
         """Query what the screen shows (in workers) and draw it when the results come."""
 
     def action_leave_filter(self) -> None:
-        if isinstance(self.focused, Input | Select) and self.AUTO_FOCUS:
+        if self.maximized is not None and self.AUTO_FOCUS:  # close an opened detail
+            self.minimize()
             self.query_one(self.AUTO_FOCUS).focus()
+        elif isinstance(self.focused, Input | Select) and self.AUTO_FOCUS:
+            self.query_one(self.AUTO_FOCUS).focus()
+
+    def watch_maximized(self, maximized: Widget | None) -> None:
+        """Back from an opened detail (esc), the keys go to the table again."""
+        detail = self.query_one(self.DETAIL) if self.DETAIL else None
+        back = maximized is None and detail is not None and self.focused is detail
+        if back and self.AUTO_FOCUS:
+            self.query_one(self.AUTO_FOCUS).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row of the screen's main table opens its detail, full screen
+        (esc closes it); the detail pane already shows the row under the cursor."""
+        if not self.DETAIL or f"#{event.data_table.id}" != self.AUTO_FOCUS:
+            return
+        pane = self.query_one(self.DETAIL)
+        self.maximize(pane, container=False)
+        pane.focus()
 
     def on_engine_update(self, message: EngineUpdate) -> None:
         """Engine events since the last flush; the default waits for the next refresh
@@ -156,8 +184,7 @@ class SentiScreen(Screen[None]):
         cancels the one running, whose answer is then dropped, so a stale answer is
         never drawn after a fresh one.
         """
-        what = getattr(loaded, "__name__", "query").removesuffix("Loaded").lower()
-        group = f"query-{what}"
+        group = f"query-{query_name(loaded)}"
         db_path = self.senti.db_path
 
         def job() -> None:
@@ -178,6 +205,18 @@ class SentiScreen(Screen[None]):
             worker.node is self and worker.group.startswith("query-") and worker.is_running
             for worker in self.app.workers
         )
+
+    def draw_result(self, show: Callable[[T], None], message: QueryResult[T]) -> None:
+        """`show(message.result)`, the last line of defence of rule 1: a stored value no
+        formatter foresaw costs this panel its update, never the console (the engine
+        runs on). Every `on_*_loaded` handler draws through here."""
+        try:
+            show(message.result)
+        except Exception as exc:
+            what = query_name(type(message))
+            problem = f"could not draw {what}: {type(exc).__name__}: {safe(exc)}"
+            self.senti.engine.log("ERROR", problem)
+            self.notify(problem, severity="error", markup=False)
 
     def on_query_failed(self, message: QueryFailed) -> None:
         message.stop()

@@ -18,7 +18,7 @@ from textual.containers import Container, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from sentitui.tui.queries import WINDOWS, DashboardData, load_dashboard
+from sentitui.tui.queries import RATE_MINUTES, WINDOWS, DashboardData, load_dashboard
 from sentitui.tui.screens.base import WIDE_COLUMNS, QueryResult, SentiScreen
 from sentitui.tui.widgets.charts import (
     FEEDBACK_COLOUR,
@@ -29,9 +29,12 @@ from sentitui.tui.widgets.charts import (
     Bars,
     PolarityChart,
     Series,
+    label_legend,
+    number,
 )
-from sentitui.tui.widgets.text import safe
+from sentitui.tui.widgets.text import fmt, safe
 
+RATE_SECONDS = 5.0  # how often the per-minute rate is re-read while nothing else changes
 FEEDBACK_ORDER = ("praise", "complaint", "suggestion", "comparison", "question", "other")
 
 
@@ -45,8 +48,19 @@ def bucket_name(seconds: int) -> str:
 
 def label_parts(row: dict) -> list[tuple[float, str]]:
     return [
-        (row.get(name) or 0, LABEL_COLOURS[name]) for name in ("positive", "neutral", "negative")
+        (number(row.get(name)), LABEL_COLOURS[name]) for name in ("positive", "neutral", "negative")
     ]
+
+
+def largest(rows: list[dict], key: str) -> float | None:
+    """The scale of a panel's bars: its largest row, so a bar's length means a count."""
+    return max((number(row.get(key)) for row in rows), default=0.0) or None
+
+
+def unreadable(data: DashboardData, panel: str, empty: str) -> str:
+    """A panel's empty message, or why its query failed (it then has no rows)."""
+    problem = data.unreadable.get(panel)
+    return f"cannot read: {safe(problem)}" if problem else empty
 
 
 def join_names(names: list[str]) -> str:
@@ -101,6 +115,10 @@ class DashboardLoaded(QueryResult[DashboardData]):
     """The dashboard's figures, read in a worker."""
 
 
+class RateLoaded(QueryResult[float]):
+    """Posts per minute over the last RATE_MINUTES, read again every RATE_SECONDS."""
+
+
 class DashboardScreen(SentiScreen):
     MODE = "dashboard"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -114,6 +132,7 @@ class DashboardScreen(SentiScreen):
         self.window = WINDOWS[0]
         self.segment_key: str | None = None
         self.data: DashboardData | None = None
+        self.per_minute = 0.0
 
     def compose_body(self) -> Iterable[Widget]:
         yield Static(id="figures")
@@ -129,12 +148,15 @@ class DashboardScreen(SentiScreen):
     def on_mount(self) -> None:
         self.query_one("#chart").border_title = "Polarity over time"
         self.query_one("#labels").border_title = "Labels by source"
+        self.query_one("#labels").border_subtitle = label_legend()
         self.query_one("#feedback").border_title = "Feedback"
         self.query_one("#segments").border_title = "Segment"
+        self.query_one("#segments").border_subtitle = label_legend()
         competitors = self.query_one("#competitors")
         competitors.border_title = "Competitors"
         competitors.border_subtitle = "share · polarity"
         self.query_one("#aspects").border_title = "Aspects"
+        self.set_interval(RATE_SECONDS, self.reload_rate)
 
     def on_resize(self, event: events.Resize) -> None:
         self.size_panels()
@@ -160,38 +182,27 @@ class DashboardScreen(SentiScreen):
         self.reload()
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
-        self.show_dashboard(message.result)
+        self.draw_result(self.show_dashboard, message)
 
     def show_dashboard(self, data: DashboardData) -> None:
         self.data = data
         self.segment_key = data.segment_key
-        totals = data.totals
-        figures = Text(no_wrap=False)
-
-        def figure(value: str, label: str, style: str = "bold") -> None:
-            if figures.plain:
-                figures.append("  ·  ", style="dim")
-            figures.append(value, style=style)
-            figures.append(f" {label}")
-
-        figure(f"{totals['posts']:,}", "posts")
-        figure(f"{data.per_minute:g}", "per minute")
-        avg = totals["avg_polarity"]
-        figure("—" if avg is None else f"{avg:+.3f}", "avg polarity")
-        figure(f"{totals['share_negative']:.1%}", "negative", f"bold {LABEL_COLOURS['negative']}")
-        open_failed = totals["open_failed"]
-        figure(f"{open_failed:,}", "open failed", "bold red" if open_failed else "bold")
-        self.query_one("#figures", Static).update(figures)
-
+        self.per_minute = data.per_minute
+        self.draw_figures()
         chart = self.query_one("#chart", PolarityChart)
         chart.border_title = (
             f"Polarity over time · {data.window} · {bucket_name(data.bucket_seconds)} buckets (w)"
         )
         empty = "no posts yet" if data.window == "all" else f"no posts in the last {data.window}"
+        chart.border_subtitle = (
+            f"{data.off_chart:,} post(s) dated before 1995 or in the future not shown"
+            if data.off_chart
+            else ""
+        )
         chart.show(
             [Series(name, points) for name, points in sorted(data.series.items())],
             data.x_range,
-            empty,
+            unreadable(data, "chart", empty),
         )
 
         pipelines = {row["pipeline"] for row in data.by_source}
@@ -200,28 +211,29 @@ class DashboardScreen(SentiScreen):
                 BarRow(
                     row["source"] if len(pipelines) == 1 else f"{row['pipeline']}/{row['source']}",
                     label_parts(row),
-                    f"{row['posts']:,}",
+                    fmt(row["posts"], ","),
                 )
                 for row in data.by_source
             ],
-            empty_message="no posts yet",
+            scale=largest(data.by_source, "posts"),
+            empty_message=unreadable(data, "labels", "no posts yet"),
         )
 
-        total = sum(data.feedback.values()) or 1
+        total = sum(number(n) for n in data.feedback.values()) or 1
         kinds = [k for k in FEEDBACK_ORDER if k in data.feedback]
-        kinds += sorted(k for k in data.feedback if k not in FEEDBACK_ORDER)
-        top = max(data.feedback.values(), default=0)
+        kinds += sorted((k for k in data.feedback if k not in FEEDBACK_ORDER), key=str)
+        top = max((number(n) for n in data.feedback.values()), default=0)
         self.query_one("#feedback", Bars).show(
             [
                 BarRow(
-                    kind,
+                    str(kind),
                     [(data.feedback[kind], FEEDBACK_COLOUR)],
-                    f"{data.feedback[kind]:,} {data.feedback[kind] / total:4.0%}",
+                    f"{fmt(data.feedback[kind], ',')} {fmt(number(data.feedback[kind]) / total, '4.0%')}",
                 )
                 for kind in kinds
             ],
             scale=top or None,
-            empty_message="no posts yet",
+            empty_message=unreadable(data, "feedback", "no posts yet"),
         )
 
         segments = self.query_one("#segments", Bars)
@@ -231,28 +243,31 @@ class DashboardScreen(SentiScreen):
         )
         segments.show(
             [
-                BarRow(str(row["segment"]), label_parts(row), f"{row['posts']:,}")
+                BarRow(str(row["segment"]), label_parts(row), fmt(row["posts"], ","))
                 for row in data.segments
             ],
-            empty_message="no segments in the posts",
+            scale=largest(data.segments, "posts"),
+            empty_message=unreadable(data, "segments", "no segments in the posts"),
         )
 
         pipelines_config = list(self.senti.engine.pipelines.values())
-        top_mentions = max((row["mentions"] for row in data.competitors), default=0)
+        top_mentions = largest(data.competitors, "mentions")
         self.query_one("#competitors", Bars).show(
             [
                 BarRow(
                     str(row["competitor"]),
                     label_parts(row),
-                    f"{row['share_of_voice']:.0%} {row['avg_polarity'] or 0:+.2f}",
+                    f"{fmt(row['share_of_voice'], '.0%')} {fmt(row['avg_polarity'] or 0, '+.2f')}",
                 )
                 for row in data.competitors
             ],
-            scale=top_mentions or None,
-            empty_message=(
+            scale=top_mentions,
+            empty_message=unreadable(
+                data,
+                "competitors",
                 "no competitor named yet"
                 if any(getattr(p, "competitors", None) for p in pipelines_config)
-                else "no competitors configured"
+                else "no competitors configured",
             ),
         )
 
@@ -262,13 +277,52 @@ class DashboardScreen(SentiScreen):
         )
         aspects.show(
             aspect_table(data),
-            empty_message=(
+            empty_message=unreadable(
+                data,
+                "aspects",
                 "no aspect mentioned yet"
                 if any(getattr(p, "aspects", None) for p in pipelines_config)
-                else "no aspects configured (pipeline key aspects)"
+                else "no aspects configured (pipeline key aspects)",
             ),
         )
         self.size_panels()
+
+    def reload_rate(self) -> None:
+        """The rate averages a moving window: re-read it even when nothing arrives, so
+        it falls to 0 after everything stopped instead of keeping its last value."""
+        if self.is_current and self.data is not None:
+            self.fetch(RateLoaded, lambda store: store.posts_per_minute(RATE_MINUTES))
+
+    def on_rate_loaded(self, message: RateLoaded) -> None:
+        self.draw_result(self.show_rate, message)
+
+    def show_rate(self, per_minute: float) -> None:
+        self.per_minute = per_minute
+        self.draw_figures()
+
+    def draw_figures(self) -> None:
+        if self.data is None:
+            return
+        data, totals = self.data, self.data.totals
+        figures = Text(no_wrap=False)
+
+        def figure(value: str, label: str, style: str = "bold") -> None:
+            if figures.plain:
+                figures.append("  ·  ", style="dim")
+            figures.append(value, style=style)
+            figures.append(f" {label}")
+
+        figure(fmt(totals["posts"], ","), "posts")
+        figure(fmt(self.per_minute, "g"), f"per min (last {RATE_MINUTES} min)")
+        avg = totals["avg_polarity"]
+        figure("—" if avg is None else fmt(avg, "+.3f"), "avg polarity")
+        negative = f"bold {LABEL_COLOURS['negative']}"
+        figure(fmt(totals["share_negative"], ".1%"), "negative", negative)
+        open_failed = totals["open_failed"]
+        figure(fmt(open_failed, ","), "open failed", "bold red" if open_failed else "bold")
+        if "figures" in data.unreadable:
+            figure("?", f"cannot read: {safe(data.unreadable['figures'])}", "bold red")
+        self.query_one("#figures", Static).update(figures)
 
     def size_panels(self) -> None:
         """The panels of a row share the height of the longest: labels, feedback and

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Input, Select
 from sentitui.tui.queries import FailedFilter, Window, failed_ids, load_failed, with_store
 from sentitui.tui.screens.base import QueryResult
 from sentitui.tui.screens.list_detail import ListDetailScreen
-from sentitui.tui.widgets.text import cell, payload_kind, render_payload, safe
+from sentitui.tui.widgets.text import capped, cell, payload_kind, render_payload, safe
 
 PAGE = 200
 STAGES = ("fetch", "parse", "clean", "score", "load")
@@ -54,7 +54,7 @@ class FailedScreen(ListDetailScreen):
 
     PAGE = PAGE
     NAME = "failed"
-    DETAIL_ID = "failed-detail"
+    DETAIL = "#failed-detail"
     COLUMNS = [
         ("Id", "id"),
         ("Source", "source"),
@@ -90,7 +90,7 @@ class FailedScreen(ListDetailScreen):
         self.fetch(FailedLoaded, lambda store: load_failed(store, filters, PAGE, offset))
 
     def on_failed_loaded(self, message: FailedLoaded) -> None:
-        self.show_failed(message.result)
+        self.draw_result(self.show_failed, message)
 
     def show_failed(self, window: Window) -> None:
         if not window.rows and window.total and self.row_offset:
@@ -106,7 +106,7 @@ class FailedScreen(ListDetailScreen):
         return [
             Text(str(row["id"]), justify="right"),
             cell(f"{row['pipeline']}/{row['source']}", 30),
-            Text(row["stage"]),
+            cell(row["stage"], 10),
             Text(str(row["attempts"]), justify="right"),
             cell(row["error"], 200),
         ]
@@ -119,19 +119,23 @@ class FailedScreen(ListDetailScreen):
         return int(key) if key else None
 
     def load_detail(self) -> None:
+        """Read the record under the cursor again, on every move and every refresh of
+        the table: the pane follows its row (attempts, status, error) and never goes stale."""
         record_id = self.selected_id()
         if record_id is None:
             self.show_detail(None)
             return
-        if self.record is not None and self.record["id"] == record_id:
-            return
         self.fetch(DetailLoaded, lambda store: store.failed_record(record_id))
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
-        self.show_detail(message.result)
+        self.draw_result(self.show_detail, message)
 
     def show_detail(self, record: dict[str, Any] | None) -> None:
-        self.record = record
+        previous, self.record = self.record, record
+        if record is not None and record == previous:
+            return  # unchanged: keep the reader's place in a long payload
+        if record is None or previous is None or record["id"] != previous["id"]:
+            self.detail_pane.scroll_home(animate=False)
         target = self.detail
         if record is None:
             target.update(Text("no failed record selected", style="dim"))
@@ -140,12 +144,16 @@ class FailedScreen(ListDetailScreen):
         meta.append(f"#{record['id']} ", style="bold")
         meta.append(safe(f"{record['pipeline']}/{record['source']}"))
         meta.append(
-            f"  stage {record['stage']}  ·  {record['status']}  ·  "
-            f"{record['attempts']} attempt(s)  ·  run {record['run_id']}\n",
+            safe(
+                f"  stage {record['stage']}  ·  {record['status']}  ·  "
+                f"{record['attempts']} attempt(s)  ·  run {record['run_id']}\n"
+            ),
             style="dim",
         )
-        meta.append(f"first {record['created_at']}  ·  last {record['updated_at']}\n", style="dim")
-        meta.append(safe(record["error"]) + "\n", style="red")
+        meta.append(
+            safe(f"first {record['created_at']}  ·  last {record['updated_at']}\n"), style="dim"
+        )
+        meta.append(capped(record["error"]) + "\n", style="red")
         meta.append(
             f"payload ({len(record['payload'] or ''):,} chars, "
             f"{payload_kind(record['payload'] or '')}):",
@@ -220,7 +228,8 @@ class FailedScreen(ListDetailScreen):
             if record is None:
                 raise OSError(f"failed record #{record_id} is gone")
             path = saved_payload_path(record, Path.cwd())
-            path.write_text(record["payload"] or "", encoding="utf-8")
+            payload = record["payload"] or ""
+            path.write_bytes(payload if isinstance(payload, bytes) else str(payload).encode())
             return path
 
         async def copy() -> None:

@@ -16,7 +16,9 @@ WIDGET_KEYS = [
     ("ctrl+p", "command palette: every action by name"),
     ("tab / shift+tab", "move between filters, table and detail"),
     ("↑ ↓ pgup pgdn", "move in a table"),
-    ("esc", "close a dialog; leave a search box or filter"),
+    ("g / home, G / end", "first / last row of a table"),
+    ("enter", "open the detail of the row under the cursor"),
+    ("esc", "close a dialog or an opened detail; leave a search box or filter"),
     ("ctrl+q", "quit"),
 ]
 

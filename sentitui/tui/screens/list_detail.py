@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, Static
 
 from sentitui.tui.queries import Window
 from sentitui.tui.screens.base import SentiScreen
-from sentitui.tui.widgets.table import selected_key, sync_table
+from sentitui.tui.widgets.table import RowTable, selected_key, sync_table
 
 
 class ListDetailScreen(SentiScreen):
@@ -25,7 +25,8 @@ class ListDetailScreen(SentiScreen):
 
     PAGE: ClassVar[int] = 100
     NAME: ClassVar[str] = ""  # "failed" -> #failed-table, #failed-count, #failed-search
-    DETAIL_ID: ClassVar[str] = ""  # the detail pane (its text is #<id>-text)
+    # DETAIL (SentiScreen's): "#failed-detail", the pane enter opens; its text is
+    # #failed-detail-text.
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()  # (label, key)
 
     def __init__(self) -> None:
@@ -44,14 +45,15 @@ class ListDetailScreen(SentiScreen):
             yield from self.compose_filters()
             yield Static(id=f"{self.NAME}-count", classes="count")
         with Horizontal(classes="split"):
-            table: DataTable[Any] = DataTable(
+            table: DataTable[Any] = RowTable(
                 id=f"{self.NAME}-table", cursor_type="row", zebra_stripes=True
             )
             for label, key in self.COLUMNS:
                 table.add_column(label, key=key)
             yield table
-            with VerticalScroll(id=self.DETAIL_ID, classes="detail"):
-                yield Static(id=f"{self.DETAIL_ID}-text")
+            pane_id = self.DETAIL.removeprefix("#")
+            with VerticalScroll(id=pane_id, classes="detail", can_maximize=True):
+                yield Static(id=f"{pane_id}-text")
 
     # ---- the window of rows ------------------------------------------------------------
 
@@ -60,8 +62,13 @@ class ListDetailScreen(SentiScreen):
         return self.query_one(f"#{self.NAME}-table", DataTable)
 
     @property
+    def detail_pane(self) -> VerticalScroll:
+        return self.query_one(self.DETAIL, VerticalScroll)
+
+    @property
     def detail(self) -> Static:
-        return self.query_one(f"#{self.DETAIL_ID}-text", Static)
+        """The detail pane's text."""
+        return self.query_one(f"{self.DETAIL}-text", Static)
 
     def selected_key(self) -> str | None:
         return selected_key(self.table)

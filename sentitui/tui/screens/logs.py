@@ -40,10 +40,13 @@ INDENT = " " * 17  # continuation lines start under the message, after time and 
 def format_line(line: LogLine, width: int = 0) -> list[str]:
     """One log event as display lines (UTC time, level, where, message; no escapes),
     wrapped to `width` columns when it is given."""
-    stamp = datetime.fromtimestamp(line.at, UTC).strftime("%H:%M:%S")
+    try:
+        stamp = datetime.fromtimestamp(line.at, UTC).strftime("%H:%M:%S")
+    except (TypeError, ValueError, OverflowError, OSError):  # a daemon's event row said so
+        stamp = "??:??:??"
     where = f"{line.pipeline}/{line.source}: " if line.source else ""
     first, *rest = safe(line.message).split("\n") or [""]
-    lines = [f"{stamp} {line.level:<7} {safe(where)}{first}"] + [f"{INDENT}{r}" for r in rest]
+    lines = [f"{stamp} {safe(line.level):<7} {safe(where)}{first}"] + [f"{INDENT}{r}" for r in rest]
     if width <= len(INDENT) + 10:  # not laid out yet, or too narrow to be worth it
         return lines
     wrapped: list[str] = []
@@ -82,6 +85,7 @@ class LogsScreen(SentiScreen):
     MODE = "logs"
     SOURCE_FILTER = "log-source"
     AUTO_FOCUS = "#log"
+    REQUERY_ON_DATA = False  # lines come with engine updates, not from the database
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "follow", "Pause/follow"),
         Binding("l", "level", "Level"),
@@ -97,6 +101,7 @@ class LogsScreen(SentiScreen):
         self.following = True
         self.missed = 0
         self.wrapped_to = 0  # the width the lines in the Log were wrapped to
+        self.shown_last: LogLine | None = None  # the newest kept line the view has drawn
 
     def compose_body(self) -> Iterable[Widget]:
         with Horizontal(classes="filters"):
@@ -123,7 +128,25 @@ class LogsScreen(SentiScreen):
         return True
 
     def reload(self) -> None:
-        """Redraw every kept line that passes the filters."""
+        """Following, redraw; paused, the view stays as it is and only the count of
+        lines it has not shown moves (the base screen calls this on every return)."""
+        if self.following:
+            self.redraw()
+        else:
+            self.count_missed()
+
+    def count_missed(self) -> None:
+        """How many kept lines that pass the filters arrived after the last one drawn."""
+        missed = 0
+        for line in reversed(self.senti.log_lines):
+            if line is self.shown_last:
+                break
+            missed += self.matches(line)
+        self.missed = missed
+        self.draw_status()
+
+    def redraw(self) -> None:
+        """Draw every kept line that passes the filters."""
         log = self.query_one("#log", LogView)
         self.wrapped_to = width = log.wrap_width()
         log.clear()
@@ -137,24 +160,26 @@ class LogsScreen(SentiScreen):
         )
         if self.following:  # write_lines follows only from the old end, which clear() moved
             log.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.shown_last = self.senti.log_lines[-1] if self.senti.log_lines else None
         self.missed = 0
         self.draw_status()
 
     def on_log_view_resized(self, message: LogView.Resized) -> None:
-        if self.query_one("#log", LogView).wrap_width() != self.wrapped_to:
-            self.reload()
+        # Paused, the lines keep their wrapping until following resumes: the view stays.
+        if self.following and self.query_one("#log", LogView).wrap_width() != self.wrapped_to:
+            self.redraw()
 
     def on_engine_update(self, message: EngineUpdate) -> None:
-        new = [line for line in message.batch.logs if self.matches(line)]
-        if not new:
+        if not self.following:
+            self.count_missed()
             return
-        if self.following:
+        new = [line for line in message.batch.logs if self.matches(line)]
+        if self.senti.log_lines:
+            self.shown_last = self.senti.log_lines[-1]
+        if new:
             self.query_one("#log", Log).write_lines(
                 [t for line in new for t in format_line(line, self.wrapped_to)]
             )
-        else:
-            self.missed += len(new)
-            self.draw_status()
 
     def draw_status(self) -> None:
         if self.following:
@@ -169,11 +194,11 @@ class LogsScreen(SentiScreen):
             self.min_level = value or "INFO"
         elif event.select.id == "log-source":
             self.source = value
-        self.reload()
+        self.redraw()  # asked for: the view shows the new filter even when paused
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.search = event.value.strip()
-        self.reload()
+        self.redraw()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#log").focus()
@@ -190,11 +215,11 @@ class LogsScreen(SentiScreen):
         log = self.query_one("#log", Log)
         log.auto_scroll = self.following
         if self.following:
-            self.reload()
+            self.redraw()
             log.scroll_end(animate=False)
         else:
-            self.draw_status()
+            self.count_missed()
 
     def action_clear(self) -> None:
         self.senti.log_lines.clear()
-        self.reload()
+        self.redraw()

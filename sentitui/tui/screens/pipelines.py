@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -17,11 +17,11 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from sentitui.models import SourceStatus
 from sentitui.tui.events import EngineUpdate, Key
 from sentitui.tui.queries import PipelinesData, load_pipelines
 from sentitui.tui.screens.base import QueryResult, SentiScreen
-from sentitui.tui.widgets.table import selected_key, sync_table
+from sentitui.tui.status import source_status
+from sentitui.tui.widgets.table import RowTable, selected_key, sync_table
 from sentitui.tui.widgets.text import cell, safe
 
 STATUS_STYLES = {
@@ -59,15 +59,22 @@ RUN_COLUMNS = [
 SHORT_ROWS = 32  # below this height the screen has the class -short
 
 
-def short_time(stamp: str | None) -> str:
-    """ "2026-11-20T10:03:00Z" -> "11-20 10:03" (UTC)."""
+def short_time(stamp: Any) -> str:
+    """ "2026-11-20T10:03:00Z" -> "11-20 10:03" (UTC); a stored value of another shape
+    is shown cut to the same width, never parsed."""
     if not stamp:
         return "—"
-    return f"{stamp[5:10]} {stamp[11:16]}"
+    text = safe(stamp)
+    if len(text) >= 16 and text[4] == "-" and text[10] == "T":
+        if not "1995" <= text[:4] <= time.strftime("%Y", time.gmtime(time.time() + 86400)):
+            return text[:10]  # 0001-01-01, 9999-12-31: the year is what matters
+        return f"{text[5:10]} {text[11:16]}"
+    return text[:11]
 
 
 def countdown(next_run: float | None, now: float) -> str:
-    if not next_run:
+    # Attached, next_run comes from the daemon's snapshot in the database: any value.
+    if not isinstance(next_run, int | float) or not -1e12 < next_run < 1e12:
         return "—"
     seconds = max(int(next_run - now), 0)
     minutes, seconds = divmod(seconds, 60)
@@ -96,6 +103,7 @@ class PipelinesLoaded(QueryResult[PipelinesData]):
 
 class PipelinesScreen(SentiScreen):
     MODE = "pipelines"
+    DETAIL = "#pipeline-detail"
     AUTO_FOCUS = "#pipelines-table"
     # Below 32 rows the sources table scrolls (see app.tcss), leaving Recent runs room.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
@@ -114,17 +122,17 @@ class PipelinesScreen(SentiScreen):
         self.keys: dict[str, Key] = {}
 
     def compose_body(self) -> Iterable[Widget]:
-        table: DataTable[Any] = DataTable(
+        table: DataTable[Any] = RowTable(
             id="pipelines-table", cursor_type="row", zebra_stripes=True
         )
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
-        runs: DataTable[Any] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        runs: DataTable[Any] = RowTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         for key, label in RUN_COLUMNS:
             runs.add_column(label, key=key)
         yield runs
-        with VerticalScroll(id="pipeline-detail", classes="detail"):
+        with VerticalScroll(id="pipeline-detail", classes="detail", can_maximize=True):
             yield Static(id="pipeline-detail-text")
 
     def on_mount(self) -> None:
@@ -138,7 +146,7 @@ class PipelinesScreen(SentiScreen):
         self.draw()
 
     def on_pipelines_loaded(self, message: PipelinesLoaded) -> None:
-        self.show_pipelines(message.result)
+        self.draw_result(self.show_pipelines, message)
 
     def show_pipelines(self, data: PipelinesData) -> None:
         self.last_runs = data.last_runs
@@ -150,10 +158,10 @@ class PipelinesScreen(SentiScreen):
                     str(run["id"]),
                     [
                         Text(str(run["id"]), justify="right"),
-                        Text(f"{run['pipeline']}/{run['source']}"),
-                        Text(run["trigger"] or ""),
+                        cell(f"{run['pipeline']}/{run['source']}", 40),
+                        cell(run["trigger"] or "", 10),
                         Text(short_time(run["started_at"])),
-                        Text(run["status"] or "", style=STATUS_STYLES.get(run["status"] or "", "")),
+                        cell(run["status"] or "", 12, STATUS_STYLES.get(str(run["status"]), "")),
                         *(
                             Text(str(run[k] or 0), justify="right")
                             for k in ("fetched", "loaded", "duplicates", "failed")
@@ -183,12 +191,7 @@ class PipelinesScreen(SentiScreen):
         engine = self.senti.engine
         config = engine.pipeline(pipeline).source(source)
         state = engine.states.get((pipeline, source))
-        # What the row shows: the engine's status, or that the source is switched off.
-        status: SourceStatus | Literal["disabled"] = state.status if state else "idle"
-        if status == "idle" and not config.enabled:
-            status = "disabled"
-        if state and state.paused:
-            status = "paused"
+        status = source_status(state, config.enabled)
         progress = self.senti.progress.get((pipeline, source))
         last = self.last_runs.get((pipeline, source))
         counts: tuple[int | str, int | str, int | str]
@@ -209,7 +212,7 @@ class PipelinesScreen(SentiScreen):
             Text(f"{pipeline}/{source}"),
             Text(status.replace("_", " "), style=STATUS_STYLES.get(status, "")),
             Text(progress_text),
-            Text(last_text, style="red" if last and last["status"] == "failed" else ""),
+            cell(last_text, 30, "red" if last and last["status"] == "failed" else ""),
             Text(str(counts[0]), justify="right"),
             Text(str(counts[1]), justify="right"),
             Text(str(counts[2]), justify="right", style="red" if counts[2] not in (0, "—") else ""),

@@ -17,11 +17,55 @@ from sentitui.tui.screens.base import QueryResult
 from sentitui.tui.screens.list_detail import ListDetailScreen
 from sentitui.tui.screens.pipelines import short_time
 from sentitui.tui.widgets.charts import LABEL_COLOURS
-from sentitui.tui.widgets.text import cell, safe
+from sentitui.tui.widgets.text import capped, cell, fmt, safe
 
 PAGE = 100
 LABELS = ("positive", "neutral", "negative")
 FEEDBACK = ("praise", "complaint", "suggestion", "comparison", "question", "other")
+
+
+def stored_json(value: Any, default: Any) -> Any:
+    """A JSON column as stored; its own text when it is not valid JSON (shown as such)."""
+    if value is None or value == "":
+        return default
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError, RecursionError):
+        return value
+
+
+def post_detail(row: dict[str, Any]) -> Text:
+    """The detail pane's text for one stored post; every value as stored, checked."""
+    text = Text()
+    text.append(capped(row["text"]) + "\n\n")
+    label = safe(row["label"])
+    text.append(f"{label} ", style=f"bold {LABEL_COLOURS.get(label, '')}")
+    text.append(
+        f"polarity {fmt(row['polarity'] or 0, '+.3f')}  subjectivity "
+        f"{fmt(row['subjectivity'] or 0, '.2f')}  ·  {safe(row['feedback'])}"
+    )
+    competitors = stored_json(row["competitors"], [])
+    if isinstance(competitors, list) and competitors:
+        text.append(f"  ·  vs {capped(', '.join(map(str, competitors)), 500)}")
+    elif not isinstance(competitors, list):
+        text.append(f"  ·  vs {capped(row['competitors'], 500)} (not a JSON list)")
+    if row["rating"] is not None:
+        text.append(f"  ·  rating {fmt(row['rating'], 'g')}")
+    segments = stored_json(row["segments"], {})
+    details = [
+        f"{row['pipeline']}/{row['source']} #{row['external_id']}",
+        f"created {row['created_at'] or '—'}  fetched {row['fetched_at']}",
+    ]
+    if isinstance(segments, dict) and segments:
+        details.append("  ".join(f"{k}={v}" for k, v in segments.items()))
+    elif not isinstance(segments, dict):
+        details.append(f"segments {capped(row['segments'], 500)} (not a JSON object)")
+    if row["lang"]:
+        details.append(f"lang {row['lang']}")
+    if row["url"]:
+        details.append(str(row["url"]))
+    text.append("\n" + capped("\n".join(details)), style="dim")
+    return text
 
 
 class PostsLoaded(QueryResult[Window]):
@@ -39,7 +83,7 @@ class PostsScreen(ListDetailScreen):
     ]
     PAGE = PAGE
     NAME = "posts"
-    DETAIL_ID = "post-detail"
+    DETAIL = "#post-detail"
     COLUMNS = [
         ("Created", "created"),
         ("Source", "source"),
@@ -53,6 +97,7 @@ class PostsScreen(ListDetailScreen):
         super().__init__()
         self.filters = PostFilter()
         self.rows: dict[str, dict[str, Any]] = {}
+        self.shown_key: str | None = None  # the post the detail pane shows
 
     def compose_filters(self) -> Iterable[Widget]:
         yield Input(placeholder="/ search posts", compact=True, id="posts-search")
@@ -70,7 +115,7 @@ class PostsScreen(ListDetailScreen):
         self.fetch(PostsLoaded, lambda store: load_posts(store, filters, PAGE, offset))
 
     def on_posts_loaded(self, message: PostsLoaded) -> None:
-        self.show_posts(message.result)
+        self.draw_result(self.show_posts, message)
 
     def show_posts(self, window: Window) -> None:
         self.rows = {str(row["id"]): row for row in window.rows}
@@ -81,9 +126,9 @@ class PostsScreen(ListDetailScreen):
         return [
             Text(short_time(row["created_at"])),
             cell(row["source"], 20),
-            Text(row["label"] or "", style=LABEL_COLOURS.get(row["label"] or "", "")),
-            Text(f"{row['polarity'] or 0:+.2f}", justify="right"),
-            Text(row["feedback"] or ""),
+            cell(row["label"] or "", 10, LABEL_COLOURS.get(str(row["label"]), "")),
+            Text(fmt(row["polarity"] or 0, "+.2f"), justify="right"),
+            cell(row["feedback"] or "", 12),
             cell(row["text"], 300),
         ]
 
@@ -93,36 +138,18 @@ class PostsScreen(ListDetailScreen):
     def draw_detail(self) -> None:
         key = self.selected_key()
         row = self.rows.get(key) if key else None
+        if key != self.shown_key:  # another post starts at its top
+            self.shown_key = key
+            self.detail_pane.scroll_home(animate=False)
         target = self.detail
         if row is None:
             target.update(Text("no post selected", style="dim"))
             return
-        text = Text()
-        text.append(safe(row["text"]) + "\n\n")
-        label = row["label"] or ""
-        text.append(f"{label} ", style=f"bold {LABEL_COLOURS.get(label, '')}")
-        text.append(
-            f"polarity {row['polarity'] or 0:+.3f}  subjectivity "
-            f"{row['subjectivity'] or 0:.2f}  ·  {row['feedback']}"
-        )
-        competitors = json.loads(row["competitors"] or "[]")
-        if competitors:
-            text.append(f"  ·  vs {safe(', '.join(competitors))}")
-        if row["rating"] is not None:
-            text.append(f"  ·  rating {row['rating']:g}")
-        segments = json.loads(row["segments"] or "{}")
-        details = [
-            f"{row['pipeline']}/{row['source']} #{row['external_id']}",
-            f"created {row['created_at'] or '—'}  fetched {row['fetched_at']}",
-        ]
-        if segments:
-            details.append("  ".join(f"{k}={v}" for k, v in segments.items()))
-        if row["lang"]:
-            details.append(f"lang {row['lang']}")
-        if row["url"]:
-            details.append(str(row["url"]))
-        text.append("\n" + safe("\n".join(details)), style="dim")
-        target.update(text)
+        try:
+            target.update(post_detail(row))
+        except Exception as exc:  # a stored value no formatter foresaw: say so, go on
+            problem = f"cannot draw this post: {type(exc).__name__}: {safe(exc)}"
+            target.update(Text(problem, style="red"))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         value = None if event.value is Select.NULL else str(event.value)

@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
 
-from sentitui.tui.widgets.text import safe
+from sentitui.tui.widgets.text import fmt, safe
 
 SERIES_COLOURS = ["#3a86ff", "#e76f00", "#2a9d8f", "#c2188a", "#8f6bd8", "#9a8c00", "#d1495b"]
 LABEL_COLOURS = {"positive": "#2e9e44", "neutral": "#8a8a8a", "negative": "#d64040"}
@@ -30,9 +30,21 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def format_time(epoch: float, span: float) -> str:
-    """An axis label: date and time for long spans, time alone for short ones (UTC)."""
-    moment = datetime.fromtimestamp(epoch, UTC)
+    """An axis label: date and time for long spans, time alone for short ones (UTC);
+    "?" for a moment no calendar holds (a stored year 0001 or 9999 is one bucket away)."""
+    try:
+        moment = datetime.fromtimestamp(epoch, UTC)
+    except (ValueError, OverflowError, OSError):
+        return "?"
+    if span > 365 * 86400:
+        return moment.strftime("%Y-%m-%d")
     return moment.strftime("%H:%M" if span <= 6 * 3600 else "%m-%d %H:%M")
+
+
+def cannot_draw(error: Exception) -> Text:
+    """What a chart shows instead of itself when a value defeats it: it never takes
+    the console down."""
+    return Text(f"cannot draw this panel: {type(error).__name__}: {safe(error)}", style="dim")
 
 
 @dataclass(slots=True)
@@ -65,7 +77,11 @@ class PolarityChart(Widget):
         """Drawn again only when the data or the size changed (a repaint reuses it)."""
         size = (self.content_size.width, self.content_size.height)
         if self._drawn is None or self._drawn[0] != size:
-            self._drawn = (size, render_chart(self.series, self.x_range, *size, self.empty_message))
+            try:
+                text = render_chart(self.series, self.x_range, *size, self.empty_message)
+            except Exception as error:
+                text = cannot_draw(error)
+            self._drawn = (size, text)
         return self._drawn[1]
 
 
@@ -177,7 +193,8 @@ class Bars(Widget):
     def show(
         self, rows: list[BarRow], *, scale: float | None = None, empty_message: str = "nothing yet"
     ) -> None:
-        """`scale` is the value of a full bar; None scales each row to its own total."""
+        """`scale` is the value of a full bar (the largest row's total, so that length
+        means the same in every row); None scales each row to its own total."""
         self.rows, self.scale, self.empty_message = rows, scale, empty_message
         self.refresh(layout=True)
 
@@ -185,7 +202,10 @@ class Bars(Widget):
         return max(len(self.rows), 1)
 
     def render(self) -> Text:
-        return render_bars(self.rows, self.content_size.width, self.scale, self.empty_message)
+        try:
+            return render_bars(self.rows, self.content_size.width, self.scale, self.empty_message)
+        except Exception as error:
+            return cannot_draw(error)
 
 
 def render_bars(
@@ -206,17 +226,20 @@ def render_bars(
         label.truncate(label_w, overflow="ellipsis", pad=True)
         line.append_text(label)
         line.append(" ")
-        total = scale if scale else sum(v for v, _ in row.parts)
-        used = 0
-        for value, colour in row.parts:
+        parts = [(number(v), colour) for v, colour in row.parts]
+        total = scale if scale else sum(v for v, _ in parts)
+        used, reached = 0, 0.0
+        for value, colour in parts:
             if total <= 0 or value <= 0:
                 continue
-            eighths = round(value / total * bar_w * 8)
-            full, rest = divmod(eighths, 8)
-            full = min(full, bar_w - used)
-            chunk = "█" * full
-            if rest and used + full < bar_w and len(row.parts) == 1:
-                chunk += _EIGHTHS[rest]
+            if len(parts) == 1:  # one part: eighths of a cell for a smooth end
+                full, rest = divmod(round(min(value / total, 1.0) * bar_w * 8), 8)
+                chunk = "█" * min(full, bar_w) + (_EIGHTHS[rest] if rest and full < bar_w else "")
+            else:  # stacked: each part ends where the running sum ends, so the bar's
+                # whole length is its total against `total`, whatever the rounding
+                reached += value
+                end = min(round(reached / total * bar_w), bar_w)
+                chunk = "█" * max(end - used, 0)
             line.append(chunk, style=colour)
             used += len(chunk)
         line.append(" " * (bar_w - used))
@@ -225,8 +248,26 @@ def render_bars(
     return Text("\n").join(lines)
 
 
+def number(value: object) -> float:
+    """A bar's value as a finite number (0 for NULL, text, NaN or infinity)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value) if value == value and abs(value) != float("inf") else 0.0
+
+
+def label_legend() -> Text:
+    """What the colours of the stacked label bars mean (a panel's subtitle)."""
+    legend = Text()
+    for name, colour in LABEL_COLOURS.items():
+        if legend:
+            legend.append(" ")
+        legend.append("█", style=colour)
+        legend.append(f" {name[:3]}")
+    return legend
+
+
 def polarity_colour(polarity: float | None) -> str:
-    if polarity is None:
+    if not isinstance(polarity, int | float) or polarity != polarity:  # None, text, NaN
         return LABEL_COLOURS["neutral"]
     if polarity >= 0.05:
         return LABEL_COLOURS["positive"]
@@ -263,7 +304,10 @@ class AspectGrid(Widget):
         self.refresh(layout=True)
 
     def lines(self, width: int) -> list[Text]:
-        return aspect_lines(self.table, width, self.empty_message, self.app.console)
+        try:
+            return aspect_lines(self.table, width, self.empty_message, self.app.console)
+        except Exception as error:
+            return [cannot_draw(error)]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self.lines(width)), 1)
@@ -308,7 +352,7 @@ def aspect_grid(table: AspectTable, width: int) -> list[Text]:
     """A header and one row per aspect: mentions, overall average polarity, then the
     average polarity in each segment value, as many columns as fit in `width`."""
     label_w = min(max(6, *(cell_len(safe(a)) for a in table.aspects)), 14)
-    count_w = max([len(f"{row['mentions']:,}") for row in table.overall.values()] + [1])
+    count_w = max([len(fmt(row["mentions"], ",")) for row in table.overall.values()] + [1])
     fixed = label_w + 1 + count_w + 1 + 6  # aspect, mentions, overall polarity
     col_w = max(min(max((cell_len(safe(c)) for c in table.columns), default=5), 10), 5)
     fits = max((width - fixed - 4) // (col_w + 1), 0)  # 4: room for "+N" more columns
@@ -327,7 +371,7 @@ def aspect_grid(table: AspectTable, width: int) -> list[Text]:
         if row is None or row.get("avg_polarity") is None:
             return Text("·".rjust(size), style="dim")
         polarity = row["avg_polarity"]
-        return Text(f"{polarity:+.2f}".rjust(size), style=polarity_colour(polarity))
+        return Text(fmt(polarity, "+.2f").rjust(size), style=polarity_colour(polarity))
 
     header = Text(no_wrap=True, overflow="ellipsis", style="dim")
     header.append_text(cut("aspect", label_w, "left"))
@@ -342,7 +386,9 @@ def aspect_grid(table: AspectTable, width: int) -> list[Text]:
         row = table.overall.get(aspect)
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append_text(cut(aspect, label_w, "left"))
-        line.append(" " + f"{row['mentions'] if row else 0:,}".rjust(count_w) + " ", style="bold")
+        line.append(
+            " " + fmt(row["mentions"] if row else 0, ",").rjust(count_w) + " ", style="bold"
+        )
         line.append_text(figure(row, 6))
         for column in columns:
             line.append(" ")

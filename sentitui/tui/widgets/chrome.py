@@ -27,6 +27,11 @@ SCREENS = [
 class StatusHeader(Widget):
     """One line: the app's name, what the engine is doing, and the database file."""
 
+    def on_mount(self) -> None:
+        # Redrawn every second, not only after engine events: a header of a screen
+        # shown again, or a daemon's heartbeat age, must not be stale.
+        self.set_interval(1.0, self.refresh)
+
     def render(self) -> Text:
         app = cast("SentiApp", self.app)
         state, style = app.engine_summary()

@@ -11,8 +11,9 @@ was there, so a newest-first list shows the rows that arrive at its top).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -34,12 +35,46 @@ def sync_table(
     cursor_key: str | None = None
     on_top = keep_top and table.cursor_row == 0
     if table.row_count and table.is_valid_row_index(table.cursor_row) and not on_top:
-        cursor_key = table.ordered_rows[table.cursor_row].key.value
+        cursor_key = current[table.cursor_row]
     table.clear()
     for key, cells in rows:
         table.add_row(*cells, key=key)
-    if cursor_key is not None and cursor_key in wanted:
-        table.move_cursor(row=wanted.index(cursor_key), animate=False)
+    if cursor_key is not None:
+        target = follow(cursor_key, current, wanted)
+        if target is not None:
+            table.move_cursor(row=wanted.index(target), animate=False)
+
+
+def follow(key: str, before: Sequence[str | None], after: Sequence[str]) -> str | None:
+    """Where the cursor goes when the rows change: its own row if it is still there,
+    else the neighbour of the row that went (the next one, else the one above), so an
+    action that removes a row (resolve, ignore) leaves the cursor beside it."""
+    present = set(after)
+    if key in present:
+        return key
+    index = before.index(key)
+    for candidate in [*before[index + 1 :], *reversed(before[:index])]:
+        if candidate in present:
+            return candidate
+    return None
+
+
+class RowTable(DataTable[Any]):
+    """A row-cursor table with the keys k9s and lazydocker users press first:
+    g / Home for the first row, G / End for the last."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("g,home", "first_row", "First row", show=False),
+        Binding("G,end", "last_row", "Last row", show=False),
+    ]
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
 
 
 def selected_key(table: DataTable[Any]) -> str | None:

@@ -19,6 +19,10 @@ from sentitui.processing.clean import strip_controls
 
 # Payloads larger than this are cut for display (the file copy keeps them whole).
 MAX_PAYLOAD_CHARS = 100_000
+# A stored text longer than this (a post, an error) is cut for a detail pane: laying
+# out megabytes of text would freeze the console.
+MAX_TEXT_CHARS = 20_000
+PLACEHOLDER = "?"  # drawn where a stored value cannot be shown as what it claims to be
 
 
 def safe(value: Any) -> str:
@@ -26,9 +30,29 @@ def safe(value: Any) -> str:
     return strip_controls("" if value is None else str(value))
 
 
+def fmt(value: Any, spec: str, placeholder: str = PLACEHOLDER) -> str:
+    """`format(value, spec)`, or the placeholder when the stored value is not what the
+    spec expects (SQLite keeps any type in any column: a polarity may be a string)."""
+    if isinstance(value, str | bytes):
+        return placeholder
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError, OverflowError):
+        return placeholder
+
+
+def capped(value: Any, limit: int = MAX_TEXT_CHARS) -> str:
+    """`safe(value)` cut at `limit` characters, saying how many more there are."""
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return safe(text)
+    return safe(text[:limit]) + f"\n… {len(text) - limit:,} more characters"
+
+
 def cell(value: Any, limit: int = 120, style: str = "") -> Text:
     """One line of untrusted text for a table cell: no newlines, cut at `limit`."""
-    text = " ".join(safe(value).split())
+    raw = "" if value is None else str(value)
+    text = " ".join(safe(raw[: limit * 4]).split())  # cut first: a value may be megabytes
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return Text(text, style=style, no_wrap=True, overflow="ellipsis")
@@ -36,12 +60,14 @@ def cell(value: Any, limit: int = 120, style: str = "") -> Text:
 
 def payload_kind(payload: str) -> str:
     """ "json", "html" or "text": how the failed-record pane highlights a payload."""
+    if not isinstance(payload, str):  # a BLOB stored where text was expected
+        return "text"
     stripped = payload.lstrip()
     if stripped[:1] in ("{", "[", '"'):
         try:
             json.loads(payload)
             return "json"
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested 100,000 deep
             pass
     if stripped[:1] == "<":
         return "html"
@@ -50,10 +76,13 @@ def payload_kind(payload: str) -> str:
 
 def render_payload(payload: str | None, *, dark: bool = True) -> RenderableType:
     """A raw payload as received: JSON pretty-printed and highlighted, HTML as HTML."""
-    payload = payload or ""
+    payload = payload if isinstance(payload, str) else safe(payload)
     kind = payload_kind(payload)
     if kind == "json":
-        payload = json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
+        try:
+            payload = json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
+        except (ValueError, RecursionError):
+            kind = "text"
     shown = safe(payload)
     note = ""
     if len(shown) > MAX_PAYLOAD_CHARS:
