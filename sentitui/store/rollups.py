@@ -57,7 +57,17 @@ GRAINS: dict[str, tuple[str, int]] = {
 _GRAIN_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 _LABEL = "COALESCE(posts.label, '')"
 _E4 = "CAST(ROUND(COALESCE({}, 0) * 10000) AS INTEGER)"  # polarity in ten-thousandths
-_ASPECT_POLARITY = "json_extract(a.value, '$.polarity')"
+# A stored value that is not JSON (a row written by hand, an old bug) counts in the
+# totals but adds nothing to a JSON breakdown: it must never fail a write or a migration.
+_ASPECT = "CASE WHEN json_valid(a.value) THEN a.value END"
+_ASPECT_POLARITY = f"json_extract({_ASPECT}, '$.polarity')"
+_ASPECT_LABEL = f"COALESCE(json_extract({_ASPECT}, '$.label'), '')"
+
+
+def _each(column: str) -> str:
+    return f"json_each(CASE WHEN json_valid(posts.{column}) THEN posts.{column} ELSE '[]' END)"
+
+
 _FEEDBACK = "COALESCE(posts.feedback, '')"
 
 TABLES: dict[str, str] = {
@@ -135,7 +145,7 @@ def _selects() -> list[tuple[str, str, str | None]]:
         (
             "rollup_segments",
             f"SELECT posts.pipeline, s.key, s.value, {_LABEL}, {count} "
-            "FROM posts, json_each(posts.segments) AS s "
+            f"FROM posts, {_each('segments')} AS s "
             f"WHERE s.value IS NOT NULL AND s.key != '{LANGUAGE}' AND ({{where}}) "
             "GROUP BY 1, 2, 3, 4",
             "segments",
@@ -149,25 +159,25 @@ def _selects() -> list[tuple[str, str, str | None]]:
         (
             "rollup_competitors",
             f"SELECT posts.pipeline, c.value, {_LABEL}, {count} "
-            "FROM posts, json_each(posts.competitors) AS c "
+            f"FROM posts, {_each('competitors')} AS c "
             "WHERE c.value IS NOT NULL AND ({where}) GROUP BY 1, 2, 3",
             "competitors",
         ),
         (
             "rollup_aspects",
             "SELECT posts.pipeline, '', '', a.key, "
-            "COALESCE(json_extract(a.value, '$.label'), ''), "
+            f"{_ASPECT_LABEL}, "
             f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}), ? * COUNT({_ASPECT_POLARITY}) "
-            "FROM posts, json_each(posts.aspects) AS a "
+            f"FROM posts, {_each('aspects')} AS a "
             "WHERE posts.aspects IS NOT NULL AND ({where}) GROUP BY 1, 4, 5",
             "aspects",
         ),
         (
             "rollup_aspects",
             "SELECT posts.pipeline, s.key, s.value, a.key, "
-            "COALESCE(json_extract(a.value, '$.label'), ''), "
+            f"{_ASPECT_LABEL}, "
             f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}), ? * COUNT({_ASPECT_POLARITY}) "
-            "FROM posts, json_each(posts.aspects) AS a, json_each(posts.segments) AS s "
+            f"FROM posts, {_each('aspects')} AS a, {_each('segments')} AS s "
             f"WHERE posts.aspects IS NOT NULL AND s.value IS NOT NULL AND s.key != '{LANGUAGE}' "
             "AND ({where}) GROUP BY 1, 2, 3, 4, 5",
             "aspects",
@@ -175,9 +185,9 @@ def _selects() -> list[tuple[str, str, str | None]]:
         (
             "rollup_aspects",
             f"SELECT posts.pipeline, '{LANGUAGE}', posts.lang, a.key, "
-            "COALESCE(json_extract(a.value, '$.label'), ''), "
+            f"{_ASPECT_LABEL}, "
             f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}), ? * COUNT({_ASPECT_POLARITY}) "
-            "FROM posts, json_each(posts.aspects) AS a "
+            f"FROM posts, {_each('aspects')} AS a "
             "WHERE posts.aspects IS NOT NULL AND posts.lang IS NOT NULL AND ({where}) "
             "GROUP BY 1, 3, 4, 5",
             "aspects",
@@ -349,10 +359,14 @@ def segment_breakdown(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]
 _BUCKET_FORMATS = {10: "%Y-%m-%d", 13: "%Y-%m-%dT%H", 16: "%Y-%m-%dT%H:%M"}
 
 
-def _epoch(bucket: str) -> int:
-    """A bucket key ("2026-11-20T10:07", "2026-11-20T10", "2026-11-20") -> epoch seconds."""
-    moment = datetime.strptime(bucket, _BUCKET_FORMATS[len(bucket)])
-    return int(moment.replace(tzinfo=UTC).timestamp())
+def _epoch(bucket: object) -> int | None:
+    """A bucket key ("2026-11-20T10:07", "2026-11-20T10", "2026-11-20") -> epoch seconds;
+    None for a key cut from a `created_at` that is no time (a row written by hand)."""
+    try:
+        moment = datetime.strptime(str(bucket), _BUCKET_FORMATS[len(str(bucket))])
+        return int(moment.replace(tzinfo=UTC).timestamp())
+    except (KeyError, ValueError, OverflowError, OSError):
+        return None
 
 
 def sentiment_over_time(
@@ -380,17 +394,24 @@ def sentiment_over_time(
         "GROUP BY source, bucket",
         params,
     ):
-        start = _epoch(bucket) // bucket_seconds * bucket_seconds
+        epoch = _epoch(bucket)
+        if epoch is None:
+            continue
+        start = epoch // bucket_seconds * bucket_seconds
         entry = merged.setdefault((source, start), [0, 0, 0])
         entry[0] += posts
         entry[1] += total
         entry[2] += scored
     out = []
     for (source, start), (posts, total, scored) in merged.items():
+        try:
+            bucket = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (ValueError, OverflowError, OSError):  # year 1 rounded down to year 0
+            continue
         out.append(
             {
                 "source": source,
-                "bucket": datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "bucket": bucket,
                 "posts": int(posts),
                 "avg_polarity": _avg(total, scored),
             }
