@@ -89,12 +89,13 @@ def make_posts(source: str, n: int, phase: float) -> list[Post]:
                 polarity=polarity,
                 subjectivity=0.5,
                 label=label,
+                text_label=label,
                 feedback=feedback,
                 competitors=(
                     ["SilkPro"] if feedback == "comparison" else ["HairGlow"] if i % 7 == 0 else []
                 ),
                 aspects=aspects_of(i, polarity),
-                rating=4.0 if source == "reviews" else None,
+                rating=0.8 if source == "reviews" else None,  # 4 of 5 stars, stored 0..1
                 segments={"age_group": AGES[i % 4], "region": REGIONS[i % 3]},
             )
         )

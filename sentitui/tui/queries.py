@@ -98,6 +98,8 @@ class DashboardData:
     # Panels whose query failed (a malformed JSON segment, say): panel -> why. The
     # panel draws that instead of its figures; the rest of the dashboard still draws.
     unreadable: dict[str, str] = field(default_factory=dict)
+    # How often the text scorer agrees with the customers' ratings (Store.rating_agreement).
+    agreement: dict[str, Any] = field(default_factory=dict)
 
 
 def load_dashboard(
@@ -151,6 +153,7 @@ def load_dashboard(
     return DashboardData(
         totals=totals or EMPTY_TOTALS,
         per_minute=panel("figures", lambda: store.posts_per_minute(RATE_MINUTES), 0.0),
+        agreement=panel("figures", store.rating_agreement, {"rated": 0}),
         by_source=panel("labels", store.totals_by_source, []),
         feedback=panel("feedback", store.feedback_split, {}),
         segment_keys=keys,

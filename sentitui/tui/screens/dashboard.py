@@ -318,6 +318,15 @@ class DashboardScreen(SentiScreen):
         figure("—" if avg is None else fmt(avg, "+.3f"), "avg polarity")
         negative = f"bold {LABEL_COLOURS['negative']}"
         figure(fmt(totals["share_negative"], ".1%"), "negative", negative)
+        unscored = totals.get("unscored") or 0
+        if unscored:  # averages and shares above cover the scored posts only
+            figure(fmt(unscored, ","), "unscored (other languages)", "bold yellow")
+        agreement = data.agreement
+        if agreement.get("rated"):
+            figure(
+                fmt(agreement.get("agreement"), ".0%"),
+                f"of {fmt(agreement['rated'], ',')} ratings agree with the text",
+            )
         open_failed = totals["open_failed"]
         figure(fmt(open_failed, ","), "open failed", "bold red" if open_failed else "bold")
         if "figures" in data.unreadable:
