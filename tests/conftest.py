@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from pg import pg_cluster, pg_url  # noqa: F401  (the throwaway PostgreSQL fixtures)
 
 from sentitui.config import PipelineConfig, load_pipeline_file
 from sentitui.engine.engine import Engine
@@ -79,6 +80,15 @@ def write_pipeline(tmp_path: Path) -> Callable[[str, str], PipelineConfig]:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "test.db"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database, on each backend in turn: a SQLite file, or a PostgreSQL database
+    on the session's throwaway cluster (skipped where PostgreSQL is not installed)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

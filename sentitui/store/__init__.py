@@ -1,5 +1,6 @@
-"""The SQLite store: schema, migrations, the writer's batched commits, and the small
-query functions that the screens and the CLI use.
+"""The store: schema, migrations, the writer's batched commits, and the small
+query functions that the screens and the CLI use, on SQLite (the default) or
+PostgreSQL (`--db postgresql://…`, see backend.py, sql.py and postgres.py).
 
 One process-wide rule: only the engine's writer calls the `write_*`/`record_*`
 methods; everything else reads. WAL mode lets readers (the console, another
@@ -26,6 +27,8 @@ from typing import Any
 import sqlite_utils
 
 from sentitui.models import FailedRecord, Post, RunStats
+from sentitui.store.backend import Connection, DbTarget, DbUrl
+from sentitui.store.sql import SQLITE, dialect_for
 
 
 def utc_now() -> str:
@@ -217,13 +220,22 @@ class StoreError(Exception):
 
 
 class Store:
-    """A connection to one SQLite file. Cheap to open; open one per thread."""
+    """A connection to one SQLite file or PostgreSQL database. Cheap to open; open one
+    per thread."""
+
+    conn: Connection
 
     def __init__(
-        self, path: str | os.PathLike[str], *, check_same_thread: bool = True, migrate: bool = True
+        self, path: DbTarget, *, check_same_thread: bool = True, migrate: bool = True
     ) -> None:
-        self.path = Path(path)
+        self.url = DbUrl.parse(path)
+        self.dialect = dialect_for(self.url.backend)
         self._lock = threading.Lock()
+        if self.url.backend == "postgresql":
+            self._open_postgres(migrate)
+            return
+        assert self.url.path is not None
+        self.path = self.url.path
         try:
             if self.path.parent != Path(""):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -244,6 +256,24 @@ class Store:
         except sqlite3.Error as exc:
             conn.close()
             raise self._error(exc) from None
+
+    def _open_postgres(self, migrate: bool) -> None:
+        import psycopg
+
+        from sentitui.store import postgres
+
+        self.path = Path(self.url.display)  # only for messages: no password in it
+        try:
+            self.conn = postgres.connect(self.url.url)
+        except (psycopg.Error, OSError) as exc:
+            raise StoreError(f"database {self.url.display}: cannot connect: {exc}") from None
+        self.db = postgres.SchemaDb(self.conn)  # type: ignore[assignment]
+        try:
+            if migrate:
+                self.migrate()
+        except psycopg.Error as exc:
+            self.conn.close()
+            raise StoreError(f"database {self.url.display}: {exc}") from None
 
     def _error(self, exc: sqlite3.Error) -> StoreError:
         name = getattr(exc, "sqlite_errorname", "")
@@ -278,7 +308,8 @@ class Store:
 
     def migrate(self) -> None:
         with self.transaction():
-            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            for statement in self.dialect.bootstrap():
+                self.conn.execute(statement)
             version = int(self.meta("schema_version") or 0)
             for number, migration in enumerate(MIGRATIONS, start=1):
                 if number > version:
@@ -297,12 +328,12 @@ class Store:
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error). A file that cannot be written
         at all (read-only, its folder gone) raises StoreError naming it."""
         with self._lock:
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.execute(self.dialect.begin)
                 try:
                     yield self.conn
                 except BaseException:
@@ -333,12 +364,12 @@ class Store:
 
     def start_run(self, pipeline: str, source: str, trigger: str) -> RunStats:
         with self.transaction() as conn:
-            cur = conn.execute(
+            run_id = conn.execute(
                 "INSERT INTO runs (pipeline, source, trigger, started_at, status) "
-                "VALUES (?, ?, ?, ?, 'running')",
+                "VALUES (?, ?, ?, ?, 'running') RETURNING id",
                 (pipeline, source, trigger, utc_now()),
-            )
-        return RunStats(run_id=cur.lastrowid, pipeline=pipeline, source=source, trigger=trigger)
+            ).fetchone()[0]
+        return RunStats(run_id=run_id, pipeline=pipeline, source=source, trigger=trigger)
 
     def write_pages(self, writes: Iterable[PageWrite]) -> list[tuple[int, int]]:
         """Commit several pages in one transaction; returns (loaded, duplicates) per page.
@@ -354,10 +385,11 @@ class Store:
                 # rowcount of executemany sums sqlite3_changes(), which leaves out the
                 # FTS triggers' rows: exactly the posts inserted, ignored ones excluded.
                 cur = conn.executemany(
-                    "INSERT OR IGNORE INTO posts (pipeline, source, external_id, url, author_hash, "
+                    "INSERT INTO posts (pipeline, source, external_id, url, author_hash, "
                     "text, lang, created_at, fetched_at, polarity, subjectivity, label, feedback, "
                     "competitors, rating, segments, run_id, aspects) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
                     [
                         tuple(
                             map(
@@ -404,7 +436,7 @@ class Store:
 
     @staticmethod
     def _insert_failures(
-        conn: sqlite3.Connection, stats: RunStats, failures: list[FailedRecord], now: str
+        conn: Connection, stats: RunStats, failures: list[FailedRecord], now: str
     ) -> None:
         """A record that fails again on a later run bumps its open (or ignored) row
         instead of adding a twin, so the open list stays one row per bad record."""
@@ -449,7 +481,7 @@ class Store:
 
     @staticmethod
     def _set_cursor(
-        conn: sqlite3.Connection, pipeline: str, source: str, cursor: dict[str, Any], now: str
+        conn: Connection, pipeline: str, source: str, cursor: dict[str, Any], now: str
     ) -> None:
         conn.execute(
             "INSERT INTO source_state (pipeline, source, cursor, updated_at) VALUES (?, ?, ?, ?) "
@@ -490,8 +522,8 @@ class Store:
                 else:
                     conn.execute(
                         "UPDATE failed_records SET status = ?, updated_at = ?, "
-                        "attempts = attempts + (? = 'resolved') WHERE id = ?",
-                        (status, now, status, record_id),
+                        "attempts = attempts + ? WHERE id = ?",
+                        (status, now, int(status == "resolved"), record_id),
                     )
 
     def close_open_runs(self, status: str = "cancelled") -> int:
@@ -628,18 +660,20 @@ class Store:
 
     def segment_keys(self) -> list[str]:
         rows = self.rows(
-            "SELECT DISTINCT j.key AS key FROM posts, json_each(posts.segments) AS j ORDER BY key"
+            "SELECT DISTINCT j.key AS key FROM posts, "
+            f"{self.dialect.json_each('posts.segments')} AS j ORDER BY key"
         )
         return [r["key"] for r in rows]
 
     def segment_breakdown(self, key: str) -> list[dict[str, Any]]:
+        field = self.dialect.json_field("segments")
         return self.rows(
-            "SELECT json_extract(segments, '$.' || ?) AS segment, COUNT(*) AS posts, "
+            f"SELECT {field} AS segment, COUNT(*) AS posts, "
             "ROUND(AVG(polarity), 4) AS avg_polarity, SUM(label = 'positive') AS positive, "
             "SUM(label = 'neutral') AS neutral, SUM(label = 'negative') AS negative "
-            "FROM posts WHERE json_extract(segments, '$.' || ?) IS NOT NULL "
+            f"FROM posts WHERE {field} IS NOT NULL "
             "GROUP BY segment ORDER BY posts DESC",
-            (json.dumps(key)[1:-1], json.dumps(key)[1:-1]),
+            (self.dialect.json_key(key), self.dialect.json_key(key)),
         )
 
     def sentiment_over_time(
@@ -653,8 +687,7 @@ class Store:
         if since:
             params.append(since)
         return self.rows(
-            "SELECT source, strftime('%Y-%m-%dT%H:%M:%SZ', "
-            f"(CAST(strftime('%s', {time_column}) AS INTEGER) / ?) * ?, 'unixepoch') AS bucket, "
+            f"SELECT source, {self.dialect.time_bucket(time_column)} AS bucket, "
             "COUNT(*) AS posts, ROUND(AVG(polarity), 4) AS avg_polarity "
             f"FROM posts {where} GROUP BY source, bucket ORDER BY bucket, source",
             params,
@@ -684,14 +717,13 @@ class Store:
             (*params, limit, offset),
         )
 
-    @staticmethod
     def _posts_filter(
-        query: str | None, source: str | None, label: str | None, feedback: str | None
+        self, query: str | None, source: str | None, label: str | None, feedback: str | None
     ) -> tuple[str, list[Any]]:
         clauses, params = [], []
         if query:
-            clauses.append("posts.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
-            params.append(fts_query(query))
+            clauses.append(self.dialect.fts_match())
+            params.append(self.dialect.fts_query(query))
         for column, value in (("source", source), ("label", label), ("feedback", feedback)):
             if value:
                 clauses.append(f"posts.{column} = ?")
@@ -735,7 +767,7 @@ class Store:
             "ROUND(AVG(posts.polarity), 4) AS avg_polarity, "
             "SUM(posts.label = 'positive') AS positive, SUM(posts.label = 'neutral') AS neutral, "
             "SUM(posts.label = 'negative') AS negative "
-            f"FROM posts, json_each(posts.competitors) AS c {where} "
+            f"FROM posts, {self.dialect.json_array_values('posts.competitors', 'c')} {where} "
             "GROUP BY c.value ORDER BY mentions DESC, competitor",
             params,
         )
@@ -753,21 +785,22 @@ class Store:
         clauses, params = ["posts.aspects IS NOT NULL"], []
         segment_sql = "NULL"
         if segment_key:
-            path = "$." + json.dumps(segment_key)
-            segment_sql = "json_extract(posts.segments, ?)"
-            clauses.append("json_extract(posts.segments, ?) IS NOT NULL")
+            path = self.dialect.json_key(segment_key)
+            segment_sql = self.dialect.json_field("posts.segments")
+            clauses.append(f"{segment_sql} IS NOT NULL")
             params.append(path)
         if pipeline:
             clauses.append("posts.pipeline = ?")
             params.append(pipeline)
         select_params = [path] if segment_key else []
+        d = self.dialect
         rows = self.rows(
             f"SELECT {segment_sql} AS segment, a.key AS aspect, COUNT(*) AS mentions, "
-            "ROUND(AVG(json_extract(a.value, '$.polarity')), 4) AS avg_polarity, "
-            "SUM(json_extract(a.value, '$.label') = 'positive') AS positive, "
-            "SUM(json_extract(a.value, '$.label') = 'neutral') AS neutral, "
-            "SUM(json_extract(a.value, '$.label') = 'negative') AS negative "
-            "FROM posts, json_each(posts.aspects) AS a WHERE " + " AND ".join(clauses) + " "
+            f"ROUND(AVG({d.json_number('a.value', 'polarity')}), 4) AS avg_polarity, "
+            f"SUM({d.json_text('a.value', 'label')} = 'positive') AS positive, "
+            f"SUM({d.json_text('a.value', 'label')} = 'neutral') AS neutral, "
+            f"SUM({d.json_text('a.value', 'label')} = 'negative') AS negative "
+            f"FROM posts, {d.json_each('posts.aspects')} AS a WHERE " + " AND ".join(clauses) + " "
             "GROUP BY segment, aspect ORDER BY segment, negative DESC, mentions DESC, aspect",
             select_params + params,
         )
@@ -793,13 +826,4 @@ def top_complaints_of(rows: Iterable[dict[str, Any]]) -> dict[Any, str]:
     return top
 
 
-def fts_query(text: str) -> str:
-    """User words -> a safe FTS5 query: each word quoted, so `-`, `:` or `"` cannot
-    break the syntax; a trailing `*` on a word keeps prefix search."""
-    terms = []
-    for word in text.split():
-        prefix = word.endswith("*")
-        word = word.rstrip("*").replace('"', '""')
-        if word:
-            terms.append(f'"{word}"' + ("*" if prefix else ""))
-    return " ".join(terms) or '""'
+fts_query = SQLITE.fts_query
