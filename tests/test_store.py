@@ -170,7 +170,7 @@ def test_database_urls_parse_and_hide_passwords(tmp_path):
     url = DbUrl.parse("postgresql://app:s3cret@db.example:5432/senti")
     assert url.backend == "postgresql" and "s3cret" not in url.display
     assert redact("postgresql://h/db?password=s3cret&x=1") == "postgresql://h/db?password=***&x=1"
-    with pytest.raises(ValueError, match="unknown database URL"):
+    with pytest.raises(StoreError, match="unknown database URL"):
         DbUrl.parse("mysql://u:pw@h/db")
 
 

@@ -32,7 +32,7 @@ db_option = click.option(
     type=click.Path(dir_okay=False),
     default=default_db,
     show_default="$SENTITUI_DB or ./sentitui.db",
-    help="SQLite file",
+    help="SQLite file (a path or sqlite:///PATH) or postgresql://user@host:port/db",
 )
 pipelines_option = click.option(
     "--pipelines",
@@ -53,8 +53,10 @@ def open_existing_store(db_path: str) -> Any:
     """The store, for commands that only read or tidy it: a missing file is a usage
     error, not a new empty database left behind."""
     from sentitui.store import Store
+    from sentitui.store.backend import DbUrl
 
-    if not Path(db_path).is_file():
+    url = DbUrl.parse(db_path)
+    if url.path is not None and not url.path.is_file():
         fail_usage(
             f"no database at {db_path}: run `sentitui run` (or `sentitui demo`) first, "
             f"or pass --db / set SENTITUI_DB"

@@ -26,6 +26,7 @@ from sentitui.engine.engine import Engine
 from sentitui.engine.watch import Continuous, Select
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent, LogLine, RunStats
 from sentitui.store import Store
+from sentitui.store.backend import db_target, describe, is_postgres
 
 logger = logging.getLogger("sentitui")
 POLL = 0.5  # seconds between looks at the commands table
@@ -37,7 +38,12 @@ STOP_REASON = "stopped: the daemon is shutting down"
 
 
 def log_path_for(db_path: str | Path) -> Path:
-    return Path(os.environ.get("SENTITUI_LOG") or Path(db_path).with_suffix(".log"))
+    """$SENTITUI_LOG, else next to the SQLite file, else (a server) in the working folder."""
+    if os.environ.get("SENTITUI_LOG"):
+        return Path(os.environ["SENTITUI_LOG"])
+    if is_postgres(db_path):
+        return Path("sentitui-daemon.log")
+    return Path(db_path).with_suffix(".log")
 
 
 def setup_logging(path: Path) -> logging.Handler:
@@ -106,7 +112,7 @@ class Daemon:
         selected: list[PipelineConfig],
         source_name: str | None,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = db_target(db_path)
         self.pipelines_dir = Path(pipelines_dir)
         self.select = selection(self.pipelines_dir, selected, source_name)
         pipelines = [s for p in selected if (s := self.select(p)) is not None]
@@ -132,7 +138,7 @@ class Daemon:
         logger.info(
             "daemon %d started on %s (pipelines: %s, log: %s)",
             os.getpid(),
-            self.db_path,
+            describe(self.db_path),
             self.pipelines_dir,
             log_path_for(self.db_path),
         )

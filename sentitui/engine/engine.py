@@ -34,6 +34,7 @@ from sentitui.processing.score import Scorer
 from sentitui.sources import make_source
 from sentitui.sources.base import Source, SourceContext, parse_json
 from sentitui.store import PageWrite
+from sentitui.store.backend import db_target
 
 logger = logging.getLogger("sentitui")
 
@@ -64,7 +65,7 @@ class Engine(EngineSurface):
         http: HttpClient | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = db_target(db_path)
         super().__init__({p.name: p for p in pipelines})
         self.http = http or HttpClient()
         self.scorer = Scorer(workers=score_workers)

@@ -34,6 +34,7 @@ from sentitui.models import (
     RunStats,
 )
 from sentitui.store import Store
+from sentitui.store.backend import db_target, describe
 
 logger = logging.getLogger("sentitui")
 T = TypeVar("T")
@@ -71,7 +72,7 @@ class RemoteEngine(EngineSurface):
         poll: float = POLL,
         daemon_timeout: float = DAEMON_TIMEOUT,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = db_target(db_path)
         self.local: dict[str, PipelineConfig] = {p.name: p for p in pipelines}  # for preview
         super().__init__(dict(self.local))
         self.writer = StoreThread(self.db_path, name="sentitui-attach")
@@ -293,7 +294,7 @@ class RemoteEngine(EngineSurface):
             try:
                 await self.poll_once()
             except Exception as exc:  # a locked or busy database: try again next time
-                logger.warning("attach: reading %s failed: %s", self.db_path, exc)
+                logger.warning("attach: reading %s failed: %s", describe(self.db_path), exc)
 
     async def poll_once(self) -> None:
         tracked = list(self._tracked)
@@ -386,11 +387,11 @@ class RemoteEngine(EngineSurface):
         if alive != self._alive:
             self._alive = alive
             if alive:
-                self.log("INFO", f"attached to daemon {snap['pid']} on {self.db_path}")  # type: ignore[index]
+                self.log("INFO", f"attached to daemon {snap['pid']} on {describe(self.db_path)}")  # type: ignore[index]
             else:
                 self.log(
                     "WARNING",
-                    f"no `sentitui run --watch` is running on {self.db_path}: "
+                    f"no `sentitui run --watch` is running on {describe(self.db_path)}: "
                     "actions will wait for one",
                 )
         if snap is None:

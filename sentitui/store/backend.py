@@ -54,7 +54,9 @@ class DbUrl:
             if value.startswith("sqlite:///"):
                 return cls("sqlite", path=Path(value.removeprefix("sqlite:///")))
             if re.match(r"^[a-z][a-z0-9+.-]*://", value):
-                raise ValueError(
+                from sentitui.store import StoreError  # the CLI's exit-2 usage error
+
+                raise StoreError(
                     f"--db {redact(value)}: unknown database URL "
                     "(use a path, sqlite:///PATH or postgresql://user@host:port/db)"
                 )
@@ -78,6 +80,11 @@ def db_target(value: DbTarget) -> str | Path:
     otherwise (Path() would fold the URL's `//`)."""
     parsed = DbUrl.parse(value)
     return parsed.url if parsed.backend == "postgresql" else Path(value)
+
+
+def describe(value: DbTarget) -> str:
+    """A database for a log line or message: never with its password."""
+    return DbUrl.parse(value).display
 
 
 def is_postgres(value: DbTarget) -> bool:
