@@ -57,12 +57,12 @@ def submit(
     if action not in ACTIONS:
         raise ValueError(f"unknown command {action!r} (known: {', '.join(ACTIONS)})")
     with store.transaction() as conn:
-        cur = conn.execute(
+        row = conn.execute(
             "INSERT INTO commands (created_at, action, pipeline, source, args, status) "
-            "VALUES (?, ?, ?, ?, ?, 'pending')",
+            "VALUES (?, ?, ?, ?, ?, 'pending') RETURNING id",
             (utc_now(), action, pipeline, source, json.dumps(args)),
-        )
-    return int(cur.lastrowid)
+        ).fetchone()
+    return int(row[0])
 
 
 def get(store: Store, command_id: int) -> Command | None:
@@ -70,8 +70,10 @@ def get(store: Store, command_id: int) -> Command | None:
     return Command.from_row(rows[0]) if rows else None
 
 
-def claim(store: Store, now: float | None = None) -> list[Command]:
-    """Mark pending commands running and return them; expire the stale ones."""
+def claim(store: Store, now: float | None = None, daemon_id: int = 0) -> list[Command]:
+    """Mark pending commands running and return them; expire the stale ones. In a fleet
+    a command about a source another daemon holds is left to that daemon, and two
+    daemons claiming at once never take the same row (SKIP LOCKED on PostgreSQL)."""
     cutoff = iso((now or time.time()) - COMMAND_TTL)
     with store.transaction() as conn:
         conn.execute(
@@ -79,11 +81,15 @@ def claim(store: Store, now: float | None = None) -> list[Command]:
             "WHERE status = 'pending' AND created_at < ?",
             (utc_now(), f"expired: no daemon picked it up within {COMMAND_TTL:.0f} s", cutoff),
         )
-        rows = store.rows("SELECT * FROM commands WHERE status = 'pending' ORDER BY id")
-        conn.executemany(
-            "UPDATE commands SET status = 'running' WHERE id = ?", [(row["id"],) for row in rows]
+        rows = store.rows(
+            "UPDATE commands SET status = 'running' WHERE status = 'pending' AND id IN ("
+            "SELECT c.id FROM commands c WHERE c.status = 'pending' AND NOT EXISTS ("
+            "SELECT 1 FROM leases l WHERE l.pipeline = c.pipeline AND l.source = c.source "
+            f"AND l.daemon_id <> ? AND l.expires >= {store.dialect.now_epoch()})"
+            f"{store.dialect.skip_locked}) RETURNING *",
+            (daemon_id,),
         )
-    return [Command.from_row({**row, "status": "running"}) for row in rows]
+    return sorted((Command.from_row(row) for row in rows), key=lambda c: c.id)
 
 
 def finish(

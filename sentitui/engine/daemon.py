@@ -23,9 +23,9 @@ from typing import Any
 from sentitui.config import ConfigError, PipelineConfig, load_pipelines
 from sentitui.engine import commands
 from sentitui.engine.engine import Engine
+from sentitui.engine.fleet import Fleet
 from sentitui.engine.watch import Continuous, Select
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent, LogLine, RunStats
-from sentitui.store import Store
 from sentitui.store.backend import db_target, describe, is_postgres
 
 logger = logging.getLogger("sentitui")
@@ -131,6 +131,12 @@ class Daemon:
         engine = self.engine
         engine.subscribe(self._record)
         await engine.start()
+        # Several daemons may share the database: each run takes its source's lease.
+        engine.fleet = fleet = Fleet(engine.writer)
+        await fleet.join()
+        beats = asyncio.create_task(
+            fleet.heartbeats(self.snapshot, self._lease_lost), name="fleet heartbeat"
+        )
         try:
             await engine.scorer.start_sheltered()
         except Exception:  # runs will meet (and retry) the broken pool themselves
@@ -169,14 +175,15 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await engine.writer.call(commands.fail_open, "the daemon stopped before finishing it")
         await self._flush(stopped=True)
+        beats.cancel()
+        await asyncio.gather(beats, return_exceptions=True)
+        closed = await fleet.leave()  # only this daemon's runs: others may still be going
         await engine.close()
-        store = Store(self.db_path)
-        try:
-            closed = store.close_open_runs("cancelled")
-        finally:
-            store.close()
         logger.info("daemon stopped (%d open run(s) marked cancelled)", closed)
         return 0
+
+    def _lease_lost(self, pipeline: str, source: str) -> None:
+        self.engine.stop_after_page(pipeline, source, "lease lost: another daemon took over")
 
     def _on_signal(self, sig: signal.Signals) -> None:
         # Flag the runs in flight at once, so none fetches past the page in hand
@@ -281,7 +288,9 @@ class Daemon:
     async def _poll(self) -> None:
         while True:
             try:
-                for command in await self.engine.writer.call(commands.claim):
+                fleet = self.engine.fleet
+                daemon_id = fleet.daemon_id if fleet is not None else 0
+                for command in await self.engine.writer.call(commands.claim, None, daemon_id):
                     task = asyncio.create_task(self._execute(command), name=f"command {command.id}")
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sentitui.config import PipelineConfig
+from sentitui.engine.fleet import Fleet
 from sentitui.engine.runner import Runner, Transformed, transform
 from sentitui.engine.schedule import Clock, PrioritySlots, Schedule
 from sentitui.engine.surface import EngineSurface
@@ -80,6 +81,7 @@ class Engine(EngineSurface):
         self._first_delay = 1.0
         self._started = False
         self._stopping: str | None = None  # stop_all(): runs not started yet end at once
+        self.fleet: Fleet | None = None  # set by a daemon: runs only under a lease
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -133,7 +135,7 @@ class Engine(EngineSurface):
         if key in self._running:
             return await asyncio.shield(self._running[key])
         task = asyncio.create_task(
-            self._run(pipeline, source, trigger), name=f"run {pipeline}/{source}"
+            self._leased(pipeline, source, trigger), name=f"run {pipeline}/{source}"
         )
         self._running[key] = task
         task.add_done_callback(lambda _: self._running.pop(key, None))
@@ -164,6 +166,27 @@ class Engine(EngineSurface):
     def pause(self, pipeline: str, source: str, paused: bool = True) -> None:
         self.state(pipeline, source).paused = paused
         self.set_status(pipeline, source, "paused" if paused else "idle")
+
+    async def _leased(self, pipeline: str, source: str, trigger: str) -> RunStats:
+        """In a fleet only the daemon holding the source's lease runs it; the others skip
+        (a `cancelled` result naming the holder, with no run row)."""
+        if self.fleet is None:
+            return await self._run(pipeline, source, trigger)
+        holder = await self.fleet.acquire(pipeline, source)
+        if holder is not None:
+            self.log("DEBUG", f"not run: {holder} is pulling it", pipeline, source)
+            return RunStats(
+                run_id=0,
+                pipeline=pipeline,
+                source=source,
+                trigger=trigger,
+                status="cancelled",
+                error=f"{holder} is pulling it",
+            )
+        try:
+            return await self._run(pipeline, source, trigger)
+        finally:
+            await self.fleet.release(pipeline, source)
 
     async def _run(self, pipeline_name: str, source_name: str, trigger: str) -> RunStats:
         async with self._slots.hold(urgent=trigger == "manual"):

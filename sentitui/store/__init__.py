@@ -197,8 +197,43 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     db["failed_records"].create_index(["created_at"], index_name="failed_records_created")
 
 
+def _migrate_fleet(db: sqlite_utils.Database) -> None:
+    """A fleet of daemons on one database (store/fleet.py): `daemons`, `leases` (who
+    pulls a source now, until when) and `runs.daemon_id`. On PostgreSQL, commits to the
+    tables an attached console follows NOTIFY it (channel `sentitui`, the table's name)."""
+    db["daemons"].create(
+        {
+            "id": int,
+            "host": str,
+            "pid": int,
+            "started_at": str,
+            "heartbeat": float,
+            "stopped_at": str,
+            "sources": str,
+            "snapshot": str,
+        },
+        pk="id",
+    )
+    db["leases"].create(
+        {
+            "pipeline": str,
+            "source": str,
+            "daemon_id": int,
+            "acquired": float,
+            "expires": float,
+            "after_run": int,
+        },
+        pk=("pipeline", "source"),
+    )
+    db["runs"].add_column("daemon_id", int)
+    from sentitui.store import postgres
+
+    if isinstance(db, postgres.SchemaDb):
+        postgres.notify_on(db, ["runs", "events", "commands", "daemons"])
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
-MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3]
+MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3, _migrate_fleet]
 
 
 SCHEMA_VERSION = len(MIGRATIONS)

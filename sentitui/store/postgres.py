@@ -209,6 +209,23 @@ class SchemaTable:
         return self
 
 
+CHANNEL = "sentitui"
+
+
+def notify_on(db: SchemaDb, tables: Iterable[str]) -> None:
+    """NOTIFY `sentitui` with the table's name after each statement that changes one of
+    `tables`: attached consoles LISTEN instead of polling (delivered at commit)."""
+    db.execute(
+        "CREATE OR REPLACE FUNCTION sentitui_notify() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$BEGIN PERFORM pg_notify('{CHANNEL}', TG_TABLE_NAME); RETURN NULL; END$$"
+    )
+    for table in tables:
+        db.execute(
+            f'CREATE TRIGGER "{table}_notify" AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
+            "FOR EACH STATEMENT EXECUTE FUNCTION sentitui_notify()"
+        )
+
+
 def _literal(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"

@@ -24,6 +24,12 @@ class SqliteDialect:
     name: Backend = "sqlite"
     begin = "BEGIN IMMEDIATE"  # take the write lock now, not at the first write
 
+    def now_epoch(self) -> str:
+        """The database's clock in seconds since 1970 (fleet leases never trust a host's)."""
+        return "((julianday('now') - 2440587.5) * 86400.0)"
+
+    skip_locked = ""  # SQLite's write lock already serialises claimers
+
     def bootstrap(self) -> list[str]:
         """Statements run at the start of every migration transaction."""
         return ["CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)"]
@@ -77,6 +83,11 @@ class SqliteDialect:
 class PostgresDialect(SqliteDialect):
     name: Backend = "postgresql"
     begin = "BEGIN"
+
+    skip_locked = " FOR UPDATE SKIP LOCKED"  # a row another daemon is claiming is its
+
+    def now_epoch(self) -> str:
+        return "extract(epoch FROM clock_timestamp())::double precision"
 
     def bootstrap(self) -> list[str]:
         from sentitui.store.postgres import BOOTSTRAP
