@@ -660,3 +660,8 @@ async def _preview(
 from sentitui.cli_insight import register as _register_insight  # noqa: E402
 
 _register_insight(main, db_option, pipelines_option)
+
+# migrate (sentitui/cli/migrate.py)
+from sentitui.cli.migrate import migrate as _migrate  # noqa: E402
+
+main.add_command(_migrate)

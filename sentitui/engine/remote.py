@@ -3,7 +3,8 @@
 It has the public surface the console uses on `Engine`, but it starts no second
 engine: actions (pull, retry, ignore, pause, cancel) become rows in `commands` that
 the `run --watch` daemon carries out within a second, and the events the console
-draws from are synthesised by polling the database the daemon fills — the `runs`
+draws from are synthesised by reading the database the daemon fills — on SQLite
+every `poll` seconds, on PostgreSQL when a NOTIFY says a table changed — the `runs`
 table (RunStarted / RunProgress / RunFinished), its `events` table (log lines,
 config reports) and its published snapshot (source states, next runs). Preview
 fetches one page locally: it writes nothing.
@@ -33,12 +34,13 @@ from sentitui.models import (
     RunStarted,
     RunStats,
 )
-from sentitui.store import Store
-from sentitui.store.backend import db_target, describe
+from sentitui.store import Store, postgres
+from sentitui.store.backend import db_target, describe, is_postgres
 
 logger = logging.getLogger("sentitui")
 T = TypeVar("T")
 POLL = 0.5
+IDLE = 5.0  # PostgreSQL: read at least this often even when no NOTIFY came
 DAEMON_TIMEOUT = 10.0  # seconds without a heartbeat before we say no daemon is running
 
 
@@ -87,6 +89,9 @@ class RemoteEngine(EngineSurface):
         self._poller: asyncio.Task[None] | None = None
         self._previewer: Any = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._listener: asyncio.Task[None] | None = None
+        self._changed = asyncio.Condition()  # notified on each NOTIFY (PostgreSQL)
+        self._generation = 0  # how many NOTIFYs have come
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -103,14 +108,17 @@ class RemoteEngine(EngineSurface):
         self._last_run, self._last_event, running = await self.writer.call(bookmarks)
         for row in running:  # runs already going when we attached
             self._apply_run(row, new=True)
+        if is_postgres(self.db_path):
+            self._listener = asyncio.create_task(self._listen(), name="attach listen")
         await self.poll_once()
         self._poller = asyncio.create_task(self._poll_loop(), name="attach poll")
 
     async def close(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            await asyncio.gather(self._poller, return_exceptions=True)
-            self._poller = None
+        for task in (self._poller, self._listener):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._poller = self._listener = None
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -161,7 +169,7 @@ class RemoteEngine(EngineSurface):
     async def wait(self, command_id: int) -> commands.Command:
         """Until the daemon marks the command done or failed; a command no daemon has
         claimed after `daemon_timeout` seconds without a heartbeat fails."""
-        since = time.monotonic()
+        since, seen = time.monotonic(), self._generation
         while True:
             command = await self.writer.call(commands.get, command_id)
             assert command is not None
@@ -174,7 +182,7 @@ class RemoteEngine(EngineSurface):
                 if await self.writer.call(commands.abandon, command_id, outcome):
                     command.status, command.outcome = "failed", outcome
                     return command
-            await asyncio.sleep(self.poll / 2)
+            seen = await self._next_change(self.poll / 2, seen)
 
     async def run_source(self, pipeline: str, source: str, trigger: str = "manual") -> RunStats:
         """Ask the daemon to pull one source now; returns that run once it has ended."""
@@ -288,9 +296,38 @@ class RemoteEngine(EngineSurface):
 
     # ---- polling: database rows -> engine events --------------------------------------
 
-    async def _poll_loop(self) -> None:
+    async def _listen(self) -> None:
+        """LISTEN on its own connection; reconnect after a lost network."""
+        assert isinstance(self.db_path, str)
         while True:
-            await asyncio.sleep(self.poll)
+            try:
+                async for _ in postgres.notifications(self.db_path):
+                    async with self._changed:
+                        self._generation += 1
+                        self._changed.notify_all()
+            except Exception as exc:
+                logger.warning("attach: LISTEN on %s failed: %s", describe(self.db_path), exc)
+            await asyncio.sleep(1.0)
+
+    async def _next_change(self, poll: float, seen: int) -> int:
+        """Until the daemon commits something after NOTIFY number `seen` (PostgreSQL;
+        at most IDLE seconds), or `poll` seconds (SQLite). Returns the number now."""
+        if self._listener is None:
+            await asyncio.sleep(poll)
+            return seen
+        async with self._changed:
+            try:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self._generation != seen), timeout=IDLE
+                )
+            except TimeoutError:
+                pass
+            return self._generation
+
+    async def _poll_loop(self) -> None:
+        seen = self._generation
+        while True:
+            seen = await self._next_change(self.poll, seen)
             try:
                 await self.poll_once()
             except Exception as exc:  # a locked or busy database: try again next time

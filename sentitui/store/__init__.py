@@ -229,7 +229,7 @@ def _migrate_fleet(db: sqlite_utils.Database) -> None:
     from sentitui.store import postgres
 
     if isinstance(db, postgres.SchemaDb):
-        postgres.notify_on(db, ["runs", "events", "commands", "daemons"])
+        postgres.notify_on(db, ["runs", "events", "commands", "daemons", "meta"])
 
 
 # Each entry upgrades the schema by one version; never edit an entry once released.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import psycopg
@@ -224,6 +224,18 @@ def notify_on(db: SchemaDb, tables: Iterable[str]) -> None:
             f'CREATE TRIGGER "{table}_notify" AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
             "FOR EACH STATEMENT EXECUTE FUNCTION sentitui_notify()"
         )
+
+
+async def notifications(url: str) -> AsyncIterator[str]:
+    """The table names NOTIFY `sentitui` carries, as their transactions commit, on a
+    connection of its own (a pooled one cannot stay LISTENing)."""
+    conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    try:
+        await conn.execute(f"LISTEN {CHANNEL}")
+        async for note in conn.notifies():
+            yield note.payload
+    finally:
+        await conn.close()
 
 
 def _literal(value: Any) -> str:
