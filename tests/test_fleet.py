@@ -200,3 +200,49 @@ async def test_three_daemons_share_sources_and_survive_a_kill(tmp_path, serve, p
     fleet = rows(pg_url, "SELECT pid, stopped_at FROM daemons ORDER BY id")
     assert sorted(p.pid for p in procs.values()) == sorted(int(r[0]) for r in fleet)  # type: ignore[arg-type]
     assert [r for r in fleet if r[1] is None] == [(victim_pid, None)]
+
+
+async def test_attached_console_sees_the_fleet_and_hears_notify_not_polling(
+    tmp_path, serve, pg_url, monkeypatch
+):
+    from sentitui.config import load_pipelines
+    from sentitui.engine import remote
+    from sentitui.engine.remote import RemoteEngine
+    from sentitui.models import RunFinished
+
+    feeds = Feeds()
+    feeds.publish(7)
+    app = web.Application()
+    app.router.add_get("/feed/{name}", feeds.handle)
+    server = await serve(app)
+    text = PIPELINE.replace('schedule = "1s"', "") + SOURCE.format(name="alpha", base=server.url)
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "fleet.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    procs = [start_daemon(tmp_path, pg_url, n) for n in ("a", "b")]
+    # Reading on a timer would take a minute: what arrives sooner came by NOTIFY.
+    monkeypatch.setattr(remote, "IDLE", 60.0)
+    monkeypatch.setenv("DAEMON_NAME", "console")  # the console only reads the file
+    console = RemoteEngine(pg_url, load_pipelines(tmp_path / "pipelines"), poll=60.0)
+    finished: list[RunFinished] = []
+    console.subscribe(lambda e: finished.append(e) if isinstance(e, RunFinished) else None)
+    try:
+        await until(
+            lambda: len(rows(pg_url, "SELECT id FROM daemons WHERE heartbeat IS NOT NULL")) == 2,
+            "two daemons registered",
+        )
+        await console.start()
+        await until(lambda: console.daemon_alive, "a daemon heartbeat heard")
+        await until(lambda: len([d for d in console.fleet if d["alive"]]) == 2, "fleet shown")
+        stats = await asyncio.wait_for(console.run_source("fleet", "alpha"), timeout=30)
+        assert (stats.status, stats.loaded) == ("ok", 7)
+        await until(lambda: [e.stats.run_id for e in finished] == [stats.run_id], "run event")
+        [(daemon_id,)] = rows(pg_url, "SELECT daemon_id FROM runs WHERE id = ?", (stats.run_id,))
+        assert daemon_id in {d["id"] for d in console.fleet}
+        assert {d["pid"] for d in console.fleet} == {p.pid for p in procs}
+        asked_by = {who for _, who, _, _ in feeds.asked}
+        assert len(asked_by) == 1  # one daemon pulled it, not both
+    finally:
+        await console.close()
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        assert [proc.wait(timeout=60) for proc in procs] == [0, 0]

@@ -11,6 +11,7 @@ import pytest
 from sentitui.models import FailedRecord, Post
 from sentitui.store import SCHEMA_VERSION, PageWrite, Store, StoreError, fts_query
 from sentitui.store.backend import DbUrl, redact
+from sentitui.store.postgres import translate
 
 
 def post(n: int, text: str, **kw) -> Post:
@@ -179,3 +180,8 @@ def test_unreachable_server_is_a_store_error_without_the_password(pg_cluster):
     with pytest.raises(StoreError) as raised:
         Store(url)
     assert "no_such_database" in str(raised.value) and "hunter2" not in str(raised.value)
+
+
+def test_placeholders_translate_outside_literals_only():
+    sql = "SELECT '?%', \"a?\", ? FROM t WHERE x LIKE 'd:%' AND y = ?"
+    assert translate(sql) == "SELECT '?%%', \"a?\", %s FROM t WHERE x LIKE 'd:%%' AND y = %s"

@@ -23,6 +23,7 @@ ACTIONS = ("pull", "pull_pipeline", "pull_all", "retry", "ignore", "pause", "res
 COMMAND_TTL = 60.0  # seconds: a command nobody picked up by then is stale, not run late
 DAEMON_KEY = "daemon"  # meta key of the daemon's published snapshot
 KEEP_EVENTS = 5000
+FLEET_STALE = 10.0  # seconds behind the newest heartbeat before a daemon's snapshot is left out
 
 
 @dataclass(slots=True)
@@ -159,14 +160,46 @@ def last_event_id(store: Store) -> int:
     return store.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
 
 
-def publish(store: Store, snapshot: dict[str, Any]) -> None:
+def publish(store: Store, snapshot: dict[str, Any], daemon_id: int = 0) -> None:
+    """Each daemon of a fleet publishes under a key of its own (`daemon:<id>`)."""
+    key = f"{DAEMON_KEY}:{daemon_id}" if daemon_id else DAEMON_KEY
     with store.transaction():
-        store.set_meta(DAEMON_KEY, json.dumps(snapshot, ensure_ascii=False))
+        store.set_meta(key, json.dumps(snapshot, ensure_ascii=False))
 
 
-def snapshot(store: Store) -> dict[str, Any] | None:
-    value = store.meta(DAEMON_KEY)
-    return json.loads(value) if value else None
+STATE_RANK = {"running": 4, "backing_off": 3, "failed": 2, "paused": 1}  # busiest wins
+
+
+def snapshot(store: Store, stale_after: float = FLEET_STALE) -> dict[str, Any] | None:
+    """The daemon's snapshot; with several daemons, one merged from the live ones: a
+    source shows the busiest state any daemon reports for it, its soonest next run."""
+    snaps = [
+        json.loads(r["value"])
+        for r in store.rows(
+            "SELECT value FROM meta WHERE key = ? OR key LIKE ?", (DAEMON_KEY, DAEMON_KEY + ":%")
+        )
+        if r["value"]
+    ]
+    if len(snaps) <= 1:
+        return snaps[0] if snaps else None
+    newest = max(snaps, key=lambda s: s.get("heartbeat", 0))
+    live = [
+        s
+        for s in snaps
+        if not s.get("stopped") and newest.get("heartbeat", 0) - s.get("heartbeat", 0) < stale_after
+    ]
+    states: dict[tuple[str, str], dict[str, Any]] = {}
+    for snap in live:
+        for state in snap.get("states", []):
+            key = (state["pipeline"], state["source"])
+            best = states.setdefault(key, state)
+            if STATE_RANK.get(state.get("status", ""), 0) > STATE_RANK.get(
+                best.get("status", ""), 0
+            ):
+                states[key] = best = {**state, "next_run": best.get("next_run")}
+            runs = [x for x in (best.get("next_run"), state.get("next_run")) if x is not None]
+            best["next_run"] = min(runs) if runs else None
+    return {**newest, "states": list(states.values()), "pids": [s["pid"] for s in live]}
 
 
 def abandon(store: Store, command_id: int, outcome: str) -> bool:

@@ -282,7 +282,8 @@ class Daemon:
         text = repr(data)
         now = time.time()
         if stopped or text != self._published[0] or now - self._published[1] >= HEARTBEAT:
-            await self.engine.writer.call(commands.publish, {**data, "heartbeat": now})
+            daemon_id = self.engine.fleet.daemon_id if self.engine.fleet else 0
+            await self.engine.writer.call(commands.publish, {**data, "heartbeat": now}, daemon_id)
             self._published = (text, now)
 
     async def _poll(self) -> None:

@@ -34,7 +34,7 @@ from sentitui.models import (
     RunStarted,
     RunStats,
 )
-from sentitui.store import Store, postgres
+from sentitui.store import Store, fleet, postgres
 from sentitui.store.backend import db_target, describe, is_postgres
 
 logger = logging.getLogger("sentitui")
@@ -79,6 +79,7 @@ class RemoteEngine(EngineSurface):
         super().__init__(dict(self.local))
         self.writer = StoreThread(self.db_path, name="sentitui-attach")
         self.daemon: dict[str, Any] | None = None  # the daemon's last published snapshot
+        self.fleet: list[dict[str, Any]] = []  # the daemons on this database (fleet.daemons)
         self.poll = poll
         self.daemon_timeout = daemon_timeout
         self._running: dict[tuple[str, str], int] = {}  # source -> its running run id
@@ -342,6 +343,7 @@ class RemoteEngine(EngineSurface):
                 f"SELECT * FROM runs WHERE id > ? OR id IN ({marks}) ORDER BY id",
                 (self._last_run, *tracked),
             )
+            self.fleet = fleet.daemons(store, self.daemon_timeout)
             return runs, commands.events_after(store, self._last_event), commands.snapshot(store)
 
         runs, events, snap = await self.writer.call(read)

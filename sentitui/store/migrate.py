@@ -53,9 +53,10 @@ def copy_database(
     results = []
     for table, key in TABLES.items():
         shared = [c for c in columns(source, table) if c in set(columns(destination, table))]
-        where = (
-            "WHERE key NOT IN ('" + "', '".join(sorted(SKIP_META)) + "')" if table == "meta" else ""
-        )
+        where = ""
+        if table == "meta":  # daemon snapshots are live state, not data
+            skip = "', '".join(sorted(SKIP_META))
+            where = f"WHERE key NOT IN ('{skip}') AND key NOT LIKE 'daemon:%'"
         count = f"SELECT COUNT(*) FROM {table} {where}"
         total = int(source.conn.execute(count).fetchone()[0])
         copied = 0

@@ -40,11 +40,12 @@ _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 
 @functools.lru_cache(maxsize=1024)
 def translate(sql: str) -> str:
-    """`?` -> `%s` and `%` -> `%%` outside quoted literals and identifiers."""
+    """`?` -> `%s` outside quoted literals and identifiers; every `%` -> `%%` (psycopg
+    reads placeholders inside literals too)."""
 
     def swap(match: re.Match[str]) -> str:
         token = match.group(0)
-        return "%s" if token == "?" else "%%" if token == "%" else token
+        return "%s" if token == "?" else token.replace("%", "%%")
 
     return _TOKEN.sub(swap, sql)
 
