@@ -246,3 +246,43 @@ async def test_attached_console_sees_the_fleet_and_hears_notify_not_polling(
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
+
+
+async def test_fleet_dialog_lists_daemons_their_sources_and_who_ran_each_run(db_url):
+    from textual.widgets import DataTable
+
+    from sentitui.store import fleet
+    from sentitui.tui.app import SentiApp
+    from sentitui.tui.screens.fleet import FleetScreen
+
+    store = Store(db_url)
+    first = fleet.register(store, "host-a", 101)
+    second = fleet.register(store, "[bold]host-b[/]", 202)  # drawn as written
+    assert fleet.acquire(store, first, "launch", "shop", 30.0) is None
+    assert fleet.acquire(store, second, "launch", "shop", 30.0) == first  # held: no
+    run = store.start_run("launch", "shop", "schedule")
+    run.status = "ok"
+    store.finish_run(run)
+    fleet.heartbeat(store, first, 30.0)
+    fleet.heartbeat(store, second, 30.0)
+    store.close()
+
+    app = SentiApp(db_url, [], theme="textual-dark")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("F")
+        await pilot.pause()
+        assert isinstance(app.screen, FleetScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        daemons = app.screen.query_one("#fleet-daemons", DataTable)
+        rows = {
+            str(daemons.get_row(key)[1]): [str(c) for c in daemons.get_row(key)]
+            for key in daemons.rows
+        }
+        assert rows["host-a"][2] == "101" and rows["host-a"][5] == "alive"
+        assert rows["host-a"][6] == "launch/shop"
+        assert rows["[bold]host-b[/]"][6] == "-"
+        runs = app.screen.query_one("#fleet-runs", DataTable)
+        assert [str(c) for c in runs.get_row(str(run.run_id))][5] == "host-a pid 101"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, FleetScreen)
