@@ -149,7 +149,9 @@ def purge(
     """Apply retention (see the module docstring) in one transaction."""
     pipelines = list(pipelines)
     result = PurgeResult()
-    store.conn.execute("PRAGMA secure_delete = ON")
+    sqlite = store.dialect.name == "sqlite"  # PostgreSQL: VACUUM is the server admin's
+    if sqlite:
+        store.conn.execute("PRAGMA secure_delete = ON")
     with store.transaction() as conn:
         for pipeline in pipelines:
             if pipeline.retention_days:
@@ -175,7 +177,8 @@ def purge(
             cur = conn.execute("UPDATE failed_records SET payload = '' WHERE payload != ''")
             result.payloads_blanked = cur.rowcount
     # Old page images live on in the WAL until a checkpoint; fold them in and truncate it.
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if sqlite:
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return result
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from sentitui.models import FailedRecord, Post
 from sentitui.store import SCHEMA_VERSION, PageWrite, Store, StoreError, fts_query
-from sentitui.store.backend import DbUrl, redact
+from sentitui.store.backend import DbUrl, db_target, redact
 from sentitui.store.postgres import translate
 
 
@@ -168,6 +168,8 @@ def test_database_urls_parse_and_hide_passwords(tmp_path):
     assert DbUrl.parse(f"sqlite:///{tmp_path}/a.db").path == tmp_path / "a.db"
     assert DbUrl.parse("sqlite:///rel.db").path.as_posix() == "rel.db"
     assert DbUrl.parse(tmp_path / "b.db").backend == "sqlite"
+    assert db_target(f"sqlite:///{tmp_path}/c.db") == tmp_path / "c.db"
+    assert db_target("postgresql://h/db") == "postgresql://h/db"
     url = DbUrl.parse("postgresql://app:s3cret@db.example:5432/senti")
     assert url.backend == "postgresql" and "s3cret" not in url.display
     assert redact("postgresql://h/db?password=s3cret&x=1") == "postgresql://h/db?password=***&x=1"

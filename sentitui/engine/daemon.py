@@ -26,7 +26,7 @@ from sentitui.engine.engine import Engine
 from sentitui.engine.fleet import Fleet
 from sentitui.engine.watch import Continuous, Select
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent, LogLine, RunStats
-from sentitui.store.backend import db_target, describe, is_postgres
+from sentitui.store.backend import db_target, describe
 
 logger = logging.getLogger("sentitui")
 POLL = 0.5  # seconds between looks at the commands table
@@ -41,9 +41,8 @@ def log_path_for(db_path: str | Path) -> Path:
     """$SENTITUI_LOG, else next to the SQLite file, else (a server) in the working folder."""
     if os.environ.get("SENTITUI_LOG"):
         return Path(os.environ["SENTITUI_LOG"])
-    if is_postgres(db_path):
-        return Path("sentitui-daemon.log")
-    return Path(db_path).with_suffix(".log")
+    target = db_target(db_path)
+    return Path("sentitui-daemon.log") if isinstance(target, str) else target.with_suffix(".log")
 
 
 def setup_logging(path: Path) -> logging.Handler:

@@ -79,7 +79,7 @@ def db_target(value: DbTarget) -> str | Path:
     """What engine parts keep as their database: a Path for a file, the URL string
     otherwise (Path() would fold the URL's `//`)."""
     parsed = DbUrl.parse(value)
-    return parsed.url if parsed.backend == "postgresql" else Path(value)
+    return parsed.path if parsed.path is not None else parsed.url
 
 
 def describe(value: DbTarget) -> str:
