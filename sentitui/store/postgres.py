@@ -23,16 +23,23 @@ MIGRATION_LOCK = 0x5E471  # pg_advisory_xact_lock key: one migrating process at 
 
 # Run at the start of every migration transaction (see sql.SqliteDialect.bootstrap).
 # `sum(boolean)` and `round(double precision, int)` give PostgreSQL the two SQLite idioms
-# the dashboard queries use, so those queries are written once for both.
+# the dashboard queries use, so those queries are written once for both. Created only
+# where missing: the role that runs SentiTUI need not own objects someone else made.
 BOOTSTRAP = (
     f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
-    "CREATE OR REPLACE FUNCTION sentitui_count_true(bigint, boolean) RETURNS bigint "
-    "LANGUAGE sql IMMUTABLE AS 'SELECT $1 + CASE WHEN $2 THEN 1 ELSE 0 END'",
-    "CREATE OR REPLACE AGGREGATE sum(boolean) "
-    "(SFUNC = sentitui_count_true, STYPE = bigint, INITCOND = '0')",
-    "CREATE OR REPLACE FUNCTION round(double precision, integer) RETURNS double precision "
-    "LANGUAGE sql IMMUTABLE AS 'SELECT round($1::numeric, $2)::double precision'",
+    """DO $$BEGIN
+    IF to_regprocedure('sentitui_count_true(bigint, boolean)') IS NULL THEN
+        CREATE FUNCTION sentitui_count_true(bigint, boolean) RETURNS bigint
+            LANGUAGE sql IMMUTABLE AS 'SELECT $1 + CASE WHEN $2 THEN 1 ELSE 0 END';
+        CREATE AGGREGATE sum(boolean)
+            (SFUNC = sentitui_count_true, STYPE = bigint, INITCOND = '0');
+    END IF;
+    IF to_regprocedure('round(double precision, integer)') IS NULL THEN
+        CREATE FUNCTION round(double precision, integer) RETURNS double precision
+            LANGUAGE sql IMMUTABLE AS 'SELECT round($1::numeric, $2)::double precision';
+    END IF;
+END$$""",
 )
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
