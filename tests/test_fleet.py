@@ -286,3 +286,33 @@ async def test_fleet_dialog_lists_daemons_their_sources_and_who_ran_each_run(db_
         assert [str(c) for c in runs.get_row(str(run.run_id))][5] == "host-a pid 101"
         await pilot.press("escape")
         assert not isinstance(app.screen, FleetScreen)
+
+
+def test_a_lease_goes_to_one_daemon_and_moves_only_once_it_lapses(db_url):
+    from sentitui.engine import commands
+    from sentitui.store import fleet
+
+    store = Store(db_url)
+    a, b = fleet.register(store, "host", 1), fleet.register(store, "host", 2)
+    assert fleet.acquire(store, a, "p", "s", 30.0) is None
+    assert fleet.acquire(store, b, "p", "s", 30.0) == a  # held: b must not pull it
+    assert fleet.acquire(store, a, "p", "s", 30.0) is None  # a renews its own
+    run = store.start_run("p", "s", "schedule")
+    pull = commands.submit(store, "pull", "p", "s")
+    assert commands.claim(store, daemon_id=b) == []  # left for the holder
+    assert [c.id for c in commands.claim(store, daemon_id=a)] == [pull]
+
+    assert fleet.heartbeat(store, a, -1.0)[0] == [("p", "s")]  # a stalls: its lease lapses
+    assert fleet.heartbeat(store, b, 30.0) == ([], 1)  # b holds nothing, sees one peer
+    assert fleet.holder(store, "p", "s") is None
+    assert fleet.acquire(store, b, "p", "s", 30.0) is None  # b takes the source over
+    [row] = store.rows("SELECT status, daemon_id, error FROM runs WHERE id = ?", (run.run_id,))
+    assert (row["status"], row["daemon_id"]) == ("interrupted", a)
+    assert "another daemon took over" in row["error"]
+    assert fleet.heartbeat(store, a, 30.0)[0] == []  # a learns it lost the source
+    assert fleet.holder(store, "p", "s") == b
+
+    fleet.release(store, b, "p", "s")
+    assert fleet.holder(store, "p", "s") is None
+    fleet.leave(store, a)
+    assert [d["id"] for d in fleet.daemons(store, 30.0)] == [b]

@@ -172,16 +172,20 @@ class Engine(EngineSurface):
         (a `cancelled` result naming the holder, with no run row)."""
         if self.fleet is None:
             return await self._run(pipeline, source, trigger)
-        holder = await self.fleet.acquire(pipeline, source)
+        # A scheduled run that would queue for a slot is left to an idler daemon: one
+        # holding leases it cannot start yet would starve the rest of the fleet.
+        busy = trigger != "manual" and self.fleet.peers > 0 and self._slots.busy
+        holder = "every run slot here is busy" if busy else None
+        holder = holder or await self.fleet.acquire(pipeline, source)
         if holder is not None:
-            self.log("DEBUG", f"not run: {holder} is pulling it", pipeline, source)
+            self.log("DEBUG", f"not run: {holder}", pipeline, source)
             return RunStats(
                 run_id=0,
                 pipeline=pipeline,
                 source=source,
                 trigger=trigger,
                 status="cancelled",
-                error=f"{holder} is pulling it",
+                error=f"not run: {holder}",
             )
         try:
             return await self._run(pipeline, source, trigger)

@@ -31,6 +31,7 @@ class Fleet:
         self.pid = os.getpid()
         self.daemon_id = 0
         self.held: set[tuple[str, str]] = set()
+        self.peers = 0  # other daemons alive at the last heartbeat
 
     @property
     def name(self) -> str:
@@ -45,7 +46,7 @@ class Fleet:
         if holder is None:
             self.held.add((pipeline, source))
             return None
-        return f"daemon {holder}"
+        return f"daemon {holder} is pulling it"
 
     async def release(self, pipeline: str, source: str) -> None:
         self.held.discard((pipeline, source))
@@ -56,7 +57,10 @@ class Fleet:
     ) -> None:
         """Renew; a lease that expired meanwhile (a stalled host) is another daemon's
         now: `on_lost` stops our run of it after the page in hand."""
-        held = set(await self.writer.call(fleet.heartbeat, self.daemon_id, self.ttl, snapshot))
+        found, self.peers = await self.writer.call(
+            fleet.heartbeat, self.daemon_id, self.ttl, snapshot
+        )
+        held = set(found)
         for key in self.held - held:
             logger.warning("%s/%s: lease lost (heartbeat too late); stopping", *key)
             on_lost(*key)

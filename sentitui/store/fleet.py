@@ -92,8 +92,9 @@ def release(store: Store, daemon_id: int, pipeline: str, source: str) -> None:
 
 def heartbeat(
     store: Store, daemon_id: int, ttl: float, snapshot: dict[str, Any] | None = None
-) -> list[tuple[str, str]]:
-    """Renew our leases and our row; returns the sources we still hold."""
+) -> tuple[list[tuple[str, str]], int]:
+    """Renew our leases and our row; returns the sources we still hold and how many
+    other daemons are alive."""
     now = _now(store)
     with store.transaction() as conn:
         conn.execute(
@@ -116,7 +117,12 @@ def heartbeat(
                 daemon_id,
             ),
         )
-    return held
+        peers = conn.execute(
+            "SELECT COUNT(*) FROM daemons WHERE id <> ? AND stopped_at IS NULL "
+            f"AND heartbeat > {now} - ?",
+            (daemon_id, ttl),
+        ).fetchone()[0]
+    return held, int(peers)
 
 
 def leave(store: Store, daemon_id: int) -> None:
