@@ -187,3 +187,12 @@ def test_unreachable_server_is_a_store_error_without_the_password(pg_cluster):
 def test_placeholders_translate_outside_literals_only():
     sql = "SELECT '?%', \"a?\", ? FROM t WHERE x LIKE 'd:%' AND y = ?"
     assert translate(sql) == "SELECT '?%%', \"a?\", %s FROM t WHERE x LIKE 'd:%%' AND y = %s"
+
+
+def test_a_nul_in_a_payload_does_not_fail_the_page(db_url):
+    store = Store(db_url)
+    stats = store.start_run("p", "s", "cli")
+    bad = FailedRecord("parse", "binary junk", "a\x00b")
+    assert store.write_pages([PageWrite(stats, [post(1, "fine\x00too")], [bad])]) == [(1, 0)]
+    [row] = store.failed_records()
+    assert store.failed_record(row["id"])["payload"] in ("a\x00b", "a\ufffdb")  # PostgreSQL

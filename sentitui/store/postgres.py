@@ -120,13 +120,13 @@ class PgConnection:
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> psycopg.Cursor[Any]:
         cur = self.raw.cursor()
-        cur.execute(translate(sql), tuple(parameters))  # type: ignore[arg-type]
+        cur.execute(translate(sql), _no_nul(parameters))  # type: ignore[arg-type]
         return cur
 
     def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> psycopg.Cursor[Any]:
         """rowcount is the sum over all the parameter sets, as in sqlite3."""
         cur = self.raw.cursor()
-        rows = [tuple(p) for p in parameters]
+        rows = [_no_nul(p) for p in parameters]
         if rows:
             cur.executemany(translate(sql), rows)  # type: ignore[arg-type]
         return cur
@@ -136,6 +136,14 @@ class PgConnection:
             self.pool.putconn(self.raw)
         else:
             self.raw.close()
+
+
+def _no_nul(parameters: Iterable[Any]) -> tuple[Any, ...]:
+    """PostgreSQL text cannot hold NUL: it becomes U+FFFD, as storable() does with a
+    lone surrogate, rather than failing the page's whole transaction."""
+    return tuple(
+        p.replace("\x00", "\ufffd") if isinstance(p, str) and "\x00" in p else p for p in parameters
+    )
 
 
 _TYPES = {int: "BIGINT", str: "TEXT", float: "DOUBLE PRECISION", bytes: "BYTEA", bool: "BOOLEAN"}
