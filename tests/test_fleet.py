@@ -316,3 +316,40 @@ def test_a_lease_goes_to_one_daemon_and_moves_only_once_it_lapses(db_url):
     assert fleet.holder(store, "p", "s") is None
     fleet.leave(store, a)
     assert [d["id"] for d in fleet.daemons(store, 30.0)] == [b]
+
+
+async def test_run_once_on_a_shared_server_leaves_alone_a_source_a_daemon_holds(
+    tmp_path, serve, pg_url
+):
+    import json
+
+    from sentitui.store import fleet
+
+    feeds = Feeds()
+    feeds.publish(3)
+    app = web.Application()
+    app.router.add_get("/feed/{name}", feeds.handle)
+    server = await serve(app)
+    text = PIPELINE + "".join(SOURCE.format(name=s, base=server.url) for s in ("alpha", "beta"))
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "fleet.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    store = Store(pg_url)
+    elsewhere = fleet.register(store, "elsewhere", 999)
+    assert fleet.acquire(store, elsewhere, "fleet", "alpha", 120.0) is None
+    store.close()
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "sentitui.cli", "run", "--once", "--json", "--db", pg_url),
+        *("--pipelines", str(tmp_path / "pipelines")),
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "DAEMON_NAME": "cli"},
+        cwd=tmp_path,
+    )
+    stdout, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
+    runs = {r["source"]: r for r in json.loads(stdout)["runs"]}
+    assert (runs["beta"]["status"], runs["beta"]["loaded"]) == ("ok", 3)
+    assert runs["alpha"]["status"] == "cancelled"
+    assert f"daemon {elsewhere} is pulling it" in runs["alpha"]["error"]
+    assert {source for source, *_ in feeds.asked} == {"beta"}
+    assert rows(pg_url, "SELECT id FROM daemons WHERE stopped_at IS NULL") == [(elsewhere,)]

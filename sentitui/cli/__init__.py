@@ -195,7 +195,9 @@ async def _run(
     db_path: str, pipelines: list[PipelineConfig], source_name: str | None, *, as_json: bool
 ) -> int:
     from sentitui.engine.engine import Engine
+    from sentitui.engine.fleet import Fleet
     from sentitui.models import RunFinished, RunProgress
+    from sentitui.store.backend import is_postgres
 
     interactive = sys.stderr.isatty() and not as_json
     progress = None
@@ -252,6 +254,9 @@ async def _run(
     async with engine:
         # Workers spawned with Ctrl-C blocked cannot die mid-start printing tracebacks.
         await engine.scorer.start_sheltered()
+        if is_postgres(db_path):  # a shared server: lease each source as the daemons do
+            engine.fleet = Fleet(engine.writer)
+            await engine.fleet.join(on_lost=lambda p, s: engine.stop_after_page(p, s, "lease lost"))
         interrupt = _Interrupt(engine)
         try:
             with progress if progress is not None else contextlib.nullcontext():
@@ -264,6 +269,8 @@ async def _run(
             results = None
         finally:
             interrupt.remove()
+            if engine.fleet is not None:
+                await engine.fleet.leave()
     if results is None:  # cut short: every run has finished (cancelled) once the engine closed
         results = list(finished.values())
     if as_json:

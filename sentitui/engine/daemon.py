@@ -132,10 +132,7 @@ class Daemon:
         await engine.start()
         # Several daemons may share the database: each run takes its source's lease.
         engine.fleet = fleet = Fleet(engine.writer)
-        await fleet.join()
-        beats = asyncio.create_task(
-            fleet.heartbeats(self.snapshot, self._lease_lost), name="fleet heartbeat"
-        )
+        await fleet.join(self.snapshot, self._lease_lost)
         try:
             await engine.scorer.start_sheltered()
         except Exception:  # runs will meet (and retry) the broken pool themselves
@@ -174,8 +171,6 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await engine.writer.call(commands.fail_open, "the daemon stopped before finishing it")
         await self._flush(stopped=True)
-        beats.cancel()
-        await asyncio.gather(beats, return_exceptions=True)
         closed = await fleet.leave()  # only this daemon's runs: others may still be going
         await engine.close()
         logger.info("daemon stopped (%d open run(s) marked cancelled)", closed)

@@ -32,13 +32,21 @@ class Fleet:
         self.daemon_id = 0
         self.held: set[tuple[str, str]] = set()
         self.peers = 0  # other daemons alive at the last heartbeat
+        self._beats: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
         return f"daemon {self.daemon_id} ({self.host}, pid {self.pid})"
 
-    async def join(self) -> None:
+    async def join(
+        self,
+        snapshot: Callable[[], dict[str, Any] | None] = lambda: None,
+        on_lost: Callable[[str, str], None] = lambda pipeline, source: None,
+    ) -> None:
+        """Register, and beat until leave(): `snapshot()` is published with each beat,
+        `on_lost(pipeline, source)` is told of a lease that lapsed under us."""
         self.daemon_id = await self.writer.call(fleet.register, self.host, self.pid)
+        self._beats = asyncio.create_task(self.heartbeats(snapshot, on_lost), name="heartbeat")
 
     async def acquire(self, pipeline: str, source: str) -> str | None:
         """None once the source is ours; else who holds it, for the log."""
@@ -67,7 +75,7 @@ class Fleet:
         self.held &= held
 
     async def heartbeats(
-        self, snapshot: Callable[[], dict[str, Any]], on_lost: Callable[[str, str], None]
+        self, snapshot: Callable[[], dict[str, Any] | None], on_lost: Callable[[str, str], None]
     ) -> None:
         """Beat every third of the lease time until cancelled."""
         while True:
@@ -78,7 +86,12 @@ class Fleet:
             await asyncio.sleep(self.ttl / 3)
 
     async def leave(self) -> int:
-        """Give the leases back; end our own open runs `cancelled`; returns how many."""
+        """Stop beating, give the leases back, end our own open runs `cancelled`;
+        returns how many."""
+        if self._beats is not None:
+            self._beats.cancel()
+            await asyncio.gather(self._beats, return_exceptions=True)
+            self._beats = None
         closed = await self.writer.call(fleet.close_own_runs, self.daemon_id)
         await self.writer.call(fleet.leave, self.daemon_id)
         return closed
