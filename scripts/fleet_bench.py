@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,23 +133,41 @@ def measure(db: str, daemons: int, total: int, work: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sources", type=int, default=8)
-    parser.add_argument("--posts", type=int, default=1000, help="per source")
+    parser.add_argument("--posts", type=int, default=2500, help="per source")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per setup (median shown)")
     args = parser.parse_args()
     total = args.sources * args.posts
     base = serve(args.sources, args.posts)
     cluster = Cluster.start()
-    results: dict[str, float] = {}
+    figures: dict[str, list[float]] = {}
+    load_before = os.getloadavg()[0]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             pipeline(work / "pipelines", base, args.sources)
-            results["sqlite, 1 daemon"] = measure(f"sqlite:///{work / 'bench.db'}", 1, total, work)
-            for n in (1, 2, 3):
-                url = cluster.create_database(f"bench{n}")
-                results[f"postgresql, {n} daemon(s)"] = measure(url, n, total, work)
+            for round_ in range(args.repeat):  # setups interleaved: load swings hit all alike
+                sqlite = f"sqlite:///{work / f'bench{round_}.db'}"
+                figures.setdefault("sqlite, 1 daemon", []).append(measure(sqlite, 1, total, work))
+                for n in (1, 2, 3):
+                    url = cluster.create_database(f"bench{n}_{round_}")
+                    figures.setdefault(f"postgresql, {n} daemon(s)", []).append(
+                        measure(url, n, total, work)
+                    )
     finally:
         cluster.stop()
-    print(json.dumps({"posts": total, "posts_per_s": {k: round(v) for k, v in results.items()}}))
+    result = {
+        "posts": total,
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "posts_per_s": {
+            name: {
+                "median": round(statistics.median(v)),
+                "min": round(min(v)),
+                "max": round(max(v)),
+            }
+            for name, v in figures.items()
+        },
+    }
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
