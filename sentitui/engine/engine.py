@@ -178,7 +178,7 @@ class Engine(EngineSurface):
         holder = "every run slot here is busy" if busy else None
         holder = holder or await self.fleet.acquire(pipeline, source)
         if holder is not None:
-            self.log("DEBUG", f"not run: {holder}", pipeline, source)
+            logger.debug("%s/%s: not run: %s", pipeline, source, holder)  # every tick: no event
             return RunStats(
                 run_id=0,
                 pipeline=pipeline,
