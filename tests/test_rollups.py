@@ -242,3 +242,39 @@ def test_migration_fills_rollups_from_posts_already_stored(tmp_path: Path) -> No
     assert same(by_rollups(reopened), by_scan(db))
     assert json.dumps(reopened.totals())  # plain values
     reopened.close()
+
+
+def test_postgresql_rollups_stay_exact_with_concurrent_writers(pg_url: str) -> None:
+    """Daemons of a fleet commit posts at the same time; each writer's rollups add
+    exactly the rows it inserted (not another's committed meanwhile, which READ
+    COMMITTED shows to its later statements), so the counts equal the posts table."""
+    import threading
+
+    def write(worker: int) -> None:
+        store = Store(pg_url)
+        stats = store.start_run("p", f"w{worker}", "cli")
+        for batch in range(15):
+            start = worker * 10_000 + batch * 20
+            store.write_pages(
+                [
+                    PageWrite(
+                        stats, [post(n, source=f"w{worker}") for n in range(start, start + 20)], []
+                    )
+                ]
+            )
+        store.close()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store = Store(pg_url)
+    assert store.totals()["posts"] == 3 * 15 * 20
+    per_source: dict[str, int] = {}
+    for row in store.totals_by_source():
+        per_source[row["source"]] = per_source.get(row["source"], 0) + row["posts"]
+    assert per_source == {"w0": 300, "w1": 300, "w2": 300}
+    by_time = store.rows("SELECT SUM(posts) AS n FROM rollup_time WHERE grain = 'fetched_minute'")
+    assert by_time[0]["n"] == 900
+    store.close()
