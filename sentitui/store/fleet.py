@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sentitui.processing.redact import redact_data
 from sentitui.store import Store, utc_now
 
 
@@ -113,7 +114,10 @@ def heartbeat(
             f"UPDATE daemons SET heartbeat = {now}, sources = ?, snapshot = ? WHERE id = ?",
             (
                 json.dumps([f"{p}/{s}" for p, s in held]),
-                json.dumps(snapshot, ensure_ascii=False) if snapshot is not None else None,
+                # Redacted as commands.publish does (sources' errors may quote URLs).
+                json.dumps(redact_data(snapshot), ensure_ascii=False)
+                if snapshot is not None
+                else None,
                 daemon_id,
             ),
         )
