@@ -119,11 +119,9 @@ def failure_fingerprint(failure: FailedRecord) -> str:
 
 
 def _dialect(db: sqlite_utils.Database) -> SqliteDialect:
-    """The SQL dialect of the database a migration is given (postgres.SchemaDb or
-    sqlite_utils.Database)."""
-    from sentitui.store import postgres
-
-    return dialect_for("postgresql" if isinstance(db, postgres.SchemaDb) else "sqlite")
+    """The SQL dialect of the database a migration is given: sqlite_utils' Database,
+    or postgres.SchemaDb (told apart without importing psycopg for SQLite users)."""
+    return dialect_for("sqlite" if isinstance(db, sqlite_utils.Database) else "postgresql")
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
