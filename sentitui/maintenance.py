@@ -120,13 +120,13 @@ async def rescore(
                     "posts.pipeline = ? AND posts.id BETWEEN ? AND ?",
                     (pipeline.name, rows[0][0], rows[-1][0]),
                 )
-                rollups.apply(conn, *span, -1)
+                rollups.apply(conn, *span, -1, dialect=store.dialect)
                 conn.executemany(
                     "UPDATE posts SET polarity = ?, subjectivity = ?, label = ?, text_label = ?, "
                     "lang = ?, feedback = ?, competitors = ?, aspects = ? WHERE id = ?",
                     changes,
                 )
-                rollups.apply(conn, *span, 1)
+                rollups.apply(conn, *span, 1, dialect=store.dialect)
             done += len(rows)
             last_id = rows[-1][0]
             if progress is not None:
@@ -164,13 +164,19 @@ def purge(
     """Apply retention (see the module docstring) in one transaction."""
     pipelines = list(pipelines)
     result = PurgeResult()
-    store.conn.execute("PRAGMA secure_delete = ON")
+    sqlite = store.dialect.name == "sqlite"  # PostgreSQL: VACUUM is the server admin's
+    if sqlite:
+        store.conn.execute("PRAGMA secure_delete = ON")
     with store.transaction() as conn:
         for pipeline in pipelines:
             if pipeline.retention_days:
                 old = (pipeline.name, _cutoff(pipeline.retention_days, now))
                 rollups.apply(
-                    conn, "posts.pipeline = ? AND COALESCE(created_at, fetched_at) < ?", old, -1
+                    conn,
+                    "posts.pipeline = ? AND COALESCE(created_at, fetched_at) < ?",
+                    old,
+                    -1,
+                    dialect=store.dialect,
                 )
                 cur = conn.execute(
                     "DELETE FROM posts WHERE pipeline = ? AND COALESCE(created_at, fetched_at) < ?",
@@ -194,7 +200,8 @@ def purge(
             cur = conn.execute("UPDATE failed_records SET payload = '' WHERE payload != ''")
             result.payloads_blanked = cur.rowcount
     # Old page images live on in the WAL until a checkpoint; fold them in and truncate it.
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if sqlite:
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return result
 
 

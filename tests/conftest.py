@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from pg import pg_cluster, pg_url  # noqa: F401  (the throwaway PostgreSQL fixtures)
 
 from sentitui.config import PipelineConfig, load_pipeline_file
 from sentitui.engine.engine import Engine
 from sentitui.net.http import HttpClient
+from sentitui.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures" / "real"
@@ -81,9 +84,46 @@ def write_pipeline(tmp_path: Path) -> Callable[[str, str], PipelineConfig]:
     return write
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_backends: run on SQLite and on PostgreSQL (db_path becomes a URL)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_backends` run twice: `db_path` is a SQLite file, then the URL
+    of a database on the throwaway PostgreSQL cluster."""
+    if "db_path" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize("db_path", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
+def db_path(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
     return tmp_path / "test.db"
+
+
+@contextmanager
+def connect_db(db: Path | str) -> Iterator[Any]:
+    """A plain connection to a test's database, SQLite file or PostgreSQL URL alike
+    (`conn.execute(sql with ?, params)`), for asserting on rows."""
+    store = Store(db, migrate=False)
+    try:
+        yield store.conn
+    finally:
+        store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database, on each backend in turn: a SQLite file, or a PostgreSQL database
+    on the session's throwaway cluster (skipped where PostgreSQL is not installed)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

@@ -117,6 +117,32 @@ async def test_the_environment_key_wins_and_no_file_is_made(
     assert not db_path.with_name(db_path.name + ".key").exists()
 
 
+@pytest.mark.parametrize("db_path", ["postgresql"], indirect=True)
+async def test_on_postgresql_the_key_is_a_file_named_from_the_url(
+    write_pipeline, make_engine, api, db_path, tmp_path
+):
+    """No file sits beside a server's database: the key file is named from the URL
+    under the user's config folder (tests/pg.py points XDG_CONFIG_HOME into tmp), and
+    a key an older database kept in `meta` moves there and out of the table."""
+    from sentitui.store.author_key import base_for_url, key_file_for
+
+    store = Store(db_path)
+    with store.transaction():
+        store.set_meta("author_secret", LEGACY_KEY)
+    store.close()
+
+    await load(write_pipeline, make_engine, api)
+    key_file = key_file_for(base_for_url(db_path))
+    assert key_file.is_relative_to(tmp_path / "config" / "sentitui")
+    assert key_file.read_text().strip() == LEGACY_KEY
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    store = Store(db_path)
+    assert store.meta("author_secret") is None
+    [(stored_hash,)] = store.conn.execute("SELECT author_hash FROM posts").fetchall()
+    store.close()
+    assert stored_hash == hash_author("kim.curl", LEGACY_KEY.encode())
+
+
 async def test_segment_values_lose_emails_and_phones_in_the_table_and_export(
     write_pipeline, make_engine, api, db_path
 ):

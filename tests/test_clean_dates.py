@@ -102,6 +102,38 @@ def test_the_migration_repairs_rows_stored_before_the_policy(tmp_path: Path):
     }
 
 
+def test_the_date_repair_in_postgresql_s_dialect(pg_url: str):
+    """The same repair on PostgreSQL (store/sql.py: jsonb ||, ~ and interval '1 day' for
+    SQLite's json_set, GLOB and strftime), run on rows as an earlier version held them."""
+    store = Store(pg_url)
+    with store.transaction() as conn:
+        for external_id, created_at, segments in [
+            ("zero", "0001-01-01T00:00:00Z", None),
+            ("never", "9999-12-31T23:59:59Z", '{"hair": "curly"}'),
+            ("junk", "not a date", None),
+            ("tomorrow+", "2026-11-22T10:00:00Z", "{}"),
+            ("fine", "2026-11-19T08:00:00Z", '{"hair": "wavy"}'),
+        ]:
+            conn.execute(
+                "INSERT INTO posts (pipeline, source, external_id, text, created_at, "
+                "fetched_at, segments) VALUES ('p', 's', ?, 'text', ?, ?, ?)",
+                (external_id, created_at, FETCHED, segments),
+            )
+        repair_implausible_created_at(store.db)
+    rows = {
+        r["external_id"]: (r["created_at"], json.loads(r["segments"]) if r["segments"] else None)
+        for r in store.rows("SELECT external_id, created_at, segments FROM posts")
+    }
+    store.close()
+    assert rows == {
+        "zero": (FETCHED, {"created_at_raw": "0001-01-01T00:00:00Z"}),
+        "never": (FETCHED, {"hair": "curly", "created_at_raw": "9999-12-31T23:59:59Z"}),
+        "junk": (FETCHED, {"created_at_raw": "not a date"}),
+        "tomorrow+": (FETCHED, {"created_at_raw": "2026-11-22T10:00:00Z"}),
+        "fine": ("2026-11-19T08:00:00Z", {"hair": "wavy"}),
+    }
+
+
 async def test_a_run_stores_no_date_posts_dated_when_fetched(
     tmp_path: Path, write_pipeline, make_engine, db_path
 ):

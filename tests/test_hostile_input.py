@@ -1,19 +1,21 @@
 """Data and servers that misbehave the way real ones do: every raw record still ends
 as a post, a counted duplicate or a failed record with its payload, and each error
-names what was wrong and where. Real local aiohttp servers, real files, real SQLite."""
+names what was wrong and where. Real local aiohttp servers, real files, real SQLite and
+real PostgreSQL."""
 
 from __future__ import annotations
 
-import sqlite3
-
+import pytest
 from aiohttp import web
+from conftest import connect_db
 
+pytestmark = pytest.mark.both_backends
 DEEP = 100_000  # far beyond Python's recursion limit
 
 
 def rows(db_path, sql: str, params: tuple = ()) -> list[tuple]:
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute(sql, params).fetchall()
+    with connect_db(db_path) as conn:
+        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
 
 
 def api_toml(url: str, extra: str = "", retries: int = 1) -> str:

@@ -1,14 +1,17 @@
 """json_api against real local HTTP servers: every pagination style, incremental
-cursors, duplicates, malformed pages and the retry policy; rows counted in SQLite."""
+cursors, duplicates, malformed pages and the retry policy; rows counted in the store,
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 
 import pytest
 from aiohttp import web
+from conftest import connect_db
+
+pytestmark = pytest.mark.both_backends
 
 TEXTS = [
     "AquaSilk made my hair so soft, love it!",
@@ -137,7 +140,7 @@ def pipeline_toml(url: str, records: str, pagination: str, extra: str = "") -> s
 
 
 def count(db_path, sql: str = "SELECT COUNT(*) FROM posts", params: tuple = ()) -> int:
-    with sqlite3.connect(db_path) as conn:
+    with connect_db(db_path) as conn:
         return conn.execute(sql, params).fetchone()[0]
 
 
@@ -164,7 +167,7 @@ async def test_each_pagination_style_loads_every_post_once(
     assert len(server.requests) == 6  # three pages per run, no extra request past the end
     # Without an incremental cursor the second run sees the same posts: all duplicates.
     assert (second.loaded, second.duplicates) == (0, 25)
-    with sqlite3.connect(db_path) as conn:
+    with connect_db(db_path) as conn:
         row = conn.execute(
             "SELECT text, created_at, segments, author_hash, label, feedback "
             "FROM posts WHERE external_id = '3'"
@@ -213,7 +216,7 @@ async def test_incremental_cursor_asks_only_for_new_posts(
     # The first run asked without since_id; the second sent the largest id loaded (25, not "9").
     assert "since_id" not in server.queries("/cursor")[0]
     assert server.queries("/cursor")[-1]["since_id"] == "25"
-    with sqlite3.connect(db_path) as conn:
+    with connect_db(db_path) as conn:
         cursor = json.loads(conn.execute("SELECT cursor FROM source_state").fetchone()[0])
     assert cursor == {"since": 26}
 
@@ -259,7 +262,7 @@ async def test_malformed_page_fails_that_page_not_the_run(
     assert stats.status == "ok"
     assert (stats.loaded, stats.failed) == (11, 4)
     assert stats.fetched == stats.loaded + stats.duplicates + stats.failed
-    with sqlite3.connect(db_path) as conn:
+    with connect_db(db_path) as conn:
         failures = conn.execute(
             "SELECT stage, error, payload FROM failed_records ORDER BY id"
         ).fetchall()
@@ -334,7 +337,7 @@ async def test_server_errors_become_a_fetch_failure_with_url_status_and_body(
 
     assert stats.status == "failed" and "HTTP 500" in stats.error
     assert len(server.requests) == 3
-    with sqlite3.connect(db_path) as conn:
+    with connect_db(db_path) as conn:
         stage, error, payload, context = conn.execute(
             "SELECT stage, error, payload, context FROM failed_records"
         ).fetchone()
@@ -393,7 +396,7 @@ async def test_wrong_encoding_is_decoded_not_lost(serve, write_pipeline, make_en
         stats = await engine.run_source("launch", "api", "cli")
 
     assert stats.loaded == 1
-    with sqlite3.connect(db_path) as conn:
+    with connect_db(db_path) as conn:
         assert conn.execute("SELECT text FROM posts").fetchone()[0] == "Très doux, j'adore"
 
 
@@ -436,7 +439,7 @@ async def test_retrying_a_fetch_failure_refetches_with_the_source_headers(
     async with make_engine(pipeline) as engine:
         stats = await engine.run_source("launch", "api", "cli")
         assert stats.status == "failed"
-        with sqlite3.connect(db_path) as conn:
+        with connect_db(db_path) as conn:
             [(failed_id, stage)] = conn.execute("SELECT id, stage FROM failed_records").fetchall()
         assert stage == "fetch"
         state["up"] = True
@@ -465,7 +468,7 @@ async def test_retrying_a_truncated_page_fetches_it_again(
 
     async with make_engine(pipeline) as engine:
         await engine.run_source("launch", "api", "cli")
-        with sqlite3.connect(db_path) as conn:
+        with connect_db(db_path) as conn:
             [(failed_id, stage)] = conn.execute("SELECT id, stage FROM failed_records").fetchall()
         assert stage == "parse"
         state["cut"] = False
@@ -492,14 +495,14 @@ async def test_a_refetched_page_resolves_its_fetch_failure_and_its_bad_records_f
 
     async with make_engine(pipeline) as engine:
         await engine.run_source("launch", "api", "cli")
-        with sqlite3.connect(db_path) as conn:
+        with connect_db(db_path) as conn:
             [(fetch_id,)] = conn.execute("SELECT id FROM failed_records").fetchall()
         state["up"] = True
         outcome = await engine.retry_failed([fetch_id])
 
     assert outcome.resolved == [fetch_id]
     assert count(db_path) == 1
-    with sqlite3.connect(db_path) as conn:
+    with connect_db(db_path) as conn:
         rows = conn.execute(
             "SELECT stage, status, error FROM failed_records ORDER BY id"
         ).fetchall()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import connect_db
 from test_cli import sentitui
 
 from sentitui.processing.clean import CleanError, normalise_rating
@@ -95,16 +95,19 @@ fields = {{ id = "id", text = "text", rating = "stars" }}
     return pipelines
 
 
-def _posts(db: Path) -> dict[str, tuple[str | None, str, float | None, float, str]]:
-    with sqlite3.connect(db) as conn:
+def _posts(db: Path | str) -> dict[str, tuple[str | None, str, float | None, float, str]]:
+    with connect_db(db) as conn:
         rows = conn.execute(
             "SELECT external_id, lang, label, polarity, rating, text_label FROM posts"
         ).fetchall()
     return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
 
-def test_german_and_polish_reviews_are_unscored_and_stats_says_so(tmp_path: Path) -> None:
-    db = tmp_path / "intl.db"
+def test_german_and_polish_reviews_are_unscored_and_stats_says_so(
+    tmp_path: Path, db_url: str
+) -> None:
+    """On both backends: the language segment, unscored counts and rating agreement."""
+    db = db_url
     pipelines = _pipeline(tmp_path)
     run = sentitui("run", "--once", "--db", str(db), "--pipelines", str(pipelines), cwd=tmp_path)
     assert run.returncode == 0, run.stderr

@@ -3,8 +3,6 @@ paging gives, undated posts last, with filters."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sentitui.models import FailedRecord, Post
 from sentitui.store import PageWrite, Store
 from sentitui.tui.queries import FailedFilter, PostFilter, load_failed, load_posts, with_store
@@ -22,8 +20,9 @@ def post(n: int) -> Post:
     )
 
 
-def test_key_paging_walks_the_same_rows_as_offsets(tmp_path: Path) -> None:
-    db = tmp_path / "k.db"
+def test_key_paging_walks_the_same_rows_as_offsets(db_url: str) -> None:
+    """On both backends (PostgreSQL sorts NULL first in DESC unless told otherwise)."""
+    db = db_url
     store = Store(db)
     stats = store.start_run("p", "s", "cli")
     failures = [FailedRecord("clean", f"bad {n}", f'{{"id": {n}}}') for n in range(45)]

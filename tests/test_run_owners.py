@@ -73,3 +73,26 @@ def test_stopping_closes_only_this_processes_runs(tmp_path):
     finally:
         other.communicate(b"")
     assert (found[mine], found[theirs]) == ("cancelled", "running")
+
+
+def test_runs_under_a_live_lease_are_the_fleet_s_to_close(db_url):
+    """On a database a fleet shares, a run without a recorded owner (a daemon of an
+    older version) is left alone while a live lease covers its source: the lease
+    takeover closes it once its daemon stops renewing. Without a lease it is closed."""
+    from sentitui.store import fleet
+
+    store = Store(db_url)
+    ids = {}
+    with store.transaction() as conn:
+        for source in ("leased", "free"):
+            ids[source] = conn.execute(
+                "INSERT INTO runs (pipeline, source, trigger, started_at, status) "
+                "VALUES ('p', ?, 'cli', '2026-01-01T00:00:00Z', 'running') RETURNING id",
+                (source,),
+            ).fetchone()[0]
+    daemon = fleet.register(store, "another-host.example", 4242)
+    assert fleet.acquire(store, daemon, "p", "leased", 600) is None
+    assert store.close_dead_runs() == 1
+    found = statuses(store)
+    assert (found[ids["leased"]], found[ids["free"]]) == ("running", "interrupted")
+    store.close()

@@ -1,11 +1,17 @@
-"""The store: schema and migrations, WAL, batched page writes, FTS and the screens' queries."""
+"""The store: schema and migrations, WAL, batched page writes, FTS and the screens' queries,
+on SQLite and on PostgreSQL (`db_url`)."""
 
 from __future__ import annotations
 
 import sqlite3
 
+import psycopg
+import pytest
+
 from sentitui.models import FailedRecord, Post
-from sentitui.store import SCHEMA_VERSION, PageWrite, Store, fts_query
+from sentitui.store import SCHEMA_VERSION, PageWrite, Store, StoreError, fts_query
+from sentitui.store.backend import DbUrl, db_target, redact
+from sentitui.store.postgres import translate
 
 
 def post(n: int, text: str, **kw) -> Post:
@@ -23,11 +29,26 @@ def post(n: int, text: str, **kw) -> Post:
     return Post(**defaults)
 
 
-def test_schema_wal_and_migrations_are_idempotent(tmp_path):
+def test_schema_and_migrations_are_idempotent(db_url):
+    Store(db_url).close()
+    store = Store(db_url)  # opening again must not re-run migrations
+    assert store.meta("schema_version") == str(SCHEMA_VERSION)
+    for table in ("posts", "failed_records", "runs", "source_state", "commands", "events"):
+        assert store.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0
+    insert = "INSERT INTO posts (pipeline, source, external_id, text) VALUES ('p','s','1', ?)"
+    with store.transaction() as conn:
+        conn.execute(insert, ("x",))
+    unique = (sqlite3.IntegrityError, psycopg.errors.UniqueViolation)
+    with pytest.raises(unique), store.transaction() as conn:
+        conn.execute(insert, ("y",))  # external_id is unique per pipeline and source
+    assert [r["text"] for r in store.rows("SELECT text FROM posts")] == ["x"]
+    store.close()
+
+
+def test_sqlite_file_is_in_wal_mode(tmp_path):
     path = tmp_path / "s.db"
     Store(path).close()
-    store = Store(path)  # opening again must not re-run migrations
-    assert store.meta("schema_version") == str(SCHEMA_VERSION)
+    store = Store(f"sqlite:///{path}")
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"posts", "failed_records", "runs", "source_state", "posts_fts", "meta"} <= tables
@@ -44,8 +65,8 @@ def test_schema_wal_and_migrations_are_idempotent(tmp_path):
             pass
 
 
-def test_page_write_counts_duplicates_and_commits_cursor(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_page_write_counts_duplicates_and_commits_cursor(db_url):
+    store = Store(db_url)
     stats = store.start_run("p", "s", "cli")
     posts = [post(1, "Silky soft hair"), post(2, "Scent is too strong"), post(1, "Silky soft hair")]
     failure = FailedRecord("clean", "text is missing", '{"id": 3}')
@@ -62,8 +83,8 @@ def test_page_write_counts_duplicates_and_commits_cursor(tmp_path):
     assert store.runs()[0]["status"] == "ok" and store.runs()[0]["ended_at"]
 
 
-def test_fulltext_search_and_screen_queries(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_fulltext_search_and_screen_queries(db_url):
+    store = Store(db_url)
     stats = store.start_run("p", "s", "cli")
     store.write_pages(
         [
@@ -106,3 +127,72 @@ def test_fulltext_search_and_screen_queries(tmp_path):
     assert buckets == [
         {"source": "s", "bucket": "2026-11-20T10:00:00Z", "posts": 3, "avg_polarity": 0.2}
     ]
+
+    assert [c["competitor"] for c in store.competitor_summary()] == ["SilkPro"]
+    assert store.count_search_posts("silk*") == 2
+
+
+def test_failed_record_repeats_bump_attempts_and_change_status(db_url):
+    store = Store(db_url)
+    stats = store.start_run("p", "s", "cli")
+    bad = FailedRecord("parse", "not JSON at line 1", "{oops", context={"url": "http://x/1"})
+    store.write_pages([PageWrite(stats, [], [bad])])
+    store.write_pages([PageWrite(stats, [], [bad])])  # the same bad record again
+    [row] = store.failed_records()
+    assert (row["attempts"], row["status"], row["payload_size"]) == (2, "open", 5)
+    assert store.failed_record(row["id"])["payload"] == "{oops"
+    assert store.failed_heads([row["id"], 999]) == {row["id"]: ("p", "s")}
+    assert store.count_failed(search="JSON at") == 1 and store.count_failed(search="50%") == 0
+    store.mark_failed([row["id"]], "resolved")
+    assert store.failed_record(row["id"])["status"] == "resolved"
+    assert store.failed_record(row["id"])["attempts"] == 3
+    assert store.failed_records() == []
+
+
+def test_a_page_that_fails_to_commit_leaves_nothing_behind(db_url):
+    store = Store(db_url)
+    stats = store.start_run("p", "s", "cli")
+    broken = post(2, "x")
+    broken.text = None  # NOT NULL: the whole transaction must roll back
+    page = PageWrite(stats, [post(1, "good")], [FailedRecord("clean", "e", "{}")], {"page": 2})
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.NotNullViolation)):
+        store.write_pages([page, PageWrite(stats, [broken], [], {"page": 3})])
+    assert (store.count_posts(), store.count_failed(), store.cursor("p", "s")) == (0, 0, {})
+    assert store.runs()[0]["loaded"] == 0
+    stats.loaded = stats.duplicates = stats.failed = 0  # the writer's caller retries the page
+    assert store.write_pages([page]) == [(1, 0)]
+    assert (store.count_posts(), store.cursor("p", "s")) == (1, {"page": 2})
+
+
+def test_database_urls_parse_and_hide_passwords(tmp_path):
+    assert DbUrl.parse(f"sqlite:///{tmp_path}/a.db").path == tmp_path / "a.db"
+    assert DbUrl.parse("sqlite:///rel.db").path.as_posix() == "rel.db"
+    assert DbUrl.parse(tmp_path / "b.db").backend == "sqlite"
+    assert db_target(f"sqlite:///{tmp_path}/c.db") == tmp_path / "c.db"
+    assert db_target("postgresql://h/db") == "postgresql://h/db"
+    url = DbUrl.parse("postgresql://app:s3cret@db.example:5432/senti")
+    assert url.backend == "postgresql" and "s3cret" not in url.display
+    assert redact("postgresql://h/db?password=s3cret&x=1") == "postgresql://h/db?password=***&x=1"
+    with pytest.raises(StoreError, match="unknown database URL"):
+        DbUrl.parse("mysql://u:pw@h/db")
+
+
+def test_unreachable_server_is_a_store_error_without_the_password(pg_cluster):
+    url = f"postgresql://sentitui:hunter2@127.0.0.1:{pg_cluster.port}/no_such_database"
+    with pytest.raises(StoreError) as raised:
+        Store(url)
+    assert "no_such_database" in str(raised.value) and "hunter2" not in str(raised.value)
+
+
+def test_placeholders_translate_outside_literals_only():
+    sql = "SELECT '?%', \"a?\", ? FROM t WHERE x LIKE 'd:%' AND y = ?"
+    assert translate(sql) == "SELECT '?%%', \"a?\", %s FROM t WHERE x LIKE 'd:%%' AND y = %s"
+
+
+def test_a_nul_in_a_payload_does_not_fail_the_page(db_url):
+    store = Store(db_url)
+    stats = store.start_run("p", "s", "cli")
+    bad = FailedRecord("parse", "binary junk", "a\x00b")
+    assert store.write_pages([PageWrite(stats, [post(1, "fine\x00too")], [bad])]) == [(1, 0)]
+    [row] = store.failed_records()
+    assert store.failed_record(row["id"])["payload"] in ("a\x00b", "a\ufffdb")  # PostgreSQL

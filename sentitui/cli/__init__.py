@@ -10,7 +10,6 @@ import logging
 import os
 import re
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -34,7 +33,7 @@ db_option = click.option(
     type=click.Path(dir_okay=False),
     default=default_db,
     show_default="$SENTITUI_DB or ./sentitui.db",
-    help="SQLite file",
+    help="SQLite file (a path or sqlite:///PATH) or postgresql://user@host:port/db",
 )
 pipelines_option = click.option(
     "--pipelines",
@@ -55,8 +54,10 @@ def open_existing_store(db_path: str) -> Any:
     """The store, for commands that only read or tidy it: a missing file is a usage
     error, not a new empty database left behind."""
     from sentitui.store import Store
+    from sentitui.store.backend import DbUrl
 
-    if not Path(db_path).is_file():
+    url = DbUrl.parse(db_path)
+    if url.path is not None and not url.path.is_file():
         fail_usage(
             f"no database at {db_path}: run `sentitui run` (or `sentitui demo`) first, "
             f"or pass --db / set SENTITUI_DB"
@@ -220,8 +221,10 @@ async def _run(
     db_path: str, pipelines: list[PipelineConfig], source_name: str | None, *, as_json: bool
 ) -> int:
     from sentitui.engine.engine import Engine
+    from sentitui.engine.fleet import Fleet
     from sentitui.models import RunFinished, RunProgress
-    from sentitui.store import StoreError
+    from sentitui.store import database_errors
+    from sentitui.store.backend import is_postgres
 
     interactive = sys.stderr.isatty() and not as_json
     progress = None
@@ -280,6 +283,13 @@ async def _run(
     async with engine:
         # Workers spawned with Ctrl-C blocked cannot die mid-start printing tracebacks.
         await engine.scorer.start_sheltered()
+        if is_postgres(db_path):  # a shared server: lease each source as the daemons do
+            engine.fleet = Fleet(engine.writer)
+
+            def lease_lost(pipeline: str, source: str) -> None:
+                engine.stop_after_page(pipeline, source, "lease lost")
+
+            await engine.fleet.join(on_lost=lease_lost)
         interrupt = _Interrupt(engine)
         store_error: Exception | None = None
         try:
@@ -291,11 +301,13 @@ async def _run(
             if not interrupt.signals:
                 raise
             results = None
-        except (StoreError, sqlite3.Error) as exc:  # a run could not even be recorded
+        except database_errors() as exc:  # a run could not even be recorded
             click.echo(f"error: {exc}", err=True)
             store_error, results = exc, None
         finally:
             interrupt.remove()
+            if engine.fleet is not None:
+                await engine.fleet.leave()
     if results is None:  # cut short: every run has finished (cancelled) once the engine closed
         results = list(finished.values())
     if as_json:
@@ -824,3 +836,8 @@ _register_insight(main, db_option, pipelines_option)
 from sentitui.cli.schema import schema as _schema  # noqa: E402
 
 main.add_command(_schema)
+
+# migrate (sentitui/cli/migrate.py)
+from sentitui.cli.migrate import migrate as _migrate  # noqa: E402
+
+main.add_command(_migrate)

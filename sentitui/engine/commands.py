@@ -24,6 +24,7 @@ ACTIONS = ("pull", "pull_pipeline", "pull_all", "retry", "ignore", "pause", "res
 COMMAND_TTL = 60.0  # seconds: a command nobody picked up by then is stale, not run late
 DAEMON_KEY = "daemon"  # meta key of the daemon's published snapshot
 KEEP_EVENTS = 5000
+FLEET_STALE = 10.0  # seconds behind the newest heartbeat before a daemon's snapshot is left out
 
 
 @dataclass(slots=True)
@@ -58,13 +59,12 @@ def submit(
     if action not in ACTIONS:
         raise ValueError(f"unknown command {action!r} (known: {', '.join(ACTIONS)})")
     with store.transaction() as conn:
-        cur = conn.execute(
+        row = conn.execute(
             "INSERT INTO commands (created_at, action, pipeline, source, args, status) "
-            "VALUES (?, ?, ?, ?, ?, 'pending')",
+            "VALUES (?, ?, ?, ?, ?, 'pending') RETURNING id",
             (utc_now(), action, pipeline, source, json.dumps(args)),
-        )
-    assert cur.lastrowid is not None  # an INSERT always sets it
-    return cur.lastrowid
+        ).fetchone()
+    return int(row[0])
 
 
 def get(store: Store, command_id: int) -> Command | None:
@@ -72,8 +72,10 @@ def get(store: Store, command_id: int) -> Command | None:
     return Command.from_row(rows[0]) if rows else None
 
 
-def claim(store: Store, now: float | None = None) -> list[Command]:
-    """Mark pending commands running and return them; expire the stale ones."""
+def claim(store: Store, now: float | None = None, daemon_id: int = 0) -> list[Command]:
+    """Mark pending commands running and return them; expire the stale ones. In a fleet
+    a command about a source another daemon holds is left to that daemon, and two
+    daemons claiming at once never take the same row (SKIP LOCKED on PostgreSQL)."""
     cutoff = iso((now or time.time()) - COMMAND_TTL)
     with store.transaction() as conn:
         conn.execute(
@@ -81,11 +83,15 @@ def claim(store: Store, now: float | None = None) -> list[Command]:
             "WHERE status = 'pending' AND created_at < ?",
             (utc_now(), f"expired: no daemon picked it up within {COMMAND_TTL:.0f} s", cutoff),
         )
-        rows = store.rows("SELECT * FROM commands WHERE status = 'pending' ORDER BY id")
-        conn.executemany(
-            "UPDATE commands SET status = 'running' WHERE id = ?", [(row["id"],) for row in rows]
+        rows = store.rows(
+            "UPDATE commands SET status = 'running' WHERE status = 'pending' AND id IN ("
+            "SELECT c.id FROM commands c WHERE c.status = 'pending' AND NOT EXISTS ("
+            "SELECT 1 FROM leases l WHERE l.pipeline = c.pipeline AND l.source = c.source "
+            f"AND l.daemon_id <> ? AND l.expires >= {store.dialect.now_epoch()})"
+            f"{store.dialect.skip_locked}) RETURNING *",
+            (daemon_id,),
         )
-    return [Command.from_row({**row, "status": "running"}) for row in rows]
+    return sorted((Command.from_row(row) for row in rows), key=lambda c: c.id)
 
 
 def finish(
@@ -112,7 +118,7 @@ def fail_open(store: Store, outcome: str) -> int:
             "WHERE status IN ('pending', 'running')",
             (outcome, utc_now()),
         )
-    return cur.rowcount
+    return int(cur.rowcount)
 
 
 # ---- events and the daemon's snapshot ---------------------------------------------------
@@ -155,14 +161,46 @@ def last_event_id(store: Store) -> int:
     return int(store.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
 
 
-def publish(store: Store, snapshot: dict[str, Any]) -> None:
+def publish(store: Store, snapshot: dict[str, Any], daemon_id: int = 0) -> None:
+    """Each daemon of a fleet publishes under a key of its own (`daemon:<id>`)."""
+    key = f"{DAEMON_KEY}:{daemon_id}" if daemon_id else DAEMON_KEY
     with store.transaction():
-        store.set_meta(DAEMON_KEY, json.dumps(redact_data(snapshot), ensure_ascii=False))
+        store.set_meta(key, json.dumps(redact_data(snapshot), ensure_ascii=False))
 
 
-def snapshot(store: Store) -> dict[str, Any] | None:
-    value = store.meta(DAEMON_KEY)
-    return json.loads(value) if value else None
+STATE_RANK = {"running": 4, "backing_off": 3, "failed": 2, "paused": 1}  # busiest wins
+
+
+def snapshot(store: Store, stale_after: float = FLEET_STALE) -> dict[str, Any] | None:
+    """The daemon's snapshot; with several daemons, one merged from the live ones: a
+    source shows the busiest state any daemon reports for it, its soonest next run."""
+    snaps = [
+        json.loads(r["value"])
+        for r in store.rows(
+            "SELECT value FROM meta WHERE key = ? OR key LIKE ?", (DAEMON_KEY, DAEMON_KEY + ":%")
+        )
+        if r["value"]
+    ]
+    if len(snaps) <= 1:
+        return snaps[0] if snaps else None
+    newest = max(snaps, key=lambda s: s.get("heartbeat", 0))
+    live = [
+        s
+        for s in snaps
+        if not s.get("stopped") and newest.get("heartbeat", 0) - s.get("heartbeat", 0) < stale_after
+    ]
+    states: dict[tuple[str, str], dict[str, Any]] = {}
+    for snap in live:
+        for state in snap.get("states", []):
+            key = (state["pipeline"], state["source"])
+            best = states.setdefault(key, state)
+            if STATE_RANK.get(state.get("status", ""), 0) > STATE_RANK.get(
+                best.get("status", ""), 0
+            ):
+                states[key] = best = {**state, "next_run": best.get("next_run")}
+            runs = [x for x in (best.get("next_run"), state.get("next_run")) if x is not None]
+            best["next_run"] = min(runs) if runs else None
+    return {**newest, "states": list(states.values()), "pids": [s["pid"] for s in live]}
 
 
 def abandon(store: Store, command_id: int, outcome: str) -> bool:
@@ -173,4 +211,4 @@ def abandon(store: Store, command_id: int, outcome: str) -> bool:
             "WHERE id = ? AND status = 'pending'",
             (outcome, utc_now(), command_id),
         )
-    return cur.rowcount == 1
+    return bool(cur.rowcount == 1)

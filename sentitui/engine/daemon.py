@@ -24,10 +24,11 @@ from typing import Any
 from sentitui.config import ConfigError, PipelineConfig, load_pipelines
 from sentitui.engine import commands
 from sentitui.engine.engine import Engine
+from sentitui.engine.fleet import Fleet
 from sentitui.engine.watch import Continuous, Select
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent, LogLine, RunStats
 from sentitui.processing.redact import LOG_FORMAT, SafeFormatter
-from sentitui.store import Store
+from sentitui.store.backend import db_target, describe
 
 logger = logging.getLogger("sentitui")
 POLL = 0.5  # seconds between looks at the commands table
@@ -39,7 +40,11 @@ STOP_REASON = "stopped: the daemon is shutting down"
 
 
 def log_path_for(db_path: str | Path) -> Path:
-    return Path(os.environ.get("SENTITUI_LOG") or Path(db_path).with_suffix(".log"))
+    """$SENTITUI_LOG, else next to the SQLite file, else (a server) in the working folder."""
+    if os.environ.get("SENTITUI_LOG"):
+        return Path(os.environ["SENTITUI_LOG"])
+    target = db_target(db_path)
+    return Path("sentitui-daemon.log") if isinstance(target, str) else target.with_suffix(".log")
 
 
 def setup_logging(path: Path) -> logging.Handler:
@@ -110,7 +115,7 @@ class Daemon:
         selected: list[PipelineConfig],
         source_name: str | None,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = db_target(db_path)
         self.pipelines_dir = Path(pipelines_dir)
         self.select = selection(self.pipelines_dir, selected, source_name)
         pipelines = [s for p in selected if (s := self.select(p)) is not None]
@@ -129,6 +134,9 @@ class Daemon:
         engine = self.engine
         engine.subscribe(self._record)
         await engine.start()
+        # Several daemons may share the database: each run takes its source's lease.
+        engine.fleet = fleet = Fleet(engine.writer)
+        await fleet.join(self.snapshot, self._lease_lost)
         try:
             await engine.scorer.start_sheltered()
         except Exception:  # runs will meet (and retry) the broken pool themselves
@@ -136,7 +144,7 @@ class Daemon:
         logger.info(
             "daemon %d started on %s (pipelines: %s, log: %s)",
             os.getpid(),
-            self.db_path,
+            describe(self.db_path),
             self.pipelines_dir,
             log_path_for(self.db_path),
         )
@@ -167,14 +175,15 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await engine.writer.call(commands.fail_open, "the daemon stopped before finishing it")
         await self._flush(stopped=True)
+        closed = await fleet.leave()  # only this daemon's runs: others may still be going
+        # and any run of this process no lease covered (store/owner.py: by host and pid)
+        closed += await engine.writer.call(lambda store: store.close_open_runs("cancelled"))
         await engine.close()
-        store = Store(self.db_path)
-        try:
-            closed = store.close_open_runs("cancelled")
-        finally:
-            store.close()
         logger.info("daemon stopped (%d open run(s) marked cancelled)", closed)
         return 0
+
+    def _lease_lost(self, pipeline: str, source: str) -> None:
+        self.engine.stop_after_page(pipeline, source, "lease lost: another daemon took over")
 
     def _on_signal(self, sig: signal.Signals) -> None:
         # Flag the runs in flight at once, so none fetches past the page in hand
@@ -274,13 +283,16 @@ class Daemon:
         text = repr(data)
         now = time.time()
         if stopped or text != self._published[0] or now - self._published[1] >= HEARTBEAT:
-            await self.engine.writer.call(commands.publish, {**data, "heartbeat": now})
+            daemon_id = self.engine.fleet.daemon_id if self.engine.fleet else 0
+            await self.engine.writer.call(commands.publish, {**data, "heartbeat": now}, daemon_id)
             self._published = (text, now)
 
     async def _poll(self) -> None:
         while True:
             try:
-                for command in await self.engine.writer.call(commands.claim):
+                fleet = self.engine.fleet
+                daemon_id = fleet.daemon_id if fleet is not None else 0
+                for command in await self.engine.writer.call(commands.claim, None, daemon_id):
                     task = asyncio.create_task(self._execute(command), name=f"command {command.id}")
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)

@@ -10,13 +10,13 @@ import asyncio
 import json
 import logging
 import random
-import sqlite3
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sentitui.config import PipelineConfig
+from sentitui.engine.fleet import Fleet
 from sentitui.engine.resume import Backfill
 from sentitui.engine.runner import Runner, Transformed, transform
 from sentitui.engine.schedule import Clock, PrioritySlots, Schedule
@@ -30,13 +30,15 @@ from sentitui.models import (
     RunStarted,
     RunStats,
     SourceStatus,
+    Trigger,
 )
 from sentitui.net.http import FetchError, HttpClient
 from sentitui.processing.redact import safe_line
 from sentitui.processing.score import Scorer, default_workers
 from sentitui.sources import make_source
 from sentitui.sources.base import Source, SourceContext, parse_json
-from sentitui.store import PageWrite, StoreError
+from sentitui.store import PageWrite, database_errors
+from sentitui.store.backend import db_target
 
 logger = logging.getLogger("sentitui")
 
@@ -54,7 +56,7 @@ class Engine(EngineSurface):
         http: HttpClient | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = db_target(db_path)
         super().__init__({p.name: p for p in pipelines})
         self.http = http or HttpClient()
         # None: one scoring process per core (processing/score.py default_workers).
@@ -71,6 +73,7 @@ class Engine(EngineSurface):
         self._first_delay = 1.0
         self._started = False
         self._stopping: str | None = None  # stop_all(): runs not started yet end at once
+        self.fleet: Fleet | None = None  # set by a daemon: runs only under a lease
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -126,21 +129,25 @@ class Engine(EngineSurface):
 
     # ---- runs ------------------------------------------------------------------------
 
-    async def run_source(self, pipeline: str, source: str, trigger: str = "manual") -> RunStats:
+    async def run_source(self, pipeline: str, source: str, trigger: Trigger = "manual") -> RunStats:
         """Run one source until it has no more pages. A source never overlaps itself:
         if it is running already, this waits for and returns that run."""
         key = (pipeline, source)
         if key in self._running:
             return await asyncio.shield(self._running[key])
         task = asyncio.create_task(
-            self._run(pipeline, source, trigger), name=f"run {pipeline}/{source}"
+            self._leased(pipeline, source, trigger), name=f"run {pipeline}/{source}"
         )
         self._running[key] = task
         task.add_done_callback(lambda _: self._running.pop(key, None))
         return await asyncio.shield(task)
 
     async def run_pipelines(
-        self, names: Iterable[str] | None = None, *, source: str | None = None, trigger: str = "cli"
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        source: str | None = None,
+        trigger: Trigger = "cli",
     ) -> list[RunStats]:
         """Run the enabled sources of the named pipelines (all when None) concurrently."""
         jobs = []
@@ -165,7 +172,32 @@ class Engine(EngineSurface):
         self.state(pipeline, source).paused = paused
         self.set_status(pipeline, source, "paused" if paused else "idle")
 
-    async def _run(self, pipeline_name: str, source_name: str, trigger: str) -> RunStats:
+    async def _leased(self, pipeline: str, source: str, trigger: Trigger) -> RunStats:
+        """In a fleet only the daemon holding the source's lease runs it; the others skip
+        (a `cancelled` result naming the holder, with no run row)."""
+        if self.fleet is None:
+            return await self._run(pipeline, source, trigger)
+        # A scheduled run that would queue for a slot is left to an idler daemon: one
+        # holding leases it cannot start yet would starve the rest of the fleet.
+        busy = trigger != "manual" and self.fleet.peers > 0 and self._slots.busy
+        holder = "every run slot here is busy" if busy else None
+        holder = holder or await self.fleet.acquire(pipeline, source)
+        if holder is not None:
+            logger.debug("%s/%s: not run: %s", pipeline, source, holder)  # every tick: no event
+            return RunStats(
+                run_id=0,
+                pipeline=pipeline,
+                source=source,
+                trigger=trigger,
+                status="cancelled",
+                error=f"not run: {holder}",
+            )
+        try:
+            return await self._run(pipeline, source, trigger)
+        finally:
+            await self.fleet.release(pipeline, source)
+
+    async def _run(self, pipeline_name: str, source_name: str, trigger: Trigger) -> RunStats:
         async with self._slots.hold(urgent=trigger == "manual"):
             source = self.make_source(pipeline_name, source_name)
             stats: RunStats = await self.writer.call(
@@ -199,7 +231,7 @@ class Engine(EngineSurface):
                 stats.error = safe_line(stats.error) if stats.error else stats.error
                 try:
                     await self.writer.call(lambda store: store.finish_run(stats))
-                except (StoreError, sqlite3.Error) as exc:  # the run is told, not lost
+                except database_errors() as exc:  # the run is told, not lost
                     stats.status, stats.store_failed = "failed", True
                     stats.error = (
                         f"{stats.error + '; ' if stats.error else ''}run end not saved: {exc}"
@@ -363,7 +395,7 @@ class Engine(EngineSurface):
         for key in changed:
             running = self._running.get(key)
             if self.stop_after_page(*key, "settings changed; restarting") and running is not None:
-                trigger = "schedule" if self._scheduling else "manual"
+                trigger: Trigger = "schedule" if self._scheduling else "manual"
                 task = asyncio.create_task(
                     self._restart(key, running, trigger), name=f"restart {key[0]}/{key[1]}"
                 )
@@ -383,7 +415,7 @@ class Engine(EngineSurface):
         return event
 
     async def _restart(
-        self, key: tuple[str, str], running: asyncio.Task[RunStats], trigger: str
+        self, key: tuple[str, str], running: asyncio.Task[RunStats], trigger: Trigger
     ) -> None:
         await asyncio.gather(running, return_exceptions=True)
         if key[0] in self.pipelines and not self.state(*key).paused:
@@ -394,7 +426,7 @@ class Engine(EngineSurface):
 
     # ---- failed records --------------------------------------------------------------
 
-    async def retry_failed(self, ids: Iterable[int], trigger: str = "manual") -> RetryOutcome:
+    async def retry_failed(self, ids: Iterable[int], trigger: Trigger = "manual") -> RetryOutcome:
         """Re-run failed records from their raw payloads through parse/clean/score/load."""
         outcome = RetryOutcome()
         ids = list(ids)

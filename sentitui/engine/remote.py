@@ -3,7 +3,8 @@
 It has the public surface the console uses on `Engine`, but it starts no second
 engine: actions (pull, retry, ignore, pause, cancel) become rows in `commands` that
 the `run --watch` daemon carries out within a second, and the events the console
-draws from are synthesised by polling the database the daemon fills — the `runs`
+draws from are synthesised by reading the database the daemon fills — on SQLite
+every `poll` seconds, on PostgreSQL when a NOTIFY says a table changed — the `runs`
 table (RunStarted / RunProgress / RunFinished), its `events` table (log lines,
 config reports) and its published snapshot (source states, next runs). Preview
 fetches one page locally: it writes nothing.
@@ -36,11 +37,13 @@ from sentitui.models import (
     SourceStatus,
     is_source_status,
 )
-from sentitui.store import Store
+from sentitui.store import Store, fleet, postgres
+from sentitui.store.backend import db_target, describe, is_postgres
 
 logger = logging.getLogger("sentitui")
 T = TypeVar("T")
 POLL = 0.5
+IDLE = 5.0  # PostgreSQL: read at least this often even when no NOTIFY came
 DAEMON_TIMEOUT = 10.0  # seconds without a heartbeat before we say no daemon is running
 
 
@@ -76,11 +79,12 @@ class RemoteEngine(EngineSurface):
         poll: float = POLL,
         daemon_timeout: float = DAEMON_TIMEOUT,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = db_target(db_path)
         self.local: dict[str, PipelineConfig] = {p.name: p for p in pipelines}  # for preview
         super().__init__(dict(self.local))
         self.writer = StoreThread(self.db_path, name="sentitui-attach")
         self.daemon: dict[str, Any] | None = None  # the daemon's last published snapshot
+        self.fleet: list[dict[str, Any]] = []  # the daemons on this database (fleet.daemons)
         self.poll = poll
         self.daemon_timeout = daemon_timeout
         self._running: dict[tuple[str, str], int] = {}  # source -> its running run id
@@ -91,6 +95,9 @@ class RemoteEngine(EngineSurface):
         self._poller: asyncio.Task[None] | None = None
         self._previewer: Engine | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._listener: asyncio.Task[None] | None = None
+        self._changed = asyncio.Condition()  # notified on each NOTIFY (PostgreSQL)
+        self._generation = 0  # how many NOTIFYs have come
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -107,14 +114,17 @@ class RemoteEngine(EngineSurface):
         self._last_run, self._last_event, running = await self.writer.call(bookmarks)
         for row in running:  # runs already going when we attached
             self._apply_run(row, new=True)
+        if is_postgres(self.db_path):
+            self._listener = asyncio.create_task(self._listen(), name="attach listen")
         await self.poll_once()
         self._poller = asyncio.create_task(self._poll_loop(), name="attach poll")
 
     async def close(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            await asyncio.gather(self._poller, return_exceptions=True)
-            self._poller = None
+        for task in (self._poller, self._listener):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._poller = self._listener = None
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -164,7 +174,7 @@ class RemoteEngine(EngineSurface):
     async def wait(self, command_id: int) -> commands.Command:
         """Until the daemon marks the command done or failed; a command no daemon has
         claimed after `daemon_timeout` seconds without a heartbeat fails."""
-        since = time.monotonic()
+        since, seen = time.monotonic(), self._generation
         while True:
             command = await self.writer.call(commands.get, command_id)
             assert command is not None
@@ -177,7 +187,7 @@ class RemoteEngine(EngineSurface):
                 if await self.writer.call(commands.abandon, command_id, outcome):
                     command.status, command.outcome = "failed", outcome
                     return command
-            await asyncio.sleep(self.poll / 2)
+            seen = await self._next_change(self.poll / 2, seen)
 
     async def run_source(self, pipeline: str, source: str, trigger: str = "manual") -> RunStats:
         """Ask the daemon to pull one source now; returns that run once it has ended."""
@@ -289,13 +299,42 @@ class RemoteEngine(EngineSurface):
 
     # ---- polling: database rows -> engine events --------------------------------------
 
-    async def _poll_loop(self) -> None:
+    async def _listen(self) -> None:
+        """LISTEN on its own connection; reconnect after a lost network."""
+        assert isinstance(self.db_path, str)
         while True:
-            await asyncio.sleep(self.poll)
+            try:
+                async for _ in postgres.notifications(self.db_path):
+                    async with self._changed:
+                        self._generation += 1
+                        self._changed.notify_all()
+            except Exception as exc:
+                logger.warning("attach: LISTEN on %s failed: %s", describe(self.db_path), exc)
+            await asyncio.sleep(1.0)
+
+    async def _next_change(self, poll: float, seen: int) -> int:
+        """Until the daemon commits something after NOTIFY number `seen` (PostgreSQL;
+        at most IDLE seconds), or `poll` seconds (SQLite). Returns the number now."""
+        if self._listener is None:
+            await asyncio.sleep(poll)
+            return seen
+        async with self._changed:
+            try:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self._generation != seen), timeout=IDLE
+                )
+            except TimeoutError:
+                pass
+            return self._generation
+
+    async def _poll_loop(self) -> None:
+        seen = self._generation
+        while True:
+            seen = await self._next_change(self.poll, seen)
             try:
                 await self.poll_once()
             except Exception as exc:  # a locked or busy database: try again next time
-                logger.warning("attach: reading %s failed: %s", self.db_path, exc)
+                logger.warning("attach: reading %s failed: %s", describe(self.db_path), exc)
 
     async def poll_once(self) -> None:
         tracked = list(self._tracked)
@@ -306,6 +345,7 @@ class RemoteEngine(EngineSurface):
                 f"SELECT * FROM runs WHERE id > ? OR id IN ({marks}) ORDER BY id",
                 (self._last_run, *tracked),
             )
+            self.fleet = fleet.daemons(store, self.daemon_timeout)
             return runs, commands.events_after(store, self._last_event), commands.snapshot(store)
 
         runs, events, snap = await self.writer.call(read)
@@ -388,11 +428,11 @@ class RemoteEngine(EngineSurface):
         if alive != self._alive:
             self._alive = alive
             if alive:
-                self.log("INFO", f"attached to daemon {snap['pid']} on {self.db_path}")  # type: ignore[index]
+                self.log("INFO", f"attached to daemon {snap['pid']} on {describe(self.db_path)}")  # type: ignore[index]
             else:
                 self.log(
                     "WARNING",
-                    f"no `sentitui run --watch` is running on {self.db_path}: "
+                    f"no `sentitui run --watch` is running on {describe(self.db_path)}: "
                     "actions will wait for one",
                 )
         if snap is None:

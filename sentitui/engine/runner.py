@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from sentitui.net.http import AuthError, FetchError
 from sentitui.processing.batch import RecordRules, Rejected, process_records, reject_unscored
 from sentitui.processing.insight import public_handles
 from sentitui.sources.base import Source, SourceConfigError, SourceContext, dump_json
-from sentitui.store import PageWrite, StoreError, utc_now
+from sentitui.store import PageWrite, database_errors, utc_now
 
 if TYPE_CHECKING:
     from sentitui.engine.engine import Engine
@@ -187,7 +186,7 @@ class Runner:
             transformer.cancel()
             stats.status = "failed"
             stats.error = f"{type(exc).__name__}: {exc}"
-            stats.store_failed = isinstance(exc, StoreError | sqlite3.Error)
+            stats.store_failed = isinstance(exc, database_errors())
             self.log("ERROR", f"run failed: {stats.error}\n{traceback.format_exc(limit=5)}")
         return stats
 

@@ -63,6 +63,11 @@ class PrioritySlots:
                 self.release()  # we were handed a slot just as we were cancelled
             raise
 
+    @property
+    def busy(self) -> bool:
+        """Whether a run asking now would have to wait."""
+        return self._free <= 0 or bool(self._waiters)
+
     @contextlib.asynccontextmanager
     async def hold(self, urgent: bool = False) -> AsyncIterator[None]:
         await self.acquire(urgent)

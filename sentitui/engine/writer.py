@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sentitui.store import PageWrite, Store
+from sentitui.store.backend import db_target
 
 T = TypeVar("T")
 MAX_BATCH = 64
@@ -25,7 +26,7 @@ class StoreThread:
     the engine's Writer is one that also commits pages."""
 
     def __init__(self, db_path: str | Path, name: str = "sentitui-store") -> None:
-        self.db_path = Path(db_path)
+        self.db_path = db_target(db_path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._store: Store | None = None
 

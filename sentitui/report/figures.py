@@ -57,18 +57,21 @@ def _scope(store: Store, pipeline: str | None, since: str | None) -> None:
         posts.append(f"created_at >= {_literal(since)}")
         failed.append(f"created_at >= {_literal(since)}")
         runs.append(f"started_at >= {_literal(since)}")
+    # The tables' own schema: SQLite's "main", PostgreSQL's "public" (dialects differ).
+    schema = "main" if store.dialect.name == "sqlite" else "public"
     for table, clauses in (("posts", posts), ("failed_records", failed), ("runs", runs)):
         if clauses:
             store.conn.execute(
-                f"CREATE TEMP VIEW {table} AS SELECT * FROM main.{table} "
+                f"CREATE TEMP VIEW {table} AS SELECT * FROM {schema}.{table} "
                 f"WHERE {' AND '.join(clauses)}"
             )
     if posts:
         # The headline queries read the rollups: same-named temporary tables, filled from
         # the scoped posts by the writer's own rollup code, shadow them too.
         for table, columns in rollups.TABLES.items():
+            columns = columns.replace(" INTEGER ", f" {store.dialect.rollup_integer} ")
             store.conn.execute(f"CREATE TEMP TABLE {table} ({columns})")
-        rollups.apply(store.conn, "1 = 1", (), 1)
+        rollups.apply(store.conn, "1 = 1", (), 1, dialect=store.dialect)
 
 
 def _bucket_seconds(first: str | None, last: str | None) -> int:
@@ -89,9 +92,12 @@ def _bucket_seconds(first: str | None, last: str | None) -> int:
 
 def _alerts(store: Store) -> list[dict[str, Any]] | None:
     """Stored alert states, or None where this database has no alerts table yet."""
-    exists = store.conn.execute(
+    catalogue = (  # where each dialect lists its tables
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'"
-    ).fetchone()
+        if store.dialect.name == "sqlite"
+        else "SELECT 1 FROM information_schema.tables WHERE table_name = 'alerts'"
+    )
+    exists = store.conn.execute(catalogue).fetchone()
     return store.rows("SELECT * FROM alerts ORDER BY id") if exists else None
 
 

@@ -1,5 +1,6 @@
-"""The SQLite store: schema, migrations, the writer's batched commits, and the small
-query functions that the screens and the CLI use.
+"""The store: schema, migrations, the writer's batched commits, and the small
+query functions that the screens and the CLI use, on SQLite (the default) or
+PostgreSQL (`--db postgresql://…`, see backend.py, sql.py and postgres.py).
 
 One process-wide rule: only the engine's writer calls the `write_*`/`record_*`
 methods; everything else reads. WAL mode lets readers (the console, another
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,7 +36,9 @@ from sentitui.processing.redact import (
     safe_line,
 )
 from sentitui.store import rollups
+from sentitui.store.backend import Connection, DbTarget, DbUrl
 from sentitui.store.owner import Owner, is_alive, this_process
+from sentitui.store.sql import SQLITE, SqliteDialect, dialect_for
 
 # The pseudo segment key for posts.lang on the dashboard, in `stats` and the report.
 LANGUAGE_SEGMENT = "language"
@@ -113,6 +116,12 @@ def failure_fingerprint(failure: FailedRecord) -> str:
     else:
         key = f"{failure.stage}\0{failure.payload}"
     return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _dialect(db: sqlite_utils.Database) -> SqliteDialect:
+    """The SQL dialect of the database a migration is given: sqlite_utils' Database,
+    or postgres.SchemaDb (told apart without importing psycopg for SQLite users)."""
+    return dialect_for("sqlite" if isinstance(db, sqlite_utils.Database) else "postgresql")
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
@@ -253,18 +262,17 @@ def repair_implausible_created_at(db: sqlite_utils.Database) -> None:
     """Posts stored before the cleaner's date policy (processing/clean.py) may carry
     "no date" values such as 0001-01-01 or 9999-12-31, or no time at all: give them the
     time they were fetched and keep the value as written in segments.created_at_raw,
-    as the cleaner now does for new posts."""
+    as the cleaner now does for new posts. (The dialects' forms: store/sql.py.)"""
+    d = _dialect(db)
     db.execute(
         f"""
         UPDATE posts
-        SET segments = json_set(
-                CASE WHEN json_valid(segments) THEN segments ELSE '{{}}' END,
-                '$.{RAW_DATE_SEGMENT}', created_at),
+        SET segments = {d.json_set_text("segments", RAW_DATE_SEGMENT, "created_at")},
             created_at = fetched_at
         WHERE created_at IS NOT NULL
-          AND (created_at NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*'
+          AND ({d.not_iso_datetime("created_at")}
                OR created_at < ?
-               OR created_at > strftime('%Y-%m-%dT%H:%M:%SZ', fetched_at, '+1 day'))
+               OR created_at > {d.iso_plus_day("fetched_at")})
         """,
         (EARLIEST_PLAUSIBLE,),
     )
@@ -285,14 +293,50 @@ def _migrate_rollups(db: sqlite_utils.Database) -> None:
     store/rollups.py), filled once from the posts already stored. The full-text index
     is filled by the writer once per batch (one INSERT … SELECT) instead of a trigger
     per row: half the cost of a post's write was that trigger."""
-    rollups.create(db)
-    rollups.rebuild(db)
-    db.execute("DROP TRIGGER IF EXISTS posts_ai")
+    d = _dialect(db)
+    rollups.create(db, d)
+    rollups.rebuild(db, d)
+    db.execute(d.drop_trigger("posts_ai", "posts"))  # PostgreSQL never had it (a GIN index)
     # The Posts screen filters by source newest first: (source, created_at) reads one
     # page down the index where (source, label) sorted all of a source's posts (1.1 s
     # at 1M). Counts by source and label now come from the rollups.
     db.execute("DROP INDEX IF EXISTS idx_posts_source_label")
     db.execute("CREATE INDEX IF NOT EXISTS posts_source_created ON posts (source, created_at)")
+
+
+def _migrate_fleet(db: sqlite_utils.Database) -> None:
+    """A fleet of daemons on one database (store/fleet.py): `daemons`, `leases` (who
+    pulls a source now, until when) and `runs.daemon_id`. On PostgreSQL, commits to the
+    tables an attached console follows NOTIFY it (channel `sentitui`, the table's name)."""
+    db["daemons"].create(
+        {
+            "id": int,
+            "host": str,
+            "pid": int,
+            "started_at": str,
+            "heartbeat": float,
+            "stopped_at": str,
+            "sources": str,
+            "snapshot": str,
+        },
+        pk="id",
+    )
+    db["leases"].create(
+        {
+            "pipeline": str,
+            "source": str,
+            "daemon_id": int,
+            "acquired": float,
+            "expires": float,
+            "after_run": int,
+        },
+        pk=("pipeline", "source"),
+    )
+    db["runs"].add_column("daemon_id", int)
+    from sentitui.store import postgres
+
+    if isinstance(db, postgres.SchemaDb):
+        postgres.notify_on(db, ["runs", "events", "commands", "daemons", "meta"])
 
 
 # Each entry upgrades the schema by one version; never edit an entry once released.
@@ -304,6 +348,7 @@ MIGRATIONS = [
     repair_implausible_created_at,
     _migrate_run_owners,
     _migrate_rollups,
+    _migrate_fleet,
 ]
 
 
@@ -325,14 +370,30 @@ class StoreError(Exception):
     The message names the file and what to do; the CLI prints it and exits 2."""
 
 
+def database_errors() -> tuple[type[Exception], ...]:
+    """What a failed write raises on either backend: StoreError, sqlite3's errors and,
+    once psycopg is in use (imported only for PostgreSQL), psycopg's."""
+    psycopg = sys.modules.get("psycopg")
+    return (StoreError, sqlite3.Error) + ((psycopg.Error,) if psycopg is not None else ())
+
+
 class Store:
-    """A connection to one SQLite file. Cheap to open; open one per thread."""
+    """A connection to one SQLite file or PostgreSQL database. Cheap to open; open one
+    per thread."""
+
+    conn: Connection
 
     def __init__(
-        self, path: str | os.PathLike[str], *, check_same_thread: bool = True, migrate: bool = True
+        self, path: DbTarget, *, check_same_thread: bool = True, migrate: bool = True
     ) -> None:
-        self.path = Path(path)
+        self.url = DbUrl.parse(path)
+        self.dialect = dialect_for(self.url.backend)
         self._lock = threading.Lock()
+        if self.url.backend == "postgresql":
+            self._open_postgres(migrate)
+            return
+        assert self.url.path is not None
+        self.path = self.url.path
         try:
             if self.path.parent != Path(""):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -353,6 +414,24 @@ class Store:
         except sqlite3.Error as exc:
             conn.close()
             raise self._error(exc) from None
+
+    def _open_postgres(self, migrate: bool) -> None:
+        import psycopg
+
+        from sentitui.store import postgres
+
+        self.path = Path(self.url.display)  # only for messages: no password in it
+        try:
+            self.conn = postgres.connect(self.url.url)
+        except (psycopg.Error, OSError) as exc:
+            raise StoreError(f"database {self.url.display}: cannot connect: {exc}") from None
+        self.db = postgres.SchemaDb(self.conn)
+        try:
+            if migrate:
+                self.migrate()
+        except psycopg.Error as exc:
+            self.conn.close()
+            raise StoreError(f"database {self.url.display}: {exc}") from None
 
     def _error(self, exc: sqlite3.Error) -> StoreError:
         name = getattr(exc, "sqlite_errorname", "")
@@ -387,7 +466,8 @@ class Store:
 
     def migrate(self) -> None:
         with self.transaction():
-            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            for statement in self.dialect.bootstrap():
+                self.conn.execute(statement)
             version = int(self.meta("schema_version") or 0)
             for number, migration in enumerate(MIGRATIONS, start=1):
                 if number > version:
@@ -408,12 +488,12 @@ class Store:
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error). A file that cannot be written
         at all (read-only, its folder gone) raises StoreError naming it."""
         with self._lock:
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.execute(self.dialect.begin)
                 try:
                     yield self.conn
                 except BaseException:
@@ -428,23 +508,34 @@ class Store:
                     raise self._error(exc) from None
                 raise
 
+    @property
+    def key_base(self) -> Path:
+        """Where the author key's file is named from (store/author_key.py): the SQLite
+        file, or for PostgreSQL a name from the URL under the user's config folder."""
+        from sentitui.store.author_key import base_for_url
+
+        return self.url.path if self.url.path is not None else base_for_url(self.url.url)
+
     def author_secret(self) -> bytes:
         """Key for pseudonymising authors, kept outside the database (store/author_key.py).
         A key an older database holds is moved to the key file and wiped from the file."""
         from sentitui.store.author_key import META_KEY, AuthorKeyError, author_key
 
+        sqlite = self.dialect.name == "sqlite"
         try:
             with self.transaction() as conn:
                 legacy = self.meta(META_KEY)
-                key = author_key(self.path, legacy)
-                if legacy is not None:
+                key = author_key(self.key_base, legacy)
+                if legacy is not None and sqlite:
                     [(was,)] = conn.execute("PRAGMA secure_delete").fetchall()
                     conn.execute("PRAGMA secure_delete = ON")  # zero its bytes, not just unlink
                     conn.execute("DELETE FROM meta WHERE key = ?", (META_KEY,))
                     conn.execute(f"PRAGMA secure_delete = {int(was)}")
+                elif legacy is not None:  # PostgreSQL: VACUUM reclaims the dead row later
+                    conn.execute("DELETE FROM meta WHERE key = ?", (META_KEY,))
         except AuthorKeyError as exc:
             raise StoreError(str(exc)) from None
-        if legacy is not None:
+        if legacy is not None and sqlite:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and no copy left in the WAL
         register_secret(key)
         return key.encode()
@@ -454,13 +545,13 @@ class Store:
     def start_run(self, pipeline: str, source: str, trigger: Trigger) -> RunStats:
         owner = this_process()
         with self.transaction() as conn:
-            cur = conn.execute(
+            run_id = conn.execute(
                 "INSERT INTO runs (pipeline, source, trigger, started_at, status, "
-                "owner_host, owner_pid, owner_started) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                "owner_host, owner_pid, owner_started) VALUES (?, ?, ?, ?, 'running', ?, ?, ?) "
+                "RETURNING id",
                 (pipeline, source, trigger, utc_now(), owner.host, owner.pid, owner.started),
-            )
-        assert cur.lastrowid is not None  # an INSERT always sets it
-        return RunStats(run_id=cur.lastrowid, pipeline=pipeline, source=source, trigger=trigger)
+            ).fetchone()[0]
+        return RunStats(run_id=int(run_id), pipeline=pipeline, source=source, trigger=trigger)
 
     def write_pages(self, writes: Iterable[PageWrite]) -> list[tuple[int, int]]:
         """Commit several pages in one transaction; returns (loaded, duplicates) per page.
@@ -475,7 +566,10 @@ class Store:
         # count rows that never landed): totals per run are kept here until then.
         totals: dict[int, tuple[RunStats, list[int]]] = {}
         with self.transaction() as conn:
-            # Rows inserted below get ids above this one: the rollups add exactly those.
+            # Rows inserted below get ids above this one. On PostgreSQL another daemon may
+            # commit posts with higher ids while this transaction runs (READ COMMITTED:
+            # each statement sees them), so the new rows are those above it *of this
+            # batch's runs*: only one writer writes a run, so that is exact on both.
             last_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM posts").fetchone()[0]
             inserted = 0
             for write in writes:
@@ -486,10 +580,11 @@ class Store:
                 # rowcount of executemany sums sqlite3_changes(), which leaves out the
                 # FTS triggers' rows: exactly the posts inserted, ignored ones excluded.
                 cur = conn.executemany(
-                    "INSERT OR IGNORE INTO posts (pipeline, source, external_id, url, author_hash, "
+                    "INSERT INTO posts (pipeline, source, external_id, url, author_hash, "
                     "text, lang, created_at, fetched_at, polarity, subjectivity, label, feedback, "
                     "competitors, rating, segments, run_id, aspects, text_label) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
                     [_post_row(p, stats.run_id, now) for p in write.posts],
                 )
                 loaded = max(cur.rowcount, 0) if write.posts else 0
@@ -507,23 +602,25 @@ class Store:
                 )
                 results.append((loaded, duplicates))
             if inserted:
-                conn.execute(
-                    "INSERT INTO posts_fts (rowid, text) SELECT id, text FROM posts WHERE id > ?",
-                    (last_id,),
-                )
+                run_ids = sorted({w.stats.run_id for w in writes})
+                new_rows = f"posts.id > ? AND posts.run_id IN ({', '.join('?' * len(run_ids))})"
+                new_params = (last_id, *run_ids)
+                fts_fill = self.dialect.fts_fill(new_rows)
+                if fts_fill is not None:  # SQLite's FTS5 table; a GIN index on PostgreSQL
+                    conn.execute(fts_fill, new_params)
                 present = [
                     column
                     for column in rollups.JSON_COLUMNS
                     if any(getattr(p, column) for w in writes for p in w.posts)
                 ]
-                rollups.apply(conn, "posts.id > ?", (last_id,), 1, present)
+                rollups.apply(conn, new_rows, new_params, 1, present, self.dialect)
         for stats, (loaded, duplicates, failed) in totals.values():
             stats.loaded, stats.duplicates, stats.failed = loaded, duplicates, failed
         return results
 
     @staticmethod
     def _insert_failures(
-        conn: sqlite3.Connection, stats: RunStats, failures: list[FailedRecord], now: str
+        conn: Connection, stats: RunStats, failures: list[FailedRecord], now: str
     ) -> None:
         """A record that fails again on a later run updates its open (or ignored) row
         instead of adding a twin, so the open list stays one row per bad record. Meeting
@@ -572,7 +669,7 @@ class Store:
 
     @staticmethod
     def _set_cursor(
-        conn: sqlite3.Connection, pipeline: str, source: str, cursor: dict[str, Any], now: str
+        conn: Connection, pipeline: str, source: str, cursor: dict[str, Any], now: str
     ) -> None:
         conn.execute(
             "INSERT INTO source_state (pipeline, source, cursor, updated_at) VALUES (?, ?, ?, ?) "
@@ -613,8 +710,8 @@ class Store:
                 else:
                     conn.execute(
                         "UPDATE failed_records SET status = ?, updated_at = ?, "
-                        "attempts = attempts + (? = 'resolved') WHERE id = ?",
-                        (status, now, status, record_id),
+                        "attempts = attempts + ? WHERE id = ?",
+                        (status, now, int(status == "resolved"), record_id),
                     )
 
     def close_open_runs(self, status: str = "cancelled") -> int:
@@ -627,21 +724,37 @@ class Store:
                 "AND owner_host = ? AND owner_pid = ? AND owner_started = ?",
                 (status, utc_now(), owner.host, owner.pid, owner.started),
             )
-        return cur.rowcount
+        return int(cur.rowcount)
 
     def close_dead_runs(self) -> int:
         """Close as `interrupted` the `running` runs whose owner process has died
-        (killed, or stopped by a full disk before it could write their end); runs
-        from before owners were recorded count as dead."""
+        (killed, or stopped by a full disk before it could write their end).
+
+        On a database a fleet shares (store/fleet.py), other daemons' runs are theirs:
+        a run is closed here only when its owner is certainly dead (on this host, its
+        process gone); runs of other hosts are left to the lease takeover (a daemon
+        that takes an expired lease closes the runs its dead holder left). Runs from
+        before owners were recorded count as dead unless a live lease covers their
+        source (a daemon of an older version may be running them)."""
         rows = self.rows(
-            "SELECT id, owner_host, owner_pid, owner_started FROM runs WHERE status = 'running'"
+            "SELECT id, owner_host, owner_pid, owner_started, EXISTS (SELECT 1 FROM leases l "
+            "WHERE l.pipeline = runs.pipeline AND l.source = runs.source "
+            f"AND l.expires >= {self.dialect.now_epoch()}) AS leased "
+            "FROM runs WHERE status = 'running'"
         )
         dead = [
             (r["id"], r["owner_pid"])
             for r in rows
-            if r["owner_host"] is None
-            or not is_alive(
-                Owner(str(r["owner_host"]), int(r["owner_pid"] or 0), str(r["owner_started"] or ""))
+            if (r["owner_host"] is None and not r["leased"])
+            or (
+                r["owner_host"] is not None
+                and not is_alive(
+                    Owner(
+                        str(r["owner_host"]),
+                        int(r["owner_pid"] or 0),
+                        str(r["owner_started"] or ""),
+                    )
+                )
             )
         ]
         if not dead:
@@ -804,8 +917,7 @@ class Store:
         if since:
             params.append(since)
         return self.rows(
-            "SELECT source, strftime('%Y-%m-%dT%H:%M:%SZ', "
-            f"(CAST(strftime('%s', {time_column}) AS INTEGER) / ?) * ?, 'unixepoch') AS bucket, "
+            f"SELECT source, {self.dialect.time_bucket(time_column)} AS bucket, "
             "COUNT(*) AS posts, ROUND(AVG(polarity), 4) AS avg_polarity "
             f"FROM posts {where} GROUP BY source, bucket ORDER BY bucket, source",
             params,
@@ -831,7 +943,7 @@ class Store:
         words are ANDed). `before` is the (created_at, id) of the previous page's last
         row: paging by key reads one page down the index however deep it is."""
         where, params = self._posts_filter(query, source, label, feedback)
-        order = "ORDER BY created_at DESC, id DESC LIMIT ?"
+        order = f"ORDER BY created_at DESC{self.dialect.nulls_last}, id DESC LIMIT ?"
         if before is None:
             return self.rows(
                 f"SELECT * FROM posts {where} {order} OFFSET ?", (*params, limit, offset)
@@ -852,14 +964,13 @@ class Store:
             )
         return rows
 
-    @staticmethod
     def _posts_filter(
-        query: str | None, source: str | None, label: str | None, feedback: str | None
+        self, query: str | None, source: str | None, label: str | None, feedback: str | None
     ) -> tuple[str, list[Any]]:
         clauses, params = [], []
         if query:
-            clauses.append("posts.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
-            params.append(fts_query(query))
+            clauses.append(self.dialect.fts_match())
+            params.append(self.dialect.fts_query(query))
         for column, value in (("source", source), ("label", label), ("feedback", feedback)):
             if value:
                 clauses.append(f"posts.{column} = ?")
@@ -981,13 +1092,4 @@ def top_complaints_of(rows: Iterable[dict[str, Any]]) -> dict[Any, str]:
     return top
 
 
-def fts_query(text: str) -> str:
-    """User words -> a safe FTS5 query: each word quoted, so `-`, `:` or `"` cannot
-    break the syntax; a trailing `*` on a word keeps prefix search."""
-    terms = []
-    for word in text.split():
-        prefix = word.endswith("*")
-        word = word.rstrip("*").replace('"', '""')
-        if word:
-            terms.append(f'"{word}"' + ("*" if prefix else ""))
-    return " ".join(terms) or '""'
+fts_query = SQLITE.fts_query

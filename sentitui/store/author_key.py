@@ -5,7 +5,12 @@ list of candidate handles, so the HMAC key is never stored in it. It comes from,
 in this order:
 1. `SENTITUI_AUTHOR_KEY` (or the older `SENTITUI_SECRET`) in the environment;
 2. the key file: `SENTITUI_AUTHOR_KEY_FILE` if set, else `<database>.key` next to the
-   SQLite file, created on first use with mode 0600 (owner read/write only).
+   SQLite file, created on first use with mode 0600 (owner read/write only). A
+   PostgreSQL database has no file beside it: its key file is named from the URL's
+   database, host and port under the user's config folder
+   (`$XDG_CONFIG_HOME/sentitui/<db>@<host>-<port>.key`, see base_for_url), so every
+   daemon of a fleet on this machine finds the same key; on other machines set
+   SENTITUI_AUTHOR_KEY (or copy the file). `sentitui migrate` carries the key over.
 A database written before this rule holds its key in the `meta` table: on first open
 it is moved into the key file (hashes stay the same) and deleted from the database.
 """
@@ -13,8 +18,10 @@ it is moved into the key file (hashes stay the same) and deleted from the databa
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENV_KEYS = ("SENTITUI_AUTHOR_KEY", "SENTITUI_SECRET")
 KEY_FILE_ENV = "SENTITUI_AUTHOR_KEY_FILE"
@@ -28,6 +35,23 @@ class AuthorKeyError(Exception):
 def key_file_for(db_path: Path) -> Path:
     override = os.environ.get(KEY_FILE_ENV)
     return Path(override) if override else db_path.with_name(db_path.name + ".key")
+
+
+def base_for_url(url: str) -> Path:
+    """What key_file_for takes for a PostgreSQL URL (the password plays no part)."""
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/") or parts.username or "postgres"
+    name = f"{database}@{parts.hostname or 'local'}-{parts.port or 5432}"
+    config = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(config) / "sentitui" / re.sub(r"[^A-Za-z0-9@._-]", "_", name)
+
+
+def existing_key(db_path: Path) -> str | None:
+    """The key a database's readers would use now, without creating one."""
+    for name in ENV_KEYS:
+        if os.environ.get(name):
+            return os.environ[name]
+    return _read(key_file_for(db_path))
 
 
 def _read(path: Path) -> str | None:

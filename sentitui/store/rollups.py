@@ -21,16 +21,20 @@ them away (purge before deleting; rescore before updating, then +1 after). So a
 rollup is exactly the aggregate of the posts table at every commit.
 
 The SQL is plain (INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE, CASE, substr)
-except where a post's JSON columns are expanded: that uses SQLite's json_each, which a
-PostgreSQL backend replaces with jsonb_each / jsonb_array_elements_text.
+and written once for both backends, except where the dialects differ (store/sql.py):
+expanding a post's JSON columns (SQLite's json_each / json_extract, PostgreSQL's
+jsonb_each_text / jsonb_each / jsonb_array_elements_text and `->>`) and the width of
+the count columns (SQLite's INTEGER is 64-bit, PostgreSQL's is not: BIGINT there).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from sentitui.store.backend import Connection
+from sentitui.store.sql import SQLITE, SqliteDialect
 
 __all__ = [
     "GRAINS",
@@ -42,7 +46,8 @@ __all__ = [
 
 
 class Executes(Protocol):
-    """A sqlite3.Connection, or sqlite_utils' Database inside a migration."""
+    """A store connection (either backend), or the migration's database (sqlite_utils'
+    Database, postgres.SchemaDb)."""
 
     def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
 
@@ -57,17 +62,6 @@ GRAINS: dict[str, tuple[str, int]] = {
 _GRAIN_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 _LABEL = "COALESCE(posts.label, '')"
 _E4 = "CAST(ROUND(COALESCE({}, 0) * 10000) AS INTEGER)"  # polarity in ten-thousandths
-# A stored value that is not JSON (a row written by hand, an old bug) counts in the
-# totals but adds nothing to a JSON breakdown: it must never fail a write or a migration.
-_ASPECT = "CASE WHEN json_valid(a.value) THEN a.value END"
-_ASPECT_POLARITY = f"json_extract({_ASPECT}, '$.polarity')"
-_ASPECT_LABEL = f"COALESCE(json_extract({_ASPECT}, '$.label'), '')"
-
-
-def _each(column: str) -> str:
-    return f"json_each(CASE WHEN json_valid(posts.{column}) THEN posts.{column} ELSE '[]' END)"
-
-
 _FEEDBACK = "COALESCE(posts.feedback, '')"
 
 TABLES: dict[str, str] = {
@@ -107,9 +101,10 @@ _KEYS = {
 }
 
 
-def create(conn: Executes) -> None:
+def create(conn: Executes, dialect: SqliteDialect = SQLITE) -> None:
     """Create the rollup tables (the migration calls this, then `rebuild`)."""
     for table, columns in TABLES.items():
+        columns = columns.replace(" INTEGER ", f" {dialect.rollup_integer} ")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
 
 
@@ -119,9 +114,11 @@ JSON_COLUMNS = ("segments", "competitors", "aspects")
 LANGUAGE = "language"
 
 
-def _selects() -> list[tuple[str, str, str | None]]:
+def _selects(d: SqliteDialect) -> list[tuple[str, str, str | None]]:
     """(table, SELECT of key columns + count + polarity sum over `posts {where}`, the
-    JSON column it expands or None)."""
+    JSON column it expands or None), in dialect `d`."""
+    aspect_polarity = d.json_number("a.value", "polarity")
+    aspect_label = d.json_text("a.value", "label")
     count = f"? * COUNT(*), ? * SUM({_E4.format('posts.polarity')}), ? * COUNT(posts.polarity)"
     selects: list[tuple[str, str, str | None]] = [
         (
@@ -145,7 +142,7 @@ def _selects() -> list[tuple[str, str, str | None]]:
         (
             "rollup_segments",
             f"SELECT posts.pipeline, s.key, s.value, {_LABEL}, {count} "
-            f"FROM posts, {_each('segments')} AS s "
+            f"FROM posts, {d.json_object_texts('posts.segments', 's')} "
             f"WHERE s.value IS NOT NULL AND s.key != '{LANGUAGE}' AND ({{where}}) "
             "GROUP BY 1, 2, 3, 4",
             "segments",
@@ -159,25 +156,26 @@ def _selects() -> list[tuple[str, str, str | None]]:
         (
             "rollup_competitors",
             f"SELECT posts.pipeline, c.value, {_LABEL}, {count} "
-            f"FROM posts, {_each('competitors')} AS c "
+            f"FROM posts, {d.json_array_values('posts.competitors', 'c')} "
             "WHERE c.value IS NOT NULL AND ({where}) GROUP BY 1, 2, 3",
             "competitors",
         ),
         (
             "rollup_aspects",
             "SELECT posts.pipeline, '', '', a.key, "
-            f"{_ASPECT_LABEL}, "
-            f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}), ? * COUNT({_ASPECT_POLARITY}) "
-            f"FROM posts, {_each('aspects')} AS a "
+            f"COALESCE({aspect_label}, ''), "
+            f"? * COUNT(*), ? * SUM({_E4.format(aspect_polarity)}), ? * COUNT({aspect_polarity}) "
+            f"FROM posts, {d.json_object_rows('posts.aspects', 'a')} "
             "WHERE posts.aspects IS NOT NULL AND ({where}) GROUP BY 1, 4, 5",
             "aspects",
         ),
         (
             "rollup_aspects",
             "SELECT posts.pipeline, s.key, s.value, a.key, "
-            f"{_ASPECT_LABEL}, "
-            f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}), ? * COUNT({_ASPECT_POLARITY}) "
-            f"FROM posts, {_each('aspects')} AS a, {_each('segments')} AS s "
+            f"COALESCE({aspect_label}, ''), "
+            f"? * COUNT(*), ? * SUM({_E4.format(aspect_polarity)}), ? * COUNT({aspect_polarity}) "
+            f"FROM posts, {d.json_object_rows('posts.aspects', 'a')}, "
+            f"{d.json_object_texts('posts.segments', 's')} "
             f"WHERE posts.aspects IS NOT NULL AND s.value IS NOT NULL AND s.key != '{LANGUAGE}' "
             "AND ({where}) GROUP BY 1, 2, 3, 4, 5",
             "aspects",
@@ -185,9 +183,9 @@ def _selects() -> list[tuple[str, str, str | None]]:
         (
             "rollup_aspects",
             f"SELECT posts.pipeline, '{LANGUAGE}', posts.lang, a.key, "
-            f"{_ASPECT_LABEL}, "
-            f"? * COUNT(*), ? * SUM({_E4.format(_ASPECT_POLARITY)}), ? * COUNT({_ASPECT_POLARITY}) "
-            f"FROM posts, {_each('aspects')} AS a "
+            f"COALESCE({aspect_label}, ''), "
+            f"? * COUNT(*), ? * SUM({_E4.format(aspect_polarity)}), ? * COUNT({aspect_polarity}) "
+            f"FROM posts, {d.json_object_rows('posts.aspects', 'a')} "
             "WHERE posts.aspects IS NOT NULL AND posts.lang IS NOT NULL AND ({where}) "
             "GROUP BY 1, 3, 4, 5",
             "aspects",
@@ -196,7 +194,7 @@ def _selects() -> list[tuple[str, str, str | None]]:
     return selects
 
 
-_SELECTS = _selects()
+_SELECTS: dict[str, list[tuple[str, str, str | None]]] = {}
 
 
 def apply(
@@ -205,6 +203,7 @@ def apply(
     params: Sequence[Any],
     sign: int,
     json_columns: Iterable[str] = JSON_COLUMNS,
+    dialect: SqliteDialect = SQLITE,
 ) -> None:
     """Add (sign=1) or take away (sign=-1) the posts matching `where` (a condition on
     the `posts` table, with `params`) in every rollup; run it in the caller's
@@ -213,7 +212,9 @@ def apply(
     if sign not in (1, -1):
         raise ValueError(f"sign must be 1 or -1, not {sign}")
     expand = set(json_columns)
-    for table, select, column in _SELECTS:
+    if dialect.name not in _SELECTS:
+        _SELECTS[dialect.name] = _selects(dialect)
+    for table, select, column in _SELECTS[dialect.name]:
         if column is not None and column not in expand:
             continue
         keys = ", ".join(_KEYS[table])
@@ -230,17 +231,17 @@ def apply(
             conn.execute(f"DELETE FROM {table} WHERE posts <= 0")
 
 
-def rebuild(conn: Executes) -> None:
+def rebuild(conn: Executes, dialect: SqliteDialect = SQLITE) -> None:
     """Recompute every rollup from the posts table (after a migration or a repair)."""
     for table in TABLES:
         conn.execute(f"DELETE FROM {table}")
-    apply(conn, "1 = 1", (), 1)
+    apply(conn, "1 = 1", (), 1, dialect=dialect)
 
 
 # ---- reads ------------------------------------------------------------------------------
 
 
-def _rows(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+def _rows(conn: Connection, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
     cur = conn.execute(sql, tuple(params))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -259,7 +260,7 @@ _LABEL_SUMS = (
 )
 
 
-def totals(conn: sqlite3.Connection) -> tuple[int, float | None, int, int, int, int]:
+def totals(conn: Connection) -> tuple[int, float | None, int, int, int, int]:
     """(posts, average polarity, positive, neutral, negative, unscored) over every post."""
     row = conn.execute(
         f"SELECT SUM(posts) AS n, SUM(polarity_sum), SUM(scored), {_LABEL_SUMS} FROM rollup_totals"
@@ -268,7 +269,7 @@ def totals(conn: sqlite3.Connection) -> tuple[int, float | None, int, int, int, 
 
 
 def count_posts(
-    conn: sqlite3.Connection,
+    conn: Connection,
     pipeline: str | None = None,
     source: str | None = None,
     label: str | None = None,
@@ -289,7 +290,7 @@ def count_posts(
     return conn.execute(f"SELECT SUM(posts) FROM rollup_totals {where}", params).fetchone()[0] or 0
 
 
-def totals_by_source(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def totals_by_source(conn: Connection) -> list[dict[str, Any]]:
     rows = _rows(
         conn,
         f"SELECT pipeline, source, SUM(posts) AS posts, SUM(polarity_sum) AS total, SUM(scored) AS scored, {_LABEL_SUMS} "
@@ -313,7 +314,7 @@ def totals_by_source(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return out
 
 
-def feedback_split(conn: sqlite3.Connection) -> dict[str, int]:
+def feedback_split(conn: Connection) -> dict[str, int]:
     return {
         r["feedback"]: r["n"]
         for r in _rows(
@@ -324,13 +325,13 @@ def feedback_split(conn: sqlite3.Connection) -> dict[str, int]:
     }
 
 
-def segment_keys(conn: sqlite3.Connection) -> list[str]:
+def segment_keys(conn: Connection) -> list[str]:
     """The segment keys posts carry, then `language` when any post has one."""
     keys = [r[0] for r in conn.execute("SELECT DISTINCT key FROM rollup_segments ORDER BY key")]
     return [k for k in keys if k != LANGUAGE] + ([LANGUAGE] if LANGUAGE in keys else [])
 
 
-def segment_breakdown(conn: sqlite3.Connection, key: str) -> list[dict[str, Any]]:
+def segment_breakdown(conn: Connection, key: str) -> list[dict[str, Any]]:
     rows = _rows(
         conn,
         f"SELECT value AS segment, SUM(posts) AS posts, SUM(polarity_sum) AS total, SUM(scored) AS scored, {_LABEL_SUMS} "
@@ -370,7 +371,7 @@ def _epoch(bucket: object) -> int | None:
 
 
 def sentiment_over_time(
-    conn: sqlite3.Connection, bucket_seconds: int, since: str | None = None
+    conn: Connection, bucket_seconds: int, since: str | None = None
 ) -> list[dict[str, Any]]:
     """Posts and average polarity per source per `bucket_seconds` of `created_at`, from
     the coarsest grain that divides the bucket. `since` counts whole grain buckets (a
@@ -420,7 +421,7 @@ def sentiment_over_time(
     return out
 
 
-def posts_since(conn: sqlite3.Connection, since: str) -> int:
+def posts_since(conn: Connection, since: str) -> int:
     """Posts fetched in the minute of `since` or later (the console's rate)."""
     return (
         conn.execute(
@@ -431,7 +432,7 @@ def posts_since(conn: sqlite3.Connection, since: str) -> int:
     )
 
 
-def competitor_rows(conn: sqlite3.Connection, pipeline: str | None) -> list[dict[str, Any]]:
+def competitor_rows(conn: Connection, pipeline: str | None) -> list[dict[str, Any]]:
     where, params = ("WHERE pipeline = ?", [pipeline]) if pipeline else ("", [])
     rows = _rows(
         conn,
@@ -446,7 +447,7 @@ def competitor_rows(conn: sqlite3.Connection, pipeline: str | None) -> list[dict
 
 
 def aspect_rows(
-    conn: sqlite3.Connection, segment_key: str | None, pipeline: str | None
+    conn: Connection, segment_key: str | None, pipeline: str | None
 ) -> list[dict[str, Any]]:
     clauses, params = ["segment_key = ?"], [segment_key or ""]
     if pipeline:

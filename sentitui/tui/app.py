@@ -103,6 +103,7 @@ class SentiApp(App[None]):
         Binding("4", "show('logs')", "Logs", show=False),
         Binding("5", "show('posts')", "Posts", show=False),
         Binding("question_mark", "help", "Help"),
+        Binding("F", "fleet", "Fleet of daemons", show=False),
         Binding("ctrl+t", "toggle_dark", "Light/dark theme", show=False),
         Binding("q", "quit", "Quit"),
     ]
@@ -310,6 +311,12 @@ class SentiApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_fleet(self) -> None:
+        from sentitui.tui.screens.fleet import FleetScreen
+
+        if not isinstance(self.screen, FleetScreen):
+            self.push_screen(FleetScreen())
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

@@ -1,0 +1,355 @@
+"""A fleet of `sentitui run --watch` daemons on one PostgreSQL (issue 15's done-when).
+
+Three real daemon processes pull four sources of a local paged API that keeps
+publishing; one is killed with SIGKILL while it holds a source. The API records which
+daemon asked (a header set from each daemon's environment) and when, so the test can
+check that every post was stored exactly once, that every source went on being pulled
+after the kill, and that no two daemons ever fetched the same source at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+from test_daemon import until
+
+from sentitui.store import Store
+
+SOURCES = ("alpha", "beta", "gamma", "delta")
+PAGE = 5
+TTL = 3.0  # seconds: how soon the killed daemon's sources move to another
+
+PIPELINE = """
+    [pipeline]
+    name = "fleet"
+    schedule = "1s"
+"""
+SOURCE = """
+    [[source]]
+    name = "{name}"
+    kind = "json_api"
+    url = "{base}/feed/{name}"
+    records = "items"
+    headers = {{ X-Daemon = "${{DAEMON_NAME}}" }}
+    pagination = {{ type = "cursor", cursor_path = "next", param = "after" }}
+    incremental = {{ param = "since", field = "id" }}
+    [source.fields]
+    id = "id"
+    text = "text"
+"""
+
+
+@dataclass
+class Feeds:
+    """Paged feeds that grow while the test runs; every request is logged with who
+    asked and when it started and ended."""
+
+    published: dict[str, list[int]] = field(default_factory=lambda: {s: [] for s in SOURCES})
+    asked: list[tuple[str, str, float, float]] = field(default_factory=list)
+    in_flight: dict[str, set[str]] = field(default_factory=lambda: {s: set() for s in SOURCES})
+    overlaps: list[str] = field(default_factory=list)
+
+    def publish(self, n: int) -> None:
+        for source, ids in self.published.items():
+            ids.extend(range(len(ids) + 1, len(ids) + n + 1))
+            del source
+
+    async def handle(self, request: web.Request) -> web.Response:
+        name, who = request.match_info["name"], request.headers.get("X-Daemon", "?")
+        started = time.monotonic()
+        others = self.in_flight[name] - {who}
+        if others:
+            self.overlaps.append(f"{who} fetched {name} while {sorted(others)} did")
+        self.in_flight[name].add(who)
+        try:
+            after = int(request.query.get("after") or request.query.get("since") or 0)
+            newer = [i for i in self.published[name] if i > after]
+            page = newer[:PAGE]
+            await asyncio.sleep(0.05)  # a real API takes a moment: runs span many requests
+            body = {
+                "items": [{"id": i, "text": f"AquaSilk {name} post {i} is lovely"} for i in page],
+                "next": str(page[-1]) if len(newer) > PAGE else None,
+            }
+            return web.json_response(body)
+        finally:
+            self.in_flight[name].discard(who)
+            self.asked.append((name, who, started, time.monotonic()))
+
+
+def start_daemon(tmp_path: Path, url: str, name: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sentitui.cli", "run", "--watch", "--db", url]
+        + ["--pipelines", str(tmp_path / "pipelines")],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / f"{name}.stderr").open("ab"),
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "DAEMON_NAME": name,
+            "SENTITUI_LOG": str(tmp_path / f"{name}.log"),
+            "SENTITUI_LEASE_TTL": str(TTL),
+        },
+    )
+
+
+def rows(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    store = Store(url, migrate=False)
+    try:
+        return [tuple(r) for r in store.conn.execute(sql, params).fetchall()]
+    except Exception:  # the first daemon has not created the tables yet
+        return []
+    finally:
+        store.close()
+
+
+async def test_three_daemons_share_sources_and_survive_a_kill(tmp_path, serve, pg_url):
+    feeds = Feeds()
+    app = web.Application()
+    app.router.add_get("/feed/{name}", feeds.handle)
+    server = await serve(app)
+    text = PIPELINE + "".join(SOURCE.format(name=s, base=server.url) for s in SOURCES)
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "fleet.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+
+    feeds.publish(12)
+    publishing = True
+
+    async def keep_publishing() -> None:
+        while publishing:
+            feeds.publish(2)
+            await asyncio.sleep(0.2)
+
+    publisher = asyncio.create_task(keep_publishing())
+    names = ("a", "b", "c")
+    procs = {n: start_daemon(tmp_path, pg_url, n) for n in names}
+    try:
+        # Wait for a daemon that holds a source right now, and kill it mid-run.
+        def holding() -> list[tuple[object, ...]]:
+            return rows(
+                pg_url,
+                "SELECT d.pid FROM leases l JOIN daemons d ON d.id = l.daemon_id "
+                "WHERE d.stopped_at IS NULL",
+            )
+
+        await until(lambda: len({w for _, w, _, _ in feeds.asked}) == 3, "all three pulling")
+        await until(lambda: bool(holding()), "a daemon holding a lease", timeout=30)
+        victim_pid = int(holding()[0][0])  # type: ignore[arg-type]
+        victim = next(n for n, p in procs.items() if p.pid == victim_pid)
+        procs[victim].send_signal(signal.SIGKILL)
+        procs[victim].wait()
+        killed_at = time.monotonic()
+
+        # The survivors keep every source flowing, the dead daemon's ones after its TTL.
+        def pulled_since_kill() -> set[str]:
+            return {s for s, w, start, _ in feeds.asked if w != victim and start > killed_at}
+
+        await until(
+            lambda: pulled_since_kill() == set(SOURCES), "every source pulled again", timeout=60
+        )
+        await until(
+            lambda: time.monotonic() > killed_at + 2 * TTL, "the survivors to go on a while"
+        )
+        publishing = False
+        await publisher
+        total = sum(len(ids) for ids in feeds.published.values())
+
+        def stored() -> int:
+            return int(rows(pg_url, "SELECT COUNT(*) FROM posts")[0][0])  # type: ignore[arg-type]
+
+        await until(lambda: stored() == total, f"all {total} posts stored", timeout=90)
+        for name in names:
+            if name != victim:
+                procs[name].send_signal(signal.SIGTERM)
+                assert procs[name].wait(timeout=60) == 0
+    finally:
+        publishing = False
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        await asyncio.gather(publisher, return_exceptions=True)
+
+    # Every published post exactly once (the unique key forbids twins; count each id).
+    per_source = dict(
+        rows(pg_url, "SELECT source, COUNT(DISTINCT external_id) FROM posts GROUP BY source")
+    )
+    assert per_source == {s: len(ids) for s, ids in feeds.published.items()}
+    assert stored() == total
+    # No two daemons ever fetched one source at once, by the API's own clock.
+    assert feeds.overlaps == []
+    for source in SOURCES:
+        spans = sorted((start, end, who) for s, who, start, end in feeds.asked if s == source)
+        for (_, end, who), (start, _, other) in zip(spans, spans[1:], strict=False):
+            assert who == other or end <= start, f"{source}: {who} and {other} overlapped"
+    # The runs say who ran them; one the kill cut short is `interrupted`, none is left open.
+    statuses = dict(rows(pg_url, "SELECT status, COUNT(*) FROM runs GROUP BY status"))
+    assert set(statuses) <= {"ok", "interrupted", "cancelled"}, statuses  # cancelled: SIGTERM
+    for (error,) in rows(pg_url, "SELECT error FROM runs WHERE status = 'interrupted'"):
+        assert "another daemon took over" in str(error)
+    ran = {r[0] for r in rows(pg_url, "SELECT DISTINCT daemon_id FROM runs WHERE status = 'ok'")}
+    assert len(ran) >= 2
+    fleet = rows(pg_url, "SELECT pid, stopped_at FROM daemons ORDER BY id")
+    assert sorted(p.pid for p in procs.values()) == sorted(int(r[0]) for r in fleet)  # type: ignore[arg-type]
+    assert [r for r in fleet if r[1] is None] == [(victim_pid, None)]
+
+
+async def test_attached_console_sees_the_fleet_and_hears_notify_not_polling(
+    tmp_path, serve, pg_url, monkeypatch
+):
+    from sentitui.config import load_pipelines
+    from sentitui.engine import remote
+    from sentitui.engine.remote import RemoteEngine
+    from sentitui.models import RunFinished
+
+    feeds = Feeds()
+    feeds.publish(7)
+    app = web.Application()
+    app.router.add_get("/feed/{name}", feeds.handle)
+    server = await serve(app)
+    text = PIPELINE.replace('schedule = "1s"', "") + SOURCE.format(name="alpha", base=server.url)
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "fleet.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    procs = [start_daemon(tmp_path, pg_url, n) for n in ("a", "b")]
+    # Reading on a timer would take a minute: what arrives sooner came by NOTIFY.
+    monkeypatch.setattr(remote, "IDLE", 60.0)
+    monkeypatch.setenv("DAEMON_NAME", "console")  # the console only reads the file
+    console = RemoteEngine(pg_url, load_pipelines(tmp_path / "pipelines"), poll=60.0)
+    finished: list[RunFinished] = []
+    console.subscribe(lambda e: finished.append(e) if isinstance(e, RunFinished) else None)
+    try:
+        await until(
+            lambda: len(rows(pg_url, "SELECT id FROM daemons WHERE heartbeat IS NOT NULL")) == 2,
+            "two daemons registered",
+        )
+        await console.start()
+        await until(lambda: console.daemon_alive, "a daemon heartbeat heard")
+        await until(lambda: len([d for d in console.fleet if d["alive"]]) == 2, "fleet shown")
+        stats = await asyncio.wait_for(console.run_source("fleet", "alpha"), timeout=30)
+        assert (stats.status, stats.loaded) == ("ok", 7)
+        await until(lambda: [e.stats.run_id for e in finished] == [stats.run_id], "run event")
+        [(daemon_id,)] = rows(pg_url, "SELECT daemon_id FROM runs WHERE id = ?", (stats.run_id,))
+        assert daemon_id in {d["id"] for d in console.fleet}
+        assert {d["pid"] for d in console.fleet} == {p.pid for p in procs}
+        asked_by = {who for _, who, _, _ in feeds.asked}
+        assert len(asked_by) == 1  # one daemon pulled it, not both
+    finally:
+        await console.close()
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
+
+
+async def test_fleet_dialog_lists_daemons_their_sources_and_who_ran_each_run(db_url):
+    from textual.widgets import DataTable
+
+    from sentitui.store import fleet
+    from sentitui.tui.app import SentiApp
+    from sentitui.tui.screens.fleet import FleetScreen
+
+    store = Store(db_url)
+    first = fleet.register(store, "host-a", 101)
+    second = fleet.register(store, "[bold]host-b[/]", 202)  # drawn as written
+    assert fleet.acquire(store, first, "launch", "shop", 30.0) is None
+    assert fleet.acquire(store, second, "launch", "shop", 30.0) == first  # held: no
+    run = store.start_run("launch", "shop", "schedule")
+    run.status = "ok"
+    store.finish_run(run)
+    fleet.heartbeat(store, first, 30.0)
+    fleet.heartbeat(store, second, 30.0)
+    store.close()
+
+    app = SentiApp(db_url, [], theme="textual-dark")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("F")
+        await pilot.pause()
+        assert isinstance(app.screen, FleetScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        daemons = app.screen.query_one("#fleet-daemons", DataTable)
+        rows = {
+            str(daemons.get_row(key)[1]): [str(c) for c in daemons.get_row(key)]
+            for key in daemons.rows
+        }
+        assert rows["host-a"][2] == "101" and rows["host-a"][5] == "alive"
+        assert rows["host-a"][6] == "launch/shop"
+        assert rows["[bold]host-b[/]"][6] == "-"
+        runs = app.screen.query_one("#fleet-runs", DataTable)
+        assert [str(c) for c in runs.get_row(str(run.run_id))][5] == "host-a pid 101"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, FleetScreen)
+
+
+def test_a_lease_goes_to_one_daemon_and_moves_only_once_it_lapses(db_url):
+    from sentitui.engine import commands
+    from sentitui.store import fleet
+
+    store = Store(db_url)
+    a, b = fleet.register(store, "host", 1), fleet.register(store, "host", 2)
+    assert fleet.acquire(store, a, "p", "s", 30.0) is None
+    assert fleet.acquire(store, b, "p", "s", 30.0) == a  # held: b must not pull it
+    assert fleet.acquire(store, a, "p", "s", 30.0) is None  # a renews its own
+    run = store.start_run("p", "s", "schedule")
+    pull = commands.submit(store, "pull", "p", "s")
+    assert commands.claim(store, daemon_id=b) == []  # left for the holder
+    assert [c.id for c in commands.claim(store, daemon_id=a)] == [pull]
+
+    assert fleet.heartbeat(store, a, -1.0)[0] == [("p", "s")]  # a stalls: its lease lapses
+    assert fleet.heartbeat(store, b, 30.0) == ([], 1)  # b holds nothing, sees one peer
+    assert fleet.holder(store, "p", "s") is None
+    assert fleet.acquire(store, b, "p", "s", 30.0) is None  # b takes the source over
+    [row] = store.rows("SELECT status, daemon_id, error FROM runs WHERE id = ?", (run.run_id,))
+    assert (row["status"], row["daemon_id"]) == ("interrupted", a)
+    assert "another daemon took over" in row["error"]
+    assert fleet.heartbeat(store, a, 30.0)[0] == []  # a learns it lost the source
+    assert fleet.holder(store, "p", "s") == b
+
+    fleet.release(store, b, "p", "s")
+    assert fleet.holder(store, "p", "s") is None
+    fleet.leave(store, a)
+    assert [d["id"] for d in fleet.daemons(store, 30.0)] == [b]
+
+
+async def test_run_once_on_a_shared_server_leaves_alone_a_source_a_daemon_holds(
+    tmp_path, serve, pg_url
+):
+    import json
+
+    from sentitui.store import fleet
+
+    feeds = Feeds()
+    feeds.publish(3)
+    app = web.Application()
+    app.router.add_get("/feed/{name}", feeds.handle)
+    server = await serve(app)
+    text = PIPELINE + "".join(SOURCE.format(name=s, base=server.url) for s in ("alpha", "beta"))
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "fleet.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    store = Store(pg_url)
+    elsewhere = fleet.register(store, "elsewhere", 999)
+    assert fleet.acquire(store, elsewhere, "fleet", "alpha", 120.0) is None
+    store.close()
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "sentitui.cli", "run", "--once", "--json", "--db", pg_url),
+        *("--pipelines", str(tmp_path / "pipelines")),
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "DAEMON_NAME": "cli"},
+        cwd=tmp_path,
+    )
+    stdout, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
+    runs = {r["source"]: r for r in json.loads(stdout)["runs"]}
+    assert (runs["beta"]["status"], runs["beta"]["loaded"]) == ("ok", 3)
+    assert runs["alpha"]["status"] == "cancelled"
+    assert f"daemon {elsewhere} is pulling it" in runs["alpha"]["error"]
+    assert {source for source, *_ in feeds.asked} == {"beta"}
+    assert rows(pg_url, "SELECT id FROM daemons WHERE stopped_at IS NULL") == [(elsewhere,)]
