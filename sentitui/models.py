@@ -131,7 +131,9 @@ class RunFinished(EngineEvent):
     stats: RunStats
 
 
-SourceStatus = Literal["idle", "running", "backing_off", "failed", "paused", "cancelled"]
+SourceStatus = Literal[
+    "idle", "running", "streaming", "backing_off", "failed", "paused", "cancelled"
+]
 
 
 @dataclass(slots=True, frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 from sentitui.config import PipelineConfig
 from sentitui.engine.runner import Runner, Transformed, transform
 from sentitui.engine.schedule import Clock, PrioritySlots, Schedule
+from sentitui.engine.streaming import StreamRunner
 from sentitui.engine.surface import EngineSurface
 from sentitui.engine.writer import Writer
 from sentitui.models import (
@@ -31,7 +32,7 @@ from sentitui.models import (
 )
 from sentitui.net.http import FetchError, HttpClient
 from sentitui.processing.score import Scorer
-from sentitui.sources import make_source
+from sentitui.sources import is_streaming, make_source
 from sentitui.sources.base import Source, SourceContext, parse_json
 from sentitui.store import PageWrite
 
@@ -178,7 +179,8 @@ class Engine(EngineSurface):
             self.set_status(pipeline_name, source_name, "running")
             self.log("INFO", f"run {stats.run_id} started ({trigger})", pipeline_name, source_name)
 
-            runner = Runner(
+            streaming = trigger in ("watch", "schedule") and is_streaming(source.config)
+            runner = (StreamRunner if streaming else Runner)(
                 self,
                 source,
                 stats,
@@ -242,6 +244,8 @@ class Engine(EngineSurface):
                 key = (pipeline.name, config.name)
                 schedule = self.schedule_of(*key)
                 if not config.enabled or schedule is None or key in self._schedules:
+                    continue
+                if is_streaming(config):  # kept open by the StreamKeeper instead
                     continue
                 self._schedules[key] = asyncio.create_task(
                     self._schedule_loop(*key, schedule, random.random() * first_delay),

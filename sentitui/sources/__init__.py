@@ -26,6 +26,13 @@ _KINDS: dict[str, tuple[str, str]] = {
     "youtube": ("sentitui.sources.presets.youtube", "YouTubeSource"),
     "instagram": ("sentitui.sources.presets.instagram", "InstagramSource"),
     "facebook": ("sentitui.sources.presets.facebook", "FacebookSource"),
+    # Push sources (sources/streams/): always streaming.
+    "bluesky_jetstream": ("sentitui.sources.streams.jetstream", "JetstreamSource"),
+}
+# Presets that stream with `stream = true`: the class that adds `stream()` to the preset.
+_STREAMS: dict[str, tuple[str, str]] = {
+    "mastodon": ("sentitui.sources.streams.mastodon", "MastodonStream"),
+    "x": ("sentitui.sources.streams.x", "XStream"),
 }
 
 
@@ -41,5 +48,16 @@ def source_class(kind: str) -> type:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+def is_streaming(config: SourceConfig) -> bool:
+    """Whether `run --watch` keeps this source's stream open instead of polling it."""
+    return config.kind == "bluesky_jetstream" or (
+        config.kind in _STREAMS and bool(config.options.get("stream"))
+    )
+
+
 def make_source(config: SourceConfig, pipeline: PipelineConfig) -> Source:
+    if config.kind in _STREAMS and config.options.get("stream"):
+        module_name, class_name = _STREAMS[config.kind]
+        cls = getattr(importlib.import_module(module_name), class_name)
+        return cls(config, pipeline)  # type: ignore[no-any-return]
     return source_class(config.kind)(config, pipeline)

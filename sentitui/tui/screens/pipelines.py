@@ -25,6 +25,7 @@ from sentitui.tui.widgets.text import cell, safe
 
 STATUS_STYLES = {
     "running": "bold cyan",
+    "streaming": "bold green",
     "backing_off": "bold yellow",
     "failed": "bold red",
     "paused": "dim",
@@ -190,7 +191,7 @@ class PipelinesScreen(SentiScreen):
             progress_text = "—"
         else:
             counts, progress_text = ("—", "—", "—"), "—"
-        if status == "backing_off" and state is not None:
+        if status in ("backing_off", "streaming") and state is not None:
             error = state.detail
         else:
             error = (last or {}).get("error") or (state.detail if state else "") or ""
