@@ -170,3 +170,14 @@ class ConfigInvalid(EngineEvent):
 
     path: str
     problems: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class AlertChanged(EngineEvent):
+    """An alert rule fired or resolved (engine/alerts.py); `bell`: its rule asks for one."""
+
+    pipeline: str
+    name: str
+    state: str  # firing | resolved
+    detail: str = ""
+    bell: bool = False

@@ -489,13 +489,33 @@ def failed_ignore(record_ids: tuple[int, ...], db_path: str) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--check", is_flag=True, help="check the alert rules now; exit 1 while one fires")
 @db_option
-def stats(as_json: bool, db_path: str) -> None:
+@pipelines_option
+def stats(as_json: bool, check: bool, db_path: str, pipelines_dir: str) -> None:
     """Totals by source and label, feedback split, open failures, recent runs."""
+    firing = None
+    if check:
+        from sentitui.cli.alerts import check_alerts
+
+        firing = check_alerts(open_existing_store(db_path), pipelines_dir)
     if as_json:
-        click.echo(json.dumps(_stats(db_path), ensure_ascii=False))
+        figures = _stats(db_path)
+        if firing is not None:
+            figures["alerts_firing"] = [
+                {k: a[k] for k in ("pipeline", "name", "kind", "detail", "fired_at")}
+                for a in firing
+            ]
+        click.echo(json.dumps(figures, ensure_ascii=False))
     else:
         _print_stats(db_path)
+        for alert in firing or []:
+            click.echo(
+                f"ALERT firing since {alert['fired_at']}: {alert['pipeline']}/{alert['name']}: "
+                f"{alert['detail']}"
+            )
+    if firing:
+        sys.exit(1)
 
 
 def _stats(db_path: str) -> dict[str, Any]:
@@ -658,3 +678,8 @@ async def _preview(
 from sentitui.cli_insight import register as _register_insight  # noqa: E402
 
 _register_insight(main, db_option, pipelines_option)
+
+# alerts (sentitui/cli/alerts.py)
+from sentitui.cli.alerts import register as _register_alerts  # noqa: E402
+
+_register_alerts(main, db_option, pipelines_option)

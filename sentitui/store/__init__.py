@@ -194,8 +194,33 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     db["failed_records"].create_index(["created_at"], index_name="failed_records_created")
 
 
+def _migrate_alerts(db: sqlite_utils.Database) -> None:
+    """Alerts (store/alerts.py): one row per pipeline's rule with its state (`ok`,
+    `firing`, `resolved`), so a restart neither forgets a firing alert nor sends it
+    again; the posts that triggered it (JSON) and how its last notification went."""
+    db["alerts"].create(
+        {
+            "pipeline": str,
+            "name": str,
+            "kind": str,
+            "state": str,
+            "value": float,
+            "detail": str,
+            "posts": str,
+            "fired_at": str,
+            "resolved_at": str,
+            "updated_at": str,
+            "notified_at": str,
+            "delivery_error": str,
+        },
+        pk=("pipeline", "name"),
+        defaults={"state": "ok"},
+    )
+    db["alerts"].create_index(["state"])
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
-MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3]
+MIGRATIONS = [_migrate_1, _migrate_2, _migrate_3, _migrate_alerts]
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
