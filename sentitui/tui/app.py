@@ -39,6 +39,7 @@ from sentitui.models import (
 )
 from sentitui.tui.commands import SentiCommands
 from sentitui.tui.events import EngineBatch, EngineUpdate, Key
+from sentitui.tui.screens.alerts import AlertsMonitor, AlertsScreen
 from sentitui.tui.screens.base import WIDE_COLUMNS
 from sentitui.tui.screens.dashboard import DashboardScreen
 from sentitui.tui.screens.failed import FailedScreen
@@ -86,6 +87,7 @@ class SentiApp(App[None]):
         "failed": FailedScreen,
         "logs": LogsScreen,
         "posts": PostsScreen,
+        "alerts": AlertsScreen,
     }
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
         (0, "-narrow"),
@@ -98,6 +100,7 @@ class SentiApp(App[None]):
         Binding("3", "show('failed')", "Failed records", show=False),
         Binding("4", "show('logs')", "Logs", show=False),
         Binding("5", "show('posts')", "Posts", show=False),
+        Binding("6", "show('alerts')", "Alerts", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+t", "toggle_dark", "Light/dark theme", show=False),
         Binding("q", "quit", "Quit"),
@@ -134,6 +137,7 @@ class SentiApp(App[None]):
         # the daemon claims a pull within a second): x then says so, not "not running".
         self.requested: set[Key] = set()
         self._unsubscribe: Any = None
+        self.firing_alerts: list[str] = []  # "pipeline/name" of firing alerts, for the header
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -157,6 +161,7 @@ class SentiApp(App[None]):
             f"pipeline(s), {len(self.sources())} source(s)",
         )
         await self.switch_mode("dashboard")
+        AlertsMonitor(self)
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -220,8 +225,13 @@ class SentiApp(App[None]):
         if batch.config_changed:
             self.config_version += 1
         self.screen.post_message(EngineUpdate(batch))
+        self.refresh_headers()
+
+    def refresh_headers(self) -> None:
         from sentitui.tui.widgets.chrome import StatusHeader
 
+        if not self.screen_stack:
+            return
         for header in self.screen.query(StatusHeader):
             header.refresh()
 
