@@ -181,3 +181,16 @@ class AlertChanged(EngineEvent):
     state: str  # firing | resolved
     detail: str = ""
     bell: bool = False
+
+
+@dataclass(slots=True, frozen=True)
+class StreamStats(EngineEvent):
+    """A streaming source's pace, about once a second while it streams: events per
+    second, when the last event arrived, and how far behind real time the newest
+    committed event is (`lag`, seconds; None before the first one)."""
+
+    pipeline: str
+    source: str
+    events_per_second: float
+    last_event_at: float | None = None
+    lag: float | None = None

@@ -160,6 +160,9 @@ def demo(db_path: str, port: int, keep: bool) -> None:
 )
 @click.option("--watch", "mode", flag_value="watch", help="run the schedules until interrupted")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON summary on stdout")
+@click.option(
+    "--metrics", "metrics", metavar="HOST:PORT", help="with --watch: Prometheus metrics at /metrics"
+)
 @db_option
 @pipelines_option
 def run(
@@ -167,10 +170,21 @@ def run(
     source_name: str | None,
     mode: str,
     as_json: bool,
+    metrics: str | None,
     db_path: str,
     pipelines_dir: str,
 ) -> None:
     """Run pipelines headless."""
+    address = None
+    if metrics is not None:
+        from sentitui.engine.metrics import MetricsError, parse_address
+
+        if mode != "watch":
+            fail_usage("--metrics needs --watch (a run --once ends before anyone scrapes it)")
+        try:
+            address = parse_address(metrics)
+        except MetricsError as exc:
+            fail_usage(str(exc))
     pipelines = load_or_exit(pipelines_dir)
     known = {p.name: p for p in pipelines}
     for name in pipeline_names:
@@ -185,7 +199,7 @@ def run(
     if mode == "watch":
         from sentitui.engine.daemon import run_daemon
 
-        sys.exit(run_daemon(db_path, Path(pipelines_dir), selected, source_name))
+        sys.exit(run_daemon(db_path, Path(pipelines_dir), selected, source_name, address))
     sys.exit(asyncio.run(_run(db_path, selected, source_name, as_json=as_json)))
 
 

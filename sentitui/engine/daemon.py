@@ -82,12 +82,16 @@ def run_daemon(
     pipelines_dir: Path,
     selected: list[PipelineConfig],
     source_name: str | None,
+    metrics: tuple[str, int] | None = None,
 ) -> int:
-    """Run until SIGINT/SIGTERM; returns the exit status (0 after a clean stop)."""
+    """Run until SIGINT/SIGTERM; returns the exit status (0 after a clean stop).
+    `metrics` (host, port): serve Prometheus metrics there (engine/metrics.py)."""
     handler = setup_logging(log_path_for(db_path))
 
     async def main() -> int:  # the engine is built inside the loop it runs on
-        return await Daemon(db_path, pipelines_dir, selected, source_name).run()
+        daemon = Daemon(db_path, pipelines_dir, selected, source_name)
+        daemon.metrics_address = metrics
+        return await daemon.run()
 
     try:
         return asyncio.run(main())
@@ -117,6 +121,7 @@ class Daemon:
         self._tasks: set[asyncio.Task[None]] = set()
         self._published: tuple[str, float] = ("", 0.0)
         self.started_at = time.time()
+        self.metrics_address: tuple[str, int] | None = None
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -125,6 +130,19 @@ class Daemon:
         engine = self.engine
         engine.subscribe(self._record)
         await engine.start()
+        metrics = None
+        if self.metrics_address is not None:
+            from sentitui.engine.metrics import Metrics, MetricsError
+
+            metrics = Metrics(engine)
+            try:
+                metrics.seed()
+                metrics.start(*self.metrics_address)
+            except MetricsError as exc:
+                logger.error("%s", exc)
+                await engine.close()
+                return 2
+            logger.info("metrics at http://%s:%d/metrics", *self.metrics_address)
         try:
             await engine.scorer.start_sheltered()
         except Exception:  # runs will meet (and retry) the broken pool themselves
@@ -163,6 +181,8 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await engine.writer.call(commands.fail_open, "the daemon stopped before finishing it")
         await self._flush(stopped=True)
+        if metrics is not None:
+            metrics.stop()
         await engine.close()
         store = Store(self.db_path)
         try:

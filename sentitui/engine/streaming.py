@@ -29,6 +29,7 @@ from sentitui.models import (
     RunProgress,
     RunStats,
     SourceStateChanged,
+    StreamStats,
 )
 from sentitui.net.http import AuthError, FetchError
 from sentitui.sources.base import SourceContext
@@ -77,6 +78,21 @@ class Batch:
         return waited >= CURSOR_AFTER
 
 
+def lag_of(cursor: dict[str, Any] | None, created: list[str | None]) -> float | None:
+    """Seconds between now and the newest event committed: its Jetstream `time_us`,
+    else the newest post's creation time."""
+    now = time.time()
+    if cursor and isinstance(cursor.get("time_us"), int):
+        return max(0.0, now - cursor["time_us"] / 1_000_000)
+    times = []
+    for text in created:
+        try:
+            times.append(datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            continue
+    return max(0.0, now - max(times)) if times else None
+
+
 class StreamRunner(Runner):
     """Runs a stream source until it is paused, stopped, or fails for good."""
 
@@ -91,6 +107,7 @@ class StreamRunner(Runner):
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUE_EVENTS)
         self.arrivals: deque[tuple[float, int]] = deque()
         self.last_event: float | None = None
+        self.lag: float | None = None  # seconds between now and the newest committed event
         self._status_at = 0.0
         producer = asyncio.create_task(self._produce(source, ctx, queue))
         batch = Batch()
@@ -169,6 +186,7 @@ class StreamRunner(Runner):
         if advanced is not None:
             self.cursor = new_cursor = advanced
         await self.engine.writer.write(PageWrite(stats, done.posts, failures, new_cursor))
+        self.lag = lag_of(batch.cursor, [p.created_at for p in done.posts]) or self.lag
         if new_cursor is not None:  # back-fills after a reconnect start from here
             ctx.cursor.clear()
             ctx.cursor.update(new_cursor)
@@ -211,12 +229,22 @@ class StreamRunner(Runner):
         if state.status != "streaming" or now - self._status_at < STATUS_EVERY:
             return
         self._status_at = now
+        rate = self.events_per_second()
+        self.engine.emit(
+            StreamStats(
+                pipeline=self.pipeline,
+                source=self.name,
+                events_per_second=rate,
+                last_event_at=self.last_event,
+                lag=self.lag,
+            )
+        )
         last = (
             datetime.fromtimestamp(self.last_event).strftime("%H:%M:%S")
             if self.last_event is not None
             else "none yet"
         )
-        self.set_status("streaming", f"{self.events_per_second():.1f} events/s · last event {last}")
+        self.set_status("streaming", f"{rate:.1f} events/s · last event {last}")
 
 
 class StreamKeeper:

@@ -48,7 +48,7 @@ def stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _epoch(text: str | None) -> float | None:
+def epoch(text: str | None) -> float | None:
     if not text:
         return None
     try:
@@ -119,7 +119,7 @@ def measure(store: Store, rule: AlertRule, now: float) -> Finding:
         return Finding(firing, round(share, 4), detail, posts)
     # volume_spike: this window against the same clock hours of the previous days
     count = store.conn.execute(f"SELECT COUNT(*) FROM posts WHERE {where}", params).fetchone()[0]
-    oldest = _epoch(
+    oldest = epoch(
         store.conn.execute(
             "SELECT MIN(created_at) FROM posts WHERE pipeline = ?", [rule.pipeline]
         ).fetchone()[0]
@@ -154,7 +154,7 @@ def _source_failing(store: Store, rule: AlertRule, now: float) -> Finding:
         streak.append(run)
     if not streak:
         return Finding(False, 0.0, "its last run did not fail")
-    since = _epoch(streak[-1]["started_at"]) or now
+    since = epoch(streak[-1]["started_at"]) or now
     failing = now - since
     error = " ".join(str(streak[0]["error"] or "").split())[:200]
     detail = f"{len(streak)} failed run(s) since {stamp(since)}: {error}"
