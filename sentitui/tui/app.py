@@ -242,7 +242,7 @@ class SentiApp(App[None]):
             counts[state.status] = counts.get(state.status, 0) + 1
         parts = [
             f"{counts[s]} {s.replace('_', ' ')}"
-            for s in ("running", "backing_off", "failed", "paused")
+            for s in ("running", "streaming", "backing_off", "failed", "paused")
             if counts.get(s)
         ]
         scheduled = any(getattr(s, "next_run", None) for s in self.engine.states.values())
@@ -252,7 +252,7 @@ class SentiApp(App[None]):
             "red"
             if counts.get("failed")
             else "yellow"
-            if counts.get("backing_off") or not counts.get("running")
+            if counts.get("backing_off") or not (counts.get("running") or counts.get("streaming"))
             else "cyan"
         )
         return "engine: " + ", ".join(parts), style
