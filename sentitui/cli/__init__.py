@@ -513,8 +513,10 @@ def stats(as_json: bool, check: bool, db_path: str, pipelines_dir: str) -> None:
         from sentitui.cli.alerts import check_alerts
 
         firing = check_alerts(open_existing_store(db_path), pipelines_dir)
+    credentials = _credentials(pipelines_dir)
     if as_json:
         figures = _stats(db_path)
+        figures["credentials"] = credentials
         if firing is not None:
             figures["alerts_firing"] = [
                 {k: a[k] for k in ("pipeline", "name", "kind", "detail", "fired_at")}
@@ -523,6 +525,11 @@ def stats(as_json: bool, check: bool, db_path: str, pipelines_dir: str) -> None:
         click.echo(json.dumps(figures, ensure_ascii=False))
     else:
         _print_stats(db_path)
+        for cred in credentials:
+            warn = " — renew it within the week" if cred["warning"] else ""
+            click.echo(
+                f"credential {cred['pipeline']}/{cred['source']}: {cred['credential']}{warn}"
+            )
         for alert in firing or []:
             click.echo(
                 f"ALERT firing since {alert['fired_at']}: {alert['pipeline']}/{alert['name']}: "
@@ -530,6 +537,16 @@ def stats(as_json: bool, check: bool, db_path: str, pipelines_dir: str) -> None:
             )
     if firing:
         sys.exit(1)
+
+
+def _credentials(pipelines_dir: str) -> list[dict[str, Any]]:
+    """Known credential expiries of the pipelines' sources (none without a folder that loads)."""
+    from sentitui.sources.credentials import expiries
+
+    try:
+        return expiries(load_pipelines(Path(pipelines_dir)))
+    except ConfigError:
+        return []
 
 
 def _stats(db_path: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from sentitui.sources.credentials import expiry_of
 from sentitui.tui.events import EngineUpdate, Key
 from sentitui.tui.queries import PipelinesData, load_pipelines
 from sentitui.tui.screens.base import SentiScreen
@@ -247,6 +248,13 @@ class PipelinesScreen(SentiScreen):
                 )
             if state is not None and state.detail:
                 text.append(f"  ·  {safe(state.detail)}")
+            expiry = expiry_of(pipeline, source, config.options)
+            if expiry is not None:
+                warn = expiry.warning()
+                text.append(
+                    f"\ncredential: {expiry.describe()}" + (" — renew it" if warn else ""),
+                    style="bold yellow" if warn else "dim",
+                )
             last = self.last_runs.get(selected)
             if last is not None:
                 ended = f" → {short_time(last['ended_at'])}" if last.get("ended_at") else ""
