@@ -25,6 +25,7 @@ from sentitui.engine import commands
 from sentitui.engine.engine import Engine
 from sentitui.engine.watch import Continuous, Select
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent, LogLine, RunStats
+from sentitui.sources import is_streaming
 from sentitui.store import Store
 
 logger = logging.getLogger("sentitui")
@@ -158,6 +159,8 @@ class Daemon:
             for source in pipeline.sources:
                 schedule = engine.schedule_of(pipeline.name, source.name)
                 watch = " + drop folder" if source.kind == "file" and source.get("watch") else ""
+                if is_streaming(source):
+                    schedule, watch = None, " (a stream, kept open)"
                 logger.info(
                     "%s/%s: %s%s",
                     pipeline.name,

@@ -131,7 +131,8 @@ async def sse_events(resp: aiohttp.ClientResponse) -> AsyncIterator[SseEvent]:
     """Server-sent events (the WHATWG event-stream format): `event:`/`data:`/`id:` fields,
     an event dispatched on a blank line, `:` comments (heartbeats) skipped. An event the
     connection cut off before its blank line is never dispatched."""
-    event, data, last_id = "message", [], None
+    event, last_id = "message", None
+    data: list[str] = []
     async for raw in lines(resp):
         line = raw.decode("utf-8", "replace")
         if line == "":

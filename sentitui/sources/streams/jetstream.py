@@ -160,7 +160,7 @@ class JetstreamSource(BaseSource):
             and commit.get("operation") == "create"
             and isinstance(commit.get("record"), dict)
         )
-        if wanted and self.matches(commit["record"]):
+        if wanted and isinstance(commit, dict) and self.matches(commit["record"]):
             last_cursor_page[0] = time.monotonic()
             return Page(records=[event], url=url, cursor=cursor)
         if time.monotonic() - last_cursor_page[0] >= CURSOR_EVERY:

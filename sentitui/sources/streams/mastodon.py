@@ -62,9 +62,9 @@ class MastodonStream(MastodonSource):
                     ctx.set_status("streaming", "connected")
                     async for event in sse_events(resp):
                         backoff.reset()
-                        page = self.page_of(event, url)
-                        if page is not None:
-                            yield page
+                        pushed = self.page_of(event, url)
+                        if pushed is not None:
+                            yield pushed
                     raise StreamDropped("the server closed the stream")
             except AuthError:
                 raise

@@ -96,9 +96,9 @@ class XStream(XSource):
                         backoff.reset()
                         if not line.strip():
                             continue  # keep-alive
-                        page = self.page_of(line, url, ctx)
-                        if page is not None:
-                            yield page
+                        pushed = self.page_of(line, url, ctx)
+                        if pushed is not None:
+                            yield pushed
                     raise StreamDropped("the server closed the stream")
             except AuthError:
                 raise
