@@ -324,3 +324,21 @@ async def test_killed_daemon_resumes_every_stream_from_its_cursor(
     assert sorted(ids(db, "masto")) == expected_ids
     assert sorted(ids(db, "x")) == expected_ids
     assert len(set(ids(db, "jet"))) == len(ids(db, "jet")) == total
+
+
+async def test_streams_take_no_run_slot(
+    social: tuple[FakeSocial, str, Any], write_pipeline: Any, make_engine: Any, db_path: Path
+) -> None:
+    fake, url, server = social
+    engine = make_engine(write_pipeline(pipeline_text(url, "masto", "jet")), max_concurrent_runs=1)
+    async with engine:
+        continuous = Continuous(engine, None)
+        await continuous.start()
+        try:
+            await until(lambda: fake.live("mastodon") and fake.live("jetstream"), "both streams")
+            post = fake.publish("aquasilk for both")
+            await until(lambda: post.id in ids(db_path, "masto"), "the post via SSE")
+            await until(lambda: len(ids(db_path, "jet")) == 1, "the post via the WebSocket")
+        finally:
+            await continuous.stop()
+            engine.stop_all("test over")

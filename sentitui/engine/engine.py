@@ -7,6 +7,7 @@ call its coroutines; it never imports Textual. One engine per process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -166,7 +167,14 @@ class Engine(EngineSurface):
         self.set_status(pipeline, source, "paused" if paused else "idle")
 
     async def _run(self, pipeline_name: str, source_name: str, trigger: str) -> RunStats:
-        async with self._slots.hold(urgent=trigger == "manual"):
+        # A stream runs for days: it takes no run slot, or four would starve every poll.
+        streaming = trigger in ("watch", "schedule") and is_streaming(
+            self.pipeline(pipeline_name).source(source_name)
+        )
+        slot = (
+            contextlib.nullcontext() if streaming else self._slots.hold(urgent=trigger == "manual")
+        )
+        async with slot:
             source = self.make_source(pipeline_name, source_name)
             stats = await self.writer.call(
                 lambda store: store.start_run(pipeline_name, source_name, trigger)
@@ -179,7 +187,6 @@ class Engine(EngineSurface):
             self.set_status(pipeline_name, source_name, "running")
             self.log("INFO", f"run {stats.run_id} started ({trigger})", pipeline_name, source_name)
 
-            streaming = trigger in ("watch", "schedule") and is_streaming(source.config)
             runner = (StreamRunner if streaming else Runner)(
                 self,
                 source,
