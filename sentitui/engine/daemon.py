@@ -331,7 +331,9 @@ class Daemon:
         args = command.args or {}
         if action in ("pull", "pull_pipeline", "pull_all"):
             if action == "pull":
-                engine.pipeline(pipeline).source(source)  # KeyError names what is unknown
+                config = engine.pipeline(pipeline).source(source)  # KeyError names the unknown
+                if is_streaming(config) and engine.is_running(pipeline, source):
+                    return True, "streaming: its posts arrive as they are written", None
                 runs = [await engine.run_source(pipeline, source, "manual")]
             else:
                 runs = await engine.run_pipelines(
