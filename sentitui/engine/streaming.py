@@ -163,9 +163,7 @@ class StreamRunner(Runner):
             async for page in source.stream(ctx):
                 await queue.put(page)
             await queue.put(END)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
+        except Exception as exc:
             await queue.put(exc)
 
     async def _commit(self, batch: Batch, ctx: SourceContext) -> Batch:
