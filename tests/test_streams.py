@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sqlite3
 import sys
 import time
@@ -342,3 +343,47 @@ async def test_streams_take_no_run_slot(
         finally:
             await continuous.stop()
             engine.stop_all("test over")
+
+
+async def test_a_stream_down_too_long_fails_its_run_and_fires_source_failing(
+    tmp_path: Path, write_pipeline: Any, make_engine: Any, db_path: Path
+) -> None:
+    from aiohttp import web
+
+    from sentitui.engine.alerts import AlertWatcher
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    text = pipeline_text(url, "jet").replace(
+        "stall_timeout = 1", "stall_timeout = 1\nfail_after = 0.5"
+    )
+    text += '\n[[alert]]\nname = "jet-down"\nkind = "source_failing"\nsource = "jet"\nfor = "1s"\n'
+    engine = make_engine(write_pipeline(text))
+    fake = FakeSocial()
+    runner = web.AppRunner(fake.app())
+    async with engine:
+        continuous = Continuous(engine, None)
+        await continuous.start()
+        try:
+            failed = await until(
+                lambda: rows(db_path, "SELECT error FROM runs WHERE status = 'failed'"),
+                "a failed stream run",
+            )
+            assert "disconnected for over 0.5s" in failed[0][0]
+            later = time.time() + 5  # the outage outlasts the rule's `for`
+            [fired] = await AlertWatcher(engine).check_now(now=later)
+            assert fired.state == "firing" and "failed run(s)" in fired.detail
+
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()  # the service is back
+            await until(lambda: fake.live("jetstream") == 1, "the stream again", timeout=400)
+            fake.publish("aquasilk is back")
+            await until(lambda: len(ids(db_path, "jet")) == 1, "a post after the outage")
+            [resolved] = await AlertWatcher(engine).check_now()
+            assert resolved.state == "resolved"
+        finally:
+            await continuous.stop()
+            engine.stop_all("test over")
+            await runner.cleanup()

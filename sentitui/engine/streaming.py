@@ -111,6 +111,8 @@ class StreamRunner(Runner):
         self._status_at = 0.0
         producer = asyncio.create_task(self._produce(source, ctx, queue))
         batch = Batch()
+        fail_after = float(source.config.options.get("fail_after", 300.0))
+        down_since: float | None = None  # while the source waits to reconnect
         try:
             while True:
                 timeout = TICK if batch.empty else max(0.0, FLUSH_AFTER - self._waited(batch))
@@ -133,6 +135,17 @@ class StreamRunner(Runner):
                     await self._commit(batch, ctx)
                     stats.status = "cancelled"
                     stats.error = state.stop_reason or "paused"
+                    break
+                if state.status != "backing_off":
+                    down_since = None
+                elif down_since is None:
+                    down_since = time.monotonic()
+                elif time.monotonic() - down_since > fail_after:
+                    # An outage shows in the runs table (and alerts) as failed runs.
+                    await self._commit(batch, ctx)
+                    stats.status = "failed"
+                    stats.error = f"disconnected for over {fail_after:g}s: {state.detail}"
+                    self.log("ERROR", f"stream failed: {stats.error}")
                     break
                 self._show_rate()
         except AuthError as exc:

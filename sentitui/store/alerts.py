@@ -140,15 +140,18 @@ def measure(store: Store, rule: AlertRule, now: float) -> Finding:
 
 
 def _source_failing(store: Store, rule: AlertRule, now: float) -> Finding:
-    """Fires when every finished run of the source since `failing_for` ago failed,
-    and the failing streak began at least that long ago."""
+    """Fires when the source's runs have all failed since a streak that began at least
+    `failing_for` ago. A run still going counts as healthy once it has fetched
+    something (a stream that reconnected and delivers), else it is not counted."""
     runs = store.rows(
-        "SELECT status, started_at, error FROM runs WHERE pipeline = ? AND source = ? "
-        "AND status != 'running' ORDER BY id DESC LIMIT 500",
+        "SELECT status, started_at, error, fetched FROM runs WHERE pipeline = ? AND source = ? "
+        "ORDER BY id DESC LIMIT 500",
         [rule.pipeline, rule.source],
     )
     streak = []
     for run in runs:
+        if run["status"] == "running" and not run["fetched"]:
+            continue
         if run["status"] != "failed":
             break
         streak.append(run)

@@ -36,6 +36,12 @@ STREAM_OPTIONS: dict[str, Option] = {
         doc="seconds without a byte (heartbeats count) before a stream reconnects",
         minimum=0.1,
     ),
+    "fail_after": Option(
+        (int, float),
+        default=300.0,
+        doc="seconds a stream may stay disconnected before its run ends failed (and restarts)",
+        minimum=0.1,
+    ),
     "max_backoff": Option(
         (int, float),
         default=60.0,
