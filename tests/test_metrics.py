@@ -20,6 +20,16 @@ from test_streams import WAIT, ids, pipeline_text, until
 
 from sentitui.cli import main
 
+FB = """
+[[source]]
+name = "fb"
+kind = "facebook"
+page_id = "1"
+token = "x"
+enabled = false
+token_expires = "2027-01-01"
+"""
+
 ALERT = """
 [[alert]]
 name = "sour"
@@ -48,7 +58,9 @@ async def test_metrics_endpoint_serves_the_daemons_figures(serve: Any, tmp_path:
     server = await serve(fake.app())
     folder = tmp_path / "pipelines"
     folder.mkdir()
-    (folder / "live.toml").write_text(pipeline_text(server.url, "masto") + ALERT, encoding="utf-8")
+    (folder / "live.toml").write_text(
+        pipeline_text(server.url, "masto") + FB + ALERT, encoding="utf-8"
+    )
     db, port = tmp_path / "live.db", free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -103,6 +115,10 @@ async def test_metrics_endpoint_serves_the_daemons_figures(serve: Any, tmp_path:
         assert 0 <= figures[("sentitui_stream_lag_seconds", where)] < 3600
         assert figures[("sentitui_source_last_success_timestamp_seconds", where)] > 0
         assert figures[("sentitui_fetch_seconds_count", (("host", "127.0.0.1"),))] >= 1
+        expiry = (("pipeline", "live"), ("renews", "false"), ("source", "fb"))
+        assert (
+            figures[("sentitui_credential_expiry_timestamp_seconds", expiry)] == 1798761600
+        )  # 2027-01-01T00:00Z
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 60) == 0
     finally:

@@ -14,6 +14,8 @@ are right whoever wrote them. Names:
 - sentitui_source_last_success_timestamp_seconds {pipeline, source}: the last ok run
   ended, or a stream last committed
 - sentitui_alert_firing {pipeline, alert}: 1 while the alert fires, else 0
+- sentitui_credential_expiry_timestamp_seconds {pipeline, source, renews}: when the
+  source's credential expires (renews="true": it renews itself)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from sentitui.models import EngineEvent, RunFinished, RunProgress, StreamStats
+from sentitui.sources.credentials import expiry_of
 from sentitui.store import Store
 from sentitui.store.alerts import epoch
 
@@ -81,6 +84,28 @@ class StoreCollector(Collector):
         yield alerts
 
 
+class CredentialCollector(Collector):
+    """Credential expiries the engine knows (settings, or tokens it obtained)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "sentitui_credential_expiry_timestamp_seconds",
+            "When the source's credential expires",
+            labels=["pipeline", "source", "renews"],
+        )
+        for pipeline in list(self.engine.pipelines.values()):
+            for source in pipeline.sources:
+                expiry = expiry_of(pipeline.name, source.name, source.options)
+                if expiry is not None and expiry.expires_at is not None:
+                    family.add_metric(
+                        [pipeline.name, source.name, str(expiry.renews).lower()], expiry.expires_at
+                    )
+        yield family
+
+
 class Metrics:
     """The engine's metrics in a registry of their own, served over HTTP."""
 
@@ -118,6 +143,7 @@ class Metrics:
             registry=r,
         )
         r.register(StoreCollector(engine.db_path))
+        r.register(CredentialCollector(engine))
         self._seen: dict[int, tuple[int, int, int]] = {}  # run id -> counts already counted
         self._lock = threading.Lock()
         self._server: Any = None
