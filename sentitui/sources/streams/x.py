@@ -107,9 +107,17 @@ class XStream(XSource):
             await wait_before_reconnect(ctx, backoff, why)
 
     async def backfill(self, ctx: SourceContext) -> AsyncIterator[Page]:
+        """Recent search since the newest stored tweet. Search pages run newest first,
+        so the whole gap is handed on as one page (one transaction): committing its
+        newest tweets first would move the cursor past older ones a crash then loses."""
         config = replace(self.config, max_pages=None) if ctx.cursor.get("since") else self.config
-        async for page in XSource(config, self.pipeline).pages(ctx):
-            yield page
+        gap = [page async for page in XSource(config, self.pipeline).pages(ctx)]
+        if gap:
+            yield Page(
+                records=[r for page in gap for r in page.records],
+                url=gap[0].url,
+                failures=[f for page in gap for f in page.failures],
+            )
 
     def page_of(self, line: bytes, url: str, ctx: SourceContext) -> Page | None:
         text = line.decode("utf-8", "replace")
