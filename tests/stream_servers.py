@@ -251,24 +251,38 @@ class FakeSocial:
         queue: asyncio.Queue[Post] = asyncio.Queue()
         self.listeners[protocol].append(queue)
         try:
-            while True:
-                try:
-                    post = await asyncio.wait_for(queue.get(), 0.5)
-                except TimeoutError:
-                    await response.write(heartbeat)
-                    continue
-                fault = self.faults[protocol].popleft() if self.faults[protocol] else None
-                data = encode(post)
-                if fault == "garbage":
-                    await response.write(garbage)
-                elif fault == "drop":
-                    await response.write(data[: len(data) // 2])
-                    assert request.transport is not None
-                    request.transport.abort()
-                    return response
-                elif fault == "stall":
-                    await asyncio.sleep(self.stall_for)
-                    return response
-                await response.write(data)
+            return await self._pump(protocol, request, response, queue, encode, garbage, heartbeat)
+        except ConnectionResetError:  # the client went away (aiohttp's error is a subclass)
+            return response
         finally:
             self.listeners[protocol].remove(queue)
+
+    async def _pump(
+        self,
+        protocol: str,
+        request: web.Request,
+        response: web.StreamResponse,
+        queue: asyncio.Queue[Post],
+        encode: Any,
+        garbage: bytes,
+        heartbeat: bytes,
+    ) -> web.StreamResponse:
+        while True:
+            try:
+                post = await asyncio.wait_for(queue.get(), 0.5)
+            except TimeoutError:
+                await response.write(heartbeat)
+                continue
+            fault = self.faults[protocol].popleft() if self.faults[protocol] else None
+            data = encode(post)
+            if fault == "garbage":
+                await response.write(garbage)
+            elif fault == "drop":
+                await response.write(data[: len(data) // 2])
+                assert request.transport is not None
+                request.transport.abort()
+                return response
+            elif fault == "stall":
+                await asyncio.sleep(self.stall_for)
+                return response
+            await response.write(data)
