@@ -5,6 +5,8 @@ stays firing, resolves and does not fire again after a restart; webhook delivery
 from __future__ import annotations
 
 import json
+import os
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -283,3 +285,33 @@ async def test_volume_spike_share_of_voice_and_failing_source(
     assert "7 posts against a baseline of 2.0" in fired["spike"].detail
     assert "SilkPro named in 43% of 7 posts" in fired["rival"].detail
     assert "3 failed run(s)" in fired["down"].detail
+
+
+async def test_desktop_and_webhook_text_carry_no_markup_or_escapes(
+    tmp_path: Path, hook: Any, make_engine: Any, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """notify-send (a stand-in script on PATH that records its arguments) and the
+    webhook get the post's text with control characters and Slack markup defused."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "notify-args.json"
+    script = bin_dir / "notify-send"
+    script.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"open({str(record)!r}, 'w').write(json.dumps(sys.argv[1:]))\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    rules = NEGATIVE.replace('notify = ["webhook"]', 'notify = ["webhook", "desktop"]')
+    pipeline = load_pipeline_file(write(tmp_path / "p", rules), env={"HOOK_URL": hook.hook_url})
+    add_posts(db_path, ["negative"] * 3, text="<!channel> awful \x1b[31mred\x07 bottle")
+    async with make_engine(pipeline) as engine:
+        [fired] = await AlertWatcher(engine, delays=(0.01,)).check_now()
+    assert fired.state == "firing"
+    title, body = json.loads(record.read_text(encoding="utf-8"))[1:]
+    assert title == "SentiTUI firing: launch/negative-surge"
+    text = hook.received[0]["text"]
+    for sent in (body, text):
+        assert "\x1b" not in sent and "\x07" not in sent
+        assert "&lt;!channel&gt; awful" in sent and "<!channel>" not in sent
