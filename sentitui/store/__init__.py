@@ -295,6 +295,31 @@ def _migrate_rollups(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS posts_source_created ON posts (source, created_at)")
 
 
+def _migrate_alerts(db: sqlite_utils.Database) -> None:
+    """Alerts (store/alerts.py): one row per pipeline's rule with its state (`ok`,
+    `firing`, `resolved`), so a restart neither forgets a firing alert nor sends it
+    again; the posts that triggered it (JSON) and how its last notification went."""
+    db["alerts"].create(
+        {
+            "pipeline": str,
+            "name": str,
+            "kind": str,
+            "state": str,
+            "value": float,
+            "detail": str,
+            "posts": str,
+            "fired_at": str,
+            "resolved_at": str,
+            "updated_at": str,
+            "notified_at": str,
+            "delivery_error": str,
+        },
+        pk=("pipeline", "name"),
+        defaults={"state": "ok"},
+    )
+    db["alerts"].create_index(["state"])
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
 MIGRATIONS = [
     _migrate_1,
@@ -304,6 +329,7 @@ MIGRATIONS = [
     repair_implausible_created_at,
     _migrate_run_owners,
     _migrate_rollups,
+    _migrate_alerts,
 ]
 
 

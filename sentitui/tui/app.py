@@ -39,6 +39,7 @@ from sentitui.models import (
 )
 from sentitui.tui.commands import SentiCommands
 from sentitui.tui.events import EngineBatch, EngineUpdate, Key
+from sentitui.tui.screens.alerts import AlertsMonitor, AlertsScreen
 from sentitui.tui.screens.base import WIDE_COLUMNS
 from sentitui.tui.screens.dashboard import DashboardScreen
 from sentitui.tui.screens.failed import FailedScreen
@@ -86,6 +87,7 @@ class SentiApp(App[None]):
         "failed": FailedScreen,
         "logs": LogsScreen,
         "posts": PostsScreen,
+        "alerts": AlertsScreen,
     }
     HORIZONTAL_BREAKPOINTS = [
         (0, "-narrow"),
@@ -98,6 +100,7 @@ class SentiApp(App[None]):
         Binding("3", "show('failed')", "Failed records", show=False),
         Binding("4", "show('logs')", "Logs", show=False),
         Binding("5", "show('posts')", "Posts", show=False),
+        Binding("6", "show('alerts')", "Alerts", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+t", "toggle_dark", "Light/dark theme", show=False),
         Binding("q", "quit", "Quit"),
@@ -139,6 +142,7 @@ class SentiApp(App[None]):
         # the daemon claims a pull within a second): x then says so, not "not running".
         self.requested: set[Key] = set()
         self._unsubscribe: Any = None
+        self.firing_alerts: list[str] = []  # "pipeline/name" of firing alerts, for the header
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -160,6 +164,7 @@ class SentiApp(App[None]):
             f"pipeline(s), {len(self.sources())} source(s)",
         )
         await self.switch_mode("dashboard")
+        AlertsMonitor(self)
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -223,8 +228,13 @@ class SentiApp(App[None]):
         if batch.config_changed:
             self.config_version += 1
         self.screen.post_message(EngineUpdate(batch))
+        self.refresh_headers()
+
+    def refresh_headers(self) -> None:
         from sentitui.tui.widgets.chrome import StatusHeader
 
+        if not self.screen_stack:
+            return
         for header in self.screen.query(StatusHeader):
             header.refresh()
 
@@ -235,7 +245,7 @@ class SentiApp(App[None]):
             counts[state.status] = counts.get(state.status, 0) + 1
         parts = [
             f"{counts[s]} {s.replace('_', ' ')}"
-            for s in ("running", "backing_off", "failed", "paused")
+            for s in ("running", "streaming", "backing_off", "failed", "paused")
             if counts.get(s)
         ]
         scheduled = any(getattr(s, "next_run", None) for s in self.engine.states.values())
@@ -245,7 +255,7 @@ class SentiApp(App[None]):
             "red"
             if counts.get("failed")
             else "yellow"
-            if counts.get("backing_off") or not counts.get("running")
+            if counts.get("backing_off") or not (counts.get("running") or counts.get("streaming"))
             else "cyan"
         )
         return "engine: " + ", ".join(parts), style
