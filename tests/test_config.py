@@ -113,11 +113,12 @@ def test_missing_environment_variable_is_named(tmp_path):
         ),
         (  # every run would crash sending these (issue 11)
             ("max_pages = 3", "params = { q = { nested = 1 } }"),
-            "key 'params.q' must be a string, number or true/false, not {'nested': 1}",
+            "key 'params.q' must be a string, an integer, a number, true or false or a list, "
+            "not dict {'nested': 1}",
         ),
         (
             ('headers = { Authorization = "Bearer ${API_TOKEN}" }', "headers = { X-Key = 7 }"),
-            "key 'headers.X-Key' must be a string, not 7",
+            "key 'headers.X-Key' must be a string, not int 7",
         ),
     ],
 )
@@ -233,4 +234,4 @@ def test_a_number_in_allowed_domains_is_a_config_error(tmp_path):
             """,
         )
     )
-    assert len(found) == 1 and "key 'allowed_domains': 42 is not a host name" in found[0]
+    assert len(found) == 1 and "key 'allowed_domains[1]' must be a string, not int 42" in found[0]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from sentitui.config.kinds import Option
 from sentitui.config.schedule import ScheduleError, parse_interval
 
 AlertKind = Literal["negative_share", "volume_spike", "share_of_voice", "source_failing"]
@@ -51,6 +52,20 @@ _KEYS: dict[str, tuple[tuple[type, ...], tuple[str, ...]]] = {
     "webhook": ((str,), ()),
     "enabled": ((bool,), ()),
 }
+
+
+def alert_options() -> dict[str, Option]:
+    """The keys of an [[alert]] table as `Option`s, for `sentitui schema` (which keys
+    each kind takes is checked by `parse_alerts`)."""
+    return {
+        key: Option(
+            types,
+            required=key in ("name", "kind"),
+            shape=list[str] if types == (list,) else None,
+            doc=f"{', '.join(kinds)} only" if kinds else "",
+        )
+        for key, (types, kinds) in _KEYS.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
