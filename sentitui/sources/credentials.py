@@ -27,6 +27,7 @@ from typing import Any
 import aiohttp
 
 from sentitui.net.http import AuthError, FetchError
+from sentitui.processing.redact import register_secret
 from sentitui.sources.base import SourceContext
 
 REFRESH_MARGIN = 300.0  # seconds before expiry a token is renewed
@@ -114,6 +115,11 @@ async def cached(key: tuple[str, ...], obtain: Callable[[Token | None], Awaitabl
     token = _TOKENS.get(key)
     if token is None or not token.fresh():
         token = await obtain(token)
+        # Obtained tokens are secrets like the configured ones: redacted wherever they
+        # might surface (an error body echoing a header, a log line).
+        register_secret(token.access)
+        if token.refresh:
+            register_secret(token.refresh)
         _TOKENS[key] = token
     return token
 

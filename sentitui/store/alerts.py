@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from sentitui.config.alerts import AlertRule
+from sentitui.processing.redact import safe_line
 
 if TYPE_CHECKING:
     from sentitui.store import Store
@@ -236,7 +237,14 @@ def record_delivery(store: Store, pipeline: str, name: str, error: str | None) -
     with store.transaction() as conn:
         conn.execute(
             "UPDATE alerts SET notified_at = ?, delivery_error = ? WHERE pipeline = ? AND name = ?",
-            (stamp(datetime.now(UTC).timestamp()), error, pipeline, name),
+            # Stored errors pass safe_line, as runs' and failed records' do: a webhook's
+            # answer may echo its URL (a secret) or carry escapes.
+            (
+                stamp(datetime.now(UTC).timestamp()),
+                safe_line(error) if error else None,
+                pipeline,
+                name,
+            ),
         )
 
 
