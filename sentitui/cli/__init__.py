@@ -564,12 +564,14 @@ def stats(as_json: bool, check: bool, db_path: str, pipelines_dir: str) -> None:
         for cred in credentials:
             warn = " — renew it within the week" if cred["warning"] else ""
             click.echo(
-                f"credential {cred['pipeline']}/{cred['source']}: {cred['credential']}{warn}"
+                _safe(f"credential {cred['pipeline']}/{cred['source']}: {cred['credential']}{warn}")
             )
         for alert in firing or []:
             click.echo(
-                f"ALERT firing since {alert['fired_at']}: {alert['pipeline']}/{alert['name']}: "
-                f"{alert['detail']}"
+                _safe(
+                    f"ALERT firing since {alert['fired_at']}: {alert['pipeline']}/{alert['name']}: "
+                    f"{alert['detail']}"
+                )
             )
     if firing:
         sys.exit(1)

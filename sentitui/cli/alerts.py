@@ -15,6 +15,7 @@ import aiohttp
 import click
 
 from sentitui.config import ConfigError, PipelineConfig, load_pipelines
+from sentitui.processing.redact import safe_line
 
 
 def _pipelines(pipelines_dir: str) -> list[PipelineConfig]:
@@ -27,7 +28,7 @@ def _pipelines(pipelines_dir: str) -> list[PipelineConfig]:
     except ConfigError as exc:
         click.echo("error: bad pipeline configuration:", err=True)
         for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
+            click.echo(f"  {safe_line(problem)}", err=True)
         sys.exit(2)
 
 
@@ -49,7 +50,8 @@ def check_alerts(store: Any, pipelines_dir: str) -> list[dict[str, Any]]:
                     record_delivery(store, transition.rule.pipeline, transition.rule.name, error)
                     if error:
                         click.echo(
-                            f"alert {transition.rule.name}: delivery failed: {error}", err=True
+                            safe_line(f"alert {transition.rule.name}: delivery failed: {error}"),
+                            err=True,
                         )
 
     if any(t.rule.notify for t in transitions):
@@ -90,15 +92,18 @@ def alerts_command(as_json: bool, db_path: str, pipelines_dir: str) -> None:
     for row in rows:
         state = row.get("state") or ""
         since = row.get("fired_at") if state == "firing" else row.get("resolved_at")
+        # Text, not markup; safe_line: no escapes from a name, a post or an answer.
         table.add_row(
-            Text(row["pipeline"]),
-            Text(row["name"]),
-            Text(state, style="bold red" if state == "firing" else ""),
-            Text(since or "—"),
-            Text(row.get("detail") or row.get("condition") or ""),
+            Text(safe_line(row["pipeline"])),
+            Text(safe_line(row["name"])),
+            Text(safe_line(state), style="bold red" if state == "firing" else ""),
+            Text(safe_line(since or "—")),
+            Text(safe_line(row.get("detail") or row.get("condition") or "")),
             Text(
-                row.get("delivery_error")
-                or ("sent " + row["notified_at"] if row.get("notified_at") else "—")
+                safe_line(
+                    row.get("delivery_error")
+                    or ("sent " + row["notified_at"] if row.get("notified_at") else "—")
+                )
             ),
         )
     console.print(table)
@@ -106,7 +111,7 @@ def alerts_command(as_json: bool, db_path: str, pipelines_dir: str) -> None:
         if row.get("state") == "firing":
             for post in row.get("posts") or []:
                 text = " ".join(str(post.get("text") or "").split())[:120]
-                console.print(Text(f"  {row['name']} · {post.get('why')}: {text}"))
+                console.print(Text(safe_line(f"  {row['name']} · {post.get('why')}: {text}")))
 
 
 def register(group: click.Group, db_option: Any, pipelines_option: Any) -> None:
