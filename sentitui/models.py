@@ -138,7 +138,9 @@ class RunFinished(EngineEvent):
     stats: RunStats
 
 
-SourceStatus = Literal["idle", "running", "backing_off", "failed", "paused", "cancelled"]
+SourceStatus = Literal[
+    "idle", "running", "streaming", "backing_off", "failed", "paused", "cancelled"
+]
 SOURCE_STATUSES: frozenset[SourceStatus] = frozenset(get_args(SourceStatus))
 
 
@@ -181,3 +183,27 @@ class ConfigInvalid(EngineEvent):
 
     path: str
     problems: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class AlertChanged(EngineEvent):
+    """An alert rule fired or resolved (engine/alerts.py); `bell`: its rule asks for one."""
+
+    pipeline: str
+    name: str
+    state: str  # firing | resolved
+    detail: str = ""
+    bell: bool = False
+
+
+@dataclass(slots=True, frozen=True)
+class StreamStats(EngineEvent):
+    """A streaming source's pace, about once a second while it streams: events per
+    second, when the last event arrived, and how far behind real time the newest
+    committed event is (`lag`, seconds; None before the first one)."""
+
+    pipeline: str
+    source: str
+    events_per_second: float
+    last_event_at: float | None = None
+    lag: float | None = None

@@ -269,3 +269,18 @@ async def test_every_query_shape_the_config_accepts_reaches_the_server(
     query = server.requests[0].query
     assert query["q"] == "silk" and query["limit"] == "50" and query["ratio"] == "0.5"
     assert query["fresh"] == "true" and query.getall("tags") == ["a", "1", "2.5"]
+
+
+def test_alert_rules_are_part_of_the_schema(tmp_path):
+    body = (
+        JSON_API
+        + FIELDS
+        + '\n[[alert]]\nname = "sour"\nkind = "negative_share"\nwindow = "1h"\nabove = 40\n'
+        'notify = ["bell"]\n'
+    )
+    config, path = load(tmp_path, body)
+    assert [rule.name for rule in config.alerts] == ["sour"]
+    parsed = pipeline_file_model().model_validate(tomllib.loads(path.read_text()))
+    assert len(parsed.alert) == 1
+    with pytest.raises(ValueError):  # a key no alert has is refused by the schema too
+        pipeline_file_model().model_validate(tomllib.loads(path.read_text() + 'colour = "red"\n'))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -64,6 +65,8 @@ def _report(db: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_every_section_is_filled_and_the_figures_are_stats(demo_db: Path, tmp_path: Path) -> None:
     figures = json.loads(sentitui("report", "--db", str(demo_db), "--json", cwd=tmp_path).stdout)
     stats = json.loads(sentitui("stats", "--db", str(demo_db), "--json", cwd=tmp_path).stdout)
+    # stats also lists credential expiries, read from pipeline files (none here), not the db
+    assert stats.pop("credentials") == []
     assert figures["stats"] == stats
     page = _report(demo_db, tmp_path / "launch.html")
     assert f"wrote {tmp_path / 'launch.html'} (html, {stats['posts']} posts)" in page.stdout
@@ -98,6 +101,37 @@ def test_hostile_text_is_shown_as_written(demo_db: Path, tmp_path: Path) -> None
     assert "&lt;script&gt;alert(1)&lt;/script&gt; $x &amp; &lt;b&gt;bold&lt;/b&gt;" in html
     assert 'href="javascript:' not in html and "javascript:alert(1)" in html
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
+
+
+def test_alerts_show_name_state_since_and_detail(demo_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "alerts.db"
+    shutil.copy(demo_db, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO alerts (pipeline, name, kind, state, value, detail, posts, fired_at, "
+            "updated_at) VALUES ('demo', 'sour-<b>mood', 'negative_share', 'firing', 0.6, "
+            "'negative share 60% over the last 1h', '[]', '2026-11-29T10:00:00Z', "
+            "'2026-11-29T10:05:00Z')"
+        )
+    figures = json.loads(sentitui("report", "--db", str(db), "--json", cwd=tmp_path).stdout)
+    assert figures["alerts"] == [
+        {
+            "name": "demo/sour-<b>mood",
+            "state": "firing",
+            "since": "2026-11-29T10:00:00Z",
+            "detail": "negative share 60% over the last 1h",
+        }
+    ]
+    _report(db, tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert (
+        "<tr><td>demo/sour-&lt;b&gt;mood</td><td>firing</td><td>2026-11-29T10:00:00Z</td>"
+        "<td>negative share 60% over the last 1h</td></tr>"
+    ) in html
+    other = json.loads(
+        sentitui("report", "--db", str(db), "--json", "--pipeline", "nope", cwd=tmp_path).stdout
+    )
+    assert other["alerts"] == []
 
 
 def test_scope_by_pipeline_and_since_reads_without_writing(demo_db: Path, tmp_path: Path) -> None:

@@ -234,6 +234,7 @@ def test_migration_fills_rollups_from_posts_already_stored(tmp_path: Path) -> No
         "rollup_segments",
         "rollup_competitors",
         "rollup_aspects",
+        "alerts",
     ):
         store.conn.execute(f"DROP TABLE {table}")
     store.conn.commit()

@@ -180,6 +180,9 @@ def demo(db_path: str, port: int, keep: bool) -> None:
 @click.option("--once", is_flag=True, help="pull until no more pages, then exit (the default)")
 @click.option("--watch", is_flag=True, help="run the schedules until interrupted")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON summary on stdout")
+@click.option(
+    "--metrics", "metrics", metavar="HOST:PORT", help="with --watch: Prometheus metrics at /metrics"
+)
 @db_option
 @pipelines_option
 def run(
@@ -188,12 +191,23 @@ def run(
     once: bool,
     watch: bool,
     as_json: bool,
+    metrics: str | None,
     db_path: str,
     pipelines_dir: str,
 ) -> None:
     """Run pipelines headless."""
     if once and watch:
         fail_usage("--once and --watch exclude each other: pass one of them")
+    address = None
+    if metrics is not None:
+        from sentitui.engine.metrics import MetricsError, parse_address
+
+        if not watch:
+            fail_usage("--metrics needs --watch (a run --once ends before anyone scrapes it)")
+        try:
+            address = parse_address(metrics)
+        except MetricsError as exc:
+            fail_usage(str(exc))
     pipelines = load_or_exit(pipelines_dir, require=not watch)
     known = {p.name: p for p in pipelines}
     for name in pipeline_names:
@@ -213,7 +227,7 @@ def run(
     if watch:
         from sentitui.engine.daemon import run_daemon
 
-        sys.exit(run_daemon(db_path, Path(pipelines_dir), selected, source_name))
+        sys.exit(run_daemon(db_path, Path(pipelines_dir), selected, source_name, address))
     sys.exit(asyncio.run(_run(db_path, selected, source_name, as_json=as_json)))
 
 
@@ -549,13 +563,52 @@ def failed_ignore(record_ids: tuple[int, ...], db_path: str) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--check", is_flag=True, help="check the alert rules now; exit 1 while one fires")
 @db_option
-def stats(as_json: bool, db_path: str) -> None:
+@pipelines_option
+def stats(as_json: bool, check: bool, db_path: str, pipelines_dir: str) -> None:
     """Totals by source and label, feedback split, open failures, recent runs."""
+    firing = None
+    if check:
+        from sentitui.cli.alerts import check_alerts
+
+        firing = check_alerts(open_existing_store(db_path), pipelines_dir)
+    credentials = _credentials(pipelines_dir)
     if as_json:
-        click.echo(json.dumps(_stats(db_path), ensure_ascii=False))
+        figures = _stats(db_path)
+        figures["credentials"] = credentials
+        if firing is not None:
+            figures["alerts_firing"] = [
+                {k: a[k] for k in ("pipeline", "name", "kind", "detail", "fired_at")}
+                for a in firing
+            ]
+        click.echo(json.dumps(figures, ensure_ascii=False))
     else:
         _print_stats(db_path)
+        for cred in credentials:
+            warn = " — renew it within the week" if cred["warning"] else ""
+            click.echo(
+                _safe(f"credential {cred['pipeline']}/{cred['source']}: {cred['credential']}{warn}")
+            )
+        for alert in firing or []:
+            click.echo(
+                _safe(
+                    f"ALERT firing since {alert['fired_at']}: {alert['pipeline']}/{alert['name']}: "
+                    f"{alert['detail']}"
+                )
+            )
+    if firing:
+        sys.exit(1)
+
+
+def _credentials(pipelines_dir: str) -> list[dict[str, Any]]:
+    """Known credential expiries of the pipelines' sources (none without a folder that loads)."""
+    from sentitui.sources.credentials import expiries
+
+    try:
+        return expiries(load_pipelines(Path(pipelines_dir)))
+    except ConfigError:
+        return []
 
 
 def _stats(db_path: str) -> dict[str, Any]:
@@ -841,3 +894,8 @@ main.add_command(_schema)
 from sentitui.cli.migrate import migrate as _migrate  # noqa: E402
 
 main.add_command(_migrate)
+
+# alerts (sentitui/cli/alerts.py)
+from sentitui.cli.alerts import register as _register_alerts  # noqa: E402
+
+_register_alerts(main, db_option, pipelines_option)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sentitui.config.alerts import AlertRule, alert_label, parse_alerts
 from sentitui.config.kinds import (
     Option,
     SourceKind,
@@ -78,6 +79,8 @@ class PipelineConfig:
     redact_pii: bool = True
     retention_days: int | None = None
     failed_retention_days: int = 14
+    # [[alert]] rules (config/alerts.py); not compared, so editing one restarts no source.
+    alerts: list[AlertRule] = field(default_factory=list, compare=False)
 
     @property
     def base_dir(self) -> Path:
@@ -244,9 +247,10 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
 
     for key in data:
-        if key not in ("pipeline", "source"):
+        if key not in ("pipeline", "source", "alert"):
             problems.append(
-                f"{path}: unknown top-level table {key!r} (expected [pipeline] and [[source]])"
+                f"{path}: unknown top-level table {key!r}"
+                " (expected [pipeline], [[source]] and [[alert]])"
             )
     pipeline_table = data.get("pipeline")
     if not isinstance(pipeline_table, dict):
@@ -353,6 +357,23 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
                 parse_schedule(text)
             except ScheduleError as exc:
                 problems.append(f"{where}: key 'schedule': {exc}")
+
+    alert_missing: list[tuple[str, str]] = []
+    alert_tables = data.get("alert")
+    if isinstance(alert_tables, list):
+        alert_tables = [
+            _expand_env(t, f"{path} alert {alert_label(t, i)!r}", alert_missing, env)
+            for i, t in enumerate(alert_tables, start=1)
+        ]
+    problems.extend(f"{w}: environment variable {var} is not set" for w, var in alert_missing)
+    pipeline.alerts = parse_alerts(
+        alert_tables,
+        path,
+        pipeline.name,
+        pipeline.competitors,
+        [s.name for s in pipeline.sources],
+        problems,
+    )
 
     if problems:
         raise ConfigError(problems)

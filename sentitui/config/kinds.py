@@ -122,6 +122,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "youtube": ("sentitui.sources.presets.youtube", "YouTubeSource"),
     "instagram": ("sentitui.sources.presets.instagram", "InstagramSource"),
     "facebook": ("sentitui.sources.presets.facebook", "FacebookSource"),
+    # Push sources (sources/streams/): always streaming.
+    "bluesky_jetstream": ("sentitui.sources.streams.jetstream", "JetstreamSource"),
 }
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from sentitui.config import COMMON_SOURCE_OPTIONS, PIPELINE_OPTIONS
+from sentitui.config.alerts import alert_options
 from sentitui.config.kinds import Option, kinds, source_kind
 
 SCHEMA_ID = "https://sentitui.invalid/pipeline.schema.json"
@@ -56,16 +57,21 @@ def source_model(kind: str) -> type[BaseModel]:
 
 
 def pipeline_file_model() -> type[BaseModel]:
-    """A whole pipeline file: `[pipeline]` and its `[[source]]` tables."""
+    """A whole pipeline file: `[pipeline]`, its `[[source]]` and `[[alert]]` tables."""
     # Built at run time from the kinds, so typed as Any: one table per kind, by `kind`.
     sources: Any = Union[tuple(source_model(kind) for kind in kinds())]  # noqa: UP007
     any_source: Any = Annotated[sources, Field(discriminator="key_kind")]
     pipeline = _model("pipeline", PIPELINE_OPTIONS)
+    alert: Any = _model("alert", alert_options())
     return create_model(
         "PipelineFile",
         __config__=ConfigDict(extra="forbid", strict=True, title="SentiTUI pipeline file"),
         pipeline=(pipeline, Field(description="the pipeline's name, schedule and insight")),
         source=(list[any_source], Field(default=[], description="[[source]] tables")),
+        alert=(
+            list[alert],
+            Field(default=[], description="[[alert]] rules (issue 16)"),
+        ),
     )
 
 

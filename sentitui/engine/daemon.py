@@ -28,6 +28,7 @@ from sentitui.engine.fleet import Fleet
 from sentitui.engine.watch import Continuous, Select
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent, LogLine, RunStats
 from sentitui.processing.redact import LOG_FORMAT, SafeFormatter
+from sentitui.sources import is_streaming
 from sentitui.store.backend import db_target, describe
 
 logger = logging.getLogger("sentitui")
@@ -91,12 +92,16 @@ def run_daemon(
     pipelines_dir: Path,
     selected: list[PipelineConfig],
     source_name: str | None,
+    metrics: tuple[str, int] | None = None,
 ) -> int:
-    """Run until SIGINT/SIGTERM; returns the exit status (0 after a clean stop)."""
+    """Run until SIGINT/SIGTERM; returns the exit status (0 after a clean stop).
+    `metrics` (host, port): serve Prometheus metrics there (engine/metrics.py)."""
     handler = setup_logging(log_path_for(db_path))
 
     async def main() -> int:  # the engine is built inside the loop it runs on
-        return await Daemon(db_path, pipelines_dir, selected, source_name).run()
+        daemon = Daemon(db_path, pipelines_dir, selected, source_name)
+        daemon.metrics_address = metrics
+        return await daemon.run()
 
     try:
         return asyncio.run(main())
@@ -126,6 +131,7 @@ class Daemon:
         self._tasks: set[asyncio.Task[None]] = set()
         self._published: tuple[str, float] = ("", 0.0)
         self.started_at = time.time()
+        self.metrics_address: tuple[str, int] | None = None
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -137,6 +143,19 @@ class Daemon:
         # Several daemons may share the database: each run takes its source's lease.
         engine.fleet = fleet = Fleet(engine.writer)
         await fleet.join(self.snapshot, self._lease_lost)
+        metrics = None
+        if self.metrics_address is not None:
+            from sentitui.engine.metrics import Metrics, MetricsError
+
+            metrics = Metrics(engine)
+            try:
+                metrics.seed()
+                metrics.start(*self.metrics_address)
+            except MetricsError as exc:
+                logger.error("%s", exc)
+                await engine.close()
+                return 2
+            logger.info("metrics at http://%s:%d/metrics", *self.metrics_address)
         try:
             await engine.scorer.start_sheltered()
         except Exception:  # runs will meet (and retry) the broken pool themselves
@@ -152,6 +171,8 @@ class Daemon:
             for source in pipeline.sources:
                 schedule = engine.schedule_of(pipeline.name, source.name)
                 watch = " + drop folder" if source.kind == "file" and source.get("watch") else ""
+                if is_streaming(source):
+                    schedule, watch = None, " (a stream, kept open)"
                 logger.info(
                     "%s/%s: %s%s",
                     pipeline.name,
@@ -175,6 +196,8 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await engine.writer.call(commands.fail_open, "the daemon stopped before finishing it")
         await self._flush(stopped=True)
+        if metrics is not None:
+            metrics.stop()
         closed = await fleet.leave()  # only this daemon's runs: others may still be going
         # and any run of this process no lease covered (store/owner.py: by host and pid)
         closed += await engine.writer.call(lambda store: store.close_open_runs("cancelled"))
@@ -325,7 +348,9 @@ class Daemon:
         args = command.args or {}
         if action in ("pull", "pull_pipeline", "pull_all"):
             if action == "pull":
-                engine.pipeline(pipeline).source(source)  # KeyError names what is unknown
+                config = engine.pipeline(pipeline).source(source)  # KeyError names the unknown
+                if is_streaming(config) and engine.is_running(pipeline, source):
+                    return True, "streaming: its posts arrive as they are written", None
                 runs = [await engine.run_source(pipeline, source, "manual")]
             else:
                 runs = await engine.run_pipelines(

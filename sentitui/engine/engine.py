@@ -7,6 +7,7 @@ call its coroutines; it never imports Textual. One engine per process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -20,6 +21,7 @@ from sentitui.engine.fleet import Fleet
 from sentitui.engine.resume import Backfill
 from sentitui.engine.runner import Runner, Transformed, transform
 from sentitui.engine.schedule import Clock, PrioritySlots, Schedule
+from sentitui.engine.streaming import StreamRunner
 from sentitui.engine.surface import EngineSurface, Preview, RetryOutcome
 from sentitui.engine.writer import Writer
 from sentitui.models import (
@@ -35,7 +37,7 @@ from sentitui.models import (
 from sentitui.net.http import FetchError, HttpClient
 from sentitui.processing.redact import safe_line
 from sentitui.processing.score import Scorer, default_workers
-from sentitui.sources import make_source
+from sentitui.sources import is_streaming, make_source
 from sentitui.sources.base import Source, SourceContext, parse_json
 from sentitui.store import PageWrite, database_errors
 from sentitui.store.backend import db_target
@@ -198,7 +200,14 @@ class Engine(EngineSurface):
             await self.fleet.release(pipeline, source)
 
     async def _run(self, pipeline_name: str, source_name: str, trigger: Trigger) -> RunStats:
-        async with self._slots.hold(urgent=trigger == "manual"):
+        # A stream runs for days: it takes no run slot, or four would starve every poll.
+        streaming = trigger in ("watch", "schedule") and is_streaming(
+            self.pipeline(pipeline_name).source(source_name)
+        )
+        slot = (
+            contextlib.nullcontext() if streaming else self._slots.hold(urgent=trigger == "manual")
+        )
+        async with slot:
             source = self.make_source(pipeline_name, source_name)
             stats: RunStats = await self.writer.call(
                 lambda store: store.start_run(pipeline_name, source_name, trigger)
@@ -214,7 +223,7 @@ class Engine(EngineSurface):
             def set_status(status: SourceStatus, detail: str = "") -> None:
                 self.set_status(pipeline_name, source_name, status, detail)
 
-            runner = Runner(self, source, stats, set_status)
+            runner = (StreamRunner if streaming else Runner)(self, source, stats, set_status)
             try:
                 missing = source.config.missing_env
                 if self._stopping is not None:  # stop_all() came while it waited for a slot
@@ -278,6 +287,8 @@ class Engine(EngineSurface):
                 key = (pipeline.name, config.name)
                 schedule = self.schedule_of(*key)
                 if not config.enabled or schedule is None or key in self._schedules:
+                    continue
+                if is_streaming(config):  # kept open by the StreamKeeper instead
                     continue
                 self._schedules[key] = asyncio.create_task(
                     self._schedule_loop(*key, schedule, random.random() * first_delay),

@@ -26,6 +26,7 @@ from sentitui.models import (
     SourceStatus,
     Trigger,
 )
+from sentitui.sources.credentials import Expiry, expiry_of
 from sentitui.store import Store
 
 logger = logging.getLogger("sentitui")
@@ -87,6 +88,9 @@ class ConsoleEngine(Protocol):
     def cancel(self, pipeline: str, source: str) -> bool: ...
     def pause(self, pipeline: str, source: str, paused: bool = True) -> None: ...
     def start_schedules(self) -> None: ...
+    def credential_expiry(self, pipeline: str, source: str) -> Expiry | None:
+        """When the source's credential runs out, if known (issue 16)."""
+        ...
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...
@@ -155,6 +159,11 @@ class EngineSurface:
         self.emit(
             SourceStateChanged(pipeline=pipeline, source=source, status=status, detail=detail)
         )
+
+    def credential_expiry(self, pipeline: str, source: str) -> Expiry | None:
+        """A configured `token_expires`, else the expiry of a token this process
+        obtained for the source (a console attached to a daemon sees the former only)."""
+        return expiry_of(pipeline, source, self.pipeline(pipeline).source(source).options)
 
     def pipeline(self, name: str) -> PipelineConfig:
         try:

@@ -1,4 +1,4 @@
-"""Continuous mode: schedules, hot reload of the pipelines folder, drop folders.
+"""Continuous mode: schedules, hot reload, drop folders, streams and alerts.
 
 `Continuous(engine, pipelines_dir)` is what `sentitui run --watch` and a console
 in continuous mode share. Watching uses watchfiles (OS notifications, polling as
@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING
 from watchfiles import Change, awatch
 
 from sentitui.config import ConfigError, PipelineConfig, load_pipeline_file
+from sentitui.engine.alerts import AlertWatcher
+from sentitui.engine.streaming import StreamKeeper
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent
+from sentitui.sources import is_streaming
 
 if TYPE_CHECKING:
     from sentitui.engine.engine import Engine
@@ -313,6 +316,8 @@ class Continuous:
             else None
         )
         self.drops = DropWatcher(engine)
+        self.streams = StreamKeeper(engine, is_streaming)
+        self.alerts = AlertWatcher(engine)
 
     async def start(self) -> None:
         if self.schedules:
@@ -320,9 +325,13 @@ class Continuous:
         if self.pipelines is not None:
             await self.pipelines.start()
         await self.drops.start()
+        await self.streams.start()
+        await self.alerts.start()
 
     async def stop(self) -> None:
         if self.pipelines is not None:
             await self.pipelines.stop()
         await self.drops.stop()
+        await self.streams.stop()
+        await self.alerts.stop()
         await self.engine.stop_schedules()

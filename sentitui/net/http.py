@@ -195,6 +195,8 @@ class HttpClient:
         self._session: aiohttp.ClientSession | None = None
         # host -> when its rate-limit budget allows the next request (see ratelimit.py)
         self._not_before: dict[str, Wait] = {}
+        # Told (url, seconds, HTTP status) after each response is read: the metrics.
+        self.on_fetch: Callable[[str, float, int], None] | None = None
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -257,6 +259,7 @@ class HttpClient:
             failure: FetchError
             retry_after: float | None = None
             await self._wait_for_budget(url, on_wait)
+            started = time.monotonic()
             try:
                 async with await self._open(
                     url, clean_params, headers, client_timeout, scope
@@ -280,6 +283,8 @@ class HttpClient:
                             raise failure from None
                         body = None
                 if body is not None:
+                    if self.on_fetch is not None:
+                        self.on_fetch(url, time.monotonic() - started, resp.status)
                     self._note_budget(url, resp.headers, rate_limit)
                     if resp.status in ok_statuses or 200 <= resp.status < 300:
                         return Response(final_url, resp.status, resp.headers, body, resp.charset)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sentitui.store import rollups
+from sentitui.store.alerts import alert_rows
 
 if TYPE_CHECKING:
     from sentitui.store import Store
@@ -90,15 +91,19 @@ def _bucket_seconds(first: str | None, last: str | None) -> int:
     return 86400 if span <= 92 * 86400 else 7 * 86400
 
 
-def _alerts(store: Store) -> list[dict[str, Any]] | None:
-    """Stored alert states, or None where this database has no alerts table yet."""
-    catalogue = (  # where each dialect lists its tables
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'"
-        if store.dialect.name == "sqlite"
-        else "SELECT 1 FROM information_schema.tables WHERE table_name = 'alerts'"
-    )
-    exists = store.conn.execute(catalogue).fetchone()
-    return store.rows("SELECT * FROM alerts ORDER BY id") if exists else None
+def _alerts(store: Store, pipeline: str | None) -> list[dict[str, Any]]:
+    """Each alert rule's state (store/alerts.py), firing first: which, since when, why."""
+    return [
+        {
+            "name": f"{row['pipeline']}/{row['name']}",
+            "state": row["state"],
+            "since": (row["fired_at"] if row["state"] == "firing" else row["resolved_at"])
+            or row["updated_at"],
+            "detail": row["detail"] or "",
+        }
+        for row in alert_rows(store)
+        if pipeline is None or row["pipeline"] == pipeline
+    ]
 
 
 def _examples(store: Store) -> dict[str, list[dict[str, Any]]]:
@@ -138,7 +143,7 @@ def gather(store: Store, pipeline: str | None = None, since: str | None = None) 
         "top_complaint_by_segment": {
             key: {str(k): v for k, v in store.top_complaints(key).items()} for key in segments
         },
-        "alerts": _alerts(store),
+        "alerts": _alerts(store, pipeline),
         "examples": _examples(store),
         "rating_disagreements": store.rating_disagreements(5),
     }

@@ -255,13 +255,11 @@ def _sections(data: dict[str, Any]) -> list[tuple[str, str]]:
         body = "<p>No post in scope carries a rating.</p>"
     out.append(("Ratings and text", body))
     alerts = data["alerts"]
-    if alerts is None:
-        body = "<p>This database has no alert rules.</p>"
-    elif not alerts:
-        body = "<p>No alert has fired.</p>"
+    if not alerts:
+        body = "<p>No alert rule has been checked ([[alert]] in a pipeline file).</p>"
     else:
-        columns = list(alerts[0])
-        body = _table(columns, [[a[c] for c in columns] for a in alerts])
+        columns = ["name", "state", "since", "detail"]
+        body = _table(columns, [[a[c] or "—" for c in columns] for a in alerts])
     out.append(("Alerts", body))
     examples = data["examples"]
     out.append(

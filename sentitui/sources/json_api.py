@@ -222,6 +222,7 @@ class JsonApiSource(BaseSource):
             urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname
         ):
             problems.append(f"key 'url': {url!r} is not an http(s) URL")
+        # params and headers values a run could not send are refused by their Option shape.
         fields = config.get("fields") or {}
         for required in ("id", "text"):
             if required not in fields:

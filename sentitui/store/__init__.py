@@ -339,6 +339,31 @@ def _migrate_fleet(db: sqlite_utils.Database) -> None:
         postgres.notify_on(db, ["runs", "events", "commands", "daemons", "meta"])
 
 
+def _migrate_alerts(db: sqlite_utils.Database) -> None:
+    """Alerts (store/alerts.py): one row per pipeline's rule with its state (`ok`,
+    `firing`, `resolved`), so a restart neither forgets a firing alert nor sends it
+    again; the posts that triggered it (JSON) and how its last notification went."""
+    db["alerts"].create(
+        {
+            "pipeline": str,
+            "name": str,
+            "kind": str,
+            "state": str,
+            "value": float,
+            "detail": str,
+            "posts": str,
+            "fired_at": str,
+            "resolved_at": str,
+            "updated_at": str,
+            "notified_at": str,
+            "delivery_error": str,
+        },
+        pk=("pipeline", "name"),
+        defaults={"state": "ok"},
+    )
+    db["alerts"].create_index(["state"])
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
 MIGRATIONS = [
     _migrate_1,
@@ -349,6 +374,7 @@ MIGRATIONS = [
     _migrate_run_owners,
     _migrate_rollups,
     _migrate_fleet,
+    _migrate_alerts,
 ]
 
 

@@ -42,6 +42,7 @@ from sentitui.models import (
 from sentitui.tui.commands import SentiCommands
 from sentitui.tui.crash import crash_message, write_crash_report
 from sentitui.tui.events import EngineBatch, EngineUpdate, Key
+from sentitui.tui.screens.alerts import AlertsMonitor, AlertsScreen
 from sentitui.tui.screens.base import WIDE_COLUMNS
 from sentitui.tui.screens.dashboard import DashboardScreen
 from sentitui.tui.screens.failed import FailedScreen
@@ -90,6 +91,7 @@ class SentiApp(App[None]):
         "failed": FailedScreen,
         "logs": LogsScreen,
         "posts": PostsScreen,
+        "alerts": AlertsScreen,
     }
     HORIZONTAL_BREAKPOINTS = [
         (0, "-narrow"),
@@ -102,6 +104,7 @@ class SentiApp(App[None]):
         Binding("3", "show('failed')", "Failed records", show=False),
         Binding("4", "show('logs')", "Logs", show=False),
         Binding("5", "show('posts')", "Posts", show=False),
+        Binding("6", "show('alerts')", "Alerts", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("F", "fleet", "Fleet of daemons", show=False),
         Binding("ctrl+t", "toggle_dark", "Light/dark theme", show=False),
@@ -149,6 +152,7 @@ class SentiApp(App[None]):
         self.notice = notice  # said once the console is up (why it attached, say)
         self._daemon_alive: bool | None = None
         self._crashed = False
+        self.firing_alerts: list[str] = []  # "pipeline/name" of firing alerts, for the header
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -187,6 +191,7 @@ class SentiApp(App[None]):
             f"pipeline(s), {len(self.sources())} source(s)",
         )
         await self.switch_mode("dashboard")
+        AlertsMonitor(self)
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -250,8 +255,13 @@ class SentiApp(App[None]):
         if batch.config_changed:
             self.config_version += 1
         self.screen.post_message(EngineUpdate(batch))
+        self.refresh_headers()
+
+    def refresh_headers(self) -> None:
         from sentitui.tui.widgets.chrome import StatusHeader
 
+        if not self.screen_stack:
+            return
         for header in self.screen.query(StatusHeader):
             header.refresh()
 

@@ -16,7 +16,7 @@ from sentitui.models import SourceStatus
 
 RowStatus = SourceStatus | Literal["disabled"]  # what a source row says it is doing
 
-SUMMARY_ORDER = ("running", "backing_off", "failed", "paused")
+SUMMARY_ORDER = ("running", "streaming", "backing_off", "failed", "paused")
 
 
 def source_status(state: SourceState | None, enabled: bool = True) -> RowStatus:
@@ -53,7 +53,7 @@ def engine_summary(
         "red"
         if counts.get("failed")
         else "yellow"
-        if counts.get("backing_off") or not counts.get("running")
+        if counts.get("backing_off") or not (counts.get("running") or counts.get("streaming"))
         else "cyan"
     )
     return prefix + "engine: " + ", ".join(parts), style

@@ -14,6 +14,7 @@ from typing import Any
 
 from sentitui.net.http import AuthError, FetchError, Response
 from sentitui.net.ratelimit import RateLimitRules
+from sentitui.sources import credentials
 from sentitui.sources.base import Option, SourceContext, parse_json
 from sentitui.sources.json_api import comparable
 from sentitui.sources.presets.common import (
@@ -33,6 +34,11 @@ class BlueskySource(SocialPreset):
         query=Option((str,), doc="search text (Lucene syntax)"),
         hashtag=Option((str,), doc="searched as #hashtag when no query is given"),
         token=Option((str,), doc='optional access JWT: "${BLUESKY_TOKEN}"'),
+        handle=Option((str,), doc="log in as this account (session renewed itself)"),
+        app_password=Option((str,), doc='an app password: "${BLUESKY_APP_PASSWORD}"'),
+        auth_url=Option(
+            (str,), default=credentials.BLUESKY_AUTH_URL, doc="the account's PDS (with handle)"
+        ),
         limit=Option((int,), default=100, doc="posts per page", minimum=1, maximum=100),
     )
     ENDPOINT = "/xrpc/app.bsky.feed.searchPosts"
@@ -40,10 +46,20 @@ class BlueskySource(SocialPreset):
     PAGINATION = {"type": "cursor", "cursor_path": "cursor", "param": "cursor"}
     SINCE_PARAM = "since"
     RATE_LIMIT = RateLimitRules(reset="epoch")
+    SECRETS = ("token", "app_password")
 
     @classmethod
     def check_config(cls, config: Any) -> list[str]:
-        return check_search(config)
+        problems = check_search(config)
+        if bool(config.get("handle")) != bool(config.get("app_password")):
+            problems.append("keys 'handle' and 'app_password' go together")
+        return problems
+
+    def endpoint_url(self, path: str) -> str:
+        """Logged in, requests go to the account's PDS (which proxies app.bsky.*)."""
+        if self.config.options.get("handle"):
+            return str(self.config.options["auth_url"]).rstrip("/") + path
+        return super().endpoint_url(path)
 
     def base_params(self) -> dict[str, Any]:
         return {
@@ -58,7 +74,26 @@ class BlueskySource(SocialPreset):
     async def fetch(
         self, ctx: SourceContext, url: str, params: dict[str, Any], headers: dict[str, str]
     ) -> Response:
-        """XRPC answers an expired or invalid token with 400 ExpiredToken/InvalidToken."""
+        """XRPC answers an expired or invalid token with 400 ExpiredToken/InvalidToken.
+        With a handle, a session's access JWT goes with every request; one refused is
+        renewed once before the request fails."""
+        if self.config.options.get("handle"):
+            where = (self.pipeline.name, self.config.name)
+            options = self.config.options
+            token = await credentials.bluesky_token(ctx, options, where)
+            try:
+                return await self._fetch(
+                    ctx, url, params, {**headers, "Authorization": f"Bearer {token}"}
+                )
+            except AuthError:
+                credentials.forget(credentials.bluesky_key(options))
+            token = await credentials.bluesky_token(ctx, options, where)
+            headers = {**headers, "Authorization": f"Bearer {token}"}
+        return await self._fetch(ctx, url, params, headers)
+
+    async def _fetch(
+        self, ctx: SourceContext, url: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> Response:
         try:
             return await super().fetch(ctx, url, params, headers)
         except FetchError as exc:

@@ -32,6 +32,9 @@ def graph_options(**specific: Option) -> dict[str, Option]:
         GRAPH_URL,
         version=Option((str,), default=GRAPH_VERSION, doc="Graph API version"),
         token=Option((str,), required=True, doc='access token: "${FACEBOOK_PAGE_TOKEN}"'),
+        token_expires=Option(
+            (str,), doc='when the long-lived token expires, "2027-01-31": warned a week ahead'
+        ),
         usage_pause=Option(
             (int, float),
             default=60.0,

@@ -27,6 +27,7 @@ from sentitui.sources.presets.common import (
     preset_options,
     segments,
 )
+from sentitui.sources.streams.base import STREAM_OPTIONS
 
 MAX_LIMIT = 40
 
@@ -44,6 +45,8 @@ class MastodonSource(SocialPreset):
             minimum=1,
             maximum=MAX_LIMIT,
         ),
+        stream_url=Option((str,), doc="streaming API root when not base_url (stream = true)"),
+        **STREAM_OPTIONS,
     )
     RECORDS = ""
     PAGINATION = {"type": "link_header"}

@@ -16,7 +16,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from sentitui.net.http import AuthError, Response
 from sentitui.net.ratelimit import RateLimitRules
+from sentitui.sources import credentials
 from sentitui.sources.base import Option, SourceContext
 from sentitui.sources.json_api import comparable
 from sentitui.sources.presets.common import (
@@ -38,6 +40,11 @@ class RedditSource(SocialPreset):
         query=Option((str,), required=True, doc="Reddit search syntax"),
         subreddit=Option((str,), doc="search only this subreddit (without r/)"),
         token=Option((str,), doc='OAuth bearer token; use base_url = "https://oauth.reddit.com"'),
+        client_id=Option((str,), doc='OAuth app id: "${REDDIT_CLIENT_ID}" (token renewed itself)'),
+        client_secret=Option((str,), doc='OAuth app secret: "${REDDIT_CLIENT_SECRET}"'),
+        username=Option((str,), doc="script app: the account (password grant)"),
+        password=Option((str,), doc='script app: "${REDDIT_PASSWORD}"'),
+        token_url=Option((str,), default=credentials.REDDIT_TOKEN_URL, doc="OAuth token endpoint"),
         limit=Option(
             (int,),
             default=100,
@@ -49,9 +56,42 @@ class RedditSource(SocialPreset):
     RECORDS = "data.children"
     PAGINATION = {"type": "cursor", "cursor_path": "data.after", "param": "after"}
     RATE_LIMIT = RateLimitRules(reset="delta")
+    SECRETS = ("token", "client_secret")
+
+    @classmethod
+    def check_config(cls, config: Any) -> list[str]:
+        if bool(config.get("client_id")) != bool(config.get("client_secret")):
+            return ["keys 'client_id' and 'client_secret' go together"]
+        return []
+
+    def uses_oauth(self) -> bool:
+        return bool(self.config.options.get("client_id"))
+
+    async def fetch(
+        self, ctx: SourceContext, url: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> Response:
+        """With client credentials: a fresh bearer token on every request; one refused
+        (401/403) is obtained again once before the request fails."""
+        if not self.uses_oauth():
+            return await super().fetch(ctx, url, params, headers)
+        where = (self.pipeline.name, self.config.name)
+        token = await credentials.reddit_token(ctx, self.config.options, where)
+        try:
+            return await super().fetch(
+                ctx, url, params, {**headers, "Authorization": f"Bearer {token}"}
+            )
+        except AuthError:
+            credentials.forget(credentials.reddit_key(self.config.options))
+        token = await credentials.reddit_token(ctx, self.config.options, where)
+        return await super().fetch(
+            ctx, url, params, {**headers, "Authorization": f"Bearer {token}"}
+        )
 
     def endpoint_url(self, path: str) -> str:
         sub = str(self.config.options.get("subreddit") or "").removeprefix("r/").strip("/")
+        if self.uses_oauth() and self.config.options["base_url"] == "https://www.reddit.com":
+            path = f"/r/{quote(sub, safe='')}/search.json" if sub else "/search.json"
+            return "https://oauth.reddit.com" + path  # OAuth requests go to this host
         return super().endpoint_url(
             f"/r/{quote(sub, safe='')}/search.json" if sub else "/search.json"
         )

@@ -26,6 +26,7 @@ from sentitui.sources.presets.common import (
     preset_options,
     segments,
 )
+from sentitui.sources.streams.base import STREAM_OPTIONS
 
 RT_PREFIX = re.compile(r"^RT @\w+: ")
 
@@ -38,6 +39,7 @@ class XSource(SocialPreset):
         hashtag=Option((str,), doc="searched as #hashtag when no query is given"),
         token=Option((str,), required=True, doc='app bearer token: "${X_BEARER_TOKEN}"'),
         max_results=Option((int,), default=100, doc="tweets per page", minimum=10, maximum=100),
+        **STREAM_OPTIONS,
     )
     ENDPOINT = "/2/tweets/search/recent"
     RECORDS = "data"

@@ -26,6 +26,7 @@ from sentitui.tui.widgets.text import cell, safe
 
 STATUS_STYLES = {
     "running": "bold cyan",
+    "streaming": "bold green",
     "backing_off": "bold yellow",
     "failed": "bold red",
     "paused": "dim",
@@ -203,7 +204,7 @@ class PipelinesScreen(SentiScreen):
             progress_text = "—"
         else:
             counts, progress_text = ("—", "—", "—"), "—"
-        if status == "backing_off" and state is not None:
+        if status in ("backing_off", "streaming") and state is not None:
             error = state.detail
         else:
             error = (last or {}).get("error") or (state.detail if state else "") or ""
@@ -259,6 +260,13 @@ class PipelinesScreen(SentiScreen):
                 )
             if state is not None and state.detail:
                 text.append(f"  ·  {safe(state.detail)}")
+            expiry = engine.credential_expiry(pipeline, source)
+            if expiry is not None:
+                warn = expiry.warning()
+                text.append(
+                    f"\ncredential: {expiry.describe()}" + (" — renew it" if warn else ""),
+                    style="bold yellow" if warn else "dim",
+                )
             last = self.last_runs.get(selected)
             if last is not None:
                 ended = f" → {short_time(last['ended_at'])}" if last.get("ended_at") else ""

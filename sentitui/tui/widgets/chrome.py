@@ -39,6 +39,11 @@ class StatusHeader(Widget):
         line.append(" SentiTUI ", style="bold")
         line.append("● ", style=style)
         line.append(state)
+        firing = getattr(app, "firing_alerts", [])
+        if firing:
+            names = ", ".join(safe(name) for name in firing[:3])
+            more = f" +{len(firing) - 3}" if len(firing) > 3 else ""
+            line.append(f"  ▲ {len(firing)} alert(s) firing: {names}{more}", style="bold red")
         right = Text(f"db: {safe(app.db_path)} ", style="dim")
         gap = self.content_size.width - cell_len(line.plain) - cell_len(right.plain)
         if gap >= 2:

@@ -1,0 +1,1 @@
+"""Push sources: server-sent events, WebSockets and chunked NDJSON (see base.py)."""
