@@ -132,20 +132,20 @@ def test_fulltext_search_and_screen_queries(db_url):
     assert store.count_search_posts("silk*") == 2
 
 
-def test_failed_record_repeats_bump_attempts_and_change_status(db_url):
+def test_failed_record_repeats_keep_one_row_and_change_status(db_url):
     store = Store(db_url)
     stats = store.start_run("p", "s", "cli")
     bad = FailedRecord("parse", "not JSON at line 1", "{oops", context={"url": "http://x/1"})
     store.write_pages([PageWrite(stats, [], [bad])])
     store.write_pages([PageWrite(stats, [], [bad])])  # the same bad record again
-    [row] = store.failed_records()
-    assert (row["attempts"], row["status"], row["payload_size"]) == (2, "open", 5)
+    [row] = store.failed_records()  # one row; meeting it again is not an attempt
+    assert (row["attempts"], row["status"], row["payload_size"]) == (1, "open", 5)
     assert store.failed_record(row["id"])["payload"] == "{oops"
     assert store.failed_heads([row["id"], 999]) == {row["id"]: ("p", "s")}
     assert store.count_failed(search="JSON at") == 1 and store.count_failed(search="50%") == 0
     store.mark_failed([row["id"]], "resolved")
     assert store.failed_record(row["id"])["status"] == "resolved"
-    assert store.failed_record(row["id"])["attempts"] == 3
+    assert store.failed_record(row["id"])["attempts"] == 2  # the retry that resolved it
     assert store.failed_records() == []
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sentitui.processing.redact import redact_data
 from sentitui.store import Store, utc_now
+from sentitui.store.owner import Owner, is_alive
 
 
 def _now(store: Store) -> str:
@@ -45,6 +46,17 @@ def acquire(store: Store, daemon_id: int, pipeline: str, source: str, ttl: float
             f"SELECT daemon_id, expires < {now} FROM leases WHERE pipeline = ? AND source = ?",
             (pipeline, source),
         ).fetchone()
+        if before is not None and before[0] != daemon_id and not before[1]:
+            # A holder on this host whose process is gone (kill -9) cannot renew: its
+            # leases lapse now rather than after the TTL (a restarted daemon resumes at
+            # once). Holders on other hosts are left to the expiry.
+            holder = conn.execute(
+                "SELECT host, pid FROM daemons WHERE id = ?", (before[0],)
+            ).fetchone()
+            if holder is not None and not is_alive(Owner(str(holder[0]), int(holder[1]), "")):
+                conn.execute(
+                    f"UPDATE leases SET expires = {now} - 1 WHERE daemon_id = ?", (before[0],)
+                )
         last_run = conn.execute(
             "SELECT COALESCE(MAX(id), 0) FROM runs WHERE pipeline = ? AND source = ?",
             (pipeline, source),
