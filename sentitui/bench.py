@@ -249,9 +249,17 @@ def serve_site(products: int) -> None:
         kind = "text/plain" if request.path == "/robots.txt" else "text/html"
         return web.Response(body=body, content_type=kind, charset="utf-8")
 
+    serve_until_stdin_closes("/{tail:.*}", handle)
+
+
+def serve_until_stdin_closes(route: str, handle: Any) -> None:
+    """Subprocess body of a bench server: serve `handle` at `route` on a free loopback
+    port, print the port, and stop when the parent closes our stdin."""
+    from aiohttp import web
+
     async def main() -> None:
         app = web.Application()
-        app.router.add_get("/{tail:.*}", handle)
+        app.router.add_get(route, handle)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -263,12 +271,13 @@ def serve_site(products: int) -> None:
     asyncio.run(main())
 
 
-class SiteProcess:
-    """The site server in its own process, so it does not share our event loop or CPU."""
+class ServerProcess:
+    """A bench server (`python -m sentitui.bench COMMAND ...`) in its own process, so it
+    shares neither our event loop nor our CPU; closed by closing its stdin."""
 
-    def __init__(self, products: int) -> None:
+    def __init__(self, *command: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sentitui.bench", "serve-site", "--products", str(products)],
+            [sys.executable, "-m", "sentitui.bench", *command],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -277,7 +286,7 @@ class SiteProcess:
         line = self.process.stdout.readline()
         if not line.strip().isdigit():
             self.close()
-            raise RuntimeError("the bench site server did not start")
+            raise RuntimeError(f"the bench server ({command[0]}) did not start")
         self.url = f"http://127.0.0.1:{line.strip()}"
 
     def close(self) -> None:
@@ -491,7 +500,7 @@ def run_bench(
             row.update(time_queries(path))
             row["console"] = asyncio.run(console_figures(path))
             figures["scale"].append(row)
-        site = SiteProcess(products)
+        site = ServerProcess("serve-site", "--products", str(products))
         try:
             shape = ReviewSite(products)
             figures["scrape"] = {

@@ -14,11 +14,11 @@ import json
 import os
 import resource
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from sentitui.bench import ServerProcess, serve_until_stdin_closes
 
 API_PAGE = 200  # records per API page, as social APIs page
 LAG_TICK = 0.01  # the loop-lag probe's sleep, seconds
@@ -61,45 +61,7 @@ def serve_api(records: int) -> None:
         body = bodies.get(number, bodies[pages + 1])
         return web.Response(body=body, content_type="application/json")
 
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/api/posts", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        print(site._server.sockets[0].getsockname()[1], flush=True)  # type: ignore[union-attr]
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until closed
-        await runner.cleanup()
-
-    asyncio.run(main())
-
-
-class ApiProcess:
-    """The API server in its own process; closed by closing its stdin."""
-
-    def __init__(self, records: int) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sentitui.bench", "serve-api", "--records", str(records)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line.strip().isdigit():
-            self.close()
-            raise RuntimeError("the bench API server did not start")
-        self.url = f"http://127.0.0.1:{line.strip()}/api/posts"
-
-    def close(self) -> None:
-        if self.process.stdin:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+    serve_until_stdin_closes("/api/posts", handle)
 
 
 def _cpu_seconds() -> float:
@@ -268,12 +230,13 @@ def run_e2e(records: int, naive_records: int, tmp: Path) -> dict[str, Any]:
     changes during the bench (a shared one) weighs on both sides of each ratio alike."""
     texts = [row["body"] for row in api_records(records)]
     half = len(texts) // 2
-    api = ApiProcess(records)
+    api = ServerProcess("serve-api", "--records", str(records))
     try:
         textblob = [bench_textblob(texts[:half])]
-        naive = [bench_naive(api.url, tmp / "naive-1", naive_records // 2)]
-        engine = asyncio.run(bench_engine_api(api.url, tmp, records))
-        naive.append(bench_naive(api.url, tmp / "naive-2", naive_records - naive_records // 2))
+        url = api.url + "/api/posts"
+        naive = [bench_naive(url, tmp / "naive-1", naive_records // 2)]
+        engine = asyncio.run(bench_engine_api(url, tmp, records))
+        naive.append(bench_naive(url, tmp / "naive-2", naive_records - naive_records // 2))
         textblob.append(bench_textblob(texts[half:]))
     finally:
         api.close()
