@@ -25,7 +25,6 @@ def console_commands(app: SentiApp) -> Iterator[Command]:
 
     for number, (mode, label) in enumerate(SCREENS, start=1):
         yield f"Show {label}", f"switch screen (key {number})", partial(app.action_show, mode)
-    yield "Show Alerts", "alert states and their posts (key 6)", partial(app.action_show, "alerts")
     yield "Help: list every key", "key ?", app.action_help
     yield "Show the fleet of daemons", "key F", app.action_fleet
     yield "Toggle light/dark theme", "key ctrl+t", app.action_toggle_dark

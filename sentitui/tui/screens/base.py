@@ -60,7 +60,7 @@ class SentiScreen(Screen[None]):
     SOURCE_FILTER: ClassVar[str] = ""  # id of the screen's source Select, if it has one
     DETAIL: ClassVar[str] = ""  # selector of the detail pane that enter on a row opens
     REQUERY_ON_DATA: ClassVar[bool] = True  # re-query (reload) when the engine wrote rows
-    # esc in a search box or filter goes back to the table (else typing 1-5 or q there
+    # esc in a search box or filter goes back to the table (else typing 1-6 or q there
     # only ever types; enter does the same in a search box).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave_filter", "Back to the table", show=False),

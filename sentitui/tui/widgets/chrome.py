@@ -21,6 +21,7 @@ SCREENS = [
     ("failed", "Failed records"),
     ("logs", "Logs"),
     ("posts", "Posts"),
+    ("alerts", "Alerts"),
 ]
 
 
@@ -53,7 +54,7 @@ class StatusHeader(Widget):
 
 
 class NavBar(Widget):
-    """The tab bar: number keys 1-5 or a click switch screens."""
+    """The tab bar: number keys 1-6 or a click switch screens."""
 
     def __init__(self, active: str) -> None:
         super().__init__()
