@@ -473,3 +473,35 @@ async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
         assert [proc.wait(timeout=60) for proc in procs.values()] == [0, 0]
+
+
+def test_a_claim_that_takes_nothing_wakes_no_daemon(pg_url):
+    """Every UPDATE of `commands` NOTIFYs the fleet: an empty claim must send none, or
+    daemons woken by each other's claims would never sleep."""
+    import psycopg
+
+    from sentitui.engine import commands
+    from sentitui.store import fleet
+
+    store = Store(pg_url)
+    listener = psycopg.connect(pg_url, autocommit=True)
+    try:
+        listener.execute("LISTEN sentitui")
+        a, b = fleet.register(store, "host", 1), fleet.register(store, "host", 2)
+        assert fleet.acquire(store, a, "p", "s", 30.0) is None
+        pull = commands.submit(store, "pull", "p", "s")
+        listener.execute("NOTIFY sentitui, 'mark 1'")
+        assert commands.claim(store, daemon_id=b) == []  # a's source: left for a
+        listener.execute("NOTIFY sentitui, 'mark 2'")
+        assert [c.id for c in commands.claim(store, daemon_id=a)] == [pull]
+        assert commands.claim(store, daemon_id=a) == []  # nothing left
+        listener.execute("NOTIFY sentitui, 'mark 3'")
+        heard: list[str] = []
+        for note in listener.notifies(timeout=10):
+            heard += [note.payload] if note.payload != "daemons" else []
+            if note.payload == "mark 3":
+                break
+        assert heard == ["commands", "mark 1", "mark 2", "commands", "mark 3"]
+    finally:
+        listener.close()
+        store.close()
