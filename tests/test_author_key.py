@@ -176,3 +176,19 @@ def test_any_command_that_opens_an_old_database_moves_its_key_out(tmp_path):
     Store(db_path).close()  # what `sentitui stats` or `failed list` do first
     assert "author_secret" not in meta(db_path)
     assert db_path.with_name(db_path.name + ".key").read_text().strip() == LEGACY_KEY
+
+
+def test_daemons_starting_together_agree_on_one_key(tmp_path, monkeypatch):
+    """Several processes creating the key file at the same moment: none reads it half
+    written, and all end with the same key."""
+    import concurrent.futures
+
+    from sentitui.store.author_key import author_key
+
+    for name in ("SENTITUI_AUTHOR_KEY", "SENTITUI_AUTHOR_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    db = tmp_path / "fleet.db"
+    with concurrent.futures.ProcessPoolExecutor(8) as pool:
+        keys = list(pool.map(author_key, [db] * 32, [None] * 32))
+    assert len(set(keys)) == 1 and len(keys[0]) == 64
+    assert [p.name for p in tmp_path.iterdir()] == ["fleet.db.key"]  # no temporary left

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -68,18 +69,28 @@ def _read(path: Path) -> str | None:
 
 def _create(path: Path, value: str) -> str:
     """Write a new key file readable by its owner only; if another process made one
-    first, theirs is the key."""
+    first, theirs is the key. The key is written to a private temporary file and linked
+    into place, so a daemon starting at the same moment never reads a half-written one."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read(path) or value
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
         raise AuthorKeyError(f"author key file {path}: cannot create it: {exc.strerror}") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp: mode 0600
+            handle.write(value + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)  # atomic, and fails where a key file already is
+        except FileExistsError:
+            return _read(path) or value
+        except OSError as exc:
+            raise AuthorKeyError(
+                f"author key file {path}: cannot create it: {exc.strerror}"
+            ) from None
+    finally:
+        os.unlink(temporary)
     return value
 
 
