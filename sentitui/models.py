@@ -132,6 +132,20 @@ class RunProgress(EngineEvent):
     failed: int
     pages: int
 
+    @classmethod
+    def of(cls, stats: RunStats) -> RunProgress:
+        """The counters of a run as they stand after a commit."""
+        return cls(
+            run_id=stats.run_id,
+            pipeline=stats.pipeline,
+            source=stats.source,
+            fetched=stats.fetched,
+            loaded=stats.loaded,
+            duplicates=stats.duplicates,
+            failed=stats.failed,
+            pages=stats.pages,
+        )
+
 
 @dataclass(slots=True, frozen=True)
 class RunFinished(EngineEvent):

@@ -280,15 +280,4 @@ class Runner:
                 f"page {committed}: {loaded} loaded, {duplicates} duplicate, "
                 f"{len(failures)} failed",
             )
-            self.engine.emit(
-                RunProgress(
-                    run_id=stats.run_id,
-                    pipeline=self.pipeline,
-                    source=self.name,
-                    fetched=stats.fetched,
-                    loaded=stats.loaded,
-                    duplicates=stats.duplicates,
-                    failed=stats.failed,
-                    pages=stats.pages,
-                )
-            )
+            self.engine.emit(RunProgress.of(stats))

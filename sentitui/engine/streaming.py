@@ -221,18 +221,7 @@ class StreamRunner(Runner):
                 f"{len(failures)} stream event(s) failed: {failures[0].error[:200]}",
             )
         if batch.records or failures:
-            self.engine.emit(
-                RunProgress(
-                    run_id=stats.run_id,
-                    pipeline=self.pipeline,
-                    source=self.name,
-                    fetched=stats.fetched,
-                    loaded=stats.loaded,
-                    duplicates=stats.duplicates,
-                    failed=stats.failed,
-                    pages=stats.pages,
-                )
-            )
+            self.engine.emit(RunProgress.of(stats))
         return Batch()
 
     def _arrived(self, count: int) -> None:
