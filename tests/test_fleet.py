@@ -353,3 +353,155 @@ async def test_run_once_on_a_shared_server_leaves_alone_a_source_a_daemon_holds(
     assert f"daemon {elsewhere} is pulling it" in runs["alpha"]["error"]
     assert {source for source, *_ in feeds.asked} == {"beta"}
     assert rows(pg_url, "SELECT id FROM daemons WHERE stopped_at IS NULL") == [(elsewhere,)]
+
+
+def events(url: str, like: str) -> list[tuple[object, ...]]:
+    return rows(url, "SELECT at, message FROM events WHERE message LIKE ? ORDER BY id", (like,))
+
+
+async def test_a_daemon_on_postgresql_claims_a_command_on_notify_not_by_polling(tmp_path, pg_url):
+    from sentitui.engine import commands
+
+    (tmp_path / "pipelines").mkdir()
+    text = PIPELINE.replace('schedule = "1s"', "") + SOURCE.format(
+        name="alpha", base="http://127.0.0.1:9"
+    )
+    (tmp_path / "pipelines" / "fleet.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    fallback = 60.0  # the daemon reads `commands` unprompted only this often
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sentitui.cli", "run", "--watch", "--db", pg_url]
+        + ["--pipelines", str(tmp_path / "pipelines")],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "a.stderr").open("ab"),
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "DAEMON_NAME": "a",
+            "SENTITUI_LOG": str(tmp_path / "a.log"),
+            "SENTITUI_COMMAND_FALLBACK": str(fallback),
+        },
+    )
+    try:
+        await until(lambda: events(pg_url, "listening for commands%"), "the daemon's LISTEN")
+        [(listening_at, _)] = events(pg_url, "listening for commands%")
+        store = Store(pg_url)
+        try:
+            command_id = commands.submit(store, "pause", "fleet", "alpha")
+        finally:
+            store.close()
+        await until(lambda: events(pg_url, f"command {command_id}: pause%"), "the command claimed")
+        [(claimed_at, _)] = events(pg_url, f"command {command_id}: pause%")
+        # Its only look since LISTEN came from the NOTIFY: the fallback had not elapsed.
+        assert float(claimed_at) - float(listening_at) < fallback  # type: ignore[arg-type]
+        [(status, outcome)] = rows(
+            pg_url, "SELECT status, outcome FROM commands WHERE id = ?", (command_id,)
+        )
+        assert (status, outcome) == ("done", "paused")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+
+
+async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
+    tmp_path, pg_url, monkeypatch
+):
+    import json
+
+    from sentitui.models import FailedRecord
+    from sentitui.store import PageWrite, fleet
+
+    (tmp_path / "pipelines").mkdir()
+    text = PIPELINE.replace('schedule = "1s"', "") + SOURCE.format(
+        name="alpha", base="http://127.0.0.1:9"
+    )
+    (tmp_path / "pipelines" / "fleet.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    monkeypatch.setenv("SENTITUI_AUTHOR_KEY", "fleet-key")  # shared, as across machines
+    procs = {n: start_daemon(tmp_path, pg_url, n) for n in ("a", "b")}
+    try:
+        await until(
+            lambda: len(rows(pg_url, "SELECT id FROM daemons WHERE heartbeat IS NOT NULL")) == 2,
+            "two daemons registered",
+        )
+        by_pid = {int(pid): int(i) for i, pid in rows(pg_url, "SELECT id, pid FROM daemons")}
+        holder = by_pid[procs["b"].pid]
+        store = Store(pg_url)
+        try:
+            # b holds alpha (as while it pulls it); its heartbeats keep the lease alive.
+            assert fleet.acquire(store, holder, "fleet", "alpha", 120.0) is None
+            run = store.start_run("fleet", "alpha", "cli")
+            payload = json.dumps({"id": 99, "text": "AquaSilk retried post is lovely"})
+            store.write_pages([PageWrite(run, [], [FailedRecord("clean", "boom", payload)])])
+            run.status = "ok"
+            store.finish_run(run)
+            [record_id] = [r["id"] for r in store.failed_records(status="open")]
+        finally:
+            store.close()
+
+        cli = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "sentitui.cli", "failed", "retry", str(record_id), "--json"),
+            *("--db", pg_url, "--pipelines", str(tmp_path / "pipelines")),
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "DAEMON_NAME": "cli"},
+            cwd=tmp_path,
+        )
+        stdout, _ = await asyncio.wait_for(cli.communicate(), timeout=120)
+        assert json.loads(stdout) == {"resolved": [record_id], "failed": {}}
+        assert cli.returncode == 0
+        [(status, result)] = rows(
+            pg_url, "SELECT status, result FROM commands WHERE action = 'retry'"
+        )
+        assert status == "done"
+        assert json.loads(str(result))["daemon_id"] == holder  # b carried it out, not a
+        assert rows(pg_url, "SELECT status FROM failed_records") == [("resolved",)]
+        assert rows(pg_url, "SELECT COUNT(*) FROM posts WHERE text LIKE 'AquaSilk retried%'") == [
+            (1,)
+        ]
+        # The retry's run is b's too, once b's heartbeat tags the runs under its lease.
+        await until(
+            lambda: (
+                rows(
+                    pg_url,
+                    "SELECT daemon_id FROM runs WHERE trigger = 'manual' AND id > ?",
+                    (run.run_id,),
+                )
+                == [(holder,)]
+            ),
+            "the retry's run tagged with its daemon",
+        )
+    finally:
+        for proc in procs.values():
+            proc.send_signal(signal.SIGTERM)
+        assert [proc.wait(timeout=60) for proc in procs.values()] == [0, 0]
+
+
+def test_a_claim_that_takes_nothing_wakes_no_daemon(pg_url):
+    """Every UPDATE of `commands` NOTIFYs the fleet: an empty claim must send none, or
+    daemons woken by each other's claims would never sleep."""
+    import psycopg
+
+    from sentitui.engine import commands
+    from sentitui.store import fleet
+
+    store = Store(pg_url)
+    listener = psycopg.connect(pg_url, autocommit=True)
+    try:
+        listener.execute("LISTEN sentitui")
+        a, b = fleet.register(store, "host", 1), fleet.register(store, "host", 2)
+        assert fleet.acquire(store, a, "p", "s", 30.0) is None
+        pull = commands.submit(store, "pull", "p", "s")
+        listener.execute("NOTIFY sentitui, 'mark 1'")
+        assert commands.claim(store, daemon_id=b) == []  # a's source: left for a
+        listener.execute("NOTIFY sentitui, 'mark 2'")
+        assert [c.id for c in commands.claim(store, daemon_id=a)] == [pull]
+        assert commands.claim(store, daemon_id=a) == []  # nothing left
+        listener.execute("NOTIFY sentitui, 'mark 3'")
+        heard: list[str] = []
+        for note in listener.notifies(timeout=10):
+            heard += [note.payload] if note.payload != "daemons" else []
+            if note.payload == "mark 3":
+                break
+        assert heard == ["commands", "mark 1", "mark 2", "commands", "mark 3"]
+    finally:
+        listener.close()
+        store.close()

@@ -542,10 +542,31 @@ def failed_retry(
 
 
 async def _retry(db_path: str, pipelines: list[PipelineConfig], ids: list[int]) -> Any:
+    """Records whose source a live daemon holds (its lease) go to that daemon as a
+    `retry` command, and we wait for its outcome; the others are retried here."""
     from sentitui.engine.engine import Engine
+    from sentitui.engine.remote import RemoteEngine
+    from sentitui.engine.surface import RetryOutcome
+    from sentitui.store import fleet
 
-    async with Engine(db_path, pipelines, score_workers=0) as engine:
-        return await engine.retry_failed(ids, trigger="cli")
+    store = open_existing_store(db_path)
+    try:
+        heads = store.failed_heads(ids)
+        held = {head for head in set(heads.values()) if fleet.holder(store, *head) is not None}
+    finally:
+        store.close()
+    remote = [i for i in ids if heads.get(i) in held]
+    local = [i for i in ids if i not in remote]
+    outcome = RetryOutcome()
+    if remote:
+        async with RemoteEngine(db_path, pipelines) as daemons:
+            outcome = await daemons.retry_failed(remote, trigger="cli")
+    if local:
+        async with Engine(db_path, pipelines, score_workers=0) as engine:
+            here = await engine.retry_failed(local, trigger="cli")
+        outcome.resolved.extend(here.resolved)
+        outcome.still_failing.update(here.still_failing)
+    return outcome
 
 
 @failed.command("ignore")

@@ -1,8 +1,8 @@
 """The link between an attached console and the daemon, through the SQLite file.
 
 An attached console (`sentitui tui --attach`) cannot call the daemon's engine, so it
-writes a row to `commands`; the daemon claims pending rows every half second,
-carries them out and marks each `done` or `failed` with a readable outcome. The
+writes a row to `commands`; the daemon claims pending rows (on PostgreSQL when a
+NOTIFY says the table changed, on SQLite every half second), carries them out and marks each `done` or `failed` with a readable outcome. The
 daemon in turn publishes what only it knows: its log lines and config reports
 (the `events` table) and a snapshot of its sources' states (meta key `daemon`).
 
@@ -77,19 +77,35 @@ def claim(store: Store, now: float | None = None, daemon_id: int = 0) -> list[Co
     a command about a source another daemon holds is left to that daemon, and two
     daemons claiming at once never take the same row (SKIP LOCKED on PostgreSQL)."""
     cutoff = iso((now or time.time()) - COMMAND_TTL)
+    # An UPDATE is sent only when it will change a row: on PostgreSQL every statement
+    # that updates `commands` NOTIFYs the fleet, and daemons woken by each other's
+    # empty claims would never sleep.
     with store.transaction() as conn:
-        conn.execute(
-            "UPDATE commands SET status = 'failed', done_at = ?, outcome = ? "
-            "WHERE status = 'pending' AND created_at < ?",
-            (utc_now(), f"expired: no daemon picked it up within {COMMAND_TTL:.0f} s", cutoff),
-        )
+        stale = conn.execute(
+            "SELECT 1 FROM commands WHERE status = 'pending' AND created_at < ? LIMIT 1",
+            (cutoff,),
+        ).fetchone()
+        if stale is not None:
+            conn.execute(
+                "UPDATE commands SET status = 'failed', done_at = ?, outcome = ? "
+                "WHERE status = 'pending' AND created_at < ?",
+                (utc_now(), f"expired: no daemon picked it up within {COMMAND_TTL:.0f} s", cutoff),
+            )
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT c.id FROM commands c WHERE c.status = 'pending' AND NOT EXISTS ("
+                "SELECT 1 FROM leases l WHERE l.pipeline = c.pipeline AND l.source = c.source "
+                f"AND l.daemon_id <> ? AND l.expires >= {store.dialect.now_epoch()})"
+                f"{store.dialect.skip_locked}",
+                (daemon_id,),
+            ).fetchall()
+        ]
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
         rows = store.rows(
-            "UPDATE commands SET status = 'running' WHERE status = 'pending' AND id IN ("
-            "SELECT c.id FROM commands c WHERE c.status = 'pending' AND NOT EXISTS ("
-            "SELECT 1 FROM leases l WHERE l.pipeline = c.pipeline AND l.source = c.source "
-            f"AND l.daemon_id <> ? AND l.expires >= {store.dialect.now_epoch()})"
-            f"{store.dialect.skip_locked}) RETURNING *",
-            (daemon_id,),
+            f"UPDATE commands SET status = 'running' WHERE id IN ({marks}) RETURNING *", ids
         )
     return sorted((Command.from_row(row) for row in rows), key=lambda c: c.id)
 

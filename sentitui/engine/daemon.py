@@ -29,10 +29,12 @@ from sentitui.engine.watch import Continuous, Select
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent, LogLine, RunStats
 from sentitui.processing.redact import LOG_FORMAT, SafeFormatter
 from sentitui.sources import is_streaming
-from sentitui.store.backend import db_target, describe
+from sentitui.store import postgres
+from sentitui.store.backend import db_target, describe, is_postgres
 
 logger = logging.getLogger("sentitui")
-POLL = 0.5  # seconds between looks at the commands table
+POLL = 0.5  # seconds between publishing the snapshot, and looks at commands on SQLite
+COMMAND_FALLBACK = 5.0  # PostgreSQL: seconds between looks at commands with no NOTIFY
 HEARTBEAT = 2.0  # seconds between snapshots when nothing changed
 GRACE = 20.0  # seconds runs get to finish their page on shutdown
 LOG_BYTES = 5_000_000
@@ -46,6 +48,12 @@ def log_path_for(db_path: str | Path) -> Path:
         return Path(os.environ["SENTITUI_LOG"])
     target = db_target(db_path)
     return Path("sentitui-daemon.log") if isinstance(target, str) else target.with_suffix(".log")
+
+
+def command_fallback() -> float:
+    """$SENTITUI_COMMAND_FALLBACK (seconds) or COMMAND_FALLBACK: how long a daemon on
+    PostgreSQL goes without reading `commands` when no NOTIFY came (one may be lost)."""
+    return float(os.environ.get("SENTITUI_COMMAND_FALLBACK") or COMMAND_FALLBACK)
 
 
 def setup_logging(path: Path) -> logging.Handler:
@@ -129,6 +137,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self._events: list[dict[str, Any]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()  # set: read the commands table now
         self._published: tuple[str, float] = ("", 0.0)
         self.started_at = time.time()
         self.metrics_address: tuple[str, int] | None = None
@@ -181,12 +190,18 @@ class Daemon:
                     watch,
                 )
         await self.continuous.start()
-        poller = asyncio.create_task(self._poll(), name="daemon commands")
+        pollers = [
+            asyncio.create_task(self._poll(), name="daemon publish"),
+            asyncio.create_task(self._claims(), name="daemon commands"),
+        ]
+        if is_postgres(self.db_path):
+            pollers.append(asyncio.create_task(self._listen(), name="daemon listen"))
         await self.stopping.wait()
 
         logger.info("stopping: finishing the pages in hand")
-        poller.cancel()
-        await asyncio.gather(poller, return_exceptions=True)
+        for poller in pollers:
+            poller.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)
         await self.continuous.stop()
         await engine.drain(STOP_REASON, timeout=GRACE)
         if self._tasks:
@@ -313,16 +328,49 @@ class Daemon:
     async def _poll(self) -> None:
         while True:
             try:
+                await self._flush()
+            except Exception:
+                logger.exception("publishing the daemon's state failed")
+            await asyncio.sleep(POLL)
+
+    async def _claims(self) -> None:
+        """Claim and start pending commands: on PostgreSQL when a NOTIFY says `commands`
+        changed, and every command_fallback() seconds should one be lost; on SQLite
+        (no NOTIFY) every POLL seconds."""
+        interval = command_fallback() if is_postgres(self.db_path) else POLL
+        while True:
+            self._wake.clear()  # a NOTIFY during the claim below wakes us once more
+            try:
                 fleet = self.engine.fleet
                 daemon_id = fleet.daemon_id if fleet is not None else 0
                 for command in await self.engine.writer.call(commands.claim, None, daemon_id):
                     task = asyncio.create_task(self._execute(command), name=f"command {command.id}")
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
-                await self._flush()
             except Exception:
                 logger.exception("reading commands failed")
-            await asyncio.sleep(POLL)
+            try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+
+    async def _listen(self) -> None:
+        """LISTEN on a connection of its own; reconnect after a lost network."""
+        assert isinstance(self.db_path, str)
+
+        def listening() -> None:  # commands written before LISTEN are read now
+            self.engine.log("INFO", "listening for commands (NOTIFY)")
+            self._wake.set()
+
+        while True:
+            try:
+                async for table in postgres.notifications(self.db_path, listening):
+                    if table == "commands":
+                        self._wake.set()
+            except Exception as exc:
+                logger.warning("LISTEN on %s failed: %s", describe(self.db_path), exc)
+            await asyncio.sleep(1.0)
 
     # ---- commands ---------------------------------------------------------------------
 
@@ -335,6 +383,8 @@ class Daemon:
             ok, outcome, result = False, str(exc.args[0]), None
         except Exception as exc:
             ok, outcome, result = False, f"{type(exc).__name__}: {exc}", None
+        if result is not None and self.engine.fleet is not None:
+            result["daemon_id"] = self.engine.fleet.daemon_id  # who carried it out
         self.engine.log(
             "INFO" if ok else "ERROR", f"command {command.id} {command.action}: {outcome}"
         )

@@ -254,15 +254,27 @@ class RemoteEngine(EngineSurface):
         self._in_background(self.submit("pause" if paused else "resume", pipeline, source))
 
     async def retry_failed(self, ids: Iterable[int], trigger: str = "manual") -> RetryOutcome:
+        """One command per source of the records, naming it: in a fleet the daemon
+        holding that source's lease claims it (commands.claim), as with a pull."""
         ids = [int(i) for i in ids]
-        command = await self.wait(await self.submit("retry", ids=ids))
-        result = command.result or {}
-        outcome = RetryOutcome(
-            resolved=list(result.get("resolved", [])),
-            still_failing={int(k): v for k, v in result.get("still_failing", {}).items()},
-        )
-        if command.result is None and command.status == "failed":
-            outcome.still_failing = {i: command.outcome or "failed" for i in ids}
+        heads = await self.writer.call(lambda store: store.failed_heads(ids))
+        groups: dict[tuple[str | None, str | None], list[int]] = {}
+        for record_id in ids:  # an unknown id: any daemon answers "no such failed record"
+            groups.setdefault(heads.get(record_id, (None, None)), []).append(record_id)
+        sent = [
+            (group, await self.submit("retry", pipeline, source, ids=group))
+            for (pipeline, source), group in groups.items()
+        ]
+        outcome = RetryOutcome()
+        for group, command_id in sent:
+            command = await self.wait(command_id)
+            result = command.result or {}
+            outcome.resolved.extend(result.get("resolved", []))
+            outcome.still_failing.update(
+                {int(k): v for k, v in result.get("still_failing", {}).items()}
+            )
+            if command.result is None and command.status == "failed":
+                outcome.still_failing.update({i: command.outcome or "failed" for i in group})
         return outcome
 
     async def ignore_failed(self, ids: Iterable[int]) -> None:

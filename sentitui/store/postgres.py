@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import psycopg
@@ -242,12 +242,16 @@ def notify_on(db: SchemaDb, tables: Iterable[str]) -> None:
         )
 
 
-async def notifications(url: str) -> AsyncIterator[str]:
+async def notifications(
+    url: str, on_listen: Callable[[], None] = lambda: None
+) -> AsyncIterator[str]:
     """The table names NOTIFY `sentitui` carries, as their transactions commit, on a
-    connection of its own (a pooled one cannot stay LISTENing)."""
+    connection of its own (a pooled one cannot stay LISTENing). `on_listen()` is
+    called once LISTEN is in place: what committed before it must be read by hand."""
     conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
     try:
         await conn.execute(f"LISTEN {CHANNEL}")
+        on_listen()
         async for note in conn.notifies():
             yield note.payload
     finally:
