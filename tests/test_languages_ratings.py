@@ -12,7 +12,7 @@ from conftest import connect_db
 from test_cli import sentitui
 
 from sentitui.processing.clean import CleanError, normalise_rating
-from sentitui.processing.language import detect_language, language_of
+from sentitui.processing.language import detect_language, language_of, languages_of
 from sentitui.processing.score import analyse_batch, scorer_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "languages"
@@ -31,6 +31,43 @@ FIXTURES = Path(__file__).parent / "fixtures" / "languages"
 )
 def test_detect_language(text: str, lang: str | None) -> None:
     assert detect_language(text) == lang
+
+
+MANY_LANGUAGES = [
+    "This shampoo left my hair soft and shiny, I love it",
+    "Ce shampooing est génial, mes cheveux sont tellement doux",
+    "Este champú es muy bueno y huele genial, lo recomiendo",
+    "Det här schampot är fantastiskt bra för mitt hår",
+    "Questo shampoo è ottimo, i capelli sono morbidi",
+    "Этот шампунь очень хороший, волосы мягкие",
+    "これはとても良いシャンプーです。髪がさらさらになりました",
+    "Ten szampon jest świetny, włosy są miękkie i lśniące",
+    "THE BOTTLE LEAKED ALL OVER MY BAG AND SMELLS AWFUL",  # all caps: read lowered
+    "Das Shampoo ist wirklich großartig " * 40,  # longer than the rest of its batch
+    "ok",
+    "",
+    "@someone #tag https://example.com/x",
+    "Super Produkt, sehr gut",  # short: an unsure guess
+]
+
+
+def test_batched_detection_is_py3langids_own_answer() -> None:
+    """The engine guesses a whole batch at once (the DFA walked for all texts together);
+    each answer must be what py3langid itself says of the same text."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+    def theirs(text: str) -> str | None:
+        if text in {"ok", ""} or text.startswith("@"):
+            return None  # too few letters: no language is told
+        lang, confidence = reference.classify(text)
+        return str(lang) if confidence >= 0.5 else None
+
+    expected = [theirs(text) for text in MANY_LANGUAGES]
+    assert languages_of(MANY_LANGUAGES, [None] * len(MANY_LANGUAGES)) == expected
+    assert [detect_language(text) for text in MANY_LANGUAGES] == expected
+    assert {"en", "fr", "es", "sv", "it", "ru", "ja", "pl", "de"} <= set(expected)
 
 
 def test_a_stated_language_counts_unless_the_text_clearly_says_otherwise() -> None:

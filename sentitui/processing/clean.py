@@ -371,6 +371,10 @@ def parse_time(value: Any, field: str = "created_at") -> str | None:
         number: float = int(text) if text.lstrip("+-").isdigit() else float(text)
         return _from_epoch(number, value, field)
     if text[:1].isdigit():
+        try:  # the standard library's parser is ~10x faster and reads most ISO forms
+            return _format_utc(datetime.fromisoformat(text))
+        except ValueError:
+            pass
         try:
             return _format_utc(isoparse(text))
         except (ValueError, OverflowError):
@@ -395,11 +399,18 @@ def plausible_created_at(created_at: str | None, fetched_at: str) -> bool:
         return True
     if created_at < EARLIEST_PLAUSIBLE:
         return False
+    latest = _latest_plausible(fetched_at)
+    return latest is None or created_at <= latest
+
+
+@lru_cache(maxsize=64)
+def _latest_plausible(fetched_at: str) -> str | None:
+    """A day after `fetched_at` (one value per run, asked once per post: cached)."""
     try:
         fetched = datetime.strptime(fetched_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
-        return True  # no fetch time to compare with
-    return created_at <= _format_utc(fetched + timedelta(days=1))
+        return None  # no fetch time to compare with
+    return _format_utc(fetched + timedelta(days=1))
 
 
 # ---- authors ----------------------------------------------------------------------------
@@ -423,9 +434,11 @@ def _scrub_handle(text: str, author: str) -> str:
     forms = {author}
     if "@" in author.strip("@"):
         forms.add(author.strip("@").split("@")[0])
+    folded = text.casefold()
     for form in sorted(forms, key=len, reverse=True):
         form = form.strip().lstrip("@")
-        if len(form) >= 3:
+        # Most posts do not name their author: look before compiling a pattern for it.
+        if len(form) >= 3 and form.casefold() in folded:
             text = _handle_pattern(form).sub("[author]", text)
     return text
 

@@ -182,11 +182,11 @@ def analyse_batch(
     over detection. A text in a language none of the pipeline's scorers reads gets
     `scored=False` and zero scores, which nobody may average."""
     from sentitui.processing.aspects import aspect_polarities
-    from sentitui.processing.language import language_of
+    from sentitui.processing.language import languages_of
 
     out = []
-    for index, text in enumerate(texts):
-        lang = language_of(text, langs[index] if langs else None)
+    found_langs = languages_of(texts, langs if langs else [None] * len(texts))
+    for text, lang in zip(texts, found_langs, strict=True):
         name = scorer_for(lang, scorer, by_language)
         if name is None:
             out.append(Analysis(0.0, 0.0, {}, lang=lang, scored=False))
@@ -230,6 +230,7 @@ def _warm_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     score_batch(["warm up the lexicon"], "textblob")
+    analyse_batch(["warm up the language model and the default scorer"])
     score_batch(["warm up the lexicon"], "sentitui")
 
 
