@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from sentitui.config import PipelineConfig
 from sentitui.maintenance import purge, rescore
 from sentitui.models import Post
+from sentitui.processing.ratings import rating_label
 from sentitui.processing.score import Scorer
-from sentitui.store import MIGRATIONS, PageWrite, Store
+from sentitui.store import MIGRATIONS, PageWrite, Store, agreement_of
 
 TEXTS = [
     "Silky soft hair, love the scent",
@@ -46,6 +48,8 @@ def post(n: int, **kw: Any) -> Post:
         fields.update(polarity=None, label="unscored")
     if n % 6 == 1:  # the language pseudo segment comes from posts.lang
         fields["lang"] = ("en", "fr")[n % 4 == 1]
+    if n % 7 in (0, 3, 5):  # a customer's rating (0..1) beside the text's label
+        fields.update(rating=(0.2, 0.6, 1.0)[n % 3], text_label=fields["label"])
     fields.update(kw)
     return Post(**fields)
 
@@ -101,6 +105,15 @@ def by_scan(db: Path) -> dict[str, Any]:
             "SELECT COUNT(*) FROM posts WHERE label = 'negative' AND source = 'feed'"
         ).fetchone()[0],
     }
+    pairs = [
+        (rating_label(rating), text_label)
+        for rating, text_label in one(
+            "SELECT rating, text_label FROM posts WHERE rating IS NOT NULL "
+            "AND text_label IN ('positive', 'neutral', 'negative')"
+        )
+    ]
+    figures["agreement"] = agreement_of(Counter(pairs))
+    assert figures["agreement"]["rated"] > 0
     conn.close()
     return figures
 
@@ -134,6 +147,7 @@ def by_rollups(store: Store) -> dict[str, Any]:
             for r in store.segment_breakdown("language")
         ),
         "negative_feed": store.count_search_posts(label="negative", source="feed"),
+        "agreement": store.rating_agreement(),
     }
 
 

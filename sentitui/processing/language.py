@@ -15,7 +15,6 @@ without one the guess above `MIN_CONFIDENCE`.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Sequence

@@ -13,7 +13,9 @@ adding and taking away posts for months leaves no floating-point drift:
 - `rollup_segments`: per pipeline, segment key, segment value and label;
 - `rollup_competitors`: per pipeline, competitor named and label;
 - `rollup_aspects`: per pipeline, segment key/value ('' / '' for all posts), aspect and
-  the aspect's own label.
+  the aspect's own label;
+- `rollup_ratings`: per pipeline, source, the label a post's rating gives and its text
+  label (rated posts only: the scorer's agreement with customers).
 
 They change in the same transaction as the posts, by `apply(conn, where, params, sign)`:
 +1 adds the posts matching `where` (the writer: the rows it just inserted), -1 takes
@@ -33,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sentitui.processing.ratings import RATING_NEGATIVE, RATING_POSITIVE
 from sentitui.store.backend import Connection
 from sentitui.store.sql import SQLITE, SqliteDialect
 
@@ -91,6 +94,11 @@ TABLES: dict[str, str] = {
         "polarity_sum INTEGER NOT NULL, scored INTEGER NOT NULL, "
         "PRIMARY KEY (pipeline, segment_key, segment_value, aspect, label)"
     ),
+    "rollup_ratings": (
+        "pipeline TEXT NOT NULL, source TEXT NOT NULL, rating_label TEXT NOT NULL, "
+        "text_label TEXT NOT NULL, posts INTEGER NOT NULL, polarity_sum INTEGER NOT NULL, "
+        "scored INTEGER NOT NULL, PRIMARY KEY (pipeline, source, rating_label, text_label)"
+    ),
 }
 _KEYS = {
     "rollup_totals": ("pipeline", "source", "label", "feedback"),
@@ -98,7 +106,13 @@ _KEYS = {
     "rollup_segments": ("pipeline", "key", "value", "label"),
     "rollup_competitors": ("pipeline", "competitor", "label"),
     "rollup_aspects": ("pipeline", "segment_key", "segment_value", "aspect", "label"),
+    "rollup_ratings": ("pipeline", "source", "rating_label", "text_label"),
 }
+# processing/ratings.py `rating_label`, in SQL.
+_RATING_LABEL = (
+    f"CASE WHEN posts.rating >= {RATING_POSITIVE} THEN 'positive' "
+    f"WHEN posts.rating <= {RATING_NEGATIVE} THEN 'negative' ELSE 'neutral' END"
+)
 
 
 def create(conn: Executes, dialect: SqliteDialect = SQLITE) -> None:
@@ -190,6 +204,14 @@ def _selects(d: SqliteDialect) -> list[tuple[str, str, str | None]]:
             "GROUP BY 1, 3, 4, 5",
             "aspects",
         ),
+        (
+            "rollup_ratings",
+            f"SELECT posts.pipeline, posts.source, {_RATING_LABEL}, posts.text_label, {count} "
+            "FROM posts WHERE posts.rating IS NOT NULL "
+            "AND posts.text_label IN ('positive', 'neutral', 'negative') AND ({where}) "
+            "GROUP BY 1, 2, 3, 4",
+            None,
+        ),
     ]
     return selects
 
@@ -204,6 +226,7 @@ def apply(
     sign: int,
     json_columns: Iterable[str] = JSON_COLUMNS,
     dialect: SqliteDialect = SQLITE,
+    tables: Iterable[str] = TABLES,
 ) -> None:
     """Add (sign=1) or take away (sign=-1) the posts matching `where` (a condition on
     the `posts` table, with `params`) in every rollup; run it in the caller's
@@ -211,11 +234,11 @@ def apply(
     leaves out of `json_columns` those no post of its batch has (they add nothing)."""
     if sign not in (1, -1):
         raise ValueError(f"sign must be 1 or -1, not {sign}")
-    expand = set(json_columns)
+    expand, chosen = set(json_columns), set(tables)
     if dialect.name not in _SELECTS:
         _SELECTS[dialect.name] = _selects(dialect)
     for table, select, column in _SELECTS[dialect.name]:
-        if column is not None and column not in expand:
+        if table not in chosen or (column is not None and column not in expand):
             continue
         keys = ", ".join(_KEYS[table])
         conn.execute(
@@ -227,15 +250,19 @@ def apply(
             (sign, sign, sign, *params),
         )
     if sign < 0:
-        for table in TABLES:
+        for table in chosen:
             conn.execute(f"DELETE FROM {table} WHERE posts <= 0")
 
 
-def rebuild(conn: Executes, dialect: SqliteDialect = SQLITE) -> None:
-    """Recompute every rollup from the posts table (after a migration or a repair)."""
-    for table in TABLES:
+def rebuild(
+    conn: Executes, dialect: SqliteDialect = SQLITE, tables: Iterable[str] = TABLES
+) -> None:
+    """Recompute the rollups (all, or `tables`) from the posts table (after a migration
+    or a repair)."""
+    tables = tuple(tables)
+    for table in tables:
         conn.execute(f"DELETE FROM {table}")
-    apply(conn, "1 = 1", (), 1, dialect=dialect)
+    apply(conn, "1 = 1", (), 1, dialect=dialect, tables=tables)
 
 
 # ---- reads ------------------------------------------------------------------------------
@@ -467,3 +494,13 @@ def aspect_rows(
         if not segment_key:
             row["segment"] = None
     return rows
+
+
+def rating_confusion(conn: Connection) -> dict[tuple[str, str], int]:
+    """Rated posts per (the rating's label, the text's label)."""
+    return {
+        (str(truth), str(guess)): int(posts)
+        for truth, guess, posts in conn.execute(
+            "SELECT rating_label, text_label, SUM(posts) FROM rollup_ratings GROUP BY 1, 2"
+        )
+    }
