@@ -45,8 +45,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any, Self
 
-from textblob import TextBlob
-
 from sentitui.models import Label
 from sentitui.processing.sentiment import score_text
 
@@ -78,6 +76,10 @@ Aspects = Mapping[str, Sequence[str]]
 
 
 def _textblob(text: str) -> tuple[float, float]:
+    # Imported here: TextBlob brings NLTK (a second of start-up), and the console's
+    # own process never scores when the workers do.
+    from textblob import TextBlob
+
     sentiment = TextBlob(text).sentiment
     return sentiment.polarity, sentiment.subjectivity
 
