@@ -484,6 +484,7 @@ def run_bench(
 
     from sentitui.bench_e2e import run_e2e
     from sentitui.bench_scale import cached_db, console_figures, time_queries
+    from sentitui.bench_terminal import terminal_keys
 
     records = records or (QUICK_RECORDS if quick else INGEST_RECORDS)
     products = products or (QUICK_PRODUCTS if quick else SITE_PRODUCTS)
@@ -499,6 +500,7 @@ def run_bench(
             row: dict[str, Any] = {"posts": size, "build_posts_per_s": build_rate}
             row.update(time_queries(path))
             row["console"] = asyncio.run(console_figures(path))
+            row["terminal"] = terminal_keys(path)
             figures["scale"].append(row)
         site = ServerProcess("serve-site", "--products", str(products))
         try:
@@ -567,6 +569,15 @@ def format_report(figures: dict[str, Any]) -> str:
             f"  console: first full dashboard {console['first_dashboard_s']} s; key to redrawn "
             f"screen median {console['key_redraw_median_ms']} ms, p90 {console['key_redraw_p90_ms']} ms "
             f"(with its data: {console['key_data_median_ms']} / {console['key_data_p90_ms']} ms)"
+        )
+        terminal = row.get("terminal") or {}
+        lines.append(
+            f"  in a terminal (tmux {terminal['size']}): first full dashboard "
+            f"{terminal['first_dashboard_s']} s; key to redrawn screen median "
+            f"{terminal['key_redraw_median_ms']} ms, p90 {terminal['key_redraw_p90_ms']} ms "
+            f"(goal 100 ms), max {terminal['key_redraw_max_ms']} ms"
+            if "size" in terminal
+            else f"  in a terminal: {terminal.get('error', 'not measured')}"
         )
     lines.append(f"peak RSS {figures['peak_rss_mb']} MB; {figures.get('cores', '?')} cores")
     return "\n".join(lines)

@@ -618,3 +618,31 @@ async def test_a_panel_that_cannot_draw_costs_its_update_not_the_console(
         await pilot.press("1")
         await settle(pilot)
         assert app.is_running and "1 posts" in screen_text(app)
+
+
+async def test_a_window_key_is_answered_before_its_data_arrives(app_on, db_path, monkeypatch):
+    """`w` names the new window at once; the chart's buckets follow with the query."""
+    import threading
+
+    from sentitui.tui.screens import dashboard
+
+    release = threading.Event()
+    real = dashboard.load_dashboard
+
+    def held_back(*args: object, **kwargs: object) -> dashboard.DashboardData:
+        release.wait(timeout=30)  # the query is slow (a busy database)
+        return real(*args, **kwargs)
+
+    app = app_on()
+    insert_post(db_path, 1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Polarity over time · all" in screen_text(app)
+        monkeypatch.setattr(dashboard, "load_dashboard", held_back)
+        await pilot.press("w")
+        await pilot.pause()
+        assert "Polarity over time · day · reading…" in screen_text(app)
+        release.set()
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Polarity over time · day ·" in text and "reading…" not in text

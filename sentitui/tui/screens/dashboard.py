@@ -170,6 +170,8 @@ class DashboardScreen(SentiScreen):
 
     def action_window(self) -> None:
         self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
+        # Answered at once from what is known; the buckets come with the data.
+        self.query_one("#chart").border_title = f"Polarity over time · {self.window} · reading… (w)"
         self.reload()
 
     def action_segment(self) -> None:
