@@ -4,6 +4,7 @@ for speed here; speed goals belong to the bench itself)."""
 from __future__ import annotations
 
 import json
+import shutil
 
 from click.testing import CliRunner
 
@@ -47,6 +48,11 @@ def test_bench_quick_json_reports_every_figure():
     [scale] = figures["scale"]
     assert scale["posts"] == QUICK_SCALE and scale["stats_ok"] is True
     assert scale["console"]["keys"] > 0 and scale["console"]["first_dashboard_s"] > 0
+    terminal = scale["terminal"]
+    if shutil.which("tmux"):  # the console in a real terminal, every key answered
+        assert terminal["keys"] == 20 and terminal["key_redraw_max_ms"] < 10_000, terminal
+    else:
+        assert "tmux is not installed" in terminal["error"]
     assert figures["cores"] >= 1
     if scrapy_installed():
         assert (scrape["scrapy"]["pages"], scrape["scrapy"]["items"]) == (site.pages, site.reviews)
