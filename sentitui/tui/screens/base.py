@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -79,16 +80,18 @@ class SentiScreen(Screen[None]):
         yield StatusHeader(id="header")
         yield NavBar(self.MODE)
         yield from self.compose_body()
-        # Compact at every width: a footer key starts compact and is recomposed with every
-        # screen switch, so a wide footer restyled each key at each switch (a fifth of
-        # the time a switch took). Without padding every key of a screen shows at 80.
-        yield Footer(compact=True)
+        yield Footer()
 
     def compose_body(self) -> Iterable[Widget]:
         return []
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self._refresh_if_stale)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Below 120 columns the footer drops its padding, so that every key of a screen
+        # (six on Pipelines) shows at 80 columns.
+        self.query_one(Footer).compact = self.size.width < WIDE_COLUMNS
 
     def on_screen_resume(self) -> None:
         self.query_one(StatusHeader).refresh()  # what the engine did while we were away
