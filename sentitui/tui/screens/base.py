@@ -1,4 +1,4 @@
-"""What every one of the five screens shares: header, tab bar, footer, and the
+"""What every one of the five screens shares: header, tab bar, key bar, and the
 pattern for reading the database (an exclusive thread worker per query, its result
 posted back as a typed message)."""
 
@@ -8,19 +8,18 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar, cast
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, Select
+from textual.widgets import DataTable, Input, Select
 from textual.worker import get_current_worker
 
 from sentitui.store import Store
 from sentitui.tui.events import EngineUpdate, QueryFailed
 from sentitui.tui.queries import with_store
-from sentitui.tui.widgets.chrome import NavBar, StatusHeader
+from sentitui.tui.widgets.chrome import KeyBar, NavBar, StatusHeader
 from sentitui.tui.widgets.text import safe
 
 if TYPE_CHECKING:
@@ -80,7 +79,7 @@ class SentiScreen(Screen[None]):
         yield StatusHeader(id="header")
         yield NavBar(self.MODE)
         yield from self.compose_body()
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> Iterable[Widget]:
         return []
@@ -88,16 +87,14 @@ class SentiScreen(Screen[None]):
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self._refresh_if_stale)
 
-    def on_resize(self, event: events.Resize) -> None:
-        # Below 120 columns the footer drops its padding, so that every key of a screen
-        # (six on Pipelines) shows at 80 columns.
-        self.query_one(Footer).compact = self.size.width < WIDE_COLUMNS
-
     def on_screen_resume(self) -> None:
         self.query_one(StatusHeader).refresh()  # what the engine did while we were away
         self.sync_source_filter()
-        self._seen_version = self.senti.data_version
-        self.reload()
+        # Shown again: what it drew still holds unless the engine wrote rows meanwhile
+        # (re-reading and redrawing a table of 100 rows was most of a screen switch).
+        if self._seen_version != self.senti.data_version:
+            self._seen_version = self.senti.data_version
+            self.reload()
 
     def _refresh_if_stale(self) -> None:
         """Re-query at most once a second, and only when the engine wrote something and

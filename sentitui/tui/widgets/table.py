@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -67,6 +70,35 @@ class RowTable(DataTable[Any]):
         Binding("g,home", "first_row", "First row", show=False),
         Binding("G,end", "last_row", "Last row", show=False),
     ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._restyled = False
+        self._look: tuple[str, ...] = ()
+
+    # Textual restyles every widget of a screen each time the screen is shown again, and
+    # a DataTable then drops every cell it rendered and renders them anew: two thirds of
+    # showing the Posts screen again (120x40, 100 rows). The table keeps its rendered
+    # cells unless the restyle changed its look: its own CSS and its component classes'
+    # (theme, focus), compared when it next renders, after the component classes are
+    # styled too.
+
+    def notify_style_update(self) -> None:
+        Widget.notify_style_update(self)
+        self._restyled = True
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self._restyled:
+            self._restyled = False
+            look = (
+                self.styles.css,
+                *(self.get_component_styles(name).css for name in sorted(self.COMPONENT_CLASSES)),
+            )
+            if look != self._look:
+                self._look = look
+                super().notify_style_update()  # the table's own: forget rendered cells
+        return super().render_lines(crop)
 
     def action_first_row(self) -> None:
         if self.row_count:
