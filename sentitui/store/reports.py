@@ -1,19 +1,38 @@
 """What the screens, the CLI and the report read: failed records, runs, posts, and the
 dashboard's figures (headline totals, per source, segments, the chart, competitors,
-aspects and ratings). The headline figures come from the rollups (rollups.py), never
-from all posts."""
+aspects and ratings), each as the typed rows of rows.py. The headline figures come from
+the rollups (rollups.py), never from all posts."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sentitui.processing.clean import RAW_DATE_SEGMENT
 from sentitui.processing.ratings import rating_label
 from sentitui.store import rollups
 from sentitui.store.database import Database
+from sentitui.store.rows import (
+    AspectRow,
+    CompetitorRow,
+    Disagreement,
+    FailedRecordDetail,
+    FailedRecordRow,
+    FleetRunRow,
+    PostRow,
+    RatingAgreement,
+    RunRow,
+    SegmentRow,
+    SentimentPoint,
+    SourceTotals,
+    TimeRange,
+    Totals,
+    columns,
+)
 from sentitui.store.writer import iso
+
+Row = TypeVar("Row")
 
 # The pseudo segment key for posts.lang on the dashboard, in `stats` and the report.
 LANGUAGE_SEGMENT = "language"
@@ -21,6 +40,11 @@ LANGUAGE_SEGMENT = "language"
 
 class Reports(Database):
     """The read queries, on either backend (the dialects' differences: sql.py)."""
+
+    def select(self, row_type: type[Row], sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        """`sql`'s rows as `row_type`, built by position: its SELECT lists the row's
+        fields in order (rows.columns)."""
+        return [row_type(*row) for row in self.conn.execute(sql, tuple(params)).fetchall()]
 
     def failed_heads(self, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """id -> (pipeline, source) of the failed records that exist, payloads unread."""
@@ -35,8 +59,12 @@ class Reports(Database):
                 heads[record_id] = (pipeline, source)
         return heads
 
-    def failed_record(self, record_id: int) -> dict[str, Any] | None:
-        found = self.rows("SELECT * FROM failed_records WHERE id = ?", (record_id,))
+    def failed_record(self, record_id: int) -> FailedRecordDetail | None:
+        found = self.select(
+            FailedRecordDetail,
+            f"SELECT {columns(FailedRecordDetail)} FROM failed_records WHERE id = ?",
+            (record_id,),
+        )
         return found[0] if found else None
 
     def failed_records(
@@ -49,7 +77,7 @@ class Reports(Database):
         limit: int = 200,
         offset: int = 0,
         before_id: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[FailedRecordRow]:
         """Newest first. `before_id` (the last id of the previous page) pages by key, so
         a page deep in a long list costs as much as the first; `offset` skips rows."""
         where, params = self._failed_filter(status, source, stage, search)
@@ -57,7 +85,8 @@ class Reports(Database):
             where = (where + " AND" if where else "WHERE") + " id < ?"
             params.append(before_id)
             offset = 0
-        return self.rows(
+        return self.select(
+            FailedRecordRow,
             "SELECT id, run_id, pipeline, source, stage, error, created_at, updated_at, attempts, "
             f"status, length(payload) AS payload_size FROM failed_records {where} "
             "ORDER BY id DESC LIMIT ? OFFSET ?",
@@ -91,41 +120,55 @@ class Reports(Database):
             params.append(f"%{escaped}%")
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
-    def runs(self, limit: int = 50, pipeline: str | None = None) -> list[dict[str, Any]]:
-        if pipeline:
-            return self.rows(
-                "SELECT * FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?", (pipeline, limit)
-            )
-        return self.rows("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
-
-    def last_runs(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """The latest run of every (pipeline, source)."""
-        rows = self.rows(
-            "SELECT * FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY pipeline, source)"
+    def runs(self, limit: int = 50, pipeline: str | None = None) -> list[RunRow]:
+        """The latest runs, newest first (of one pipeline when given)."""
+        where, params = ("WHERE pipeline = ?", [pipeline]) if pipeline else ("", [])
+        return self.select(
+            RunRow,
+            f"SELECT {columns(RunRow)} FROM runs {where} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
         )
-        return {(r["pipeline"], r["source"]): r for r in rows}
 
-    def totals(self) -> dict[str, Any]:
+    def last_runs(self) -> dict[tuple[str, str], RunRow]:
+        """The latest run of every (pipeline, source)."""
+        rows = self.select(
+            RunRow,
+            f"SELECT {columns(RunRow)} FROM runs "
+            "WHERE id IN (SELECT MAX(id) FROM runs GROUP BY pipeline, source)",
+        )
+        return {(r.pipeline, r.source): r for r in rows}
+
+    def runs_by_daemon(self, limit: int) -> list[FleetRunRow]:
+        """The latest runs, newest first, each with the daemon that ran it (the fleet)."""
+        return self.select(
+            FleetRunRow,
+            "SELECT r.id, r.pipeline, r.source, r.status, r.loaded, r.started_at, "
+            "d.host, d.pid FROM runs r LEFT JOIN daemons d ON d.id = r.daemon_id "
+            "ORDER BY r.id DESC LIMIT ?",
+            (limit,),
+        )
+
+    def totals(self) -> Totals:
         """Headline figures for the dashboard and `sentitui stats`."""
         posts, avg, positive, neutral, negative, unscored = rollups.totals(self.conn)
         open_failed = self.count_failed(status="open")
         # Shares are of the posts a scorer read: an unscored post is no vote either way.
         scored = posts - unscored
-        return {
-            "posts": posts,
-            "scored": scored,
-            "unscored": unscored,
-            "avg_polarity": avg,
-            "positive": positive or 0,
-            "neutral": neutral or 0,
-            "negative": negative or 0,
-            "share_negative": round(negative / scored, 4) if scored else 0.0,
-            "open_failed": open_failed,
-        }
+        return Totals(
+            posts=posts,
+            scored=scored,
+            unscored=unscored,
+            avg_polarity=avg,
+            positive=positive or 0,
+            neutral=neutral or 0,
+            negative=negative or 0,
+            share_negative=round(negative / scored, 4) if scored else 0.0,
+            open_failed=open_failed,
+        )
 
     # The dashboard and `stats` read the rollups (store/rollups.py), never all posts.
 
-    def totals_by_source(self) -> list[dict[str, Any]]:
+    def totals_by_source(self) -> list[SourceTotals]:
         return rollups.totals_by_source(self.conn)
 
     def feedback_split(self) -> dict[str, int]:
@@ -136,12 +179,12 @@ class Reports(Database):
         `language` when any post has one."""
         return [k for k in rollups.segment_keys(self.conn) if k != RAW_DATE_SEGMENT]
 
-    def segment_breakdown(self, key: str) -> list[dict[str, Any]]:
+    def segment_breakdown(self, key: str) -> list[SegmentRow]:
         return rollups.segment_breakdown(self.conn, key)
 
     def sentiment_over_time(
         self, bucket_seconds: int, since: str | None = None, time_column: str = "created_at"
-    ) -> list[dict[str, Any]]:
+    ) -> list[SentimentPoint]:
         """Average polarity per source per time bucket (bucket start as ISO 8601 UTC)."""
         if time_column not in ("created_at", "fetched_at"):
             raise ValueError(time_column)
@@ -151,7 +194,8 @@ class Reports(Database):
         params: list[Any] = [bucket_seconds, bucket_seconds]
         if since:
             params.append(since)
-        return self.rows(
+        return self.select(
+            SentimentPoint,
             f"SELECT source, {self.dialect.time_bucket(time_column)} AS bucket, "
             "COUNT(*) AS posts, ROUND(AVG(polarity), 4) AS avg_polarity "
             f"FROM posts {where} GROUP BY source, bucket ORDER BY bucket, source",
@@ -173,28 +217,31 @@ class Reports(Database):
         limit: int = 100,
         offset: int = 0,
         before: tuple[str | None, int] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[PostRow]:
         """Posts newest first (undated ones last); `query` is full-text (FTS5 syntax,
         words are ANDed). `before` is the (created_at, id) of the previous page's last
         row: paging by key reads one page down the index however deep it is."""
         where, params = self._posts_filter(query, source, label, feedback)
         order = f"ORDER BY created_at DESC{self.dialect.nulls_last}, id DESC LIMIT ?"
+        select = f"SELECT {columns(PostRow)} FROM posts"
         if before is None:
-            return self.rows(
-                f"SELECT * FROM posts {where} {order} OFFSET ?", (*params, limit, offset)
+            return self.select(
+                PostRow, f"{select} {where} {order} OFFSET ?", (*params, limit, offset)
             )
         joiner = f"{where} AND" if where else "WHERE"
         created_at, last_id = before
-        rows: list[dict[str, Any]] = []
+        rows: list[PostRow] = []
         if created_at is not None:  # dated posts after the key, then the undated ones
-            rows = self.rows(
-                f"SELECT * FROM posts {joiner} (created_at, id) < (?, ?) {order}",
+            rows = self.select(
+                PostRow,
+                f"{select} {joiner} (created_at, id) < (?, ?) {order}",
                 (*params, created_at, last_id, limit),
             )
             last_id = 2**63 - 1
         if len(rows) < limit:
-            rows += self.rows(
-                f"SELECT * FROM posts {joiner} created_at IS NULL AND id < ? {order}",
+            rows += self.select(
+                PostRow,
+                f"{select} {joiner} created_at IS NULL AND id < ? {order}",
                 (*params, last_id, limit - len(rows)),
             )
         return rows
@@ -229,6 +276,21 @@ class Reports(Database):
         where, params = self._posts_filter(query, source, label, feedback)
         return int(self.conn.execute(f"SELECT COUNT(*) FROM posts {where}", params).fetchone()[0])
 
+    def created_range(self, earliest: str, latest: str) -> TimeRange:
+        """The first and last `created_at` from `earliest` to `latest`, and how many
+        dated posts fall outside (the console's "all" chart: a stored 0001-01-01 or
+        9999-12-31, "no date" to some APIs, would squash every other point)."""
+        first, last = self.conn.execute(
+            "SELECT MIN(created_at), MAX(created_at) FROM posts "
+            "WHERE created_at >= ? AND created_at <= ?",
+            (earliest, latest),
+        ).fetchone()
+        outside = self.conn.execute(
+            "SELECT COUNT(*) FROM posts WHERE created_at < ? OR created_at > ?",
+            (earliest, latest),
+        ).fetchone()[0]
+        return TimeRange(first, last, int(outside))
+
     def post_time_range(self) -> tuple[str | None, str | None]:
         """First and last `created_at`: the console sizes its "all" chart buckets from it."""
         # Two subqueries, each one step down the created_at index (MIN and MAX in one
@@ -240,51 +302,52 @@ class Reports(Database):
 
     # ---- insight panels (competitors, aspects) ------------------------------------------
 
-    def competitor_summary(self, pipeline: str | None = None) -> list[dict[str, Any]]:
+    def competitor_summary(self, pipeline: str | None = None) -> list[CompetitorRow]:
         """Per competitor mentioned: `mentions` (posts naming it), `share_of_voice`
         (mentions / all posts in scope, 0..1), `avg_polarity` of those posts and their
         positive/neutral/negative counts; most mentioned first."""
         total = self.count_posts(pipeline)
-        rows = rollups.competitor_rows(self.conn, pipeline)
-        for row in rows:
-            row["share_of_voice"] = round(row["mentions"] / total, 4) if total else 0.0
-        return rows
+        return [
+            CompetitorRow(**row, share_of_voice=round(row["mentions"] / total, 4) if total else 0.0)
+            for row in rollups.competitor_rows(self.conn, pipeline)
+        ]
 
     def aspect_summary(
         self, segment_key: str | None = None, pipeline: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[AspectRow]:
         """Per aspect (and per value of `segment_key`, e.g. "age_group", when given):
         `mentions`, `avg_polarity`, positive/neutral/negative counts and
         `negative_share`. Posts without that segment are left out of a segmented
         summary. Ordered by segment, then most negative mentions first."""
-        rows = rollups.aspect_rows(self.conn, segment_key, pipeline)
-        for row in rows:
-            row["negative_share"] = round(row["negative"] / row["mentions"], 4)
-        return rows
+        return [
+            AspectRow(**row, negative_share=round(row["negative"] / row["mentions"], 4))
+            for row in rollups.aspect_rows(self.conn, segment_key, pipeline)
+        ]
 
     def top_complaints(
         self, segment_key: str | None = None, pipeline: str | None = None
-    ) -> dict[Any, str]:
+    ) -> dict[str | None, str]:
         """{segment value: the aspect with the most negative mentions} — "price is the
         top complaint among 18-24". Without a key the one entry is under None."""
         return top_complaints_of(self.aspect_summary(segment_key, pipeline))
 
     # ---- ratings: the customers' own verdict beside the text scorer's -----------------
 
-    def rating_agreement(self) -> dict[str, Any]:
+    def rating_agreement(self) -> RatingAgreement:
         """How often the text scorer agrees with the customers' ratings, over posts that
         have both: `rated`, `agreement` (share with the same label), `macro_f1` (the
         rating's label as truth) and the confusion counts rating label -> text label."""
-        rows = self.rows(
+        rows = self.conn.execute(
             "SELECT rating, text_label FROM posts WHERE rating IS NOT NULL "
             "AND text_label IN ('positive', 'neutral', 'negative')"
-        )
-        return agreement_of([(rating_label(r["rating"]), r["text_label"]) for r in rows])
+        ).fetchall()
+        return agreement_of([(rating_label(rating), text_label) for rating, text_label in rows])
 
-    def rating_disagreements(self, limit: int = 10) -> list[dict[str, Any]]:
+    def rating_disagreements(self, limit: int = 10) -> list[Disagreement]:
         """Rated posts whose text polarity is furthest from their rating (both put on
         -1..1): where the scorer misreads customers, or the text says more than stars."""
-        return self.rows(
+        return self.select(
+            Disagreement,
             "SELECT id, pipeline, source, url, text, rating, polarity, label, text_label, "
             "ABS((rating * 2 - 1) - polarity) AS gap FROM posts "
             "WHERE rating IS NOT NULL AND polarity IS NOT NULL "
@@ -293,9 +356,9 @@ class Reports(Database):
         )
 
 
-def agreement_of(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """(truth, guess) label pairs -> {"rated", "agreement", "macro_f1", "confusion"};
-    macro-F1 averages over the labels that occur as truth or guess."""
+def agreement_of(pairs: Sequence[tuple[str, str]]) -> RatingAgreement:
+    """(truth, guess) label pairs -> how often they agree; macro-F1 averages over the
+    labels that occur as truth or guess."""
     labels = ("positive", "neutral", "negative")
     confusion = {t: dict.fromkeys(labels, 0) for t in labels}
     for truth, guess in pairs:
@@ -309,19 +372,19 @@ def agreement_of(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
         guess_n = sum(confusion[t][label] for t in labels)
         if truth_n or guess_n:
             scores.append(2 * tp / (truth_n + guess_n))
-    return {
-        "rated": n,
-        "agreement": round(agree / n, 4) if n else None,
-        "macro_f1": round(sum(scores) / len(scores), 4) if scores else None,
-        "confusion": confusion,
-    }
+    return RatingAgreement(
+        rated=n,
+        agreement=round(agree / n, 4) if n else None,
+        macro_f1=round(sum(scores) / len(scores), 4) if scores else None,
+        confusion=confusion,
+    )
 
 
-def top_complaints_of(rows: Iterable[dict[str, Any]]) -> dict[Any, str]:
+def top_complaints_of(rows: Iterable[AspectRow]) -> dict[str | None, str]:
     """`Store.top_complaints` from rows `aspect_summary` already returned (the first
     aspect with negative mentions in each segment: rows come most negative first)."""
-    top: dict[Any, str] = {}
+    top: dict[str | None, str] = {}
     for row in rows:
-        if row["negative"] and row["segment"] not in top:
-            top[row["segment"]] = row["aspect"]
+        if row.negative and row.segment not in top:
+            top[row.segment] = row.aspect
     return top
