@@ -15,34 +15,23 @@ to the same file) run while the writer commits.
 
 from __future__ import annotations
 
-from sentitui.store.database import Database, StoreError, database_errors
-from sentitui.store.reports import LANGUAGE_SEGMENT, Reports, agreement_of, top_complaints_of
+from sentitui.store.database import StoreError, database_errors
+from sentitui.store.reports import LANGUAGE_SEGMENT, Reports, top_complaints_of
 from sentitui.store.schema import MIGRATIONS, SCHEMA_VERSION, repair_implausible_created_at
 from sentitui.store.sql import SQLITE
-from sentitui.store.writer import (
-    PageWrite,
-    Writer,
-    failure_fingerprint,
-    iso,
-    storable,
-    utc_now,
-)
+from sentitui.store.writer import PageWrite, Writer, iso, utc_now
 
 __all__ = [
     "LANGUAGE_SEGMENT",
     "MIGRATIONS",
     "SCHEMA_VERSION",
-    "Database",
     "PageWrite",
     "Store",
     "StoreError",
-    "agreement_of",
     "database_errors",
-    "failure_fingerprint",
     "fts_query",
     "iso",
     "repair_implausible_created_at",
-    "storable",
     "top_complaints_of",
     "utc_now",
 ]

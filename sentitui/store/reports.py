@@ -41,7 +41,7 @@ LANGUAGE_SEGMENT = "language"
 class Reports(Database):
     """The read queries, on either backend (the dialects' differences: sql.py)."""
 
-    def select(self, row_type: type[Row], sql: str, params: Iterable[Any] = ()) -> list[Row]:
+    def _select(self, row_type: type[Row], sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """`sql`'s rows as `row_type`, built by position: its SELECT lists the row's
         fields in order (rows.columns)."""
         return [row_type(*row) for row in self.conn.execute(sql, tuple(params)).fetchall()]
@@ -60,7 +60,7 @@ class Reports(Database):
         return heads
 
     def failed_record(self, record_id: int) -> FailedRecordDetail | None:
-        found = self.select(
+        found = self._select(
             FailedRecordDetail,
             f"SELECT {columns(FailedRecordDetail)} FROM failed_records WHERE id = ?",
             (record_id,),
@@ -85,7 +85,7 @@ class Reports(Database):
             where = (where + " AND" if where else "WHERE") + " id < ?"
             params.append(before_id)
             offset = 0
-        return self.select(
+        return self._select(
             FailedRecordRow,
             "SELECT id, run_id, pipeline, source, stage, error, created_at, updated_at, attempts, "
             f"status, length(payload) AS payload_size FROM failed_records {where} "
@@ -123,7 +123,7 @@ class Reports(Database):
     def runs(self, limit: int = 50, pipeline: str | None = None) -> list[RunRow]:
         """The latest runs, newest first (of one pipeline when given)."""
         where, params = ("WHERE pipeline = ?", [pipeline]) if pipeline else ("", [])
-        return self.select(
+        return self._select(
             RunRow,
             f"SELECT {columns(RunRow)} FROM runs {where} ORDER BY id DESC LIMIT ?",
             (*params, limit),
@@ -131,7 +131,7 @@ class Reports(Database):
 
     def last_runs(self) -> dict[tuple[str, str], RunRow]:
         """The latest run of every (pipeline, source)."""
-        rows = self.select(
+        rows = self._select(
             RunRow,
             f"SELECT {columns(RunRow)} FROM runs "
             "WHERE id IN (SELECT MAX(id) FROM runs GROUP BY pipeline, source)",
@@ -140,7 +140,7 @@ class Reports(Database):
 
     def runs_by_daemon(self, limit: int) -> list[FleetRunRow]:
         """The latest runs, newest first, each with the daemon that ran it (the fleet)."""
-        return self.select(
+        return self._select(
             FleetRunRow,
             "SELECT r.id, r.pipeline, r.source, r.status, r.loaded, r.started_at, "
             "d.host, d.pid FROM runs r LEFT JOIN daemons d ON d.id = r.daemon_id "
@@ -194,7 +194,7 @@ class Reports(Database):
         params: list[Any] = [bucket_seconds, bucket_seconds]
         if since:
             params.append(since)
-        return self.select(
+        return self._select(
             SentimentPoint,
             f"SELECT source, {self.dialect.time_bucket(time_column)} AS bucket, "
             "COUNT(*) AS posts, ROUND(AVG(polarity), 4) AS avg_polarity "
@@ -225,21 +225,21 @@ class Reports(Database):
         order = f"ORDER BY created_at DESC{self.dialect.nulls_last}, id DESC LIMIT ?"
         select = f"SELECT {columns(PostRow)} FROM posts"
         if before is None:
-            return self.select(
+            return self._select(
                 PostRow, f"{select} {where} {order} OFFSET ?", (*params, limit, offset)
             )
         joiner = f"{where} AND" if where else "WHERE"
         created_at, last_id = before
         rows: list[PostRow] = []
         if created_at is not None:  # dated posts after the key, then the undated ones
-            rows = self.select(
+            rows = self._select(
                 PostRow,
                 f"{select} {joiner} (created_at, id) < (?, ?) {order}",
                 (*params, created_at, last_id, limit),
             )
             last_id = 2**63 - 1
         if len(rows) < limit:
-            rows += self.select(
+            rows += self._select(
                 PostRow,
                 f"{select} {joiner} created_at IS NULL AND id < ? {order}",
                 (*params, last_id, limit - len(rows)),
@@ -346,7 +346,7 @@ class Reports(Database):
     def rating_disagreements(self, limit: int = 10) -> list[Disagreement]:
         """Rated posts whose text polarity is furthest from their rating (both put on
         -1..1): where the scorer misreads customers, or the text says more than stars."""
-        return self.select(
+        return self._select(
             Disagreement,
             "SELECT id, pipeline, source, url, text, rating, polarity, label, text_label, "
             "ABS((rating * 2 - 1) - polarity) AS gap FROM posts "
