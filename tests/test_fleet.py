@@ -433,7 +433,7 @@ async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
             store.write_pages([PageWrite(run, [], [FailedRecord("clean", "boom", payload)])])
             run.status = "ok"
             store.finish_run(run)
-            [record_id] = [r["id"] for r in store.failed_records(status="open")]
+            [record_id] = [r.id for r in store.failed_records(status="open")]
         finally:
             store.close()
 

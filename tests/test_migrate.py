@@ -55,18 +55,18 @@ def test_sqlite_to_postgresql_and_back_keeps_every_row(tmp_path, pg_url):
 
     copy = Store(pg_url)
     [row] = copy.failed_records()
-    assert copy.failed_record(row["id"])["payload"] == '{"id": 7, "text": "cut off'
+    assert copy.failed_record(row.id).payload == '{"id": 7, "text": "cut off'
     assert copy.cursor("launch", "shop") == {"since": 7000}
     assert copy.author_secret() == original.author_secret()
     assert copy.totals() == original.totals()
     assert copy.competitor_summary() == original.competitor_summary()
     assert copy.count_search_posts("mousse") == 7000
-    assert [r["status"] for r in copy.runs()] == ["ok"]
+    assert [r.status for r in copy.runs()] == ["ok"]
     assert copy.start_run("launch", "shop", "cli").run_id == 2  # ids go on after the copy
 
     back = f"sqlite:///{tmp_path / 'b.db'}"
     assert migrate(pg_url, back)["tables"]["runs"]["destination"] == 2
-    assert Store(back).search_posts("scent", limit=1)[0]["text"].startswith("AquaSilk")
+    assert Store(back).search_posts("scent", limit=1)[0].text.startswith("AquaSilk")
 
 
 def test_missing_source_is_a_usage_error(tmp_path, pg_url):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sentitui.models import FailedRecord, Post
 from sentitui.store import PageWrite, Store
+from sentitui.store.rows import PostRow
 from sentitui.tui.queries import FailedFilter, PostFilter, load_failed, load_posts, with_store
 
 
@@ -30,11 +31,9 @@ def test_key_paging_walks_the_same_rows_as_offsets(db_url: str) -> None:
 
     for label in (None, "negative"):
         everything = store.search_posts(label=label, limit=1000)
-        dated = [p for p in everything if p["created_at"]]
-        assert everything[len(dated) :] and not any(
-            p["created_at"] for p in everything[len(dated) :]
-        )
-        walked: list[dict[str, object]] = []
+        dated = [p for p in everything if p.created_at]
+        assert everything[len(dated) :] and not any(p.created_at for p in everything[len(dated) :])
+        walked: list[PostRow] = []
         offset = 0
         while True:
             window = with_store(
@@ -48,12 +47,12 @@ def test_key_paging_walks_the_same_rows_as_offsets(db_url: str) -> None:
                 break
             walked += window.rows
             offset += 10
-        assert [p["id"] for p in walked] == [p["id"] for p in everything]
+        assert [p.id for p in walked] == [p.id for p in everything]
 
     every_failed = store.failed_records(limit=1000)
     walked_ids: list[int] = []
     for offset in range(0, 60, 20):
         window = with_store(db, lambda s, offset=offset: load_failed(s, FailedFilter(), 20, offset))
-        walked_ids += [r["id"] for r in window.rows]
-    assert walked_ids == [r["id"] for r in every_failed]
+        walked_ids += [r.id for r in window.rows]
+    assert walked_ids == [r.id for r in every_failed]
     store.close()

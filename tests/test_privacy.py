@@ -244,19 +244,19 @@ async def test_competitor_and_aspect_summaries_from_real_rows(
     await load(write_pipeline, make_engine, api)
     store = Store(db_path)
     polarity = {r["external_id"]: r["polarity"] for r in store.rows("SELECT * FROM posts")}
-    summary = {r["competitor"]: r for r in store.competitor_summary()}
+    summary = {r.competitor: r for r in store.competitor_summary()}
     assert set(summary) == {"SilkPro", "HairGlow"}  # "Silk Pro" counted under its name
-    assert summary["SilkPro"]["mentions"] == 1 and summary["SilkPro"]["share_of_voice"] == 0.25
-    assert summary["SilkPro"]["avg_polarity"] == polarity["2"]
-    assert summary["HairGlow"]["positive"] == 1
+    assert summary["SilkPro"].mentions == 1 and summary["SilkPro"].share_of_voice == 0.25
+    assert summary["SilkPro"].avg_polarity == polarity["2"]
+    assert summary["HairGlow"].positive == 1
 
     aspects = store.aspect_summary("age_group")
-    young = {r["aspect"]: r for r in aspects if r["segment"] == "18-24"}
-    assert young["price"]["mentions"] == 2 and young["price"]["negative"] == 2
-    assert young["price"]["negative_share"] == 1.0
-    assert young["scent"]["positive"] == 1
+    young = {r.aspect: r for r in aspects if r.segment == "18-24"}
+    assert young["price"].mentions == 2 and young["price"].negative == 2
+    assert young["price"].negative_share == 1.0
+    assert young["scent"].positive == 1
     assert store.top_complaints("age_group") == {"18-24": "price"}
-    overall = {r["aspect"]: r["mentions"] for r in store.aspect_summary()}
+    overall = {r.aspect: r.mentions for r in store.aspect_summary()}
     assert overall == {"price": 3, "scent": 3}
     assert store.competitor_summary(pipeline="other") == []
     store.close()

@@ -7,6 +7,7 @@ import asyncio
 import json
 import sqlite3
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from sentitui.maintenance import purge, rescore
 from sentitui.models import Post
 from sentitui.processing.ratings import rating_label
 from sentitui.processing.score import Scorer
-from sentitui.store import MIGRATIONS, PageWrite, Store, agreement_of
+from sentitui.store import MIGRATIONS, PageWrite, Store
+from sentitui.store.reports import agreement_of
 
 TEXTS = [
     "Silky soft hair, love the scent",
@@ -113,7 +115,7 @@ def by_scan(db: Path) -> dict[str, Any]:
         )
     ]
     figures["agreement"] = agreement_of(Counter(pairs))
-    assert figures["agreement"]["rated"] > 0
+    assert figures["agreement"].rated > 0
     conn.close()
     return figures
 
@@ -121,29 +123,25 @@ def by_scan(db: Path) -> dict[str, Any]:
 def by_rollups(store: Store) -> dict[str, Any]:
     t = store.totals()
     return {
-        "totals": (t["posts"], t["avg_polarity"], t["positive"], t["neutral"], t["negative"]),
+        "totals": (t.posts, t.avg_polarity, t.positive, t.neutral, t.negative),
         "by_source": [
-            (r["pipeline"], r["source"], r["posts"], r["avg_polarity"])
-            for r in store.totals_by_source()
+            (r.pipeline, r.source, r.posts, r.avg_polarity) for r in store.totals_by_source()
         ],
         "feedback": store.feedback_split(),
         "segments": sorted(
-            (r["segment"], r["posts"], r["avg_polarity"], r["negative"])
-            for r in store.segment_breakdown("age")
+            (r.segment, r.posts, r.avg_polarity, r.negative) for r in store.segment_breakdown("age")
         ),
         "competitors": sorted(
-            (r["competitor"], r["mentions"], r["avg_polarity"]) for r in store.competitor_summary()
+            (r.competitor, r.mentions, r.avg_polarity) for r in store.competitor_summary()
         ),
         "aspects": sorted(
-            (r["segment"], r["aspect"], r["mentions"], r["negative"])
-            for r in store.aspect_summary("age")
+            (r.segment, r.aspect, r.mentions, r.negative) for r in store.aspect_summary("age")
         ),
         "daily": sorted(
-            (r["source"], r["bucket"], r["posts"], r["avg_polarity"])
-            for r in store.sentiment_over_time(86400)
+            (r.source, r.bucket, r.posts, r.avg_polarity) for r in store.sentiment_over_time(86400)
         ),
         "languages": sorted(
-            (r["segment"], r["posts"], r["avg_polarity"], r["unscored"])
+            (r.segment, r.posts, r.avg_polarity, r.unscored)
             for r in store.segment_breakdown("language")
         ),
         "negative_feed": store.count_search_posts(label="negative", source="feed"),
@@ -175,7 +173,7 @@ def _write_rescore_purge(stores: list[Store], tmp_path: Path, check: Any) -> Non
         # Duplicates (the same ids again, other values) must not count twice.
         store.write_pages([PageWrite(stats, [post(n, polarity=0.9) for n in range(30, 90)], [])])
         store.write_pages(pages[3:])
-        assert store.totals()["posts"] == 200
+        assert store.totals().posts == 200
         assert store.segment_keys() == ["age", "hair", "language"]
     check()
 
@@ -255,7 +253,7 @@ def test_migration_fills_rollups_from_posts_already_stored(tmp_path: Path) -> No
     store.close()
     reopened = Store(db)  # runs the rollup migration again
     assert same(by_rollups(reopened), by_scan(db))
-    assert json.dumps(reopened.totals())  # plain values
+    assert json.dumps(asdict(reopened.totals()))  # plain values
     reopened.close()
 
 
@@ -285,10 +283,10 @@ def test_postgresql_rollups_stay_exact_with_concurrent_writers(pg_url: str) -> N
     for thread in threads:
         thread.join()
     store = Store(pg_url)
-    assert store.totals()["posts"] == 3 * 15 * 20
+    assert store.totals().posts == 3 * 15 * 20
     per_source: dict[str, int] = {}
     for row in store.totals_by_source():
-        per_source[row["source"]] = per_source.get(row["source"], 0) + row["posts"]
+        per_source[row.source] = per_source.get(row.source, 0) + row.posts
     assert per_source == {"w0": 300, "w1": 300, "w2": 300}
     by_time = store.rows("SELECT SUM(posts) AS n FROM rollup_time WHERE grain = 'fetched_minute'")
     assert by_time[0]["n"] == 900

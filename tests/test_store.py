@@ -12,6 +12,7 @@ from sentitui.models import FailedRecord, Post
 from sentitui.store import SCHEMA_VERSION, PageWrite, Store, StoreError, fts_query
 from sentitui.store.backend import DbUrl, db_target, redact
 from sentitui.store.postgres import translate
+from sentitui.store.rows import SentimentPoint
 
 
 def post(n: int, text: str, **kw) -> Post:
@@ -77,10 +78,10 @@ def test_page_write_counts_duplicates_and_commits_cursor(db_url):
     assert store.cursor("p", "s") == {"since": 2}
     assert (stats.loaded, stats.duplicates, stats.failed) == (2, 2, 1)
     run = store.runs()[0]
-    assert (run["loaded"], run["duplicates"], run["failed"], run["status"]) == (2, 2, 1, "running")
+    assert (run.loaded, run.duplicates, run.failed, run.status) == (2, 2, 1, "running")
     stats.status = "ok"
     store.finish_run(stats)
-    assert store.runs()[0]["status"] == "ok" and store.runs()[0]["ended_at"]
+    assert store.runs()[0].status == "ok" and store.runs()[0].ended_at
 
 
 def test_fulltext_search_and_screen_queries(db_url):
@@ -110,25 +111,23 @@ def test_fulltext_search_and_screen_queries(db_url):
             )
         ]
     )
-    assert [p["external_id"] for p in store.search_posts("scent")] == ["2"]
-    assert [p["external_id"] for p in store.search_posts("silk*")] == ["3", "1"]
+    assert [p.external_id for p in store.search_posts("scent")] == ["2"]
+    assert [p.external_id for p in store.search_posts("silk*")] == ["3", "1"]
     # Punctuation a user types must not break FTS syntax.
-    assert [p["external_id"] for p in store.search_posts('"SilkPro" --')] == ["3"]
+    assert [p.external_id for p in store.search_posts('"SilkPro" --')] == ["3"]
     assert store.search_posts("scent", label="positive") == []
     assert fts_query('a"b c*') == '"a""b" "c"*'
 
     totals = store.totals()
-    assert (totals["posts"], totals["negative"], totals["share_negative"]) == (3, 1, 0.3333)
+    assert (totals.posts, totals.negative, totals.share_negative) == (3, 1, 0.3333)
     assert store.feedback_split() == {"comparison": 1, "complaint": 1, "other": 1}
     assert store.segment_keys() == ["age_group"]
-    by_age = {r["segment"]: r["posts"] for r in store.segment_breakdown("age_group")}
+    by_age = {r.segment: r.posts for r in store.segment_breakdown("age_group")}
     assert by_age == {"18-24": 2, "25-34": 1}
     buckets = store.sentiment_over_time(3600)
-    assert buckets == [
-        {"source": "s", "bucket": "2026-11-20T10:00:00Z", "posts": 3, "avg_polarity": 0.2}
-    ]
+    assert buckets == [SentimentPoint("s", "2026-11-20T10:00:00Z", 3, 0.2)]
 
-    assert [c["competitor"] for c in store.competitor_summary()] == ["SilkPro"]
+    assert [c.competitor for c in store.competitor_summary()] == ["SilkPro"]
     assert store.count_search_posts("silk*") == 2
 
 
@@ -139,13 +138,13 @@ def test_failed_record_repeats_keep_one_row_and_change_status(db_url):
     store.write_pages([PageWrite(stats, [], [bad])])
     store.write_pages([PageWrite(stats, [], [bad])])  # the same bad record again
     [row] = store.failed_records()  # one row; meeting it again is not an attempt
-    assert (row["attempts"], row["status"], row["payload_size"]) == (1, "open", 5)
-    assert store.failed_record(row["id"])["payload"] == "{oops"
-    assert store.failed_heads([row["id"], 999]) == {row["id"]: ("p", "s")}
+    assert (row.attempts, row.status, row.payload_size) == (1, "open", 5)
+    assert store.failed_record(row.id).payload == "{oops"
+    assert store.failed_heads([row.id, 999]) == {row.id: ("p", "s")}
     assert store.count_failed(search="JSON at") == 1 and store.count_failed(search="50%") == 0
-    store.mark_failed([row["id"]], "resolved")
-    assert store.failed_record(row["id"])["status"] == "resolved"
-    assert store.failed_record(row["id"])["attempts"] == 2  # the retry that resolved it
+    store.mark_failed([row.id], "resolved")
+    assert store.failed_record(row.id).status == "resolved"
+    assert store.failed_record(row.id).attempts == 2  # the retry that resolved it
     assert store.failed_records() == []
 
 
@@ -158,7 +157,7 @@ def test_a_page_that_fails_to_commit_leaves_nothing_behind(db_url):
     with pytest.raises((sqlite3.IntegrityError, psycopg.errors.NotNullViolation)):
         store.write_pages([page, PageWrite(stats, [broken], [], {"page": 3})])
     assert (store.count_posts(), store.count_failed(), store.cursor("p", "s")) == (0, 0, {})
-    assert store.runs()[0]["loaded"] == 0
+    assert store.runs()[0].loaded == 0
     stats.loaded = stats.duplicates = stats.failed = 0  # the writer's caller retries the page
     assert store.write_pages([page]) == [(1, 0)]
     assert (store.count_posts(), store.cursor("p", "s")) == (1, {"page": 2})
@@ -195,4 +194,4 @@ def test_a_nul_in_a_payload_does_not_fail_the_page(db_url):
     bad = FailedRecord("parse", "binary junk", "a\x00b")
     assert store.write_pages([PageWrite(stats, [post(1, "fine\x00too")], [bad])]) == [(1, 0)]
     [row] = store.failed_records()
-    assert store.failed_record(row["id"])["payload"] in ("a\x00b", "a\ufffdb")  # PostgreSQL
+    assert store.failed_record(row.id).payload in ("a\x00b", "a\ufffdb")  # PostgreSQL

@@ -12,11 +12,16 @@ import re
 import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from sentitui.config import ConfigError, PipelineConfig, load_pipelines
+
+if TYPE_CHECKING:
+    from sentitui.report.figures import StatsFigures
+    from sentitui.store import Store
+    from sentitui.store.rows import FailedRecordDetail, FailedRecordRow
 
 
 def default_db() -> str:
@@ -50,7 +55,7 @@ def fail_usage(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def open_existing_store(db_path: str) -> Any:
+def open_existing_store(db_path: str) -> Store:
     """The store, for commands that only read or tidy it: a missing file is a usage
     error, not a new empty database left behind."""
     from sentitui.store import Store
@@ -422,12 +427,12 @@ def failed_list(
     table = Table("id", "source", "stage", "attempts", "status", "error", box=None)
     for row in rows:
         table.add_row(
-            str(row["id"]),
-            Text(f"{row['pipeline']}/{row['source']}"),
-            row["stage"],
-            str(row["attempts"]),
-            row["status"],
-            Text(_safe(row["error"])[:100]),
+            str(row.id),
+            Text(f"{row.pipeline}/{row.source}"),
+            row.stage,
+            str(row.attempts),
+            row.status,
+            Text(_safe(row.error or "")[:100]),
         )
     Console().print(table)
 
@@ -458,12 +463,12 @@ def failed_show(record_id: int, as_json: bool, db_path: str) -> None:
         "context",
         "error",
     ):
-        click.echo(f"{key:>10}: {_safe(str(row[key]))}")
+        click.echo(f"{key:>10}: {_safe(str(getattr(row, key)))}")
     click.echo("   payload:")
-    click.echo(_pretty_payload(row["payload"] or ""))
-    if len(row["payload"] or "") > SHOW_CHARS:
+    click.echo(_pretty_payload(row.payload or ""))
+    if len(row.payload or "") > SHOW_CHARS:
         click.echo(
-            f"… the payload is {len(row['payload']):,} characters, the first "
+            f"… the payload is {len(row.payload or ''):,} characters, the first "
             f"{SHOW_CHARS:,} are shown; `sentitui failed show {record_id} --json` "
             f"prints it whole"
         )
@@ -480,11 +485,13 @@ def _safe(text: str) -> str:
     return safe_line(text or "")
 
 
-def _redacted(row: dict[str, Any]) -> dict[str, Any]:
+def _redacted(record: FailedRecordRow | FailedRecordDetail) -> dict[str, Any]:
     """A failed record for --json: its error and context with secrets redacted (rows
     written before redaction existed may hold them); the payload stays as received."""
     from sentitui.processing.redact import redact
+    from sentitui.store.rows import plain
 
+    row: dict[str, Any] = plain(record)
     return {**row, **{k: redact(row[k]) for k in ("error", "context") if row.get(k)}}
 
 
@@ -520,7 +527,7 @@ def failed_retry(
     ids = list(record_ids)
     if retry_all:
         ids = [
-            r["id"]
+            r.id
             for r in open_existing_store(db_path).failed_records(status="open", limit=1_000_000)
         ]
     outcome = asyncio.run(_retry(db_path, pipelines, ids))
@@ -596,7 +603,7 @@ def stats(as_json: bool, check: bool, db_path: str, pipelines_dir: str) -> None:
         firing = check_alerts(open_existing_store(db_path), pipelines_dir)
     credentials = _credentials(pipelines_dir)
     if as_json:
-        figures = _stats(db_path)
+        figures = _stats(db_path).to_json()
         figures["credentials"] = credentials
         if firing is not None:
             figures["alerts_firing"] = [
@@ -632,7 +639,7 @@ def _credentials(pipelines_dir: str) -> list[dict[str, Any]]:
         return []
 
 
-def _stats(db_path: str) -> dict[str, Any]:
+def _stats(db_path: str) -> StatsFigures:
     from sentitui.report import stats_figures
 
     return stats_figures(open_existing_store(db_path))
@@ -644,58 +651,57 @@ def _print_stats(db_path: str) -> None:
     from rich.text import Text
 
     data = _stats(db_path)
+    totals = data.totals
     console = Console()
     console.print(
-        f"[b]{data['posts']}[/] posts · average polarity {data['avg_polarity']} · "
-        f"{data['share_negative']:.0%} negative · {data['open_failed']} open failed records"
+        f"[b]{totals.posts}[/] posts · average polarity {totals.avg_polarity} · "
+        f"{totals.share_negative:.0%} negative · {totals.open_failed} open failed records"
     )
     table = Table("pipeline", "source", "posts", "avg polarity", "positive", "neutral", "negative")
-    for row in data["by_source"]:  # names as written: a [bracket] in one is not markup
+    for row in data.by_source:  # names as written: a [bracket] in one is not markup
         table.add_row(
-            Text(row["pipeline"]),
-            Text(row["source"]),
-            str(row["posts"]),
-            str(row["avg_polarity"]),
-            str(row["positive"]),
-            str(row["neutral"]),
-            str(row["negative"]),
+            Text(row.pipeline),
+            Text(row.source),
+            str(row.posts),
+            str(row.avg_polarity),
+            str(row.positive),
+            str(row.neutral),
+            str(row.negative),
         )
     console.print(table)
-    console.print(Text("feedback: " + ", ".join(f"{k} {v}" for k, v in data["feedback"].items())))
-    if data["unscored"]:
+    console.print(Text("feedback: " + ", ".join(f"{k} {v}" for k, v in data.feedback.items())))
+    if totals.unscored:
         console.print(
             Text(
-                f"unscored: {data['unscored']} post(s) in a language no scorer reads "
-                f"(left out of averages and shares, which cover {data['scored']} posts)"
+                f"unscored: {totals.unscored} post(s) in a language no scorer reads "
+                f"(left out of averages and shares, which cover {totals.scored} posts)"
             )
         )
-    if data["languages"]:
+    if data.languages:
+        console.print(
+            Text("languages: " + ", ".join(f"{r.segment} {r.posts}" for r in data.languages))
+        )
+    agreement = data.rating_agreement
+    if agreement.rated:
         console.print(
             Text(
-                "languages: " + ", ".join(f"{r['segment']} {r['posts']}" for r in data["languages"])
+                f"ratings vs text: the text scorer agrees with {agreement.agreement:.0%} of "
+                f"{agreement.rated} rated posts (macro-F1 {agreement.macro_f1:.3f})"
             )
         )
-    agreement = data["rating_agreement"]
-    if agreement["rated"]:
-        console.print(
-            Text(
-                f"ratings vs text: the text scorer agrees with {agreement['agreement']:.0%} of "
-                f"{agreement['rated']} rated posts (macro-F1 {agreement['macro_f1']:.3f})"
-            )
-        )
-    if data["competitors"]:
+    if data.competitors:
         console.print(
             Text(
                 "competitors: "
                 + ", ".join(
-                    f"{c['competitor']} {c['share_of_voice']:.0%} of posts, polarity {c['avg_polarity']:+.2f}"
-                    for c in data["competitors"]
+                    f"{c.competitor} {c.share_of_voice:.0%} of posts, polarity {c.avg_polarity:+.2f}"
+                    for c in data.competitors
                 )
             )
         )
-    if data["top_complaint"]:
+    if data.top_complaint:
         console.print(
-            Text(f"top complaint (aspect with most negative mentions): {data['top_complaint']}")
+            Text(f"top complaint (aspect with most negative mentions): {data.top_complaint}")
         )
 
 

@@ -41,6 +41,7 @@ from sentitui.sources import is_streaming, make_source
 from sentitui.sources.base import Source, SourceContext, parse_json
 from sentitui.store import PageWrite, database_errors
 from sentitui.store.backend import db_target
+from sentitui.store.rows import FailedRecordDetail
 
 logger = logging.getLogger("sentitui")
 
@@ -486,33 +487,35 @@ class Engine(EngineSurface):
         )
         return outcome
 
-    async def _retry_one(self, source: Source, row: dict[str, Any], stats: RunStats) -> str | None:
+    async def _retry_one(
+        self, source: Source, row: FailedRecordDetail, stats: RunStats
+    ) -> str | None:
         """Returns None when the record now loads (or is a duplicate), else the new error."""
-        context = json.loads(row["context"] or "{}")
+        context = json.loads(row.context or "{}")
         url = str(context.get("url") or "")
         ctx = SourceContext(
             http=self.http,
             log=lambda level, msg: self.log(level, msg, source.pipeline.name, source.config.name),
         )
         try:
-            if row["stage"] == "fetch":
+            if row.stage == "fetch":
                 page = await source.refetch(ctx, url)
-            elif row["stage"] == "parse" and not context.get("record"):
+            elif row.stage == "parse" and not context.get("record"):
                 # A whole page that did not parse: read the stored body again (the
                 # mapping may be fixed); if the body itself is not JSON, e.g. cut off
                 # in transit, fetch its URL again.
                 try:
-                    page = source.reparse(row["payload"], context)
+                    page = source.reparse(row.payload or "", context)
                 except json.JSONDecodeError:
                     if not url.startswith(("http://", "https://")):
                         raise
                     page = await source.refetch(ctx, url)
             else:
-                page = Page(records=[parse_json(row["payload"])])
+                page = Page(records=[parse_json(row.payload or "")])
         except (FetchError, ValueError, NotImplementedError) as exc:
-            return f"retry failed at {row['stage']}: {exc}"
+            return f"retry failed at {row.stage}: {exc}"
         except Exception as exc:
-            return f"retry failed at {row['stage']}: {type(exc).__name__}: {exc}"
+            return f"retry failed at {row.stage}: {type(exc).__name__}: {exc}"
         if not page.records:
             if page.failures:
                 return page.failures[0].error
@@ -521,9 +524,7 @@ class Engine(EngineSurface):
         # A page that now arrives and parses resolves its failure; records on it that
         # fail on their own become failed records of their own, as in a run. A single
         # record's retry resolves only if that record loads.
-        whole_page = row["stage"] == "fetch" or (
-            row["stage"] == "parse" and not context.get("record")
-        )
+        whole_page = row.stage == "fetch" or (row.stage == "parse" and not context.get("record"))
         failures = page.failures + done.failures
         if failures and not whole_page:
             return failures[0].error

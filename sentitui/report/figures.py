@@ -9,36 +9,73 @@ query function reads the scoped rows and nothing is written to the database.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sentitui.store import rollups
 from sentitui.store.alerts import alert_rows
+from sentitui.store.rows import (
+    CompetitorRow,
+    RatingAgreement,
+    RunRow,
+    SegmentRow,
+    SourceTotals,
+    Totals,
+    plain,
+)
 
 if TYPE_CHECKING:
     from sentitui.store import Store
 
-__all__ = ["FEEDBACK_TYPES", "LABELS", "gather", "stats_figures"]
+__all__ = ["FEEDBACK_TYPES", "LABELS", "StatsFigures", "gather", "stats_figures"]
 
 LABELS = ("positive", "neutral", "negative", "unscored")
 FEEDBACK_TYPES = ("praise", "complaint", "suggestion", "comparison", "question", "other")
 EXAMPLES_PER_GROUP = 3
 
 
-def stats_figures(store: Store) -> dict[str, Any]:
-    """What `sentitui stats --json` prints: one function, so the report cannot drift."""
+@dataclass(frozen=True, slots=True)
+class StatsFigures:
+    """What `sentitui stats` shows and the report's "stats" section holds."""
+
+    totals: Totals
+    by_source: list[SourceTotals]
+    feedback: dict[str, int]
+    languages: list[SegmentRow]
+    competitors: list[CompetitorRow]
+    top_complaint: str | None
+    rating_agreement: RatingAgreement
+    runs: list[RunRow]
+
+    def to_json(self) -> dict[str, Any]:
+        """What `sentitui stats --json` prints: the totals' keys, then the rest."""
+        return {
+            **asdict(self.totals),
+            "by_source": plain(self.by_source),
+            "feedback": dict(self.feedback),
+            "languages": plain(self.languages),
+            "competitors": plain(self.competitors),
+            "top_complaint": self.top_complaint,
+            "rating_agreement": plain(self.rating_agreement),
+            "runs": plain(self.runs),
+        }
+
+
+def stats_figures(store: Store) -> StatsFigures:
+    """The figures of `sentitui stats`: one function, so the report cannot drift."""
     from sentitui.store import LANGUAGE_SEGMENT
 
-    return {
-        **store.totals(),
-        "by_source": store.totals_by_source(),
-        "feedback": store.feedback_split(),
-        "languages": store.segment_breakdown(LANGUAGE_SEGMENT),
-        "competitors": store.competitor_summary(),
-        "top_complaint": store.top_complaints().get(None),
-        "rating_agreement": store.rating_agreement(),
-        "runs": store.runs(limit=20),
-    }
+    return StatsFigures(
+        totals=store.totals(),
+        by_source=store.totals_by_source(),
+        feedback=store.feedback_split(),
+        languages=store.segment_breakdown(LANGUAGE_SEGMENT),
+        competitors=store.competitor_summary(),
+        top_complaint=store.top_complaints().get(None),
+        rating_agreement=store.rating_agreement(),
+        runs=store.runs(limit=20),
+    )
 
 
 def _literal(value: str) -> str:
@@ -110,9 +147,9 @@ def _examples(store: Store) -> dict[str, list[dict[str, Any]]]:
     """The newest posts of each feedback type and of each label, with their links."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for feedback in FEEDBACK_TYPES:
-        groups[feedback] = store.search_posts(feedback=feedback, limit=EXAMPLES_PER_GROUP)
+        groups[feedback] = plain(store.search_posts(feedback=feedback, limit=EXAMPLES_PER_GROUP))
     for label in ("positive", "negative", "unscored"):
-        groups[label] = store.search_posts(label=label, limit=EXAMPLES_PER_GROUP)
+        groups[label] = plain(store.search_posts(label=label, limit=EXAMPLES_PER_GROUP))
     return {name: rows for name, rows in groups.items() if rows}
 
 
@@ -125,25 +162,25 @@ def gather(store: Store, pipeline: str | None = None, since: str | None = None) 
     return {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "scope": {"pipeline": pipeline, "since": since},
-        "stats": stats,
+        "stats": stats.to_json(),
         "coverage": {
-            "sources": [f"{r['pipeline']}/{r['source']}" for r in stats["by_source"]],
+            "sources": [f"{r.pipeline}/{r.source}" for r in stats.by_source],
             "first_post": first,
             "last_post": last,
-            "posts": stats["posts"],
-            "unscored": stats["unscored"],
-            "open_failed": stats["open_failed"],
+            "posts": stats.totals.posts,
+            "unscored": stats.totals.unscored,
+            "open_failed": stats.totals.open_failed,
         },
         "over_time": {
             "bucket_seconds": (bucket := _bucket_seconds(first, last)),
-            "rows": store.sentiment_over_time(bucket),
+            "rows": plain(store.sentiment_over_time(bucket)),
         },
-        "segments": segments,
-        "aspects": store.aspect_summary(),
+        "segments": plain(segments),
+        "aspects": plain(store.aspect_summary()),
         "top_complaint_by_segment": {
             key: {str(k): v for k, v in store.top_complaints(key).items()} for key in segments
         },
         "alerts": _alerts(store, pipeline),
         "examples": _examples(store),
-        "rating_disagreements": store.rating_disagreements(5),
+        "rating_disagreements": plain(store.rating_disagreements(5)),
     }

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 from sentitui.processing.ratings import RATING_NEGATIVE, RATING_POSITIVE
 from sentitui.store.backend import Connection
+from sentitui.store.rows import SegmentRow, SentimentPoint, SourceTotals
 from sentitui.store.sql import SQLITE, SqliteDialect
 
 __all__ = [
@@ -287,6 +288,18 @@ _LABEL_SUMS = (
 )
 
 
+def _counts(row: dict[str, Any]) -> tuple[int, float | None, int, int, int, int]:
+    """Posts, average polarity and posts per label of a row summed with _LABEL_SUMS."""
+    return (
+        row["posts"],
+        _avg(row["total"], row["scored"]),
+        row["positive"],
+        row["neutral"],
+        row["negative"],
+        row["unscored"],
+    )
+
+
 def totals(conn: Connection) -> tuple[int, float | None, int, int, int, int]:
     """(posts, average polarity, positive, neutral, negative, unscored) over every post."""
     row = conn.execute(
@@ -317,28 +330,13 @@ def count_posts(
     return conn.execute(f"SELECT SUM(posts) FROM rollup_totals {where}", params).fetchone()[0] or 0
 
 
-def totals_by_source(conn: Connection) -> list[dict[str, Any]]:
+def totals_by_source(conn: Connection) -> list[SourceTotals]:
     rows = _rows(
         conn,
         f"SELECT pipeline, source, SUM(posts) AS posts, SUM(polarity_sum) AS total, SUM(scored) AS scored, {_LABEL_SUMS} "
         "FROM rollup_totals GROUP BY pipeline, source ORDER BY pipeline, source",
     )
-    out = []
-    for row in rows:
-        total = row.pop("total")
-        out.append(
-            {
-                "pipeline": row["pipeline"],
-                "source": row["source"],
-                "posts": row["posts"],
-                "avg_polarity": _avg(total, row["scored"]),
-                "positive": row["positive"],
-                "neutral": row["neutral"],
-                "negative": row["negative"],
-                "unscored": row["unscored"],
-            }
-        )
-    return out
+    return [SourceTotals(row["pipeline"], row["source"], *_counts(row)) for row in rows]
 
 
 def feedback_split(conn: Connection) -> dict[str, int]:
@@ -358,30 +356,14 @@ def segment_keys(conn: Connection) -> list[str]:
     return [k for k in keys if k != LANGUAGE] + ([LANGUAGE] if LANGUAGE in keys else [])
 
 
-def segment_breakdown(conn: Connection, key: str) -> list[dict[str, Any]]:
+def segment_breakdown(conn: Connection, key: str) -> list[SegmentRow]:
     rows = _rows(
         conn,
         f"SELECT value AS segment, SUM(posts) AS posts, SUM(polarity_sum) AS total, SUM(scored) AS scored, {_LABEL_SUMS} "
         "FROM rollup_segments WHERE key = ? GROUP BY value ORDER BY posts DESC, value DESC",
         (key,),
     )
-    for row in rows:
-        row["avg_polarity"] = _avg(row.pop("total"), row.pop("scored"))
-    return [
-        {
-            k: row[k]
-            for k in (
-                "segment",
-                "posts",
-                "avg_polarity",
-                "positive",
-                "neutral",
-                "negative",
-                "unscored",
-            )
-        }
-        for row in rows
-    ]
+    return [SegmentRow(row["segment"], *_counts(row)) for row in rows]
 
 
 _BUCKET_FORMATS = {10: "%Y-%m-%d", 13: "%Y-%m-%dT%H", 16: "%Y-%m-%dT%H:%M"}
@@ -399,7 +381,7 @@ def _epoch(bucket: object) -> int | None:
 
 def sentiment_over_time(
     conn: Connection, bucket_seconds: int, since: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[SentimentPoint]:
     """Posts and average polarity per source per `bucket_seconds` of `created_at`, from
     the coarsest grain that divides the bucket. `since` counts whole grain buckets (a
     minute at most, for windows of an hour or a day)."""
@@ -430,21 +412,14 @@ def sentiment_over_time(
         entry[0] += posts
         entry[1] += total
         entry[2] += scored
-    out = []
+    out: list[SentimentPoint] = []
     for (source, start), (posts, total, scored) in merged.items():
         try:
             bucket = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         except (ValueError, OverflowError, OSError):  # year 1 rounded down to year 0
             continue
-        out.append(
-            {
-                "source": source,
-                "bucket": bucket,
-                "posts": int(posts),
-                "avg_polarity": _avg(total, scored),
-            }
-        )
-    out.sort(key=lambda r: (r["bucket"], r["source"]))
+        out.append(SentimentPoint(source, bucket, int(posts), _avg(total, scored)))
+    out.sort(key=lambda r: (r.bucket or "", r.source))
     return out
 
 
@@ -460,6 +435,7 @@ def posts_since(conn: Connection, since: str) -> int:
 
 
 def competitor_rows(conn: Connection, pipeline: str | None) -> list[dict[str, Any]]:
+    """CompetitorRow's fields but the share of voice (reports.py adds it)."""
     where, params = ("WHERE pipeline = ?", [pipeline]) if pipeline else ("", [])
     rows = _rows(
         conn,
@@ -476,6 +452,7 @@ def competitor_rows(conn: Connection, pipeline: str | None) -> list[dict[str, An
 def aspect_rows(
     conn: Connection, segment_key: str | None, pipeline: str | None
 ) -> list[dict[str, Any]]:
+    """AspectRow's fields but the negative share (reports.py adds it)."""
     clauses, params = ["segment_key = ?"], [segment_key or ""]
     if pipeline:
         clauses.append("pipeline = ?")

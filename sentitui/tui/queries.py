@@ -14,9 +14,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sentitui.store import Store, iso, top_complaints_of
+from sentitui.store.rows import (
+    AspectRow,
+    CompetitorRow,
+    FailedRecordRow,
+    PostRow,
+    RatingAgreement,
+    RunRow,
+    SegmentRow,
+    SentimentPoint,
+    SourceTotals,
+    Totals,
+)
 
 T = TypeVar("T")
 
@@ -55,16 +67,9 @@ def chart_time_range(store: Store, now: float) -> tuple[float | None, float | No
     """First and last plausible `created_at` (as epochs) and how many dated posts fall
     outside EARLIEST .. now + a day (they are counted, not drawn)."""
     latest = iso(now + FUTURE_SECONDS)
-    row = store.rows(
-        "SELECT MIN(created_at) AS first, MAX(created_at) AS last FROM posts "
-        "WHERE created_at >= ? AND created_at <= ?",
-        (EARLIEST, latest),
-    )[0]
-    outside = store.rows(
-        "SELECT COUNT(*) AS n FROM posts WHERE created_at < ? OR created_at > ?",
-        (EARLIEST, latest),
-    )[0]["n"]
-    return epoch(row["first"]), epoch(row["last"]), outside
+    assert latest is not None
+    dated = store.created_range(EARLIEST, latest)
+    return epoch(dated.first), epoch(dated.last), dated.outside
 
 
 def bucket_for(span: float) -> int:
@@ -77,29 +82,29 @@ def bucket_for(span: float) -> int:
 
 @dataclass(slots=True)
 class DashboardData:
-    totals: dict[str, Any]
+    totals: Totals
     per_minute: float
-    by_source: list[dict[str, Any]]
+    by_source: list[SourceTotals]
     feedback: dict[str, int]
     segment_keys: list[str]
     segment_key: str | None
-    segments: list[dict[str, Any]]
+    segments: list[SegmentRow]
     series: dict[str, list[tuple[float, float]]]
     x_range: tuple[float, float] | None
     window: str
     bucket_seconds: int
     # Insight panels: per competitor mentioned (Store.competitor_summary) and per
     # aspect, overall and per value of `segment_key` (Store.aspect_summary).
-    competitors: list[dict[str, Any]] = field(default_factory=list)
-    aspects: list[dict[str, Any]] = field(default_factory=list)
-    aspects_by_segment: list[dict[str, Any]] = field(default_factory=list)
-    top_complaints: dict[Any, str] = field(default_factory=dict)  # segment value -> aspect
+    competitors: list[CompetitorRow] = field(default_factory=list)
+    aspects: list[AspectRow] = field(default_factory=list)
+    aspects_by_segment: list[AspectRow] = field(default_factory=list)
+    top_complaints: dict[str | None, str] = field(default_factory=dict)  # segment -> aspect
     off_chart: int = 0  # posts dated outside what the chart can place (see EARLIEST)
     # Panels whose query failed (a malformed JSON segment, say): panel -> why. The
     # panel draws that instead of its figures; the rest of the dashboard still draws.
     unreadable: dict[str, str] = field(default_factory=dict)
     # How often the text scorer agrees with the customers' ratings (Store.rating_agreement).
-    agreement: dict[str, Any] = field(default_factory=dict)
+    agreement: RatingAgreement = field(default_factory=RatingAgreement.empty)
 
 
 def load_dashboard(
@@ -134,26 +139,26 @@ def load_dashboard(
         else:
             bucket = bucket_for(max(last - first, 60))
             x_range = (first // bucket * bucket, (last // bucket + 1) * bucket)
-    by_segment: list[dict[str, Any]] = (
+    by_segment: list[AspectRow] = (
         panel("aspects", lambda: store.aspect_summary(segment_key), []) if segment_key else []
     )
     series: dict[str, list[tuple[float, float]]] = {}
-    buckets: list[dict[str, Any]] = panel(
+    points: list[SentimentPoint] = panel(
         "chart", lambda: store.sentiment_over_time(bucket, since), []
     )
-    for row in buckets:
-        start = epoch(row["bucket"])
+    for point in points:
+        start = epoch(point.bucket)
         if start is None or x_range is None or not x_range[0] <= start <= x_range[1]:
             continue  # an undatable or implausible created_at: counted in off_chart
-        polarity = row["avg_polarity"]
+        polarity = point.avg_polarity
         if not isinstance(polarity, int | float) or polarity != polarity:
             polarity = 0.0
-        series.setdefault(str(row["source"]), []).append((start + bucket / 2, float(polarity)))
+        series.setdefault(str(point.source), []).append((start + bucket / 2, float(polarity)))
     totals = panel("figures", store.totals, None)
     return DashboardData(
-        totals=totals or EMPTY_TOTALS,
+        totals=totals or Totals.empty(),
         per_minute=panel("figures", lambda: store.posts_per_minute(RATE_MINUTES), 0.0),
-        agreement=panel("figures", store.rating_agreement, {"rated": 0}),
+        agreement=panel("figures", store.rating_agreement, RatingAgreement.empty()),
         by_source=panel("labels", store.totals_by_source, []),
         feedback=panel("feedback", store.feedback_split, {}),
         segment_keys=keys,
@@ -176,22 +181,21 @@ def load_dashboard(
     )
 
 
-EMPTY_TOTALS: dict[str, Any] = {
-    "posts": 0,
-    "avg_polarity": None,
-    "positive": 0,
-    "neutral": 0,
-    "negative": 0,
-    "share_negative": 0.0,
-    "open_failed": 0,
-}
+class Listed(Protocol):
+    """A row of a paged table: the table keys it by id."""
+
+    @property
+    def id(self) -> int: ...
+
+
+Row = TypeVar("Row", bound=Listed)
 
 
 @dataclass(slots=True)
-class Window:
+class Window(Generic[Row]):
     """One page of a table: its rows and how many rows match in all."""
 
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     total: int
     offset: int
 
@@ -240,19 +244,21 @@ _FAILED_KEYS = PageKeys()
 _POST_KEYS = PageKeys()
 
 
-def load_failed(store: Store, filters: FailedFilter, limit: int, offset: int) -> Window:
+def load_failed(
+    store: Store, filters: FailedFilter, limit: int, offset: int
+) -> Window[FailedRecordRow]:
     kwargs = filters.kwargs()
     scope = (str(store.path), tuple(sorted(kwargs.items())), limit)
     before_id = _FAILED_KEYS.get(scope, offset) if offset else None
     rows = store.failed_records(**kwargs, limit=limit, offset=offset, before_id=before_id)
     if len(rows) == limit:
-        _FAILED_KEYS.remember(scope, offset + limit, rows[-1]["id"])
+        _FAILED_KEYS.remember(scope, offset + limit, rows[-1].id)
     return Window(rows, store.count_failed(**kwargs), offset)
 
 
 def failed_ids(store: Store, filters: FailedFilter, cap: int = 10_000) -> list[int]:
     """Every id the filter matches (for "retry all shown"), newest first, at most `cap`."""
-    return [r["id"] for r in store.failed_records(**filters.kwargs(), limit=cap)]
+    return [r.id for r in store.failed_records(**filters.kwargs(), limit=cap)]
 
 
 @dataclass(slots=True)
@@ -266,20 +272,20 @@ class PostFilter:
         return {"source": self.source, "label": self.label, "feedback": self.feedback}
 
 
-def load_posts(store: Store, filters: PostFilter, limit: int, offset: int) -> Window:
+def load_posts(store: Store, filters: PostFilter, limit: int, offset: int) -> Window[PostRow]:
     query = filters.query or None
     scope = (str(store.path), query, tuple(sorted(filters.kwargs().items())), limit)
     before = _POST_KEYS.get(scope, offset) if offset else None
     rows = store.search_posts(query, **filters.kwargs(), limit=limit, offset=offset, before=before)
     if len(rows) == limit:
-        _POST_KEYS.remember(scope, offset + limit, (rows[-1]["created_at"], rows[-1]["id"]))
+        _POST_KEYS.remember(scope, offset + limit, (rows[-1].created_at, rows[-1].id))
     return Window(rows, store.count_search_posts(query, **filters.kwargs()), offset)
 
 
 @dataclass(slots=True)
 class PipelinesData:
-    last_runs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    recent: list[dict[str, Any]] = field(default_factory=list)  # newest runs first
+    last_runs: dict[tuple[str, str], RunRow] = field(default_factory=dict)
+    recent: list[RunRow] = field(default_factory=list)  # newest runs first
 
 
 def load_pipelines(store: Store, recent: int = 50) -> PipelinesData:

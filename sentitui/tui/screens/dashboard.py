@@ -18,6 +18,7 @@ from textual.containers import Container, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from sentitui.store.rows import AspectRow, CompetitorRow, SegmentRow, SourceTotals
 from sentitui.tui.queries import RATE_MINUTES, WINDOWS, DashboardData, load_dashboard
 from sentitui.tui.screens.base import WIDE_COLUMNS, QueryResult, SentiScreen
 from sentitui.tui.widgets.charts import (
@@ -46,15 +47,17 @@ def bucket_name(seconds: int) -> str:
     return f"{seconds // 60}m"
 
 
-def label_parts(row: dict) -> list[tuple[float, str]]:
+def label_parts(row: SourceTotals | SegmentRow | CompetitorRow) -> list[tuple[float, str]]:
     return [
-        (number(row.get(name)), LABEL_COLOURS[name]) for name in ("positive", "neutral", "negative")
+        (number(row.positive), LABEL_COLOURS["positive"]),
+        (number(row.neutral), LABEL_COLOURS["neutral"]),
+        (number(row.negative), LABEL_COLOURS["negative"]),
     ]
 
 
-def largest(rows: list[dict], key: str) -> float | None:
-    """The scale of a panel's bars: its largest row, so a bar's length means a count."""
-    return max((number(row.get(key)) for row in rows), default=0.0) or None
+def largest(counts: Iterable[object]) -> float | None:
+    """The scale of a panel's bars: its largest count, so a bar's length means a count."""
+    return max((number(n) for n in counts), default=0.0) or None
 
 
 def unreadable(data: DashboardData, panel: str, empty: str) -> str:
@@ -68,7 +71,9 @@ def join_names(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def complaint_headline(top: dict, columns: list[str], overall_top: str | None) -> list[Text]:
+def complaint_headline(
+    top: dict[str, str], columns: list[str], overall_top: str | None
+) -> list[Text]:
     """Sentences like "price is the top complaint among 18-24 and 25-34", one per aspect
     that tops some segment (most segments first); without segments, the overall one."""
     by_aspect: dict[str, list[str]] = {}
@@ -96,15 +101,15 @@ def complaint_headline(top: dict, columns: list[str], overall_top: str | None) -
 
 
 def aspect_table(data: DashboardData) -> AspectTable:
-    overall = {row["aspect"]: row for row in data.aspects}
+    overall = {row.aspect: row for row in data.aspects}
     mentions: dict[str, int] = {}
-    cells: dict[tuple[str, str], dict] = {}
+    cells: dict[tuple[str, str], AspectRow] = {}
     for row in data.aspects_by_segment:
-        segment = str(row["segment"])
-        mentions[segment] = mentions.get(segment, 0) + row["mentions"]
-        cells[(segment, row["aspect"])] = row
+        segment = str(row.segment)
+        mentions[segment] = mentions.get(segment, 0) + row.mentions
+        cells[(segment, row.aspect)] = row
     columns = sorted(mentions, key=lambda s: (-mentions[s], s))
-    overall_top = next((row["aspect"] for row in data.aspects if row["negative"]), None)
+    overall_top = next((row.aspect for row in data.aspects if row.negative), None)
     top = {str(k): v for k, v in data.top_complaints.items()}
     return AspectTable(
         complaint_headline(top, columns, overall_top), list(overall), overall, columns, cells
@@ -207,17 +212,17 @@ class DashboardScreen(SentiScreen):
             unreadable(data, "chart", empty),
         )
 
-        pipelines = {row["pipeline"] for row in data.by_source}
+        pipelines = {row.pipeline for row in data.by_source}
         self.query_one("#labels", Bars).show(
             [
                 BarRow(
-                    row["source"] if len(pipelines) == 1 else f"{row['pipeline']}/{row['source']}",
+                    row.source if len(pipelines) == 1 else f"{row.pipeline}/{row.source}",
                     label_parts(row),
-                    fmt(row["posts"], ","),
+                    fmt(row.posts, ","),
                 )
                 for row in data.by_source
             ],
-            scale=largest(data.by_source, "posts"),
+            scale=largest(row.posts for row in data.by_source),
             empty_message=unreadable(data, "labels", "no posts yet"),
         )
 
@@ -245,21 +250,21 @@ class DashboardScreen(SentiScreen):
         )
         segments.show(
             [
-                BarRow(str(row["segment"]), label_parts(row), fmt(row["posts"], ","))
+                BarRow(str(row.segment), label_parts(row), fmt(row.posts, ","))
                 for row in data.segments
             ],
-            scale=largest(data.segments, "posts"),
+            scale=largest(row.posts for row in data.segments),
             empty_message=unreadable(data, "segments", "no segments in the posts"),
         )
 
         pipelines_config = list(self.senti.engine.pipelines.values())
-        top_mentions = largest(data.competitors, "mentions")
+        top_mentions = largest(row.mentions for row in data.competitors)
         self.query_one("#competitors", Bars).show(
             [
                 BarRow(
-                    str(row["competitor"]),
+                    str(row.competitor),
                     label_parts(row),
-                    f"{fmt(row['share_of_voice'], '.0%')} {fmt(row['avg_polarity'] or 0, '+.2f')}",
+                    f"{fmt(row.share_of_voice, '.0%')} {fmt(row.avg_polarity or 0, '+.2f')}",
                 )
                 for row in data.competitors
             ],
@@ -314,22 +319,22 @@ class DashboardScreen(SentiScreen):
             figures.append(value, style=style)
             figures.append(f" {label}")
 
-        figure(fmt(totals["posts"], ","), "posts")
+        figure(fmt(totals.posts, ","), "posts")
         figure(fmt(self.per_minute, "g"), f"per min (last {RATE_MINUTES} min)")
-        avg = totals["avg_polarity"]
+        avg = totals.avg_polarity
         figure("—" if avg is None else fmt(avg, "+.3f"), "avg polarity")
         negative = f"bold {LABEL_COLOURS['negative']}"
-        figure(fmt(totals["share_negative"], ".1%"), "negative", negative)
-        unscored = totals.get("unscored") or 0
+        figure(fmt(totals.share_negative, ".1%"), "negative", negative)
+        unscored = totals.unscored or 0
         if unscored:  # averages and shares above cover the scored posts only
             figure(fmt(unscored, ","), "unscored (other languages)", "bold yellow")
         agreement = data.agreement
-        if agreement.get("rated"):
+        if agreement.rated:
             figure(
-                fmt(agreement.get("agreement"), ".0%"),
-                f"of {fmt(agreement['rated'], ',')} ratings agree with the text",
+                fmt(agreement.agreement, ".0%"),
+                f"of {fmt(agreement.rated, ',')} ratings agree with the text",
             )
-        open_failed = totals["open_failed"]
+        open_failed = totals.open_failed
         figure(fmt(open_failed, ","), "open failed", "bold red" if open_failed else "bold")
         if "figures" in data.unreadable:
             figure("?", f"cannot read: {safe(data.unreadable['figures'])}", "bold red")

@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select
 
+from sentitui.store.rows import FailedRecordDetail, FailedRecordRow
 from sentitui.tui.queries import FailedFilter, Window, failed_ids, load_failed, with_store
 from sentitui.tui.screens.base import QueryResult
 from sentitui.tui.screens.list_detail import ListDetailScreen
@@ -25,20 +26,20 @@ STAGES = ("fetch", "parse", "clean", "score", "load")
 STATUSES = ("open", "resolved", "ignored")
 
 
-def saved_payload_path(record: dict[str, Any], folder: Path) -> Path:
-    suffix = {"json": "json", "html": "html"}.get(payload_kind(record["payload"] or ""), "txt")
-    return folder / f"failed-{record['id']}.{suffix}"
+def saved_payload_path(record: FailedRecordDetail, folder: Path) -> Path:
+    suffix = {"json": "json", "html": "html"}.get(payload_kind(record.payload or ""), "txt")
+    return folder / f"failed-{record.id}.{suffix}"
 
 
-class FailedLoaded(QueryResult[Window]):
+class FailedLoaded(QueryResult[Window[FailedRecordRow]]):
     """One page of failed records, read in a worker."""
 
 
-class DetailLoaded(QueryResult[dict[str, Any] | None]):
+class DetailLoaded(QueryResult[FailedRecordDetail | None]):
     """The selected failed record in full (None: it is gone)."""
 
 
-class FailedScreen(ListDetailScreen):
+class FailedScreen(ListDetailScreen[FailedRecordRow]):
     MODE = "failed"
     SOURCE_FILTER = "failed-source"
     AUTO_FOCUS = "#failed-table"
@@ -66,7 +67,7 @@ class FailedScreen(ListDetailScreen):
     def __init__(self) -> None:
         super().__init__()
         self.filters = FailedFilter()
-        self.record: dict[str, Any] | None = None
+        self.record: FailedRecordDetail | None = None
 
     def compose_filters(self) -> Iterable[Widget]:
         yield Select(
@@ -92,7 +93,7 @@ class FailedScreen(ListDetailScreen):
     def on_failed_loaded(self, message: FailedLoaded) -> None:
         self.draw_result(self.show_failed, message)
 
-    def show_failed(self, window: Window) -> None:
+    def show_failed(self, window: Window[FailedRecordRow]) -> None:
         if not window.rows and window.total and self.row_offset:
             self.row_offset = max(
                 0, (window.total - 1) // PAGE * PAGE
@@ -102,13 +103,13 @@ class FailedScreen(ListDetailScreen):
         self.show_window(window)
         self.load_detail()
 
-    def cells(self, row: dict[str, Any]) -> list[Any]:
+    def cells(self, row: FailedRecordRow) -> list[Any]:
         return [
-            Text(str(row["id"]), justify="right"),
-            cell(f"{row['pipeline']}/{row['source']}", 30),
-            cell(row["stage"], 10),
-            Text(str(row["attempts"]), justify="right"),
-            cell(row["error"], 200),
+            Text(str(row.id), justify="right"),
+            cell(f"{row.pipeline}/{row.source}", 30),
+            cell(row.stage, 10),
+            Text(str(row.attempts), justify="right"),
+            cell(row.error, 200),
         ]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -130,37 +131,34 @@ class FailedScreen(ListDetailScreen):
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         self.draw_result(self.show_detail, message)
 
-    def show_detail(self, record: dict[str, Any] | None) -> None:
+    def show_detail(self, record: FailedRecordDetail | None) -> None:
         previous, self.record = self.record, record
         if record is not None and record == previous:
             return  # unchanged: keep the reader's place in a long payload
-        if record is None or previous is None or record["id"] != previous["id"]:
+        if record is None or previous is None or record.id != previous.id:
             self.detail_pane.scroll_home(animate=False)
         target = self.detail
         if record is None:
             target.update(Text("no failed record selected", style="dim"))
             return
         meta = Text()
-        meta.append(f"#{record['id']} ", style="bold")
-        meta.append(safe(f"{record['pipeline']}/{record['source']}"))
+        meta.append(f"#{record.id} ", style="bold")
+        meta.append(safe(f"{record.pipeline}/{record.source}"))
         meta.append(
             safe(
-                f"  stage {record['stage']}  ·  {record['status']}  ·  "
-                f"{record['attempts']} attempt(s)  ·  run {record['run_id']}\n"
+                f"  stage {record.stage}  ·  {record.status}  ·  "
+                f"{record.attempts} attempt(s)  ·  run {record.run_id}\n"
             ),
             style="dim",
         )
+        meta.append(safe(f"first {record.created_at}  ·  last {record.updated_at}\n"), style="dim")
+        meta.append(capped(record.error) + "\n", style="red")
         meta.append(
-            safe(f"first {record['created_at']}  ·  last {record['updated_at']}\n"), style="dim"
-        )
-        meta.append(capped(record["error"]) + "\n", style="red")
-        meta.append(
-            f"payload ({len(record['payload'] or ''):,} chars, "
-            f"{payload_kind(record['payload'] or '')}):",
+            f"payload ({len(record.payload or ''):,} chars, {payload_kind(record.payload or '')}):",
             style="bold",
         )
         dark = self.app.current_theme.dark
-        target.update(Group(meta, render_payload(record["payload"], dark=dark)))
+        target.update(Group(meta, render_payload(record.payload, dark=dark)))
 
     # ---- filters and paging ----------------------------------------------------------
 
@@ -228,7 +226,7 @@ class FailedScreen(ListDetailScreen):
             if record is None:
                 raise OSError(f"failed record #{record_id} is gone")
             path = saved_payload_path(record, Path.cwd())
-            payload = record["payload"] or ""
+            payload = record.payload or ""
             path.write_bytes(payload if isinstance(payload, bytes) else str(payload).encode())
             return path
 

@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from sentitui.store import Store, fleet
+from sentitui.store.rows import FleetRunRow
 from sentitui.tui.queries import with_store
 from sentitui.tui.widgets.text import cell
 
@@ -30,18 +31,13 @@ REFRESH = 2.0  # seconds between reads while the dialog is open (heartbeat ages 
 @dataclass(slots=True)
 class FleetView:
     daemons: list[dict[str, object]]
-    runs: list[dict[str, object]]
+    runs: list[FleetRunRow]
 
 
 def read_fleet(store: Store) -> FleetView:
     return FleetView(
         daemons=fleet.daemons(store, ALIVE_WITHIN),
-        runs=store.rows(
-            "SELECT r.id, r.pipeline, r.source, r.status, r.loaded, r.started_at, "
-            "d.host, d.pid FROM runs r LEFT JOIN daemons d ON d.id = r.daemon_id "
-            "ORDER BY r.id DESC LIMIT ?",
-            (RECENT_RUNS,),
-        ),
+        runs=store.runs_by_daemon(RECENT_RUNS),
     )
 
 
@@ -88,15 +84,15 @@ class FleetScreen(ModalScreen[None]):
         runs = self.query_one("#fleet-runs", DataTable)
         runs.clear()
         for r in view.runs:
-            who = f"{r['host']} pid {r['pid']}" if r["pid"] is not None else "-"
+            who = f"{r.host} pid {r.pid}" if r.pid is not None else "-"
             runs.add_row(
-                cell(r["id"]),
-                cell(f"{r['pipeline']}/{r['source']}"),
-                cell(r["status"]),
-                cell(r["loaded"]),
-                cell(r["started_at"]),
+                cell(r.id),
+                cell(f"{r.pipeline}/{r.source}"),
+                cell(r.status),
+                cell(r.loaded),
+                cell(r.started_at),
                 cell(who),
-                key=str(r["id"]),
+                key=str(r.id),
             )
 
     def action_close(self) -> None:

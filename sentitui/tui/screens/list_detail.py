@@ -5,19 +5,19 @@ detail pane for the row under the cursor."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic
 
 from rich.text import Text
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
-from sentitui.tui.queries import Window
+from sentitui.tui.queries import Row, Window
 from sentitui.tui.screens.base import SentiScreen
 from sentitui.tui.widgets.table import RowTable, selected_key, sync_table
 
 
-class ListDetailScreen(SentiScreen):
+class ListDetailScreen(SentiScreen, Generic[Row]):
     """Subclasses name their widgets' ids and columns, build their filters and draw a
     row's cells and its detail; paging, the count, search focus and the layout are here.
     (Textual runs message handlers of every class in the MRO: a subclass does not
@@ -73,16 +73,16 @@ class ListDetailScreen(SentiScreen):
     def selected_key(self) -> str | None:
         return selected_key(self.table)
 
-    def show_window(self, window: Window) -> None:
+    def show_window(self, window: Window[Row]) -> None:
         """Draw the count and the rows of one page."""
         self.total = window.total
         first = window.offset + 1 if window.rows else 0
         self.query_one(f"#{self.NAME}-count", Static).update(
             Text(f"{first}-{window.offset + len(window.rows)} of {window.total:,}", style="dim")
         )
-        sync_table(self.table, [(str(row["id"]), self.cells(row)) for row in window.rows])
+        sync_table(self.table, [(str(row.id), self.cells(row)) for row in window.rows])
 
-    def cells(self, row: dict[str, Any]) -> list[Any]:
+    def cells(self, row: Row) -> list[Any]:
         """One row's cells, in the order of COLUMNS."""
         raise NotImplementedError
 

@@ -17,6 +17,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from sentitui.store.rows import RunRow
 from sentitui.tui.events import EngineUpdate, Key
 from sentitui.tui.queries import PipelinesData, load_pipelines
 from sentitui.tui.screens.base import QueryResult, SentiScreen
@@ -119,7 +120,7 @@ class PipelinesScreen(SentiScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.last_runs: dict[Key, dict[str, Any]] = {}
+        self.last_runs: dict[Key, RunRow] = {}
         self.keys: dict[str, Key] = {}
 
     def compose_body(self) -> Iterable[Widget]:
@@ -156,18 +157,18 @@ class PipelinesScreen(SentiScreen):
             self.query_one("#runs-table", DataTable),
             [
                 (
-                    str(run["id"]),
+                    str(run.id),
                     [
-                        Text(str(run["id"]), justify="right"),
-                        cell(f"{run['pipeline']}/{run['source']}", 40),
-                        cell(run["trigger"] or "", 10),
-                        Text(short_time(run["started_at"])),
-                        cell(run["status"] or "", 12, STATUS_STYLES.get(str(run["status"]), "")),
+                        Text(str(run.id), justify="right"),
+                        cell(f"{run.pipeline}/{run.source}", 40),
+                        cell(run.trigger or "", 10),
+                        Text(short_time(run.started_at)),
+                        cell(run.status or "", 12, STATUS_STYLES.get(str(run.status), "")),
                         *(
-                            Text(str(run[k] or 0), justify="right")
-                            for k in ("fetched", "loaded", "duplicates", "failed")
+                            Text(str(n or 0), justify="right")
+                            for n in (run.fetched, run.loaded, run.duplicates, run.failed)
                         ),
-                        cell(run["error"] or "", 80, "red"),
+                        cell(run.error or "", 80, "red"),
                     ],
                 )
                 for run in data.recent
@@ -200,20 +201,20 @@ class PipelinesScreen(SentiScreen):
             counts = (progress.loaded, progress.duplicates, progress.failed)
             progress_text = f"p{progress.pages} · {progress.fetched} fetched"
         elif last is not None:
-            counts = (last["loaded"], last["duplicates"], last["failed"])
+            counts = (last.loaded, last.duplicates, last.failed)
             progress_text = "—"
         else:
             counts, progress_text = ("—", "—", "—"), "—"
         if status in ("backing_off", "streaming") and state is not None:
             error = state.detail
         else:
-            error = (last or {}).get("error") or (state.detail if state else "") or ""
-        last_text = "—" if last is None else f"{short_time(last['started_at'])} {last['status']}"
+            error = (last.error if last else None) or (state.detail if state else "") or ""
+        last_text = "—" if last is None else f"{short_time(last.started_at)} {last.status}"
         return [
             Text(f"{pipeline}/{source}"),
             Text(status.replace("_", " "), style=STATUS_STYLES.get(status, "")),
             Text(progress_text),
-            cell(last_text, 30, "red" if last and last["status"] == "failed" else ""),
+            cell(last_text, 30, "red" if last and last.status == "failed" else ""),
             Text(str(counts[0]), justify="right"),
             Text(str(counts[1]), justify="right"),
             Text(str(counts[2]), justify="right", style="red" if counts[2] not in (0, "—") else ""),
@@ -269,15 +270,15 @@ class PipelinesScreen(SentiScreen):
                 )
             last = self.last_runs.get(selected)
             if last is not None:
-                ended = f" → {short_time(last['ended_at'])}" if last.get("ended_at") else ""
+                ended = f" → {short_time(last.ended_at)}" if last.ended_at else ""
                 text.append(
-                    f"\nlast run #{last['id']} ({last['trigger']}) "
-                    f"{short_time(last['started_at'])}{ended}: {last['status']}, "
-                    f"{last['fetched']} fetched, {last['loaded']} loaded, "
-                    f"{last['duplicates']} duplicates, {last['failed']} failed"
+                    f"\nlast run #{last.id} ({last.trigger}) "
+                    f"{short_time(last.started_at)}{ended}: {last.status}, "
+                    f"{last.fetched} fetched, {last.loaded} loaded, "
+                    f"{last.duplicates} duplicates, {last.failed} failed"
                 )
-                if last.get("error"):
-                    text.append("\n" + safe(last["error"]), style="red")
+                if last.error:
+                    text.append("\n" + safe(last.error), style="red")
         self.query_one("#pipeline-detail-text", Static).update(text)
 
     # ---- actions ---------------------------------------------------------------------

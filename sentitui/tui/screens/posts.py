@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select
 
+from sentitui.store.rows import PostRow
 from sentitui.tui.queries import PostFilter, Window, load_posts
 from sentitui.tui.screens.base import QueryResult
 from sentitui.tui.screens.list_detail import ListDetailScreen
@@ -34,45 +35,45 @@ def stored_json(value: Any, default: Any) -> Any:
         return value
 
 
-def post_detail(row: dict[str, Any]) -> Text:
+def post_detail(row: PostRow) -> Text:
     """The detail pane's text for one stored post; every value as stored, checked."""
     text = Text()
-    text.append(capped(row["text"]) + "\n\n")
-    label = safe(row["label"])
+    text.append(capped(row.text) + "\n\n")
+    label = safe(row.label)
     text.append(f"{label} ", style=f"bold {LABEL_COLOURS.get(label, '')}")
     text.append(
-        f"polarity {fmt(row['polarity'] or 0, '+.3f')}  subjectivity "
-        f"{fmt(row['subjectivity'] or 0, '.2f')}  ·  {safe(row['feedback'])}"
+        f"polarity {fmt(row.polarity or 0, '+.3f')}  subjectivity "
+        f"{fmt(row.subjectivity or 0, '.2f')}  ·  {safe(row.feedback)}"
     )
-    competitors = stored_json(row["competitors"], [])
+    competitors = stored_json(row.competitors, [])
     if isinstance(competitors, list) and competitors:
         text.append(f"  ·  vs {capped(', '.join(map(str, competitors)), 500)}")
     elif not isinstance(competitors, list):
-        text.append(f"  ·  vs {capped(row['competitors'], 500)} (not a JSON list)")
-    if row["rating"] is not None:
-        text.append(f"  ·  rating {fmt(row['rating'], 'g')}")
-    segments = stored_json(row["segments"], {})
+        text.append(f"  ·  vs {capped(row.competitors, 500)} (not a JSON list)")
+    if row.rating is not None:
+        text.append(f"  ·  rating {fmt(row.rating, 'g')}")
+    segments = stored_json(row.segments, {})
     details = [
-        f"{row['pipeline']}/{row['source']} #{row['external_id']}",
-        f"created {row['created_at'] or '—'}  fetched {row['fetched_at']}",
+        f"{row.pipeline}/{row.source} #{row.external_id}",
+        f"created {row.created_at or '—'}  fetched {row.fetched_at}",
     ]
     if isinstance(segments, dict) and segments:
         details.append("  ".join(f"{k}={v}" for k, v in segments.items()))
     elif not isinstance(segments, dict):
-        details.append(f"segments {capped(row['segments'], 500)} (not a JSON object)")
-    if row["lang"]:
-        details.append(f"lang {row['lang']}")
-    if row["url"]:
-        details.append(str(row["url"]))
+        details.append(f"segments {capped(row.segments, 500)} (not a JSON object)")
+    if row.lang:
+        details.append(f"lang {row.lang}")
+    if row.url:
+        details.append(str(row.url))
     text.append("\n" + capped("\n".join(details)), style="dim")
     return text
 
 
-class PostsLoaded(QueryResult[Window]):
+class PostsLoaded(QueryResult[Window[PostRow]]):
     """One page of posts, read in a worker."""
 
 
-class PostsScreen(ListDetailScreen):
+class PostsScreen(ListDetailScreen[PostRow]):
     MODE = "posts"
     SOURCE_FILTER = "posts-source"
     AUTO_FOCUS = "#posts-table"
@@ -96,7 +97,7 @@ class PostsScreen(ListDetailScreen):
     def __init__(self) -> None:
         super().__init__()
         self.filters = PostFilter()
-        self.rows: dict[str, dict[str, Any]] = {}
+        self.rows: dict[str, PostRow] = {}
         self.shown_key: str | None = None  # the post the detail pane shows
 
     def compose_filters(self) -> Iterable[Widget]:
@@ -117,19 +118,19 @@ class PostsScreen(ListDetailScreen):
     def on_posts_loaded(self, message: PostsLoaded) -> None:
         self.draw_result(self.show_posts, message)
 
-    def show_posts(self, window: Window) -> None:
-        self.rows = {str(row["id"]): row for row in window.rows}
+    def show_posts(self, window: Window[PostRow]) -> None:
+        self.rows = {str(row.id): row for row in window.rows}
         self.show_window(window)
         self.draw_detail()
 
-    def cells(self, row: dict[str, Any]) -> list[Any]:
+    def cells(self, row: PostRow) -> list[Any]:
         return [
-            Text(short_time(row["created_at"])),
-            cell(row["source"], 20),
-            cell(row["label"] or "", 10, LABEL_COLOURS.get(str(row["label"]), "")),
-            Text(fmt(row["polarity"] or 0, "+.2f"), justify="right"),
-            cell(row["feedback"] or "", 12),
-            cell(row["text"], 300),
+            Text(short_time(row.created_at)),
+            cell(row.source, 20),
+            cell(row.label or "", 10, LABEL_COLOURS.get(str(row.label), "")),
+            Text(fmt(row.polarity or 0, "+.2f"), justify="right"),
+            cell(row.feedback or "", 12),
+            cell(row.text, 300),
         ]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -18,6 +18,7 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
 
+from sentitui.store.rows import AspectRow
 from sentitui.tui.widgets.text import fmt, safe
 
 SERIES_COLOURS = ["#3a86ff", "#e76f00", "#2a9d8f", "#c2188a", "#8f6bd8", "#9a8c00", "#d1495b"]
@@ -280,14 +281,14 @@ def polarity_colour(polarity: float | None) -> str:
 class AspectTable:
     """Sentiment per aspect: overall and per segment value, with headline sentences.
 
-    `overall` and `cells` hold `Store.aspect_summary` rows (`mentions`, `avg_polarity`,
-    label counts); `cells` is keyed by (segment value, aspect)."""
+    `overall` and `cells` hold `Store.aspect_summary` rows; `cells` is keyed by
+    (segment value, aspect)."""
 
     headline: list[Text]
     aspects: list[str]
-    overall: dict[str, dict]
+    overall: dict[str, AspectRow]
     columns: list[str]
-    cells: dict[tuple[str, str], dict]
+    cells: dict[tuple[str, str], AspectRow]
 
 
 class AspectGrid(Widget):
@@ -352,7 +353,7 @@ def aspect_grid(table: AspectTable, width: int) -> list[Text]:
     """A header and one row per aspect: mentions, overall average polarity, then the
     average polarity in each segment value, as many columns as fit in `width`."""
     label_w = min(max(6, *(cell_len(safe(a)) for a in table.aspects)), 14)
-    count_w = max([len(fmt(row["mentions"], ",")) for row in table.overall.values()] + [1])
+    count_w = max([len(fmt(row.mentions, ",")) for row in table.overall.values()] + [1])
     fixed = label_w + 1 + count_w + 1 + 6  # aspect, mentions, overall polarity
     col_w = max(min(max((cell_len(safe(c)) for c in table.columns), default=5), 10), 5)
     fits = max((width - fixed - 4) // (col_w + 1), 0)  # 4: room for "+N" more columns
@@ -367,10 +368,10 @@ def aspect_grid(table: AspectTable, width: int) -> list[Text]:
         pad = size - text.cell_len
         return Text(" " * pad) + text if justify == "right" else text + Text(" " * pad)
 
-    def figure(row: dict | None, size: int) -> Text:
-        if row is None or row.get("avg_polarity") is None:
+    def figure(row: AspectRow | None, size: int) -> Text:
+        if row is None or row.avg_polarity is None:
             return Text("·".rjust(size), style="dim")
-        polarity = row["avg_polarity"]
+        polarity = row.avg_polarity
         return Text(fmt(polarity, "+.2f").rjust(size), style=polarity_colour(polarity))
 
     header = Text(no_wrap=True, overflow="ellipsis", style="dim")
@@ -386,9 +387,7 @@ def aspect_grid(table: AspectTable, width: int) -> list[Text]:
         row = table.overall.get(aspect)
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append_text(cut(aspect, label_w, "left"))
-        line.append(
-            " " + fmt(row["mentions"] if row else 0, ",").rjust(count_w) + " ", style="bold"
-        )
+        line.append(" " + fmt(row.mentions if row else 0, ",").rjust(count_w) + " ", style="bold")
         line.append_text(figure(row, 6))
         for column in columns:
             line.append(" ")
