@@ -11,13 +11,14 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from sentitui.config.alerts import AlertRule, alert_label, parse_alerts
 from sentitui.config.kinds import (
     Option,
     SourceKind,
     is_instance,
+    out_of_bounds,
     shape_problems,
     source_kind,
     type_name,
@@ -116,43 +117,55 @@ COMMON_SOURCE_OPTIONS: dict[str, Option] = {
     ),
 }
 
+
+class Thresholds(TypedDict, total=False):
+    """`thresholds = { positive = 0.05, negative = -0.05 }`: polarity cut-offs."""
+
+    positive: float
+    negative: float
+
+
 PIPELINE_OPTIONS: dict[str, Option] = {
     "name": Option((str,), required=True),
     "schedule": Option((str,)),
-    "competitors": Option((list,), default=[]),
-    "thresholds": Option((dict,), default={}, doc="{ positive = 0.05, negative = -0.05 }"),
+    "competitors": Option(
+        (list,),
+        default=[],
+        doc='names, or { name = "HairGlow", aliases = ["Hair Glow", "#hairglow"] }',
+    ),
+    "thresholds": Option(
+        (dict,), default={}, doc="{ positive = 0.05, negative = -0.05 }", shape=Thresholds
+    ),
     "keep_authors": Option((bool,), default=False),
     "redact_pii": Option((bool,), default=True, doc="replace e-mails and phone numbers in text"),
-    "aspects": Option((dict,), default={}, doc='{ price = ["price", "expensive"], ... }'),
+    "aspects": Option(
+        (dict,),
+        default={},
+        doc='{ price = ["price", "expensive"], ... }',
+        shape=dict[str, list[str]],
+    ),
     "scorer": Option((str,), default="sentitui", doc="sentitui | textblob | vader"),
     "scorer_by_language": Option(
-        (dict,), default={}, doc='language -> scorer, e.g. { fr = "textblob-fr" }'
+        (dict,),
+        default={},
+        doc='language -> scorer, e.g. { fr = "textblob-fr" }',
+        shape=dict[str, str],
     ),
     "label_from": Option(
-        (str,), default="text", doc='"text" | "rating": what labels a post that has a rating'
+        (str,),
+        default="text",
+        doc="what labels a post that has a rating",
+        shape=Literal["text", "rating"],
     ),
-    "retention_days": Option((int,), doc="delete posts older than this (sentitui purge)"),
+    "retention_days": Option(
+        (int,), doc="delete posts older than this (sentitui purge)", minimum=1, unit="day"
+    ),
     "failed_retention_days": Option(
-        (int,), default=14, doc="delete failed records older than this"
+        (int,), default=14, doc="delete failed records older than this", minimum=1, unit="day"
     ),
 }
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _type_name(types: tuple[type, ...]) -> str:
-    return type_name(types)
-
-
-def _check_type(value: Any, types: tuple[type, ...]) -> bool:
-    return is_instance(value, types)
-
-
-def _item_at(value: Any, path: str) -> Any:
-    """The item at a path from `shape_problems` (".headers.X", "[2]") inside `value`."""
-    for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
-        value = value[part[0]] if part[0] else value[int(part[1])]
-    return value
 
 
 def _expand_env(value: Any, where: str, missing: list[tuple[str, str]], env: dict[str, str]) -> Any:
@@ -186,32 +199,19 @@ def _validate_table(
             known = ", ".join(sorted(options))
             problems.append(f"{where}: unknown key {key!r} (known keys: {known})")
             continue
-        if not _check_type(value, option.types):
+        if not is_instance(value, option.types):
             problems.append(
-                f"{where}: key {key!r} must be {_type_name(option.types)}, "
+                f"{where}: key {key!r} must be {type_name(option.types)}, "
                 f"not {type(value).__name__} {value!r}"
             )
             continue
-        inside = shape_problems(value, option.shape) if option.shape is not None else []
-        for path, expected in inside:
-            item = _item_at(value, path)
-            problems.append(
-                f"{where}: key '{key}{path}' must be {expected}, not {type(item).__name__} {item!r}"
-            )
+        inside = shape_problems(value, option.shape, key) if option.shape is not None else []
+        problems.extend(f"{where}: {problem}" for problem in inside)
         if inside:
             continue
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            low, high = option.minimum, option.maximum
-            if (low is not None and not value >= low) or (high is not None and not value <= high):
-                bound = (
-                    f"between {low:g} and {high:g}"
-                    if low is not None and high is not None
-                    else f"at least {low:g}"
-                    if low is not None
-                    else f"at most {high:g}"
-                )
-                problems.append(f"{where}: key {key!r} must be {bound}, not {value!r}")
-                continue
+        if (bound := out_of_bounds(option, value)) is not None:
+            problems.append(f"{where}: key {key!r} {bound}")
+            continue
         if key == "name" and isinstance(value, str) and not value.strip():
             problems.append(f"{where}: key 'name' must not be empty")
             continue
@@ -257,17 +257,6 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         raise ConfigError(problems + [f"{path}: missing [pipeline] table"])
     pipe = _validate_table(pipeline_table, PIPELINE_OPTIONS, f"{path} [pipeline]", problems)
     thresholds = pipe.get("thresholds", {})
-    for key in list(thresholds):
-        if key not in ("positive", "negative"):
-            problems.append(
-                f"{path} [pipeline]: unknown key 'thresholds.{key}' (known: positive, negative)"
-            )
-        elif not _check_type(thresholds[key], (float,)):
-            problems.append(
-                f"{path} [pipeline]: key 'thresholds.{key}' must be a number, "
-                f"not {type(thresholds[key]).__name__} {thresholds[key]!r}"
-            )
-            thresholds = {k: v for k, v in thresholds.items() if k != key}
     competitor_names, competitor_aliases = parse_competitors(
         pipe.get("competitors", []), f"{path} [pipeline]", problems
     )
