@@ -65,16 +65,24 @@ def open_existing_store(db_path: str) -> Any:
     return Store(db_path)
 
 
+def fail_config(error: ConfigError) -> NoReturn:
+    """Exit 2 listing every problem (file, table, key and what is wrong), each followed
+    by the `file:line` it is on, which terminals and editors open at that line."""
+    click.echo("error: bad pipeline configuration:", err=True)
+    for problem, place in zip(error.problems, error.places, strict=True):
+        click.echo(f"  {_safe(problem)}", err=True)
+        if place:
+            click.echo(f"    at {_safe(place)}", err=True)
+    sys.exit(2)
+
+
 def load_or_exit(pipelines_dir: str, *, require: bool = False) -> list[PipelineConfig]:
     """The pipelines, or exit 2 listing every problem. `require`: a folder without any
     pipeline file is a mistake too (a command that would otherwise do nothing)."""
     try:
         pipelines = load_pipelines(Path(pipelines_dir))
     except ConfigError as exc:
-        click.echo("error: bad pipeline configuration:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {_safe(problem)}", err=True)
-        sys.exit(2)
+        fail_config(exc)
     if require and not pipelines:
         fail_usage(f"no pipeline files (*.toml) in {pipelines_dir}: pass --pipelines DIR")
     return pipelines
@@ -771,20 +779,22 @@ def _iso_since(text: str) -> str:
 @pipelines_option
 def validate(pipelines_dir: str) -> None:
     """Check every pipeline file; print each problem with file, source and key."""
+    from sentitui.config.locate import places
     from sentitui.sources import make_source
 
     pipelines = load_or_exit(pipelines_dir, require=True)
-    problems = [
-        f"{pipeline.path} source {source.name!r}: {problem}"
-        for pipeline in pipelines
-        for source in pipeline.sources
-        for problem in make_source(source, pipeline).config_problems()
-    ]
+    problems: list[str] = []
+    located: list[str] = []
+    for pipeline in pipelines:
+        found = [
+            f"{pipeline.path} source {source.name!r}: {problem}"
+            for source in pipeline.sources
+            for problem in make_source(source, pipeline).config_problems()
+        ]
+        problems += found
+        located += places(found, pipeline.path) if found else []
     if problems:
-        click.echo("error: bad pipeline configuration:", err=True)
-        for problem in problems:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(2)
+        fail_config(ConfigError(problems, located))
     sources = sum(len(p.sources) for p in pipelines)
     click.echo(f"ok: {len(pipelines)} pipeline(s), {sources} source(s) in {pipelines_dir}")
 

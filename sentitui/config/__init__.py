@@ -23,17 +23,32 @@ from sentitui.config.kinds import (
     source_kind,
     type_name,
 )
+from sentitui.config.locate import places
 from sentitui.config.schedule import ScheduleError, parse_schedule
 from sentitui.processing.options import check_insight_options, parse_aspects, parse_competitors
 from sentitui.processing.redact import register_secret
 
 
 class ConfigError(Exception):
-    """One or more problems in the pipeline files; `problems` lists them all."""
+    """One or more problems in the pipeline files; `problems` lists them all, each
+    naming file, table and key, and `places` the `file:line` of each ("" if unknown)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], places: list[str] | None = None) -> None:
         self.problems = problems
+        self.places = places if places is not None else [""] * len(problems)
         super().__init__("\n".join(problems))
+
+    @property
+    def located(self) -> list[str]:
+        """Each problem as `file:line: table: key: …`, as compilers print: for log
+        lines, where one line says it all."""
+        located = []
+        for problem, place in zip(self.problems, self.places, strict=True):
+            path = place.rpartition(":")[0]
+            if place and problem.startswith(path):
+                problem = f"{place}: {problem[len(path) :].lstrip(': ')}"
+            located.append(problem)
+        return located
 
 
 @dataclass(slots=True)
@@ -229,22 +244,32 @@ def _validate_table(
 
 def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> PipelineConfig:
     """Parse and validate one pipeline file; raise ConfigError listing every problem."""
-    env = dict(os.environ) if env is None else env
-    problems: list[str] = []
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            [
-                f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line "
-                f"{line}); TOML files must be saved as UTF-8"
-            ]
-        ) from None
+        problem = (
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line "
+            f"{line}); TOML files must be saved as UTF-8"
+        )
+        raise ConfigError([problem], [f"{path}:{line}"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    problems: list[str] = []
+    pipeline = _load(path, text, problems, dict(os.environ) if env is None else env)
+    if problems or pipeline is None:
+        raise ConfigError(problems, places(problems, path, text))
+    return pipeline
+
+
+def _load(path: Path, text: str, problems: list[str], env: dict[str, str]) -> PipelineConfig | None:
+    """The pipeline in `text`, with every problem appended; None when it has no
+    [pipeline] to build from."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{path}: invalid TOML: {exc}")
+        return None
 
     for key in data:
         if key not in ("pipeline", "source", "alert"):
@@ -254,7 +279,8 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
             )
     pipeline_table = data.get("pipeline")
     if not isinstance(pipeline_table, dict):
-        raise ConfigError(problems + [f"{path}: missing [pipeline] table"])
+        problems.append(f"{path}: missing [pipeline] table")
+        return None
     pipe = _validate_table(pipeline_table, PIPELINE_OPTIONS, f"{path} [pipeline]", problems)
     thresholds = pipe.get("thresholds", {})
     competitor_names, competitor_aliases = parse_competitors(
@@ -316,7 +342,7 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         name = values["name"]
         if name in seen:
             problems.append(
-                f"{where}: duplicate source name {name!r} in pipeline {pipeline.name!r}"
+                f"{where}: key 'name': duplicate source name {name!r} in pipeline {pipeline.name!r}"
             )
             continue
         seen.add(name)
@@ -338,12 +364,12 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
             problems.extend(f"{where}: {msg}" for msg in cls.check_config(source))
         pipeline.sources.append(source)
 
-    for where, text in [(f"{path} [pipeline]", pipeline.schedule)] + [
+    for where, schedule in [(f"{path} [pipeline]", pipeline.schedule)] + [
         (f"{path} source {s.name!r}", s.schedule) for s in pipeline.sources
     ]:
-        if text:
+        if schedule:
             try:
-                parse_schedule(text)
+                parse_schedule(schedule)
             except ScheduleError as exc:
                 problems.append(f"{where}: key 'schedule': {exc}")
 
@@ -364,8 +390,6 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         problems,
     )
 
-    if problems:
-        raise ConfigError(problems)
     return pipeline
 
 
@@ -380,21 +404,25 @@ def load_pipelines(directory: Path, env: dict[str, str] | None = None) -> list[P
         )
     pipelines: list[PipelineConfig] = []
     problems: list[str] = []
+    located: list[str] = []
     names: dict[str, Path] = {}
     for path in sorted(directory.glob("*.toml")):
         try:
             pipeline = load_pipeline_file(path, env)
         except ConfigError as exc:
             problems.extend(exc.problems)
+            located.extend(exc.places)
             continue
         if pipeline.name in names:
-            problems.append(
-                f"{path} [pipeline]: duplicate pipeline name {pipeline.name!r} "
+            duplicate = (
+                f"{path} [pipeline]: key 'name': duplicate pipeline name {pipeline.name!r} "
                 f"(also in {names[pipeline.name]})"
             )
+            problems.append(duplicate)
+            located.extend(places([duplicate], path))
             continue
         names[pipeline.name] = path
         pipelines.append(pipeline)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems, located)
     return pipelines
