@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,9 @@ def _pipelines(pipelines_dir: str) -> list[PipelineConfig]:
     try:
         return load_pipelines(Path(pipelines_dir))
     except ConfigError as exc:
-        click.echo("error: bad pipeline configuration:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {safe_line(problem)}", err=True)
-        sys.exit(2)
+        from sentitui.cli import fail_config
+
+        fail_config(exc)
 
 
 def check_alerts(store: Any, pipelines_dir: str) -> list[dict[str, Any]]:

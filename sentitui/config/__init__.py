@@ -11,28 +11,44 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from sentitui.config.alerts import AlertRule, alert_label, parse_alerts
 from sentitui.config.kinds import (
     Option,
     SourceKind,
     is_instance,
+    out_of_bounds,
     shape_problems,
     source_kind,
     type_name,
 )
+from sentitui.config.locate import places
 from sentitui.config.schedule import ScheduleError, parse_schedule
 from sentitui.processing.options import check_insight_options, parse_aspects, parse_competitors
 from sentitui.processing.redact import register_secret
 
 
 class ConfigError(Exception):
-    """One or more problems in the pipeline files; `problems` lists them all."""
+    """One or more problems in the pipeline files; `problems` lists them all, each
+    naming file, table and key, and `places` the `file:line` of each ("" if unknown)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], places: list[str] | None = None) -> None:
         self.problems = problems
+        self.places = places if places is not None else [""] * len(problems)
         super().__init__("\n".join(problems))
+
+    @property
+    def located(self) -> list[str]:
+        """Each problem as `file:line: table: key: …`, as compilers print: for log
+        lines, where one line says it all."""
+        located = []
+        for problem, place in zip(self.problems, self.places, strict=True):
+            path = place.rpartition(":")[0]
+            if place and problem.startswith(path):
+                problem = f"{place}: {problem[len(path) :].lstrip(': ')}"
+            located.append(problem)
+        return located
 
 
 @dataclass(slots=True)
@@ -116,43 +132,55 @@ COMMON_SOURCE_OPTIONS: dict[str, Option] = {
     ),
 }
 
+
+class Thresholds(TypedDict, total=False):
+    """`thresholds = { positive = 0.05, negative = -0.05 }`: polarity cut-offs."""
+
+    positive: float
+    negative: float
+
+
 PIPELINE_OPTIONS: dict[str, Option] = {
     "name": Option((str,), required=True),
     "schedule": Option((str,)),
-    "competitors": Option((list,), default=[]),
-    "thresholds": Option((dict,), default={}, doc="{ positive = 0.05, negative = -0.05 }"),
+    "competitors": Option(
+        (list,),
+        default=[],
+        doc='names, or { name = "HairGlow", aliases = ["Hair Glow", "#hairglow"] }',
+    ),
+    "thresholds": Option(
+        (dict,), default={}, doc="{ positive = 0.05, negative = -0.05 }", shape=Thresholds
+    ),
     "keep_authors": Option((bool,), default=False),
     "redact_pii": Option((bool,), default=True, doc="replace e-mails and phone numbers in text"),
-    "aspects": Option((dict,), default={}, doc='{ price = ["price", "expensive"], ... }'),
+    "aspects": Option(
+        (dict,),
+        default={},
+        doc='{ price = ["price", "expensive"], ... }',
+        shape=dict[str, list[str]],
+    ),
     "scorer": Option((str,), default="sentitui", doc="sentitui | textblob | vader"),
     "scorer_by_language": Option(
-        (dict,), default={}, doc='language -> scorer, e.g. { fr = "textblob-fr" }'
+        (dict,),
+        default={},
+        doc='language -> scorer, e.g. { fr = "textblob-fr" }',
+        shape=dict[str, str],
     ),
     "label_from": Option(
-        (str,), default="text", doc='"text" | "rating": what labels a post that has a rating'
+        (str,),
+        default="text",
+        doc="what labels a post that has a rating",
+        shape=Literal["text", "rating"],
     ),
-    "retention_days": Option((int,), doc="delete posts older than this (sentitui purge)"),
+    "retention_days": Option(
+        (int,), doc="delete posts older than this (sentitui purge)", minimum=1, unit="day"
+    ),
     "failed_retention_days": Option(
-        (int,), default=14, doc="delete failed records older than this"
+        (int,), default=14, doc="delete failed records older than this", minimum=1, unit="day"
     ),
 }
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _type_name(types: tuple[type, ...]) -> str:
-    return type_name(types)
-
-
-def _check_type(value: Any, types: tuple[type, ...]) -> bool:
-    return is_instance(value, types)
-
-
-def _item_at(value: Any, path: str) -> Any:
-    """The item at a path from `shape_problems` (".headers.X", "[2]") inside `value`."""
-    for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
-        value = value[part[0]] if part[0] else value[int(part[1])]
-    return value
 
 
 def _expand_env(value: Any, where: str, missing: list[tuple[str, str]], env: dict[str, str]) -> Any:
@@ -186,32 +214,19 @@ def _validate_table(
             known = ", ".join(sorted(options))
             problems.append(f"{where}: unknown key {key!r} (known keys: {known})")
             continue
-        if not _check_type(value, option.types):
+        if not is_instance(value, option.types):
             problems.append(
-                f"{where}: key {key!r} must be {_type_name(option.types)}, "
+                f"{where}: key {key!r} must be {type_name(option.types)}, "
                 f"not {type(value).__name__} {value!r}"
             )
             continue
-        inside = shape_problems(value, option.shape) if option.shape is not None else []
-        for path, expected in inside:
-            item = _item_at(value, path)
-            problems.append(
-                f"{where}: key '{key}{path}' must be {expected}, not {type(item).__name__} {item!r}"
-            )
+        inside = shape_problems(value, option.shape, key) if option.shape is not None else []
+        problems.extend(f"{where}: {problem}" for problem in inside)
         if inside:
             continue
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            low, high = option.minimum, option.maximum
-            if (low is not None and not value >= low) or (high is not None and not value <= high):
-                bound = (
-                    f"between {low:g} and {high:g}"
-                    if low is not None and high is not None
-                    else f"at least {low:g}"
-                    if low is not None
-                    else f"at most {high:g}"
-                )
-                problems.append(f"{where}: key {key!r} must be {bound}, not {value!r}")
-                continue
+        if (bound := out_of_bounds(option, value)) is not None:
+            problems.append(f"{where}: key {key!r} {bound}")
+            continue
         if key == "name" and isinstance(value, str) and not value.strip():
             problems.append(f"{where}: key 'name' must not be empty")
             continue
@@ -229,22 +244,32 @@ def _validate_table(
 
 def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> PipelineConfig:
     """Parse and validate one pipeline file; raise ConfigError listing every problem."""
-    env = dict(os.environ) if env is None else env
-    problems: list[str] = []
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            [
-                f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line "
-                f"{line}); TOML files must be saved as UTF-8"
-            ]
-        ) from None
+        problem = (
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line "
+            f"{line}); TOML files must be saved as UTF-8"
+        )
+        raise ConfigError([problem], [f"{path}:{line}"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    problems: list[str] = []
+    pipeline = _load(path, text, problems, dict(os.environ) if env is None else env)
+    if problems or pipeline is None:
+        raise ConfigError(problems, places(problems, path, text))
+    return pipeline
+
+
+def _load(path: Path, text: str, problems: list[str], env: dict[str, str]) -> PipelineConfig | None:
+    """The pipeline in `text`, with every problem appended; None when it has no
+    [pipeline] to build from."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{path}: invalid TOML: {exc}")
+        return None
 
     for key in data:
         if key not in ("pipeline", "source", "alert"):
@@ -254,20 +279,10 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
             )
     pipeline_table = data.get("pipeline")
     if not isinstance(pipeline_table, dict):
-        raise ConfigError(problems + [f"{path}: missing [pipeline] table"])
+        problems.append(f"{path}: missing [pipeline] table")
+        return None
     pipe = _validate_table(pipeline_table, PIPELINE_OPTIONS, f"{path} [pipeline]", problems)
     thresholds = pipe.get("thresholds", {})
-    for key in list(thresholds):
-        if key not in ("positive", "negative"):
-            problems.append(
-                f"{path} [pipeline]: unknown key 'thresholds.{key}' (known: positive, negative)"
-            )
-        elif not _check_type(thresholds[key], (float,)):
-            problems.append(
-                f"{path} [pipeline]: key 'thresholds.{key}' must be a number, "
-                f"not {type(thresholds[key]).__name__} {thresholds[key]!r}"
-            )
-            thresholds = {k: v for k, v in thresholds.items() if k != key}
     competitor_names, competitor_aliases = parse_competitors(
         pipe.get("competitors", []), f"{path} [pipeline]", problems
     )
@@ -327,7 +342,7 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         name = values["name"]
         if name in seen:
             problems.append(
-                f"{where}: duplicate source name {name!r} in pipeline {pipeline.name!r}"
+                f"{where}: key 'name': duplicate source name {name!r} in pipeline {pipeline.name!r}"
             )
             continue
         seen.add(name)
@@ -349,12 +364,12 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
             problems.extend(f"{where}: {msg}" for msg in cls.check_config(source))
         pipeline.sources.append(source)
 
-    for where, text in [(f"{path} [pipeline]", pipeline.schedule)] + [
+    for where, schedule in [(f"{path} [pipeline]", pipeline.schedule)] + [
         (f"{path} source {s.name!r}", s.schedule) for s in pipeline.sources
     ]:
-        if text:
+        if schedule:
             try:
-                parse_schedule(text)
+                parse_schedule(schedule)
             except ScheduleError as exc:
                 problems.append(f"{where}: key 'schedule': {exc}")
 
@@ -375,8 +390,6 @@ def load_pipeline_file(path: Path, env: dict[str, str] | None = None) -> Pipelin
         problems,
     )
 
-    if problems:
-        raise ConfigError(problems)
     return pipeline
 
 
@@ -391,21 +404,25 @@ def load_pipelines(directory: Path, env: dict[str, str] | None = None) -> list[P
         )
     pipelines: list[PipelineConfig] = []
     problems: list[str] = []
+    located: list[str] = []
     names: dict[str, Path] = {}
     for path in sorted(directory.glob("*.toml")):
         try:
             pipeline = load_pipeline_file(path, env)
         except ConfigError as exc:
             problems.extend(exc.problems)
+            located.extend(exc.places)
             continue
         if pipeline.name in names:
-            problems.append(
-                f"{path} [pipeline]: duplicate pipeline name {pipeline.name!r} "
+            duplicate = (
+                f"{path} [pipeline]: key 'name': duplicate pipeline name {pipeline.name!r} "
                 f"(also in {names[pipeline.name]})"
             )
+            problems.append(duplicate)
+            located.extend(places([duplicate], path))
             continue
         names[pipeline.name] = path
         pipelines.append(pipeline)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems, located)
     return pipelines

@@ -19,53 +19,49 @@ Every problem names the file, the rule and the key, like the rest of the config.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from sentitui.config.kinds import Option
+from sentitui.config.kinds import Option, is_instance, out_of_bounds
 from sentitui.config.schedule import ScheduleError, parse_interval
 
 AlertKind = Literal["negative_share", "volume_spike", "share_of_voice", "source_failing"]
 Channel = Literal["webhook", "bell", "desktop"]
-KINDS: tuple[AlertKind, ...] = (
-    "negative_share",
-    "volume_spike",
-    "share_of_voice",
-    "source_failing",
-)
-CHANNELS: tuple[Channel, ...] = ("webhook", "bell", "desktop")
+KINDS: tuple[AlertKind, ...] = get_args(AlertKind)
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
 
-# key -> (types, kinds that accept it; empty = every kind)
-_KEYS: dict[str, tuple[tuple[type, ...], tuple[str, ...]]] = {
-    "name": ((str,), ()),
-    "kind": ((str,), ()),
-    "window": ((str,), ("negative_share", "volume_spike", "share_of_voice")),
-    "above": ((int, float), ("negative_share", "share_of_voice")),
-    "min_posts": ((int,), ("negative_share", "volume_spike", "share_of_voice")),
-    "factor": ((int, float), ("volume_spike",)),
-    "baseline_days": ((int,), ("volume_spike",)),
-    "competitor": ((str,), ("share_of_voice",)),
-    "source": ((str,), ()),
-    "for": ((str,), ("source_failing",)),
-    "notify": ((list,), ()),
-    "webhook": ((str,), ()),
-    "enabled": ((bool,), ()),
+_SCOPED: tuple[AlertKind, ...] = ("negative_share", "volume_spike", "share_of_voice")
+_SHARES: tuple[AlertKind, ...] = ("negative_share", "share_of_voice")
+# key -> (its Option, the kinds that accept it; empty = every kind)
+_KEYS: dict[str, tuple[Option, tuple[AlertKind, ...]]] = {
+    "name": (Option((str,), required=True), ()),
+    "kind": (Option((str,), required=True, shape=AlertKind), ()),
+    "window": (Option((str,), doc='posts created in this span, e.g. "1h"'), _SCOPED),
+    "above": (Option((int, float), minimum=0, maximum=100, unit="percent"), _SHARES),
+    "min_posts": (Option((int,), doc="fewer posts never fire", minimum=1), _SCOPED),
+    "factor": (Option((int, float), doc="× the baseline average", minimum=1), ("volume_spike",)),
+    "baseline_days": (Option((int,), minimum=1), ("volume_spike",)),
+    "competitor": (Option((str,), doc="one of the pipeline's competitors"), ("share_of_voice",)),
+    "source": (Option((str,), doc="one of the pipeline's sources"), ()),
+    "for": (Option((str,), doc='failing for this long, e.g. "15m"'), ("source_failing",)),
+    "notify": (Option((list,), shape=list[Channel]), ()),
+    "webhook": (Option((str,), doc='"${ALERT_WEBHOOK_URL}"'), ()),
+    "enabled": (Option((bool,)), ()),
 }
 
 
 def alert_options() -> dict[str, Option]:
-    """The keys of an [[alert]] table as `Option`s, for `sentitui schema` (which keys
-    each kind takes is checked by `parse_alerts`)."""
+    """The keys of an [[alert]] table, for `sentitui schema` (which keys each kind
+    takes is checked by `parse_alerts`)."""
     return {
-        key: Option(
-            types,
-            required=key in ("name", "kind"),
-            shape=list[str] if types == (list,) else None,
-            doc=f"{', '.join(kinds)} only" if kinds else "",
-        )
-        for key, (types, kinds) in _KEYS.items()
+        key: replace(option, doc="; ".join(filter(None, [option.doc, _only(kinds)])))
+        for key, (option, kinds) in _KEYS.items()
     }
+
+
+def _only(kinds: tuple[AlertKind, ...]) -> str:
+    return f"{', '.join(kinds)} only" if kinds else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +115,6 @@ def alert_label(table: Any, index: int) -> str:
     return name if isinstance(name, str) and name.strip() else f"#{index}"
 
 
-def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
-    if isinstance(value, bool):
-        return bool in types
-    return isinstance(value, types)
-
-
 def parse_alerts(
     tables: Any,
     path: Path,
@@ -160,10 +150,10 @@ def parse_alerts(
                 )
                 problems.append(f"{where}: unknown key {key!r} (known keys: {known})")
                 continue
-            types, kinds = _KEYS[key]
+            option, kinds = _KEYS[key]
             if kinds and kind not in kinds:
                 problems.append(f"{where}: key {key!r} does not apply to kind {kind!r}")
-            elif not _type_ok(value, types):
+            elif not is_instance(value, option.types):
                 problems.append(f"{where}: key {key!r} has the wrong type ({value!r})")
         if "name" not in table or not str(table.get("name", "")).strip():
             problems.append(f"{where}: missing required key 'name'")
@@ -187,8 +177,6 @@ def parse_alerts(
         if kind in ("negative_share", "share_of_voice"):
             if above is None:
                 problems.append(f"{where}: missing required key 'above' (a percent, 0-100)")
-            elif not 0 <= above <= 100:
-                problems.append(f"{where}: key 'above' must be a percent between 0 and 100")
             else:
                 values["above"] = float(above) / 100
         if kind == "share_of_voice":
@@ -209,9 +197,9 @@ def parse_alerts(
                 f"{where}: key 'source': no source {source!r} in this pipeline "
                 f"(known: {', '.join(sources) or 'none'})"
             )
-        for key, low in (("min_posts", 1), ("factor", 1), ("baseline_days", 1)):
-            if key in table and table[key] < low:
-                problems.append(f"{where}: key {key!r} must be at least {low}")
+        for key, (option, _) in _KEYS.items():
+            if (bound := out_of_bounds(option, table.get(key))) is not None:
+                problems.append(f"{where}: key {key!r} {bound}")
         notify = table.get("notify", [])
         for channel in notify:
             if channel not in CHANNELS:

@@ -9,7 +9,17 @@ tests, so loading a pipeline never pays for pydantic.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from types import UnionType
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+    is_typeddict,
+)
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -20,10 +30,32 @@ from sentitui.config.kinds import Option, kinds, source_kind
 SCHEMA_ID = "https://sentitui.invalid/pipeline.schema.json"
 
 
+def _annotation(shape: Any) -> Any:
+    """An Option shape as pydantic reads it: a TypedDict (a table with known keys)
+    becomes a model that forbids other keys, inside lists, tables and unions too."""
+    if is_typeddict(shape):
+        hints = get_type_hints(shape)
+        fields: dict[str, Any] = {
+            f"key_{key}": (
+                _annotation(hint),
+                Field(... if key in shape.__required_keys__ else None, alias=key),
+            )
+            for key, hint in hints.items()
+        }
+        config = ConfigDict(extra="forbid", strict=True, title=shape.__name__)
+        return create_model(shape.__name__, __config__=config, **fields)
+    origin, args = get_origin(shape), get_args(shape)
+    if origin in (Union, UnionType):
+        return Union[tuple(_annotation(a) for a in args)]  # noqa: UP007
+    if origin in (list, dict):  # list[X] / dict[str, X], X converted
+        return origin[(*args[:-1], _annotation(args[-1]))]
+    return shape
+
+
 def _field(option: Option, key: str) -> tuple[Any, Any]:
     """(annotation, Field) of one key; TOML names become aliases so a key such as
     `fields` or `schema` never clashes with pydantic's own attributes."""
-    annotation: Any = option.shape
+    annotation: Any = _annotation(option.shape)
     if annotation is None and set(option.types) == {int, float}:
         annotation = float  # an integer is a number too (a JSON Schema "number")
     elif annotation is None:

@@ -6,21 +6,22 @@ a fallback); a change takes effect well within a second.
 
 Hot reload rule: a file that fails to load keeps its previous pipeline running,
 and every problem is reported as `file:line: …` (an ERROR LogLine, the log, and a
-ConfigInvalid event), so a typo in an editor never stops ingestion.
+ConfigInvalid event; config/locate.py finds the line), so a typo in an editor never
+stops ingestion.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from watchfiles import Change, awatch
 
 from sentitui.config import ConfigError, PipelineConfig, load_pipeline_file
+from sentitui.config.locate import locate as locate  # where it lived before config/locate.py
+from sentitui.config.locate import places
 from sentitui.engine.alerts import AlertWatcher
 from sentitui.engine.streaming import StreamKeeper
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent
@@ -32,69 +33,6 @@ if TYPE_CHECKING:
 Select = Callable[[PipelineConfig], PipelineConfig | None]
 DEBOUNCE_MS = 150  # group an editor's burst of writes into one reload
 STEP_MS = 50
-
-
-# ---- locating a problem in its file -----------------------------------------------------
-
-
-def locate(problem: str, path: Path, text: str) -> str:
-    """'<path> source 'api': key 'x': …' -> '<path>:<line>: source 'api': key 'x': …'.
-
-    config.py names file, source and key; this adds the line an editor jumps to.
-    """
-    prefix = str(path)
-    if not problem.startswith(prefix):
-        return problem
-    rest = problem[len(prefix) :].lstrip(": ")
-    line = _problem_line(problem, text)
-    return f"{prefix}:{line}: {rest}" if line else f"{prefix}: {rest}"
-
-
-@dataclass
-class _Block:
-    start: int
-    name: str | None = None
-    keys: dict[str, int] = field(default_factory=dict)
-
-
-def _problem_line(problem: str, text: str) -> int | None:
-    if match := re.search(r"at line (\d+)", problem):  # tomllib's syntax errors
-        return int(match.group(1))
-    pipeline: _Block | None = None
-    sources: list[_Block] = []
-    current: _Block | None = None
-    prefix = ""
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if line.startswith("[[source]]"):
-            current, prefix = _Block(number), ""
-            sources.append(current)
-        elif line.startswith("[pipeline"):
-            current, prefix = pipeline or _Block(number), ""
-            pipeline = current
-        elif line.startswith("[source.") and current is not None:
-            prefix = line.strip("[]").strip().removeprefix("source.") + "."
-            current.keys.setdefault(prefix[:-1], number)
-        elif current is not None and (match := re.match(r'"?([\w-]+)"?\s*=\s*(.*)', line)):
-            key = prefix + match.group(1)
-            current.keys.setdefault(key, number)
-            if key == "name":
-                current.name = match.group(2).strip().strip("\"'")
-    block = pipeline if "[pipeline]" in problem else None
-    if match := re.search(r"source '([^']+)'", problem):
-        label = match.group(1)
-        for index, source in enumerate(sources, start=1):
-            if source.name == label or label == f"#{index}":
-                block = source
-    if block is None:
-        return None
-    if match := re.search(r"key '([^']+)'", problem):
-        key = match.group(1)
-        while key:
-            if key in block.keys:
-                return block.keys[key]
-            key = key.rpartition(".")[0]
-    return block.start
 
 
 # ---- the pipelines folder ---------------------------------------------------------------
@@ -145,14 +83,13 @@ class PipelineWatcher:
             try:
                 pipeline = await asyncio.to_thread(load_pipeline_file, path)
                 if pipeline.name in names:
-                    raise ConfigError(
-                        [
-                            f"{path} [pipeline]: key 'name': duplicate pipeline name "
-                            f"{pipeline.name!r} (also in {names[pipeline.name]})"
-                        ]
+                    duplicate = (
+                        f"{path} [pipeline]: key 'name': duplicate pipeline name "
+                        f"{pipeline.name!r} (also in {names[pipeline.name]})"
                     )
+                    raise ConfigError([duplicate], places([duplicate], path))
             except ConfigError as exc:
-                self._report(path, exc.problems)
+                self._report(path, exc.located)
                 if path in self.by_path:
                     loaded[path] = self.by_path[path]  # keep the last good version running
                     names.setdefault(self.by_path[path].name, path)
@@ -169,12 +106,7 @@ class PipelineWatcher:
         selected = [s for p in loaded.values() if (s := self.select(p)) is not None]
         return await self.engine.reload(selected)
 
-    def _report(self, path: Path, problems: list[str]) -> None:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            text = ""
-        located = [locate(problem, path, text) for problem in problems]
+    def _report(self, path: Path, located: list[str]) -> None:
         if self._reported.get(path) == located:
             return  # already said; do not repeat on every unrelated change
         self._reported[path] = located

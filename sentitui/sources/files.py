@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sentitui.config.kinds import FIELDS
 from sentitui.models import FailedRecord, Page
@@ -38,7 +38,8 @@ from sentitui.textcodec import FALLBACK
 CHUNK = 500
 SETTLE = 1.0  # seconds a file must be quiet before a last line without newline counts
 HEAD = 64  # bytes fingerprinting a file's start, to notice a file replaced in place
-FORMATS = ("jsonl", "json", "csv")
+Format = Literal["jsonl", "json", "csv"]
+FORMATS: tuple[Format, ...] = get_args(Format)
 
 
 def guess_format(path: Path) -> str:
@@ -57,7 +58,7 @@ class FileSource(BaseSource):
     KIND = "file"
     OPTIONS = {
         "path": Option((str,), required=True, doc="glob, relative to the pipeline file"),
-        "format": Option((str,), doc="jsonl | json | csv (default: from the extension)"),
+        "format": Option((str,), doc="default: from the extension", shape=Format),
         "records": Option((str,), default="", doc="for json: dotted path to the list"),
         "fields": Option((dict,), required=True, shape=FIELDS),
         "watch": Option((bool,), default=False, doc="ingest new files as they land"),
@@ -72,9 +73,6 @@ class FileSource(BaseSource):
     @classmethod
     def check_config(cls, config: Any) -> list[str]:
         problems = []
-        fmt = config.get("format")
-        if fmt is not None and fmt not in FORMATS:
-            problems.append(f"key 'format' must be one of {', '.join(FORMATS)}, not {fmt!r}")
         fields = config.get("fields") or {}
         for required in ("id", "text"):
             if required not in fields:

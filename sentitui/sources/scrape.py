@@ -25,7 +25,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,10 +44,10 @@ from sentitui.sources.base import (
     check_allowed_hosts,
 )
 from sentitui.sources.scrape_extract import (
-    MODES,
     POST_FIELDS,
     ExtractConfig,
     Extracted,
+    Mode,
     css_problem,
     extract_page,
 )
@@ -93,7 +93,9 @@ class ScrapeSource(BaseSource):
             (list, str), required=True, doc="where the crawl begins", shape=str | list[str]
         ),
         "extract": Option(
-            (str,), doc="selectors (default) | auto (schema.org) | article (blog post)"
+            (str,),
+            doc="selectors (default) | auto (schema.org) | article (blog post)",
+            shape=Mode,
         ),
         "item": Option((str,), doc="CSS selecting each review (selectors mode)"),
         "fields": Option(
@@ -110,8 +112,10 @@ class ScrapeSource(BaseSource):
         "next_page": Option((str, list), doc="CSS of the pagination link", shape=str | list[str]),
         "allowed_domains": Option((list,), doc="default: the hosts of start_urls", shape=list[str]),
         "respect_robots": Option((bool,), default=True),
-        "delay": Option((int, float), default=1.0, doc="seconds between requests to one host"),
-        "concurrency": Option((int,), default=2, doc="requests at a time to one host"),
+        "delay": Option(
+            (int, float), default=1.0, doc="seconds between requests to one host", minimum=0
+        ),
+        "concurrency": Option((int,), default=2, doc="requests at a time to one host", minimum=1),
         "headers": Option(
             (dict,),
             default={},
@@ -124,7 +128,9 @@ class ScrapeSource(BaseSource):
         "languages": Option(
             (list,), doc="languages of page dates, e.g. ['de', 'en']", shape=list[str]
         ),
-        "date_order": Option((str,), doc="DMY | MDY | YMD for dates like 03/04/2026"),
+        "date_order": Option(
+            (str,), doc="for dates like 03/04/2026", shape=Literal["DMY", "MDY", "YMD"]
+        ),
         "rating_scale": Option((int, float), doc="best rating when a page shows bare numbers"),
     }
 
@@ -150,8 +156,6 @@ class ScrapeSource(BaseSource):
             if domain == "":  # its type is checked by the option's shape
                 problems.append("key 'allowed_domains': '' is not a host name")
         mode = config.get("extract") or "selectors"
-        if mode not in MODES:
-            problems.append(f"key 'extract' must be one of {', '.join(MODES)}, not {mode!r}")
         fields = config.get("fields") or {}
         if mode == "selectors":
             if not config.get("item"):
@@ -184,17 +188,10 @@ class ScrapeSource(BaseSource):
                         check_css(f"{table}.segments.{segment}", seg_css)
                 else:
                     check_css(f"{table}.{name}", css)
-        if config.get("concurrency", 2) < 1:
-            problems.append("key 'concurrency' must be at least 1")
-        if config.get("delay", 1.0) < 0:
-            problems.append("key 'delay' must not be negative")
         try:
             ZoneInfo(config.get("timezone") or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(f"key 'timezone': unknown time zone {config.get('timezone')!r}")
-        order = config.get("date_order")
-        if order is not None and order not in ("DMY", "MDY", "YMD"):
-            problems.append(f"key 'date_order' must be DMY, MDY or YMD, not {order!r}")
         problems.extend(check_allowed_hosts(config))
         return problems
 

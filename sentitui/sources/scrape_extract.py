@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from parsel import Selector
@@ -39,7 +39,8 @@ from sentitui.sources.article import article_records
 from sentitui.sources.css_fields import select_first, select_value, stable_id
 from sentitui.sources.schema_org import schema_org_records
 
-MODES = ("selectors", "auto", "article")
+Mode = Literal["selectors", "auto", "article"]
+MODES: tuple[Mode, ...] = get_args(Mode)
 POST_FIELDS = ("id", "text", "author", "created_at", "url", "lang", "rating")
 
 
@@ -363,6 +364,7 @@ _COMMENT_DEFAULTS: dict[str, Any] = {
 
 __all__ = [
     "MODES",
+    "Mode",
     "POST_FIELDS",
     "ExtractConfig",
     "Extracted",

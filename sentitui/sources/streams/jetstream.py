@@ -47,8 +47,12 @@ class JetstreamSource(BaseSource):
             default="wss://jetstream2.us-east.bsky.network",
             doc="Jetstream instance (ws:// or wss://)",
         ),
-        "keywords": Option((list,), default=[], doc="words a post must contain (any)"),
-        "hashtags": Option((list,), default=[], doc="hashtags a post must carry (any), no #"),
+        "keywords": Option(
+            (list,), default=[], doc="words a post must contain (any)", shape=list[str]
+        ),
+        "hashtags": Option(
+            (list,), default=[], doc="hashtags a post must carry (any), no #", shape=list[str]
+        ),
         "backfill_minutes": Option(
             (int,), default=10, doc="how far back the first run --once replays", minimum=0
         ),
@@ -75,9 +79,6 @@ class JetstreamSource(BaseSource):
         problems = []
         if not config.get("keywords") and not config.get("hashtags"):
             problems.append("key 'keywords' or 'hashtags' is required (Jetstream sends everything)")
-        for key in ("keywords", "hashtags"):
-            if any(not isinstance(v, str) for v in config.get(key) or []):
-                problems.append(f"key {key!r} must be a list of strings")
         url = str(config.get("base_url") or "")
         if not url.startswith(("ws://", "wss://", "http://", "https://")):
             problems.append(f"key 'base_url': {url!r} is not a ws:// or wss:// URL")
