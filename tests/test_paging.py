@@ -56,3 +56,56 @@ def test_key_paging_walks_the_same_rows_as_offsets(db_url: str) -> None:
         walked_ids += [r.id for r in window.rows]
     assert walked_ids == [r.id for r in every_failed]
     store.close()
+
+
+def test_a_text_search_pages_newest_first_whichever_plan_reads_it(db_url: str, monkeypatch) -> None:
+    """A common word's pages are read down the time index (the newest posts hold them),
+    a rare word's from the full-text index; both give the rows in the same order as
+    sorting every match, page after page, and the count stops where it is told."""
+    from sentitui.store import reports
+
+    monkeypatch.setattr(reports, "RECENT_WINDOW", 40)  # small, so both plans are used
+    store = Store(db_url)
+    stats = store.start_run("p", "s", "cli")
+    posts = [post(n) for n in range(300)]
+    for n, p in enumerate(posts):
+        p.text = " ".join(
+            word
+            for word, every in (("common", 2), ("shiny", 3), ("rare", 97), ("post", 1))
+            if n % every == 0
+        )
+    store.write_pages([PageWrite(stats, posts, [])])
+
+    def expected(word: str, label: str | None) -> list[str]:
+        rows = [p for p in posts if word in p.text.split() and (label is None or p.label == label)]
+        dated = sorted((p for p in rows if p.created_at), key=lambda p: p.created_at or "")
+        # Same second: the later insert (higher id) first; undated ones last, newest id first.
+        ids = {p.external_id: i for i, p in enumerate(posts)}
+        dated.sort(key=lambda p: (p.created_at, ids[p.external_id]), reverse=True)
+        undated = sorted((p for p in rows if not p.created_at), key=lambda p: -ids[p.external_id])
+        return [p.external_id for p in dated + undated]
+
+    for word in ("common", "common shiny", "rare"):
+        for label in (None, "negative"):
+            want = [
+                i
+                for i in expected(word.split()[0], label)
+                if all(w in posts[int(i)].text.split() for w in word.split())
+            ]
+            walked: list[PostRow] = []
+            offset = 0
+            while True:
+                window = with_store(
+                    db_url,
+                    lambda s, word=word, label=label, offset=offset: load_posts(
+                        s, PostFilter(query=word, label=label), 10, offset
+                    ),
+                )
+                if not window.rows:
+                    break
+                walked += window.rows
+                offset += 10
+            assert [p.external_id for p in walked] == want, (word, label)
+            assert store.count_search_posts(word, label=label) == len(want)
+            assert store.count_search_posts(word, label=label, at_most=5) == min(5, len(want))
+    store.close()

@@ -198,6 +198,7 @@ class Window(Generic[Row]):
     rows: list[Row]
     total: int
     offset: int
+    more: bool = False  # `total` is where counting stopped: there are more
 
 
 @dataclass(slots=True)
@@ -272,6 +273,10 @@ class PostFilter:
         return {"source": self.source, "label": self.label, "feedback": self.feedback}
 
 
+# A text search counts its matches up to this many ("1-100 of 10,000+").
+SEARCH_COUNT_LIMIT = 10_000
+
+
 def load_posts(store: Store, filters: PostFilter, limit: int, offset: int) -> Window[PostRow]:
     query = filters.query or None
     scope = (str(store.path), query, tuple(sorted(filters.kwargs().items())), limit)
@@ -279,7 +284,9 @@ def load_posts(store: Store, filters: PostFilter, limit: int, offset: int) -> Wi
     rows = store.search_posts(query, **filters.kwargs(), limit=limit, offset=offset, before=before)
     if len(rows) == limit:
         _POST_KEYS.remember(scope, offset + limit, (rows[-1].created_at, rows[-1].id))
-    return Window(rows, store.count_search_posts(query, **filters.kwargs()), offset)
+    total = store.count_search_posts(query, **filters.kwargs(), at_most=SEARCH_COUNT_LIMIT + 1)
+    more = total > SEARCH_COUNT_LIMIT
+    return Window(rows, min(total, SEARCH_COUNT_LIMIT), offset, more)
 
 
 @dataclass(slots=True)

@@ -33,6 +33,7 @@ class ListDetailScreen(SentiScreen, Generic[Row]):
         super().__init__()
         self.row_offset = 0
         self.total = 0
+        self.more = False  # the total is a lower bound (a text search stops counting)
 
     # ---- layout ------------------------------------------------------------------------
 
@@ -76,9 +77,11 @@ class ListDetailScreen(SentiScreen, Generic[Row]):
     def show_window(self, window: Window[Row]) -> None:
         """Draw the count and the rows of one page."""
         self.total = window.total
+        self.more = window.more
         first = window.offset + 1 if window.rows else 0
+        of = f"{window.total:,}+" if window.more else f"{window.total:,}"
         self.query_one(f"#{self.NAME}-count", Static).update(
-            Text(f"{first}-{window.offset + len(window.rows)} of {window.total:,}", style="dim")
+            Text(f"{first}-{window.offset + len(window.rows)} of {of}", style="dim")
         )
         sync_table(self.table, [(str(row.id), self.cells(row)) for row in window.rows])
 
@@ -101,6 +104,6 @@ class ListDetailScreen(SentiScreen, Generic[Row]):
 
     def action_page(self, step: int) -> None:
         offset = self.row_offset + step * self.PAGE
-        if 0 <= offset < max(self.total, 1):
+        if offset >= 0 and (self.more or offset < max(self.total, 1)):
             self.row_offset = offset
             self.reload()
