@@ -12,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from test_daemon import until
 
@@ -85,7 +88,7 @@ class Feeds:
             self.asked.append((name, who, started, time.monotonic()))
 
 
-def start_daemon(tmp_path: Path, url: str, name: str) -> subprocess.Popen[bytes]:
+def start_daemon(tmp_path: Path, url: str, name: str, ttl: float = TTL) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "sentitui.cli", "run", "--watch", "--db", url]
         + ["--pipelines", str(tmp_path / "pipelines")],
@@ -96,7 +99,7 @@ def start_daemon(tmp_path: Path, url: str, name: str) -> subprocess.Popen[bytes]
             **os.environ,
             "DAEMON_NAME": name,
             "SENTITUI_LOG": str(tmp_path / f"{name}.log"),
-            "SENTITUI_LEASE_TTL": str(TTL),
+            "SENTITUI_LEASE_TTL": str(ttl),
         },
     )
 
@@ -402,25 +405,91 @@ async def test_a_daemon_on_postgresql_claims_a_command_on_notify_not_by_polling(
         assert proc.wait(timeout=60) == 0
 
 
-async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
-    tmp_path, pg_url, monkeypatch
-):
+async def heard(url: str, check: Callable[[], object], what: str, timeout: float = 120) -> None:
+    """Until `check()` holds, looking again at each NOTIFY the fleet's commits send
+    (LISTEN comes first, so no commit between a look and the wait goes unheard).
+    `timeout` only bounds a broken run; nothing here waits for time to pass."""
+    import psycopg
+
+    conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    try:
+        await conn.execute("LISTEN sentitui")
+        async with asyncio.timeout(timeout):
+            while not check():
+                async for _ in conn.notifies(stop_after=1):
+                    pass
+    except TimeoutError:
+        raise AssertionError(f"no NOTIFY brought {what} within {timeout:.0f} s") from None
+    finally:
+        await conn.close()
+
+
+def seed_failed_record(tmp_path: Path, url: str) -> int:
+    """fleet/alpha (its API unreachable: a retry needs only the stored payload) and one
+    open failed record of it, stage `clean`, that loads when retried."""
     import json
 
     from sentitui.models import FailedRecord
-    from sentitui.store import PageWrite, fleet
+    from sentitui.store import PageWrite
 
     (tmp_path / "pipelines").mkdir()
     text = PIPELINE.replace('schedule = "1s"', "") + SOURCE.format(
         name="alpha", base="http://127.0.0.1:9"
     )
     (tmp_path / "pipelines" / "fleet.toml").write_text(textwrap.dedent(text), encoding="utf-8")
-    monkeypatch.setenv("SENTITUI_AUTHOR_KEY", "fleet-key")  # shared, as across machines
-    procs = {n: start_daemon(tmp_path, pg_url, n) for n in ("a", "b")}
+    store = Store(url)
     try:
-        await until(
-            lambda: len(rows(pg_url, "SELECT id FROM daemons WHERE heartbeat IS NOT NULL")) == 2,
-            "two daemons registered",
+        run = store.start_run("fleet", "alpha", "cli")
+        payload = json.dumps({"id": 99, "text": "AquaSilk retried post is lovely"})
+        store.write_pages([PageWrite(run, [], [FailedRecord("clean", "boom", payload)])])
+        run.status = "ok"
+        store.finish_run(run)
+        [record_id] = [r["id"] for r in store.failed_records(status="open")]
+    finally:
+        store.close()
+    return int(record_id)
+
+
+async def retry_cli(tmp_path: Path, url: str, record_id: int, wait: float) -> tuple[int, dict]:
+    """`sentitui failed retry ID --json --wait W`: its exit status and output. The
+    bound on communicate() is the test's guard only: the CLI ends by itself at --wait."""
+    import json
+
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "sentitui.cli", "failed", "retry", str(record_id), "--json"),
+        *("--wait", str(wait), "--db", url, "--pipelines", str(tmp_path / "pipelines")),
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "DAEMON_NAME": "cli"},
+        cwd=tmp_path,
+    )
+    try:
+        stdout, _ = await asyncio.wait_for(cli.communicate(), timeout=wait + 90)
+    finally:
+        if cli.returncode is None:
+            cli.kill()
+            await cli.wait()
+    return int(cli.returncode or 0), json.loads(stdout)
+
+
+async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
+    tmp_path, pg_url, monkeypatch
+):
+    import json
+
+    from sentitui.store import fleet
+
+    record_id = seed_failed_record(tmp_path, pg_url)
+    monkeypatch.setenv("SENTITUI_AUTHOR_KEY", "fleet-key")  # shared, as across machines
+    # A lease outlives a stalled heartbeat by 30 s: a loaded machine cannot make
+    # b lose alpha (and the retry go elsewhere) while the test runs.
+    procs = {n: start_daemon(tmp_path, pg_url, n, ttl=30.0) for n in ("a", "b")}
+    try:
+        # Both daemons claim commands and publish their heartbeat from here on.
+        await heard(
+            pg_url,
+            lambda: len(events(pg_url, "listening for commands%")) == 2,
+            "both daemons listening for commands",
         )
         by_pid = {int(pid): int(i) for i, pid in rows(pg_url, "SELECT id, pid FROM daemons")}
         holder = by_pid[procs["b"].pid]
@@ -428,26 +497,12 @@ async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
         try:
             # b holds alpha (as while it pulls it); its heartbeats keep the lease alive.
             assert fleet.acquire(store, holder, "fleet", "alpha", 120.0) is None
-            run = store.start_run("fleet", "alpha", "cli")
-            payload = json.dumps({"id": 99, "text": "AquaSilk retried post is lovely"})
-            store.write_pages([PageWrite(run, [], [FailedRecord("clean", "boom", payload)])])
-            run.status = "ok"
-            store.finish_run(run)
-            [record_id] = [r["id"] for r in store.failed_records(status="open")]
         finally:
             store.close()
 
-        cli = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "sentitui.cli", "failed", "retry", str(record_id), "--json"),
-            *("--db", pg_url, "--pipelines", str(tmp_path / "pipelines")),
-            stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "DAEMON_NAME": "cli"},
-            cwd=tmp_path,
-        )
-        stdout, _ = await asyncio.wait_for(cli.communicate(), timeout=120)
-        assert json.loads(stdout) == {"resolved": [record_id], "failed": {}}
-        assert cli.returncode == 0
+        code, out = await retry_cli(tmp_path, pg_url, record_id, wait=60)
+        assert out == {"resolved": [record_id], "failed": {}, "pending": {}}
+        assert code == 0
         [(status, result)] = rows(
             pg_url, "SELECT status, result FROM commands WHERE action = 'retry'"
         )
@@ -458,14 +513,10 @@ async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
             (1,)
         ]
         # The retry's run is b's too, once b's heartbeat tags the runs under its lease.
-        await until(
+        await heard(
+            pg_url,
             lambda: (
-                rows(
-                    pg_url,
-                    "SELECT daemon_id FROM runs WHERE trigger = 'manual' AND id > ?",
-                    (run.run_id,),
-                )
-                == [(holder,)]
+                rows(pg_url, "SELECT daemon_id FROM runs WHERE trigger = 'manual'") == [(holder,)]
             ),
             "the retry's run tagged with its daemon",
         )
@@ -473,6 +524,111 @@ async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
         assert [proc.wait(timeout=60) for proc in procs.values()] == [0, 0]
+
+
+# A daemon the test controls: it joins the fleet, holds fleet/alpha and publishes its
+# heartbeat like `run --watch`, but carries nothing out; with `claim` it claims commands
+# (on their NOTIFY) and then sits on them, as a daemon that hangs or dies with one would.
+STAND_IN = """
+import os, socket, sys, time
+import psycopg
+from sentitui.engine import commands
+from sentitui.store import Store, fleet
+
+url, claim = sys.argv[1], sys.argv[2] == "claim"
+store = Store(url)
+me = fleet.register(store, socket.gethostname(), os.getpid())
+assert fleet.acquire(store, me, "fleet", "alpha", 600.0) is None
+listener = psycopg.connect(url, autocommit=True)
+listener.execute("LISTEN sentitui")
+print(me, flush=True)
+while True:
+    beat = {"pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time()}
+    commands.publish(store, {**beat, "stopped": False}, me)
+    if claim:
+        commands.claim(store, daemon_id=me)
+    for note in listener.notifies(timeout=1.0):
+        if note.payload == "commands":
+            break
+"""
+
+
+async def stand_in(url: str, claim: bool) -> tuple[asyncio.subprocess.Process, int]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-c", STAND_IN, url, "claim" if claim else "hold"),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout=120)
+    return proc, int(line)
+
+
+def retry_command(url: str) -> tuple[str, int | None, str | None]:
+    [(status, daemon_id, outcome)] = rows(
+        url, "SELECT status, daemon_id, outcome FROM commands WHERE action = 'retry'"
+    ) or [("", None, None)]
+    return str(status), daemon_id, outcome  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("claimed", [False, True], ids=["before-claiming", "holding-it"])
+async def test_failed_retry_falls_back_here_when_the_holder_dies(tmp_path, pg_url, claimed):
+    """The daemon holding the source dies (SIGKILL) with the retry command pending, or
+    claimed and in hand; no daemon is left, so the CLI takes the command back and
+    retries the record itself."""
+    record_id = seed_failed_record(tmp_path, pg_url)
+    daemon, daemon_id = await stand_in(pg_url, claim=claimed)
+    cli = asyncio.ensure_future(retry_cli(tmp_path, pg_url, record_id, wait=120))
+    try:
+        expected = ("running", daemon_id) if claimed else ("pending", None)
+        await heard(
+            pg_url, lambda: retry_command(pg_url)[:2] == expected, f"the command {expected[0]}"
+        )
+        daemon.kill()
+        await daemon.wait()
+        code, out = await cli
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
+        await asyncio.gather(cli, return_exceptions=True)
+    assert (code, out) == (0, {"resolved": [record_id], "failed": {}, "pending": {}})
+    status, _, outcome = retry_command(pg_url)
+    assert status == "failed"
+    name = f"daemon {daemon_id} ({socket.gethostname()}, pid {daemon.pid}) died"
+    assert outcome == name + (
+        " while carrying it out" if claimed else " before taking it; no daemon is left"
+    )
+    assert rows(pg_url, "SELECT status FROM failed_records") == [("resolved",)]
+    assert rows(pg_url, "SELECT COUNT(*) FROM posts") == [(1,)]
+
+
+@pytest.mark.parametrize("claimed", [False, True], ids=["unclaimed", "in-hand"])
+async def test_failed_retry_gives_up_at_its_wait_and_says_where_the_record_is(
+    tmp_path, pg_url, claimed
+):
+    """A live holder that does not finish in --wait seconds: the CLI exits 1 naming the
+    daemon. A command nobody claimed is withdrawn (it will not run behind our back);
+    one a daemon has in hand stays with it, to finish there."""
+    record_id = seed_failed_record(tmp_path, pg_url)
+    daemon, daemon_id = await stand_in(pg_url, claim=claimed)
+    try:
+        code, out = await retry_cli(tmp_path, pg_url, record_id, wait=4 if claimed else 1)
+        status, claimer, outcome = retry_command(pg_url)
+    finally:
+        daemon.kill()
+        await daemon.wait()
+    name = f"daemon {daemon_id} ({socket.gethostname()}, pid {daemon.pid})"
+    assert code == 1
+    assert (out["resolved"], out["failed"], list(out["pending"])) == ([], {}, [str(record_id)])
+    [where] = out["pending"].values()
+    if claimed:
+        assert (status, claimer) == ("running", daemon_id)
+        assert where.endswith(f"running on {name}: it finishes there")
+    else:
+        assert status == "failed" and str(outcome).startswith("withdrawn: ")
+        assert where.endswith(f"(it was waiting for {name})")
+    assert rows(pg_url, "SELECT status FROM failed_records") == [("open",)]
 
 
 def test_a_claim_that_takes_nothing_wakes_no_daemon(pg_url):

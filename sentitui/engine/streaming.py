@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentitui.engine.resume import Backfill
 from sentitui.engine.runner import Runner, transform
+from sentitui.engine.waiting import wait_event
 from sentitui.models import (
     ConfigReloaded,
     EngineEvent,
@@ -123,7 +124,8 @@ class StreamRunner(Runner):
             while True:
                 timeout = TICK if batch.empty else max(0.0, FLUSH_AFTER - self._waited(batch))
                 try:
-                    item = await asyncio.wait_for(queue.get(), min(timeout, TICK))
+                    async with asyncio.timeout(min(timeout, TICK)):  # not wait_for: waiting.py
+                        item = await queue.get()
                 except TimeoutError:
                     item = None
                 if isinstance(item, Page):
@@ -342,9 +344,6 @@ class StreamKeeper:
             # A cancelled stream (shutdown, config change) is started again after a short
             # wait too: a shutdown stops this keeper first; a config change restarts it.
             wake.clear()
-            try:
-                await asyncio.wait_for(wake.wait(), delay)
-            except TimeoutError:
-                pass
+            await wait_event(wake, delay)
             if stats is None or stats.status != "cancelled":
                 delay = min(delay * 2, self.RESTART_MAX)

@@ -48,6 +48,10 @@ class SourceState:
 class RetryOutcome:
     resolved: list[int] = field(default_factory=list)
     still_failing: dict[int, str] = field(default_factory=dict)
+    # Sent to a daemon and not finished when the caller stopped waiting: where they are.
+    pending: dict[int, str] = field(default_factory=dict)
+    # Sent to a daemon that died, with no daemon left to take them: the caller's to retry.
+    returned: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -364,6 +364,12 @@ def _migrate_alerts(db: sqlite_utils.Database) -> None:
     db["alerts"].create_index(["state"])
 
 
+def _migrate_command_claims(db: sqlite_utils.Database) -> None:
+    """commands.daemon_id: which daemon of a fleet claimed a command, so one waiting on
+    it can tell when that daemon died with it in hand (engine/commands.py orphaned)."""
+    db.execute("ALTER TABLE commands ADD COLUMN daemon_id INTEGER")
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
 MIGRATIONS = [
     _migrate_1,
@@ -375,6 +381,7 @@ MIGRATIONS = [
     _migrate_rollups,
     _migrate_fleet,
     _migrate_alerts,
+    _migrate_command_claims,
 ]
 
 
