@@ -661,3 +661,93 @@ def test_a_claim_that_takes_nothing_wakes_no_daemon(pg_url):
     finally:
         listener.close()
         store.close()
+
+
+async def test_a_run_whose_lease_lapses_ends_at_once_and_the_new_holder_resumes(
+    tmp_path, serve, db_url, monkeypatch
+):
+    """Daemon a stalls past its lease; b takes the source over. a's next heartbeat
+    finds the lease gone and a's run ends there and then, while its page-2 request is
+    still at the server: that page is not written by a. b resumes from a's committed
+    cursor (page 2), and every post is stored once."""
+    from sentitui.config import load_pipelines
+    from sentitui.engine.engine import Engine
+    from sentitui.engine.fleet import Fleet
+    from sentitui.models import RunProgress
+    from sentitui.store import fleet
+
+    asked: list[str] = []
+    page_two_asked, release = asyncio.Event(), asyncio.Event()
+
+    async def handle(request: web.Request) -> web.Response:
+        after = int(request.query.get("after") or 0)
+        asked.append(request.query.get("after") or "")
+        if after == PAGE and not page_two_asked.is_set():  # a's page 2: held at the server
+            page_two_asked.set()
+            await release.wait()
+        page = list(range(after + 1, min(after + PAGE, 3 * PAGE) + 1))
+        body = {
+            "items": [{"id": i, "text": f"AquaSilk post {i} is lovely"} for i in page],
+            "next": str(page[-1]) if page and page[-1] < 3 * PAGE else None,
+        }
+        return web.json_response(body)
+
+    app = web.Application()
+    app.router.add_get("/feed/{name}", handle)
+    server = await serve(app)
+    monkeypatch.setenv("DAEMON_NAME", "test")
+    text = PIPELINE.replace('schedule = "1s"', "") + SOURCE.format(name="alpha", base=server.url)
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "fleet.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    pipelines = load_pipelines(tmp_path / "pipelines")
+
+    async def daemon(on_lost: Callable[[str, str], None]) -> tuple[Engine, Fleet]:
+        engine = Engine(db_url, pipelines, score_workers=0)
+        await engine.start()
+        engine.fleet = Fleet(engine.writer, ttl=300.0)  # beats at join, then not for 100 s
+        await engine.fleet.join(lambda: None, on_lost)
+        return engine, engine.fleet
+
+    lost: list[tuple[str, str]] = []
+
+    def a_lost(pipeline: str, source: str) -> None:
+        lost.append((pipeline, source))
+        a.drop(pipeline, source, "lease lost: another daemon took over")
+
+    a, a_fleet = await daemon(a_lost)
+    b, b_fleet = await daemon(lambda pipeline, source: None)
+    committed = asyncio.Event()
+    a.subscribe(lambda e: committed.set() if isinstance(e, RunProgress) else None)
+    store = Store(db_url)
+    try:
+        run_a = asyncio.create_task(a.run_source("fleet", "alpha", "schedule"))
+        await asyncio.wait_for(asyncio.gather(committed.wait(), page_two_asked.wait()), 60)
+
+        fleet.heartbeat(store, a_fleet.daemon_id, -1.0)  # a stalls: its lease lapses
+        assert await b_fleet.acquire("fleet", "alpha") is None  # b takes the source over
+        await a_fleet.beat(None, a_lost)  # a's next heartbeat: the lease is gone
+        stats_a = await asyncio.wait_for(run_a, 30)
+        assert not release.is_set()  # a's run ended with its page-2 request in flight
+        assert lost == [("fleet", "alpha")]
+        assert (stats_a.status, stats_a.loaded) == ("cancelled", PAGE)
+        assert stats_a.error == "lease lost: another daemon took over"
+        assert [r[0] for r in store.conn.execute("SELECT external_id FROM posts")] == [
+            str(i) for i in range(1, PAGE + 1)
+        ]
+
+        release.set()
+        stats_b = await asyncio.wait_for(b.run_source("fleet", "alpha", "schedule"), 60)
+        assert (stats_b.status, stats_b.loaded, stats_b.duplicates) == ("ok", 2 * PAGE, 0)
+        assert asked == ["", str(PAGE), str(PAGE), str(2 * PAGE)]  # b began at page 2
+        ids = [int(r[0]) for r in store.conn.execute("SELECT external_id FROM posts")]
+        assert sorted(ids) == list(range(1, 3 * PAGE + 1))
+        [(status, error)] = store.conn.execute(
+            "SELECT status, error FROM runs WHERE id = ?", (stats_a.run_id,)
+        ).fetchall()
+        assert (status, error) == ("cancelled", "lease lost: another daemon took over")
+    finally:
+        release.set()
+        store.close()
+        for engine, its_fleet in ((a, a_fleet), (b, b_fleet)):
+            await its_fleet.leave()
+            await engine.close()

@@ -228,7 +228,13 @@ class Daemon:
         return 0
 
     def _lease_lost(self, pipeline: str, source: str) -> None:
-        self.engine.stop_after_page(pipeline, source, "lease lost: another daemon took over")
+        """Another daemon pulls the source now: our run ends at once, its page in
+        flight unwritten (the new holder fetches it again from the committed cursor)."""
+        self.engine.drop(
+            pipeline,
+            source,
+            "lease lost: another daemon took over; the page in flight was not written",
+        )
 
     def _on_signal(self, sig: signal.Signals) -> None:
         # Flag the runs in flight at once, so none fetches past the page in hand

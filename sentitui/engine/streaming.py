@@ -165,8 +165,10 @@ class StreamRunner(Runner):
         except SourceConfigError as exc:  # the user's to fix: the message, no traceback
             stats.status, stats.error = "failed", str(exc)
             self.log("ERROR", f"configuration error: {exc}")
-        except asyncio.CancelledError:
-            stats.status, stats.error = "cancelled", "cancelled"
+        except asyncio.CancelledError:  # the batch in hand is not written (Engine.drop too)
+            state = self.engine.state(self.pipeline, self.name)
+            stats.status = "cancelled"
+            stats.error = state.stop_reason if state.dropping else "cancelled"
             raise
         except Exception as exc:
             stats.status = "failed"

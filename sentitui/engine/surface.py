@@ -42,6 +42,7 @@ class SourceState:
     last: RunStats | None = None
     next_run: float | None = None  # epoch seconds of the next scheduled run
     stop_reason: str | None = None  # set: the running run stops after its current page
+    dropping: bool = False  # set by Engine.drop: the run ends now, its pages in hand unwritten
 
 
 @dataclass(slots=True)

@@ -114,13 +114,12 @@ def heartbeat(
     store: Store, daemon_id: int, ttl: float, snapshot: dict[str, Any] | None = None
 ) -> tuple[list[tuple[str, str]], int]:
     """Renew our leases and our row; returns the sources we still hold and how many
-    other daemons are alive."""
+    other daemons are alive. A lease that lapsed while nobody took it is still ours
+    (taking it over rewrites its daemon_id, under the row's lock): renewed too, so a
+    stall that outlived the TTL does not leave our run going without a lease."""
     now = _now(store)
     with store.transaction() as conn:
-        conn.execute(
-            f"UPDATE leases SET expires = {now} + ? WHERE daemon_id = ? AND expires >= {now}",
-            (ttl, daemon_id),
-        )
+        conn.execute(f"UPDATE leases SET expires = {now} + ? WHERE daemon_id = ?", (ttl, daemon_id))
         held = [
             (r[0], r[1])
             for r in conn.execute(
