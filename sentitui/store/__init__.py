@@ -38,7 +38,7 @@ from sentitui.processing.redact import (
 from sentitui.store import rollups
 from sentitui.store.backend import Connection, DbTarget, DbUrl
 from sentitui.store.owner import Owner, is_alive, this_process
-from sentitui.store.sql import SQLITE, SqliteDialect, dialect_for
+from sentitui.store.sql import SQLITE, SqliteDialect, dialect_for, payload_text
 
 # The pseudo segment key for posts.lang on the dashboard, in `stats` and the report.
 LANGUAGE_SEGMENT = "language"
@@ -370,6 +370,18 @@ def _migrate_command_claims(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE commands ADD COLUMN daemon_id INTEGER")
 
 
+def _migrate_payload_bytes(db: sqlite_utils.Database) -> None:
+    """PostgreSQL text cannot hold U+0000: there failed_records.payload becomes bytea
+    (the payload's UTF-8), so a raw payload is kept byte for byte on both backends
+    (sql.payload_param). SQLite's TEXT holds it already. Payloads stored before this
+    on PostgreSQL had NUL as U+FFFD; they stay so."""
+    if _dialect(db).name == "postgresql":
+        db.execute(
+            "ALTER TABLE failed_records ALTER COLUMN payload TYPE bytea "
+            "USING convert_to(payload, 'UTF8')"
+        )
+
+
 # Each entry upgrades the schema by one version; never edit an entry once released.
 MIGRATIONS = [
     _migrate_1,
@@ -382,6 +394,7 @@ MIGRATIONS = [
     _migrate_fleet,
     _migrate_alerts,
     _migrate_command_claims,
+    _migrate_payload_bytes,
 ]
 
 
@@ -623,7 +636,7 @@ class Store:
                 loaded = max(cur.rowcount, 0) if write.posts else 0
                 inserted += loaded
                 duplicates = len(write.posts) - loaded
-                self._insert_failures(conn, stats, write.failures, now)
+                self._insert_failures(conn, stats, write.failures, now, self.dialect)
                 if write.cursor is not None:
                     self._set_cursor(conn, stats.pipeline, stats.source, write.cursor, now)
                 counts[0] += loaded
@@ -653,7 +666,11 @@ class Store:
 
     @staticmethod
     def _insert_failures(
-        conn: Connection, stats: RunStats, failures: list[FailedRecord], now: str
+        conn: Connection,
+        stats: RunStats,
+        failures: list[FailedRecord],
+        now: str,
+        dialect: SqliteDialect,
     ) -> None:
         """A record that fails again on a later run updates its open (or ignored) row
         instead of adding a twin, so the open list stays one row per bad record. Meeting
@@ -663,7 +680,8 @@ class Store:
             # Secrets never reach the file and errors carry no terminal escapes (other
             # tools print them); the payload keeps its bytes except a registered
             # credential a server echoed back (processing/redact.py).
-            error, payload = storable(safe_line(f.error)), storable(redact_exact(f.payload))
+            error = storable(safe_line(f.error))
+            payload = dialect.payload_param(storable(redact_exact(f.payload)))
             context = storable(json.dumps(redact_data(f.context), ensure_ascii=False))
             cur = conn.execute(
                 "UPDATE failed_records SET error = ?, run_id = ?, "
@@ -834,8 +852,12 @@ class Store:
         return heads
 
     def failed_record(self, record_id: int) -> dict[str, Any] | None:
+        """The whole row, its payload as the text received (sql.payload_text)."""
         found = self.rows("SELECT * FROM failed_records WHERE id = ?", (record_id,))
-        return found[0] if found else None
+        if not found:
+            return None
+        found[0]["payload"] = payload_text(found[0]["payload"])
+        return found[0]
 
     def failed_records(
         self,
@@ -857,7 +879,7 @@ class Store:
             offset = 0
         return self.rows(
             "SELECT id, run_id, pipeline, source, stage, error, created_at, updated_at, attempts, "
-            f"status, length(payload) AS payload_size FROM failed_records {where} "
+            f"status, {self.dialect.payload_size} AS payload_size FROM failed_records {where} "
             "ORDER BY id DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
