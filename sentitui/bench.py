@@ -478,30 +478,38 @@ def run_bench(
     scrapy: bool = True,
     scale: str = "1m",
     cache: Path | None = None,
+    db: str | None = None,
 ) -> dict[str, Any]:
-    """Every figure, as one dict (what `sentitui bench --json` prints)."""
+    """Every figure, as one dict (what `sentitui bench --json` prints). `db`: a
+    PostgreSQL URL; only the scale figures are measured, on a build made there."""
     import os
 
     from sentitui.bench_e2e import run_e2e
     from sentitui.bench_scale import cached_db, console_figures, time_queries
     from sentitui.bench_terminal import terminal_keys
+    from sentitui.store.backend import describe
 
     records = records or (QUICK_RECORDS if quick else INGEST_RECORDS)
     products = products or (QUICK_PRODUCTS if quick else SITE_PRODUCTS)
     figures: dict[str, Any] = {"quick": quick, "cores": os.cpu_count() or 1}
     with tempfile.TemporaryDirectory(prefix="sentitui-bench-") as folder:
         tmp = Path(folder)
-        figures["ingest"] = asyncio.run(bench_ingest(records, tmp))
-        e2e_records = QUICK_RECORDS if quick else E2E_RECORDS
-        figures["e2e"] = run_e2e(e2e_records, max(50, e2e_records // 10), tmp)
+        if db is None:
+            figures["ingest"] = asyncio.run(bench_ingest(records, tmp))
+            e2e_records = QUICK_RECORDS if quick else E2E_RECORDS
+            figures["e2e"] = run_e2e(e2e_records, max(50, e2e_records // 10), tmp)
         figures["scale"] = []
         for size in [QUICK_SCALE] if quick else scale_sizes(scale):
-            path, build_rate = cached_db(tmp if quick else (cache or default_cache()), size)
+            path, build_rate = cached_db(tmp if quick else (cache or default_cache()), size, db)
             row: dict[str, Any] = {"posts": size, "build_posts_per_s": build_rate}
+            row["db"] = describe(path)
             row.update(time_queries(path))
             row["console"] = asyncio.run(console_figures(path))
             row["terminal"] = terminal_keys(path)
             figures["scale"].append(row)
+        if db is not None:
+            figures["peak_rss_mb"] = peak_rss_mb()
+            return figures
         site = ServerProcess("serve-site", "--products", str(products))
         try:
             shape = ReviewSite(products)
@@ -525,6 +533,37 @@ def run_bench(
 
 
 def format_report(figures: dict[str, Any]) -> str:
+    lines = _throughput_lines(figures) if "ingest" in figures else []
+    for row in figures.get("scale", []):
+        console = row["console"]
+        built = (
+            f"built at {row['build_posts_per_s']} posts/s" if row["build_posts_per_s"] else "cached"
+        )
+        lines.append(
+            f"db {row['posts']:>11,} posts ({built}; {row.get('db', 'SQLite')}): stats --json "
+            f"{row['stats_command_s']} s (queries {row['stats_queries_s']} s); dashboard "
+            f"all/day/hour {row['dashboard_all_s']}/{row['dashboard_day_s']}/"
+            f"{row['dashboard_hour_s']} s; a Posts page {row['posts_page_s']} s"
+        )
+        lines.append(
+            f"  console: first full dashboard {console['first_dashboard_s']} s; key to redrawn "
+            f"screen median {console['key_redraw_median_ms']} ms, p90 {console['key_redraw_p90_ms']} ms "
+            f"(with its data: {console['key_data_median_ms']} / {console['key_data_p90_ms']} ms)"
+        )
+        terminal = row.get("terminal") or {}
+        lines.append(
+            f"  in a terminal (tmux {terminal['size']}): first full dashboard "
+            f"{terminal['first_dashboard_s']} s; key to redrawn screen median "
+            f"{terminal['key_redraw_median_ms']} ms, p90 {terminal['key_redraw_p90_ms']} ms "
+            f"(goal 100 ms), max {terminal['key_redraw_max_ms']} ms"
+            if "size" in terminal
+            else f"  in a terminal: {terminal.get('error', 'not measured')}"
+        )
+    lines.append(f"peak RSS {figures['peak_rss_mb']} MB; {figures.get('cores', '?')} cores")
+    return "\n".join(lines)
+
+
+def _throughput_lines(figures: dict[str, Any]) -> list[str]:
     ingest, scrape = figures["ingest"], figures["scrape"]
     lines = [
         f"ingest   {ingest['posts_per_s']:>9} posts/s   {ingest['loaded']} of {ingest['records']} "
@@ -554,33 +593,7 @@ def format_report(figures: dict[str, Any]) -> str:
         f"loaded in {engine['seconds']} s ({engine['posts_per_s']} posts/s)"
     )
     lines += _e2e_lines(figures.get("e2e"))
-    for row in figures.get("scale", []):
-        console = row["console"]
-        built = (
-            f"built at {row['build_posts_per_s']} posts/s" if row["build_posts_per_s"] else "cached"
-        )
-        lines.append(
-            f"db {row['posts']:>11,} posts ({built}): stats --json {row['stats_command_s']} s "
-            f"(queries {row['stats_queries_s']} s); dashboard all/day/hour "
-            f"{row['dashboard_all_s']}/{row['dashboard_day_s']}/{row['dashboard_hour_s']} s; "
-            f"a Posts page {row['posts_page_s']} s"
-        )
-        lines.append(
-            f"  console: first full dashboard {console['first_dashboard_s']} s; key to redrawn "
-            f"screen median {console['key_redraw_median_ms']} ms, p90 {console['key_redraw_p90_ms']} ms "
-            f"(with its data: {console['key_data_median_ms']} / {console['key_data_p90_ms']} ms)"
-        )
-        terminal = row.get("terminal") or {}
-        lines.append(
-            f"  in a terminal (tmux {terminal['size']}): first full dashboard "
-            f"{terminal['first_dashboard_s']} s; key to redrawn screen median "
-            f"{terminal['key_redraw_median_ms']} ms, p90 {terminal['key_redraw_p90_ms']} ms "
-            f"(goal 100 ms), max {terminal['key_redraw_max_ms']} ms"
-            if "size" in terminal
-            else f"  in a terminal: {terminal.get('error', 'not measured')}"
-        )
-    lines.append(f"peak RSS {figures['peak_rss_mb']} MB; {figures.get('cores', '?')} cores")
-    return "\n".join(lines)
+    return lines
 
 
 def _e2e_lines(e2e: dict[str, Any] | None) -> list[str]:

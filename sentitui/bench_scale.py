@@ -5,6 +5,8 @@ The database is built through the product's write path (`Store.write_pages`, the
 writer's batched commits with rollups and full-text index) from generated, already
 scored posts: scoring 10M texts would measure the scorer again, not the store. A built
 database is cached by size under the cache folder, so a second bench reuses it.
+With `bench --db postgresql://…` the database is built in that (empty) PostgreSQL
+database the same way, marked as built (meta `bench_posts`) and reused next time.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from sentitui.models import Post, RunStats
-from sentitui.store import PageWrite, Store
+from sentitui.store import PageWrite, Store, StoreError
+from sentitui.store.backend import describe, is_postgres
 
+BUILT = "bench_posts"  # meta key: a PostgreSQL database this bench built, and its size
 DAYS = 30
 PAGE = 500
 PAGES_PER_COMMIT = 64  # the writer's MAX_BATCH
@@ -92,15 +96,27 @@ def _post(n: int, rng: random.Random, source: str) -> Post:
     )
 
 
-def build_db(path: Path, posts: int, seed: int = 14) -> float:
-    """Write `posts` generated posts over DAYS days into a new database at `path`, in
-    pages through `Store.write_pages`; returns the posts/s of the writing alone."""
+def build_db(path: Path | str, posts: int, seed: int = 14) -> float:
+    """Write `posts` generated posts over DAYS days into a new database at `path` (or
+    into the empty PostgreSQL database it names), in pages through `Store.write_pages`;
+    returns the posts/s of the writing alone."""
+    if isinstance(path, str):  # PostgreSQL: no file to swap in; marked once complete
+        return _write_posts(Store(path), posts, seed, mark=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
         leftover.unlink(missing_ok=True)
+    rate = _write_posts(Store(partial), posts, seed)
+    partial.rename(path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
+    return rate
+
+
+def _write_posts(store: Store, posts: int, seed: int, mark: bool = False) -> float:
+    """The build itself, on `store` (closed at the end); `mark`: record it in meta
+    and refresh the planner's statistics, as after any bulk load on PostgreSQL."""
     rng = random.Random(seed)
-    store = Store(partial)
     runs: dict[str, RunStats] = {}
     writing = 0.0
     n = 0
@@ -125,17 +141,36 @@ def build_db(path: Path, posts: int, seed: int = 14) -> float:
         for stats in runs.values():
             stats.status = "ok"
             store.finish_run(stats)
+        if mark:
+            store.conn.execute("ANALYZE")
+            with store.transaction():
+                store.set_meta(BUILT, str(posts))
     finally:
         store.close()
-    partial.rename(path)
-    for suffix in ("-wal", "-shm"):
-        Path(f"{partial}{suffix}").unlink(missing_ok=True)
     return round(posts / writing, 1) if writing else 0.0
 
 
-def cached_db(cache: Path, posts: int) -> tuple[Path, float | None]:
+def cached_db(cache: Path, posts: int, db: str | None = None) -> tuple[Path | str, float | None]:
     """The cached database of `posts` posts, built first if missing; (path, posts/s of
-    the build, or None when it was cached)."""
+    the build, or None when it was cached). `db`: a PostgreSQL URL to build in instead,
+    empty or holding this bench's build of `posts` (anything else is refused)."""
+    if db is not None:
+        if not is_postgres(db):
+            raise StoreError(f"bench --db takes a postgresql:// URL, not {describe(db)}")
+        store = Store(db)
+        try:
+            built = store.meta(BUILT)
+            held = store.conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
+        finally:
+            store.close()
+        if built == str(posts):
+            return db, None
+        if held:
+            raise StoreError(  # the CLI's usage error: never write into someone's data
+                f"bench --db {describe(db)}: the database holds {held} posts that are not "
+                f"this bench's build of {posts}; give it an empty database"
+            )
+        return db, build_db(db, posts)
     path = cache / f"posts-{posts}.db"
     if path.exists():
         return path, None
@@ -148,7 +183,7 @@ def _timed(fn: Any) -> float:
     return round(time.perf_counter() - started, 3)
 
 
-def time_queries(path: Path) -> dict[str, Any]:
+def time_queries(path: Path | str) -> dict[str, Any]:
     """Seconds for `stats --json` (the whole command, and its queries alone) and for the
     dashboard's first load in each chart window, each on a freshly opened reader."""
     from sentitui.report import stats_figures
@@ -179,7 +214,7 @@ def time_queries(path: Path) -> dict[str, Any]:
 KEYS = ("w", "w", "w", "5", "1", "2", "3", "4", "1", "w", "5", "1")
 
 
-async def console_figures(path: Path, size: tuple[int, int] = (120, 40)) -> dict[str, Any]:
+async def console_figures(path: Path | str, size: tuple[int, int] = (120, 40)) -> dict[str, Any]:
     """The console on the database, driven headless by Textual's Pilot: seconds from
     start to the first full dashboard, and per key press the time to a redrawn screen
     (the key answered from what is loaded) and to the data behind it (its queries

@@ -86,7 +86,7 @@ class _Pane:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True, check=False)
 
 
-def terminal_keys(db: Path, size: tuple[int, int] = (120, 40)) -> dict[str, Any]:
+def terminal_keys(db: Path | str, size: tuple[int, int] = (120, 40)) -> dict[str, Any]:
     """Seconds from start to a drawn dashboard and, per key, milliseconds until the
     terminal shows its answer (the first change of the pane after the key)."""
     if shutil.which("tmux") is None:

@@ -117,6 +117,14 @@ def connect_db(db: Path | str) -> Iterator[Any]:
         store.close()
 
 
+def readable(row: Any) -> tuple[Any, ...]:
+    """A row read with connect_db as the store's readers see it: a raw payload (bytea
+    on PostgreSQL, store/sql.py) back as the text it was received as."""
+    from sentitui.store.sql import payload_text
+
+    return tuple(payload_text(v) if isinstance(v, bytes | memoryview) else v for v in row)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The database, on each backend in turn: a SQLite file, or a PostgreSQL database

@@ -77,3 +77,32 @@ def test_bench_site_pages_link_every_product_once():
     last = pages["/shop/page/3"].decode()
     assert 'href="/p/44"' in last and 'class="next"' not in last
     assert pages["/p/7"].decode().count('class="review"') == REVIEWS_PER_PAGE
+
+
+def test_bench_scale_on_postgresql_builds_there_once_and_times_it(pg_url):
+    """`bench --scale N --db postgresql://…`: the database is built in that empty
+    database through the write path, timed (stats, dashboard, console), and reused by
+    the next bench; a database holding other posts is refused, not written into."""
+    from pathlib import Path
+
+    from sentitui.bench_scale import cached_db
+    from sentitui.store import Store
+
+    args = ["bench", "--scale", "2k", "--db", pg_url, "--json"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    [row] = json.loads(first.output)["scale"]
+    assert (row["posts"], row["stats_ok"]) == (2000, True)
+    assert row["build_posts_per_s"] > 0 and row["console"]["first_dashboard_s"] > 0
+    assert row["db"].startswith("postgresql://") and "ingest" not in json.loads(first.output)
+    store = Store(pg_url)
+    try:
+        assert store.totals()["posts"] == 2000
+    finally:
+        store.close()
+    assert cached_db(Path("unused"), 2000, pg_url) == (pg_url, None)  # the next bench reuses it
+
+    other = CliRunner().invoke(main, ["bench", "--scale", "3k", "--db", pg_url])
+    assert other.exit_code == 2 and "holds 2000 posts" in other.output
+    bad = CliRunner().invoke(main, ["bench", "--db", "sqlite:///x.db"])
+    assert bad.exit_code == 2 and "postgresql://" in bad.output

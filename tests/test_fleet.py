@@ -12,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from test_daemon import until
 
@@ -85,7 +88,7 @@ class Feeds:
             self.asked.append((name, who, started, time.monotonic()))
 
 
-def start_daemon(tmp_path: Path, url: str, name: str) -> subprocess.Popen[bytes]:
+def start_daemon(tmp_path: Path, url: str, name: str, ttl: float = TTL) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "sentitui.cli", "run", "--watch", "--db", url]
         + ["--pipelines", str(tmp_path / "pipelines")],
@@ -96,7 +99,7 @@ def start_daemon(tmp_path: Path, url: str, name: str) -> subprocess.Popen[bytes]
             **os.environ,
             "DAEMON_NAME": name,
             "SENTITUI_LOG": str(tmp_path / f"{name}.log"),
-            "SENTITUI_LEASE_TTL": str(TTL),
+            "SENTITUI_LEASE_TTL": str(ttl),
         },
     )
 
@@ -402,25 +405,91 @@ async def test_a_daemon_on_postgresql_claims_a_command_on_notify_not_by_polling(
         assert proc.wait(timeout=60) == 0
 
 
-async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
-    tmp_path, pg_url, monkeypatch
-):
+async def heard(url: str, check: Callable[[], object], what: str, timeout: float = 120) -> None:
+    """Until `check()` holds, looking again at each NOTIFY the fleet's commits send
+    (LISTEN comes first, so no commit between a look and the wait goes unheard).
+    `timeout` only bounds a broken run; nothing here waits for time to pass."""
+    import psycopg
+
+    conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    try:
+        await conn.execute("LISTEN sentitui")
+        async with asyncio.timeout(timeout):
+            while not check():
+                async for _ in conn.notifies(stop_after=1):
+                    pass
+    except TimeoutError:
+        raise AssertionError(f"no NOTIFY brought {what} within {timeout:.0f} s") from None
+    finally:
+        await conn.close()
+
+
+def seed_failed_record(tmp_path: Path, url: str) -> int:
+    """fleet/alpha (its API unreachable: a retry needs only the stored payload) and one
+    open failed record of it, stage `clean`, that loads when retried."""
     import json
 
     from sentitui.models import FailedRecord
-    from sentitui.store import PageWrite, fleet
+    from sentitui.store import PageWrite
 
     (tmp_path / "pipelines").mkdir()
     text = PIPELINE.replace('schedule = "1s"', "") + SOURCE.format(
         name="alpha", base="http://127.0.0.1:9"
     )
     (tmp_path / "pipelines" / "fleet.toml").write_text(textwrap.dedent(text), encoding="utf-8")
-    monkeypatch.setenv("SENTITUI_AUTHOR_KEY", "fleet-key")  # shared, as across machines
-    procs = {n: start_daemon(tmp_path, pg_url, n) for n in ("a", "b")}
+    store = Store(url)
     try:
-        await until(
-            lambda: len(rows(pg_url, "SELECT id FROM daemons WHERE heartbeat IS NOT NULL")) == 2,
-            "two daemons registered",
+        run = store.start_run("fleet", "alpha", "cli")
+        payload = json.dumps({"id": 99, "text": "AquaSilk retried post is lovely"})
+        store.write_pages([PageWrite(run, [], [FailedRecord("clean", "boom", payload)])])
+        run.status = "ok"
+        store.finish_run(run)
+        [record_id] = [r.id for r in store.failed_records(status="open")]
+    finally:
+        store.close()
+    return int(record_id)
+
+
+async def retry_cli(tmp_path: Path, url: str, record_id: int, wait: float) -> tuple[int, dict]:
+    """`sentitui failed retry ID --json --wait W`: its exit status and output. The
+    bound on communicate() is the test's guard only: the CLI ends by itself at --wait."""
+    import json
+
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "sentitui.cli", "failed", "retry", str(record_id), "--json"),
+        *("--wait", str(wait), "--db", url, "--pipelines", str(tmp_path / "pipelines")),
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "DAEMON_NAME": "cli"},
+        cwd=tmp_path,
+    )
+    try:
+        stdout, _ = await asyncio.wait_for(cli.communicate(), timeout=wait + 90)
+    finally:
+        if cli.returncode is None:
+            cli.kill()
+            await cli.wait()
+    return int(cli.returncode or 0), json.loads(stdout)
+
+
+async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
+    tmp_path, pg_url, monkeypatch
+):
+    import json
+
+    from sentitui.store import fleet
+
+    record_id = seed_failed_record(tmp_path, pg_url)
+    monkeypatch.setenv("SENTITUI_AUTHOR_KEY", "fleet-key")  # shared, as across machines
+    # A lease outlives a stalled heartbeat by 30 s: a loaded machine cannot make
+    # b lose alpha (and the retry go elsewhere) while the test runs.
+    procs = {n: start_daemon(tmp_path, pg_url, n, ttl=30.0) for n in ("a", "b")}
+    try:
+        # Both daemons claim commands and publish their heartbeat from here on.
+        await heard(
+            pg_url,
+            lambda: len(events(pg_url, "listening for commands%")) == 2,
+            "both daemons listening for commands",
         )
         by_pid = {int(pid): int(i) for i, pid in rows(pg_url, "SELECT id, pid FROM daemons")}
         holder = by_pid[procs["b"].pid]
@@ -428,26 +497,12 @@ async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
         try:
             # b holds alpha (as while it pulls it); its heartbeats keep the lease alive.
             assert fleet.acquire(store, holder, "fleet", "alpha", 120.0) is None
-            run = store.start_run("fleet", "alpha", "cli")
-            payload = json.dumps({"id": 99, "text": "AquaSilk retried post is lovely"})
-            store.write_pages([PageWrite(run, [], [FailedRecord("clean", "boom", payload)])])
-            run.status = "ok"
-            store.finish_run(run)
-            [record_id] = [r.id for r in store.failed_records(status="open")]
         finally:
             store.close()
 
-        cli = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "sentitui.cli", "failed", "retry", str(record_id), "--json"),
-            *("--db", pg_url, "--pipelines", str(tmp_path / "pipelines")),
-            stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "DAEMON_NAME": "cli"},
-            cwd=tmp_path,
-        )
-        stdout, _ = await asyncio.wait_for(cli.communicate(), timeout=120)
-        assert json.loads(stdout) == {"resolved": [record_id], "failed": {}}
-        assert cli.returncode == 0
+        code, out = await retry_cli(tmp_path, pg_url, record_id, wait=60)
+        assert out == {"resolved": [record_id], "failed": {}, "pending": {}}
+        assert code == 0
         [(status, result)] = rows(
             pg_url, "SELECT status, result FROM commands WHERE action = 'retry'"
         )
@@ -458,14 +513,10 @@ async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
             (1,)
         ]
         # The retry's run is b's too, once b's heartbeat tags the runs under its lease.
-        await until(
+        await heard(
+            pg_url,
             lambda: (
-                rows(
-                    pg_url,
-                    "SELECT daemon_id FROM runs WHERE trigger = 'manual' AND id > ?",
-                    (run.run_id,),
-                )
-                == [(holder,)]
+                rows(pg_url, "SELECT daemon_id FROM runs WHERE trigger = 'manual'") == [(holder,)]
             ),
             "the retry's run tagged with its daemon",
         )
@@ -473,6 +524,111 @@ async def test_failed_retry_goes_to_the_daemon_holding_the_records_source(
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
         assert [proc.wait(timeout=60) for proc in procs.values()] == [0, 0]
+
+
+# A daemon the test controls: it joins the fleet, holds fleet/alpha and publishes its
+# heartbeat like `run --watch`, but carries nothing out; with `claim` it claims commands
+# (on their NOTIFY) and then sits on them, as a daemon that hangs or dies with one would.
+STAND_IN = """
+import os, socket, sys, time
+import psycopg
+from sentitui.engine import commands
+from sentitui.store import Store, fleet
+
+url, claim = sys.argv[1], sys.argv[2] == "claim"
+store = Store(url)
+me = fleet.register(store, socket.gethostname(), os.getpid())
+assert fleet.acquire(store, me, "fleet", "alpha", 600.0) is None
+listener = psycopg.connect(url, autocommit=True)
+listener.execute("LISTEN sentitui")
+print(me, flush=True)
+while True:
+    beat = {"pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time()}
+    commands.publish(store, {**beat, "stopped": False}, me)
+    if claim:
+        commands.claim(store, daemon_id=me)
+    for note in listener.notifies(timeout=1.0):
+        if note.payload == "commands":
+            break
+"""
+
+
+async def stand_in(url: str, claim: bool) -> tuple[asyncio.subprocess.Process, int]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-c", STAND_IN, url, "claim" if claim else "hold"),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout=120)
+    return proc, int(line)
+
+
+def retry_command(url: str) -> tuple[str, int | None, str | None]:
+    [(status, daemon_id, outcome)] = rows(
+        url, "SELECT status, daemon_id, outcome FROM commands WHERE action = 'retry'"
+    ) or [("", None, None)]
+    return str(status), daemon_id, outcome  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("claimed", [False, True], ids=["before-claiming", "holding-it"])
+async def test_failed_retry_falls_back_here_when_the_holder_dies(tmp_path, pg_url, claimed):
+    """The daemon holding the source dies (SIGKILL) with the retry command pending, or
+    claimed and in hand; no daemon is left, so the CLI takes the command back and
+    retries the record itself."""
+    record_id = seed_failed_record(tmp_path, pg_url)
+    daemon, daemon_id = await stand_in(pg_url, claim=claimed)
+    cli = asyncio.ensure_future(retry_cli(tmp_path, pg_url, record_id, wait=120))
+    try:
+        expected = ("running", daemon_id) if claimed else ("pending", None)
+        await heard(
+            pg_url, lambda: retry_command(pg_url)[:2] == expected, f"the command {expected[0]}"
+        )
+        daemon.kill()
+        await daemon.wait()
+        code, out = await cli
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
+        await asyncio.gather(cli, return_exceptions=True)
+    assert (code, out) == (0, {"resolved": [record_id], "failed": {}, "pending": {}})
+    status, _, outcome = retry_command(pg_url)
+    assert status == "failed"
+    name = f"daemon {daemon_id} ({socket.gethostname()}, pid {daemon.pid}) died"
+    assert outcome == name + (
+        " while carrying it out" if claimed else " before taking it; no daemon is left"
+    )
+    assert rows(pg_url, "SELECT status FROM failed_records") == [("resolved",)]
+    assert rows(pg_url, "SELECT COUNT(*) FROM posts") == [(1,)]
+
+
+@pytest.mark.parametrize("claimed", [False, True], ids=["unclaimed", "in-hand"])
+async def test_failed_retry_gives_up_at_its_wait_and_says_where_the_record_is(
+    tmp_path, pg_url, claimed
+):
+    """A live holder that does not finish in --wait seconds: the CLI exits 1 naming the
+    daemon. A command nobody claimed is withdrawn (it will not run behind our back);
+    one a daemon has in hand stays with it, to finish there."""
+    record_id = seed_failed_record(tmp_path, pg_url)
+    daemon, daemon_id = await stand_in(pg_url, claim=claimed)
+    try:
+        code, out = await retry_cli(tmp_path, pg_url, record_id, wait=4 if claimed else 1)
+        status, claimer, outcome = retry_command(pg_url)
+    finally:
+        daemon.kill()
+        await daemon.wait()
+    name = f"daemon {daemon_id} ({socket.gethostname()}, pid {daemon.pid})"
+    assert code == 1
+    assert (out["resolved"], out["failed"], list(out["pending"])) == ([], {}, [str(record_id)])
+    [where] = out["pending"].values()
+    if claimed:
+        assert (status, claimer) == ("running", daemon_id)
+        assert where.endswith(f"running on {name}: it finishes there")
+    else:
+        assert status == "failed" and str(outcome).startswith("withdrawn: ")
+        assert where.endswith(f"(it was waiting for {name})")
+    assert rows(pg_url, "SELECT status FROM failed_records") == [("open",)]
 
 
 def test_a_claim_that_takes_nothing_wakes_no_daemon(pg_url):
@@ -505,3 +661,93 @@ def test_a_claim_that_takes_nothing_wakes_no_daemon(pg_url):
     finally:
         listener.close()
         store.close()
+
+
+async def test_a_run_whose_lease_lapses_ends_at_once_and_the_new_holder_resumes(
+    tmp_path, serve, db_url, monkeypatch
+):
+    """Daemon a stalls past its lease; b takes the source over. a's next heartbeat
+    finds the lease gone and a's run ends there and then, while its page-2 request is
+    still at the server: that page is not written by a. b resumes from a's committed
+    cursor (page 2), and every post is stored once."""
+    from sentitui.config import load_pipelines
+    from sentitui.engine.engine import Engine
+    from sentitui.engine.fleet import Fleet
+    from sentitui.models import RunProgress
+    from sentitui.store import fleet
+
+    asked: list[str] = []
+    page_two_asked, release = asyncio.Event(), asyncio.Event()
+
+    async def handle(request: web.Request) -> web.Response:
+        after = int(request.query.get("after") or 0)
+        asked.append(request.query.get("after") or "")
+        if after == PAGE and not page_two_asked.is_set():  # a's page 2: held at the server
+            page_two_asked.set()
+            await release.wait()
+        page = list(range(after + 1, min(after + PAGE, 3 * PAGE) + 1))
+        body = {
+            "items": [{"id": i, "text": f"AquaSilk post {i} is lovely"} for i in page],
+            "next": str(page[-1]) if page and page[-1] < 3 * PAGE else None,
+        }
+        return web.json_response(body)
+
+    app = web.Application()
+    app.router.add_get("/feed/{name}", handle)
+    server = await serve(app)
+    monkeypatch.setenv("DAEMON_NAME", "test")
+    text = PIPELINE.replace('schedule = "1s"', "") + SOURCE.format(name="alpha", base=server.url)
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "fleet.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    pipelines = load_pipelines(tmp_path / "pipelines")
+
+    async def daemon(on_lost: Callable[[str, str], None]) -> tuple[Engine, Fleet]:
+        engine = Engine(db_url, pipelines, score_workers=0)
+        await engine.start()
+        engine.fleet = Fleet(engine.writer, ttl=300.0)  # beats at join, then not for 100 s
+        await engine.fleet.join(lambda: None, on_lost)
+        return engine, engine.fleet
+
+    lost: list[tuple[str, str]] = []
+
+    def a_lost(pipeline: str, source: str) -> None:
+        lost.append((pipeline, source))
+        a.drop(pipeline, source, "lease lost: another daemon took over")
+
+    a, a_fleet = await daemon(a_lost)
+    b, b_fleet = await daemon(lambda pipeline, source: None)
+    committed = asyncio.Event()
+    a.subscribe(lambda e: committed.set() if isinstance(e, RunProgress) else None)
+    store = Store(db_url)
+    try:
+        run_a = asyncio.create_task(a.run_source("fleet", "alpha", "schedule"))
+        await asyncio.wait_for(asyncio.gather(committed.wait(), page_two_asked.wait()), 60)
+
+        fleet.heartbeat(store, a_fleet.daemon_id, -1.0)  # a stalls: its lease lapses
+        assert await b_fleet.acquire("fleet", "alpha") is None  # b takes the source over
+        await a_fleet.beat(None, a_lost)  # a's next heartbeat: the lease is gone
+        stats_a = await asyncio.wait_for(run_a, 30)
+        assert not release.is_set()  # a's run ended with its page-2 request in flight
+        assert lost == [("fleet", "alpha")]
+        assert (stats_a.status, stats_a.loaded) == ("cancelled", PAGE)
+        assert stats_a.error == "lease lost: another daemon took over"
+        assert [r[0] for r in store.conn.execute("SELECT external_id FROM posts")] == [
+            str(i) for i in range(1, PAGE + 1)
+        ]
+
+        release.set()
+        stats_b = await asyncio.wait_for(b.run_source("fleet", "alpha", "schedule"), 60)
+        assert (stats_b.status, stats_b.loaded, stats_b.duplicates) == ("ok", 2 * PAGE, 0)
+        assert asked == ["", str(PAGE), str(PAGE), str(2 * PAGE)]  # b began at page 2
+        ids = [int(r[0]) for r in store.conn.execute("SELECT external_id FROM posts")]
+        assert sorted(ids) == list(range(1, 3 * PAGE + 1))
+        [(status, error)] = store.conn.execute(
+            "SELECT status, error FROM runs WHERE id = ?", (stats_a.run_id,)
+        ).fetchall()
+        assert (status, error) == ("cancelled", "lease lost: another daemon took over")
+    finally:
+        release.set()
+        store.close()
+        for engine, its_fleet in ((a, a_fleet), (b, b_fleet)):
+            await its_fleet.leave()
+            await engine.close()

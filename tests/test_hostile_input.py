@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from aiohttp import web
-from conftest import connect_db
+from conftest import connect_db, readable
 
 pytestmark = pytest.mark.both_backends
 DEEP = 100_000  # far beyond Python's recursion limit
@@ -15,7 +15,7 @@ DEEP = 100_000  # far beyond Python's recursion limit
 
 def rows(db_path, sql: str, params: tuple = ()) -> list[tuple]:
     with connect_db(db_path) as conn:
-        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
+        return [readable(row) for row in conn.execute(sql, params).fetchall()]
 
 
 def api_toml(url: str, extra: str = "", retries: int = 1) -> str:

@@ -9,7 +9,7 @@ import json
 
 import pytest
 from aiohttp import web
-from conftest import connect_db
+from conftest import connect_db, readable
 
 pytestmark = pytest.mark.both_backends
 
@@ -263,9 +263,10 @@ async def test_malformed_page_fails_that_page_not_the_run(
     assert (stats.loaded, stats.failed) == (11, 4)
     assert stats.fetched == stats.loaded + stats.duplicates + stats.failed
     with connect_db(db_path) as conn:
-        failures = conn.execute(
-            "SELECT stage, error, payload FROM failed_records ORDER BY id"
-        ).fetchall()
+        failures = [
+            readable(row)
+            for row in conn.execute("SELECT stage, error, payload FROM failed_records ORDER BY id")
+        ]
     stages = [f[0] for f in failures]
     assert stages == ["parse", "clean", "parse", "clean"]
     assert "invalid JSON" in failures[0][1] and "page=2" in failures[0][1]
@@ -338,9 +339,9 @@ async def test_server_errors_become_a_fetch_failure_with_url_status_and_body(
     assert stats.status == "failed" and "HTTP 500" in stats.error
     assert len(server.requests) == 3
     with connect_db(db_path) as conn:
-        stage, error, payload, context = conn.execute(
-            "SELECT stage, error, payload, context FROM failed_records"
-        ).fetchone()
+        stage, error, payload, context = readable(
+            conn.execute("SELECT stage, error, payload, context FROM failed_records").fetchone()
+        )
         run = conn.execute("SELECT status, error FROM runs").fetchone()
     assert stage == "fetch"
     assert "HTTP 500" in error and "3 attempts" in error

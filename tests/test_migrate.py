@@ -10,6 +10,9 @@ from sentitui.cli import main
 from sentitui.models import FailedRecord, Post
 from sentitui.store import PageWrite, Store
 
+# NUL, a backslash and a quote: PostgreSQL text takes no NUL, COPY reads backslashes.
+CUT_OFF = '{"id": 7, "text": "cut off \x00 \\x00 \\\' ☂'
+
 
 def fill(store: Store) -> None:
     stats = store.start_run("launch", "shop", "cli")
@@ -27,7 +30,7 @@ def fill(store: Store) -> None:
         )
         for n in range(1, 7001)  # more than one batch
     ]
-    bad = FailedRecord("parse", "not JSON at line 1", '{"id": 7, "text": "cut off', {"url": "u"})
+    bad = FailedRecord("parse", "not JSON at line 1", CUT_OFF, {"url": "u"})
     store.write_pages([PageWrite(stats, posts, [bad], {"since": 7000})])
     stats.status = "ok"
     store.finish_run(stats)
@@ -55,7 +58,7 @@ def test_sqlite_to_postgresql_and_back_keeps_every_row(tmp_path, pg_url):
 
     copy = Store(pg_url)
     [row] = copy.failed_records()
-    assert copy.failed_record(row.id).payload == '{"id": 7, "text": "cut off'
+    assert copy.failed_record(row.id).payload == CUT_OFF  # byte for byte
     assert copy.cursor("launch", "shop") == {"since": 7000}
     assert copy.author_secret() == original.author_secret()
     assert copy.totals() == original.totals()
@@ -67,6 +70,7 @@ def test_sqlite_to_postgresql_and_back_keeps_every_row(tmp_path, pg_url):
     back = f"sqlite:///{tmp_path / 'b.db'}"
     assert migrate(pg_url, back)["tables"]["runs"]["destination"] == 2
     assert Store(back).search_posts("scent", limit=1)[0].text.startswith("AquaSilk")
+    assert Store(back).failed_record(row.id).payload == CUT_OFF
 
 
 def test_missing_source_is_a_usage_error(tmp_path, pg_url):

@@ -240,6 +240,8 @@ def test_migration_fills_rollups_from_posts_already_stored(tmp_path: Path) -> No
     for table in ("daemons", "leases"):
         store.conn.execute(f"DROP TABLE {table}")
     store.conn.execute("ALTER TABLE runs DROP COLUMN daemon_id")
+    store.conn.execute("ALTER TABLE commands DROP COLUMN daemon_id")
+    store.conn.execute("DROP INDEX posts_rated")
     for table in (
         "rollup_totals",
         "rollup_time",

@@ -62,17 +62,31 @@ def validate(pipelines_dir: str) -> None:
     default=None,
     help="where built databases are kept [default: <tmp>/sentitui-bench-cache]",
 )
-def bench(as_json: bool, quick: bool, scale: str, cache_dir: str | None) -> None:
+@click.option(
+    "--db",
+    "db_url",
+    default=None,
+    metavar="postgresql://…",
+    help="build and time the --scale database on this (empty) PostgreSQL database "
+    "instead; only the scale figures are measured",
+)
+def bench(
+    as_json: bool, quick: bool, scale: str, cache_dir: str | None, db_url: str | None
+) -> None:
     """Ingest and end-to-end throughput (vs TextBlob on one core and a naive script), CPU
     and loop lag, scrape pages/s next to Scrapy, and stats/dashboard/console times on a
     database of --scale posts."""
     from sentitui.bench import format_report, run_bench, scale_sizes
+    from sentitui.store.backend import is_postgres
 
     try:
-        scale_sizes(scale)  # a typo fails now, not after minutes of measuring
+        sizes = scale_sizes(scale)  # a typo fails now, not after minutes of measuring
     except ValueError as exc:
         fail_usage(str(exc))
-    figures = run_bench(quick=quick, scale=scale, cache=Path(cache_dir) if cache_dir else None)
+    if db_url is not None and (not is_postgres(db_url) or len(sizes) > 1 or quick):
+        fail_usage("bench --db takes one postgresql:// URL and one --scale size (not --quick)")
+    cache = Path(cache_dir) if cache_dir else None
+    figures = run_bench(quick=quick, scale=scale, cache=cache, db=db_url)
     click.echo(json.dumps(figures) if as_json else format_report(figures))
 
 

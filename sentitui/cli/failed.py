@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Any
 
 import click
 
@@ -20,7 +19,6 @@ from sentitui.cli.output import SHOW_CHARS
 from sentitui.cli.output import pretty_payload as _pretty_payload
 from sentitui.cli.output import redacted as _redacted
 from sentitui.cli.output import safe as _safe
-from sentitui.config import PipelineConfig
 
 
 @click.group()
@@ -107,30 +105,46 @@ def failed_show(record_id: int, as_json: bool, db_path: str) -> None:
 @failed.command("retry")
 @click.argument("record_ids", nargs=-1, type=int)
 @click.option("--all", "retry_all", is_flag=True, help="every open failed record")
+@click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="how long to wait for the daemons holding the sources (see cli/retry.py)",
+)
 @click.option("--json", "as_json", is_flag=True)
 @db_option
 @pipelines_option
 def failed_retry(
-    record_ids: tuple[int, ...], retry_all: bool, as_json: bool, db_path: str, pipelines_dir: str
+    record_ids: tuple[int, ...],
+    retry_all: bool,
+    wait: float,
+    as_json: bool,
+    db_path: str,
+    pipelines_dir: str,
 ) -> None:
-    """Re-run records from their raw payloads through parse, clean, score and load."""
+    """Re-run records from their raw payloads through parse, clean, score and load.
+    Records whose source a daemon holds are retried by that daemon; one it has not
+    finished after --wait seconds is reported pending (exit 1)."""
+    from sentitui.cli.retry import retry
 
     if not record_ids and not retry_all:
         fail_usage("give failed record ids or --all")
     pipelines = load_or_exit(pipelines_dir)
     ids = list(record_ids)
+    store = open_existing_store(db_path)
     if retry_all:
-        ids = [
-            r.id
-            for r in open_existing_store(db_path).failed_records(status="open", limit=1_000_000)
-        ]
-    outcome = asyncio.run(_retry(db_path, pipelines, ids))
+        ids = [r.id for r in store.failed_records(status="open", limit=1_000_000)]
+    outcome = asyncio.run(retry(store, db_path, pipelines, ids, wait))
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "resolved": outcome.resolved,
                     "failed": {str(k): _safe(v) for k, v in outcome.still_failing.items()},
+                    "pending": {str(k): _safe(v) for k, v in outcome.pending.items()},
                 }
             )
         )
@@ -139,35 +153,9 @@ def failed_retry(
             click.echo(f"{record_id}: resolved")
         for record_id, error in outcome.still_failing.items():
             click.echo(f"{record_id}: still failing — {_safe(error)}")
-    sys.exit(0 if not outcome.still_failing else 1)
-
-
-async def _retry(db_path: str, pipelines: list[PipelineConfig], ids: list[int]) -> Any:
-    """Records whose source a live daemon holds (its lease) go to that daemon as a
-    `retry` command, and we wait for its outcome; the others are retried here."""
-    from sentitui.engine.engine import Engine
-    from sentitui.engine.remote import RemoteEngine
-    from sentitui.engine.surface import RetryOutcome
-    from sentitui.store import fleet
-
-    store = open_existing_store(db_path)
-    try:
-        heads = store.failed_heads(ids)
-        held = {head for head in set(heads.values()) if fleet.holder(store, *head) is not None}
-    finally:
-        store.close()
-    remote = [i for i in ids if heads.get(i) in held]
-    local = [i for i in ids if i not in remote]
-    outcome = RetryOutcome()
-    if remote:
-        async with RemoteEngine(db_path, pipelines) as daemons:
-            outcome = await daemons.retry_failed(remote, trigger="cli")
-    if local:
-        async with Engine(db_path, pipelines, score_workers=0) as engine:
-            here = await engine.retry_failed(local, trigger="cli")
-        outcome.resolved.extend(here.resolved)
-        outcome.still_failing.update(here.still_failing)
-    return outcome
+        for record_id, where in outcome.pending.items():
+            click.echo(f"{record_id}: pending after {wait:g} s — {_safe(where)}")
+    sys.exit(0 if not outcome.still_failing and not outcome.pending else 1)
 
 
 @failed.command("ignore")

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from sentitui.config.alerts import AlertRule
+from sentitui.engine.waiting import wait_event
 from sentitui.models import AlertChanged, EngineEvent, RunFinished, RunProgress
 from sentitui.store.alerts import Transition, check, record_delivery
 
@@ -120,7 +121,8 @@ async def desktop_notify(title: str, body: str) -> str | None:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
-        code = await asyncio.wait_for(proc.wait(), 10)
+        async with asyncio.timeout(10):  # not wait_for: engine/waiting.py
+            code = await proc.wait()
     except (OSError, TimeoutError) as exc:
         return f"notify-send failed: {exc}"
     return None if code == 0 else f"notify-send exited {code}"
@@ -195,11 +197,8 @@ class AlertWatcher:
             except Exception as exc:  # a bad check must not end the watching
                 self.engine.log("ERROR", f"checking alerts failed: {type(exc).__name__}: {exc}")
             self._poke.clear()
-            try:
-                await asyncio.wait_for(self._poke.wait(), self.every)
+            if await wait_event(self._poke, self.every):
                 await asyncio.sleep(self.after_posts)  # let a burst of pages land first
-            except TimeoutError:
-                pass
 
     async def check_now(self, now: float | None = None) -> list[Transition]:
         """Check every rule now; deliver and announce what fired or resolved."""

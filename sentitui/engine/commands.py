@@ -1,8 +1,11 @@
-"""The link between an attached console and the daemon, through the SQLite file.
+"""The link between an attached console and the daemon, through the database.
 
 An attached console (`sentitui tui --attach`) cannot call the daemon's engine, so it
 writes a row to `commands`; the daemon claims pending rows (on PostgreSQL when a
-NOTIFY says the table changed, on SQLite every half second), carries them out and marks each `done` or `failed` with a readable outcome. The
+NOTIFY says the table changed, on SQLite every half second), carries them out and
+marks each `done` or `failed` with a readable outcome. In a fleet the claim names the
+daemon (`commands.daemon_id`): one waiting on a command can tell when the daemon that
+should carry it out is gone (`orphaned`) and take the command back. The
 daemon in turn publishes what only it knows: its log lines and config reports
 (the `events` table) and a snapshot of its sources' states (meta key `daemon`).
 
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sentitui.processing.redact import redact, redact_data
-from sentitui.store import Store, iso, utc_now
+from sentitui.store import Store, fleet, iso, utc_now
 
 ACTIONS = ("pull", "pull_pipeline", "pull_all", "retry", "ignore", "pause", "resume", "cancel")
 COMMAND_TTL = 60.0  # seconds: a command nobody picked up by then is stale, not run late
@@ -37,6 +40,7 @@ class Command:
     status: str = "pending"  # pending | running | done | failed
     outcome: str | None = None
     result: dict[str, Any] | None = None
+    daemon_id: int | None = None  # the daemon that claimed it
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Command:
@@ -49,6 +53,7 @@ class Command:
             status=row["status"],
             outcome=row["outcome"],
             result=json.loads(row["result"]) if row["result"] else None,
+            daemon_id=row.get("daemon_id"),
         )
 
 
@@ -105,7 +110,9 @@ def claim(store: Store, now: float | None = None, daemon_id: int = 0) -> list[Co
             return []
         marks = ", ".join("?" * len(ids))
         rows = store.rows(
-            f"UPDATE commands SET status = 'running' WHERE id IN ({marks}) RETURNING *", ids
+            f"UPDATE commands SET status = 'running', daemon_id = ? WHERE id IN ({marks}) "
+            "RETURNING *",
+            (daemon_id or None, *ids),
         )
     return sorted((Command.from_row(row) for row in rows), key=lambda c: c.id)
 
@@ -126,13 +133,16 @@ def finish(
         )
 
 
-def fail_open(store: Store, outcome: str) -> int:
-    """Fail commands still pending or running (the daemon is stopping or gone)."""
+def fail_open(store: Store, outcome: str, daemon_id: int = 0, pending_too: bool = True) -> int:
+    """At a daemon's stop: fail the commands it claimed and did not finish, and with
+    `pending_too` (no other daemon is alive to take them) the ones still pending. The
+    rest of a fleet's commands are left to the rest of the fleet."""
     with store.transaction() as conn:
         cur = conn.execute(
             "UPDATE commands SET status = 'failed', outcome = ?, done_at = ? "
-            "WHERE status IN ('pending', 'running')",
-            (outcome, utc_now()),
+            "WHERE (status = 'running' AND (daemon_id = ? OR daemon_id IS NULL))"
+            + (" OR status = 'pending'" if pending_too else ""),
+            (outcome, utc_now(), daemon_id),
         )
     return int(cur.rowcount)
 
@@ -219,12 +229,44 @@ def snapshot(store: Store, stale_after: float = FLEET_STALE) -> dict[str, Any] |
     return {**newest, "states": list(states.values()), "pids": [s["pid"] for s in live]}
 
 
-def abandon(store: Store, command_id: int, outcome: str) -> bool:
-    """Fail a command nobody claimed (no daemon); False if a daemon took it meanwhile."""
+def abandon(store: Store, command_id: int, outcome: str, claimed_by: int | None = None) -> bool:
+    """Fail a command nobody claimed (no daemon; the waiter gave up); or with
+    `claimed_by`, one that daemon claimed and will never finish (it died). False when
+    the command moved on meanwhile (claimed, finished): then it is not ours to fail."""
+    where = "status = 'pending'" if claimed_by is None else "status = 'running' AND daemon_id = ?"
     with store.transaction() as conn:
         cur = conn.execute(
-            "UPDATE commands SET status = 'failed', outcome = ?, done_at = ? "
-            "WHERE id = ? AND status = 'pending'",
-            (outcome, utc_now(), command_id),
+            f"UPDATE commands SET status = 'failed', outcome = ?, done_at = ? WHERE id = ? AND {where}",
+            (outcome, utc_now(), command_id, *(() if claimed_by is None else (claimed_by,))),
         )
     return bool(cur.rowcount == 1)
+
+
+def orphaned(store: Store, command: Command, ttl: float) -> str | None:
+    """Why no daemon will carry out `command`, else None: the daemon that claimed it is
+    gone (died, stopped, or silent past `ttl`), or it is pending, the holder of its
+    source is gone and no daemon is left. While others live, a dead holder's leases
+    lapse now (fleet.live_holder) and the next daemon claims the command."""
+    if command.status == "running" and command.daemon_id:
+        reason = fleet.gone(store, command.daemon_id, ttl)
+        return f"{reason} while carrying it out" if reason else None
+    if command.status == "pending" and command.pipeline and command.source:
+        last = fleet.last_holder(store, command.pipeline, command.source)
+        reason = fleet.gone(store, last, ttl) if last is not None else None
+        if reason is not None:
+            fleet.live_holder(store, command.pipeline, command.source)  # lapse it now
+            if not fleet.alive(store, ttl):
+                return f"{reason} before taking it; no daemon is left"
+    return None
+
+
+def whereabouts(store: Store, command: Command) -> str:
+    """Who has a command that is not finished, for a message."""
+    if command.status == "running" and command.daemon_id:
+        return f"running on {fleet.name(store, command.daemon_id)}"
+    holder = (
+        fleet.holder(store, command.pipeline, command.source)
+        if command.pipeline and command.source
+        else None
+    )
+    return f"waiting for {fleet.name(store, holder)}" if holder else "waiting for a daemon"

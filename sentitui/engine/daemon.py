@@ -25,6 +25,7 @@ from sentitui.config import ConfigError, PipelineConfig, load_pipelines
 from sentitui.engine import commands
 from sentitui.engine.engine import Engine
 from sentitui.engine.fleet import Fleet
+from sentitui.engine.waiting import wait_event
 from sentitui.engine.watch import Continuous, Select
 from sentitui.models import ConfigInvalid, ConfigReloaded, EngineEvent, LogLine, RunStats
 from sentitui.processing.redact import LOG_FORMAT, SafeFormatter
@@ -209,7 +210,13 @@ class Daemon:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await engine.writer.call(commands.fail_open, "the daemon stopped before finishing it")
+        # Its own unfinished commands fail; pending ones stay for the rest of a fleet.
+        await engine.writer.call(
+            commands.fail_open,
+            "the daemon stopped before finishing it",
+            fleet.daemon_id,
+            fleet.peers == 0,
+        )
         await self._flush(stopped=True)
         if metrics is not None:
             metrics.stop()
@@ -221,7 +228,13 @@ class Daemon:
         return 0
 
     def _lease_lost(self, pipeline: str, source: str) -> None:
-        self.engine.stop_after_page(pipeline, source, "lease lost: another daemon took over")
+        """Another daemon pulls the source now: our run ends at once, its page in
+        flight unwritten (the new holder fetches it again from the committed cursor)."""
+        self.engine.drop(
+            pipeline,
+            source,
+            "lease lost: another daemon took over; the page in flight was not written",
+        )
 
     def _on_signal(self, sig: signal.Signals) -> None:
         # Flag the runs in flight at once, so none fetches past the page in hand
@@ -349,11 +362,7 @@ class Daemon:
                     task.add_done_callback(self._tasks.discard)
             except Exception:
                 logger.exception("reading commands failed")
-            try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel
-                async with asyncio.timeout(interval):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, interval)
 
     async def _listen(self) -> None:
         """LISTEN on a connection of its own; reconnect after a lost network."""

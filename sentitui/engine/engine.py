@@ -236,7 +236,16 @@ class Engine(EngineSurface):
                         f"set them and reload the pipeline"
                     )
                 else:
-                    await runner.run()
+                    try:
+                        await runner.run()
+                    except asyncio.CancelledError:
+                        if not self.state(pipeline_name, source_name).dropping:
+                            raise
+                        # Engine.drop ended the run, not its callers' wait: it returns
+                        # its stats (`cancelled`), and a schedule loop goes on.
+                        task = asyncio.current_task()
+                        if task is not None:
+                            task.uncancel()
             finally:
                 stats.error = safe_line(stats.error) if stats.error else stats.error
                 try:
@@ -248,6 +257,7 @@ class Engine(EngineSurface):
                     )
                 self.state(pipeline_name, source_name).last = stats
                 self.state(pipeline_name, source_name).stop_reason = None
+                self.state(pipeline_name, source_name).dropping = False
                 paused = self.state(pipeline_name, source_name).paused
                 final: SourceStatus = (
                     "paused"
@@ -351,6 +361,19 @@ class Engine(EngineSurface):
         if not self.is_running(pipeline, source):
             return False
         self.state(pipeline, source).stop_reason = reason
+        return True
+
+    def drop(self, pipeline: str, source: str, reason: str) -> bool:
+        """End a running run now, writing none of the pages it has not committed: its
+        source's lease went to another daemon, which resumes from the committed cursor
+        (keyed upserts load nothing twice). The run ends `cancelled` with `reason`.
+        False if the source is not running."""
+        task = self._running.get((pipeline, source))
+        if task is None:
+            return False
+        state = self.state(pipeline, source)
+        state.stop_reason, state.dropping = reason, True
+        task.cancel()
         return True
 
     def stop_all(self, reason: str) -> None:

@@ -63,8 +63,8 @@ class Fleet:
     async def beat(
         self, snapshot: dict[str, Any] | None, on_lost: Callable[[str, str], None]
     ) -> None:
-        """Renew; a lease that expired meanwhile (a stalled host) is another daemon's
-        now: `on_lost` stops our run of it after the page in hand."""
+        """Renew; a lease another daemon took meanwhile (ours lapsed: a stalled host)
+        is lost: `on_lost` ends our run of it (Daemon._lease_lost drops it)."""
         found, self.peers = await self.writer.call(
             fleet.heartbeat, self.daemon_id, self.ttl, snapshot
         )

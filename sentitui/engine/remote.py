@@ -23,8 +23,10 @@ from typing import Any, TypeVar
 from sentitui.config import PipelineConfig, SourceConfig
 from sentitui.engine import commands, heartbeat
 from sentitui.engine.engine import Engine
+from sentitui.engine.fleet import lease_ttl
 from sentitui.engine.heartbeat import DaemonLife
 from sentitui.engine.surface import ConsoleEngine, EngineSurface, Preview, RetryOutcome
+from sentitui.engine.waiting import wait_event
 from sentitui.engine.writer import StoreThread
 from sentitui.models import (
     ConfigInvalid,
@@ -96,8 +98,8 @@ class RemoteEngine(EngineSurface):
         self._previewer: Engine | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._listener: asyncio.Task[None] | None = None
-        self._changed = asyncio.Condition()  # notified on each NOTIFY (PostgreSQL)
-        self._generation = 0  # how many NOTIFYs have come
+        self._generation = 0  # how many NOTIFYs have come (PostgreSQL)
+        self._changed = asyncio.Event()  # set, and replaced, at each NOTIFY
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -171,23 +173,43 @@ class RemoteEngine(EngineSurface):
             lambda store: commands.submit(store, action, pipeline, source, **args)
         )
 
-    async def wait(self, command_id: int) -> commands.Command:
-        """Until the daemon marks the command done or failed; a command no daemon has
-        claimed after `daemon_timeout` seconds without a heartbeat fails."""
-        since, seen = time.monotonic(), self._generation
+    async def wait(self, command_id: int, deadline: float | None = None) -> commands.Command:
+        """Until the daemon marks the command done or failed, or until `deadline`
+        (time.monotonic()) when given: then it is returned as it stands, pending or
+        running. A command no daemon will carry out any more fails with the reason:
+        nobody claimed it and no daemon has beaten for `daemon_timeout` seconds, or
+        the daemon that claimed it is gone (commands.orphaned)."""
+        return (await self._await(command_id, deadline))[0]
+
+    async def _await(
+        self, command_id: int, deadline: float | None = None
+    ) -> tuple[commands.Command, bool]:
+        """wait(), and whether the command failed because no daemon would finish it."""
+        since, seen, ttl = time.monotonic(), self._generation, lease_ttl()
         while True:
             command = await self.writer.call(commands.get, command_id)
             assert command is not None
             if command.status in ("done", "failed"):
-                return command
+                return command, False
+            reason = await self.writer.call(commands.orphaned, command, ttl)
             if self.daemon_alive:
                 since = time.monotonic()
-            elif command.status == "pending" and time.monotonic() - since > self.daemon_timeout:
-                outcome = "no `sentitui run --watch` is running on this database"
-                if await self.writer.call(commands.abandon, command_id, outcome):
-                    command.status, command.outcome = "failed", outcome
-                    return command
-            seen = await self._next_change(self.poll / 2, seen)
+            elif (
+                reason is None
+                and command.status == "pending"
+                and time.monotonic() - since > self.daemon_timeout
+            ):
+                reason = "no `sentitui run --watch` is running on this database"
+            if reason is not None:
+                claimed_by = command.daemon_id if command.status == "running" else None
+                if await self.writer.call(commands.abandon, command_id, reason, claimed_by):
+                    command.status, command.outcome = "failed", reason
+                    return command, True
+                continue  # it moved on meanwhile: read it again
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return command, False
+            seen = await self._next_change(self.poll / 2, seen, left)
 
     async def run_source(self, pipeline: str, source: str, trigger: str = "manual") -> RunStats:
         """Ask the daemon to pull one source now; returns that run once it has ended."""
@@ -253,21 +275,53 @@ class RemoteEngine(EngineSurface):
         self.set_status(pipeline, source, "paused" if paused else "idle")
         self._in_background(self.submit("pause" if paused else "resume", pipeline, source))
 
-    async def retry_failed(self, ids: Iterable[int], trigger: str = "manual") -> RetryOutcome:
+    async def retry_failed(
+        self, ids: Iterable[int], trigger: str = "manual", *, deadline: float | None = None
+    ) -> RetryOutcome:
         """One command per source of the records, naming it: in a fleet the daemon
-        holding that source's lease claims it (commands.claim), as with a pull."""
+        holding that source's lease claims it (commands.claim), as with a pull.
+
+        A command whose daemon died (or left) is sent again for the next holder while
+        a daemon is alive, else its records come back in `returned` for the caller to
+        retry itself. At `deadline` (time.monotonic()), a command no daemon has claimed
+        is withdrawn and one a daemon is carrying out is left to finish there: both
+        are in `pending`, saying which and where."""
         ids = [int(i) for i in ids]
         heads = await self.writer.call(lambda store: store.failed_heads(ids))
         groups: dict[tuple[str | None, str | None], list[int]] = {}
         for record_id in ids:  # an unknown id: any daemon answers "no such failed record"
             groups.setdefault(heads.get(record_id, (None, None)), []).append(record_id)
-        sent = [
-            (group, await self.submit("retry", pipeline, source, ids=group))
+        sent = {
+            await self.submit("retry", pipeline, source, ids=group): (pipeline, source, group)
             for (pipeline, source), group in groups.items()
-        ]
-        outcome = RetryOutcome()
-        for group, command_id in sent:
-            command = await self.wait(command_id)
+        }
+        outcome, ttl = RetryOutcome(), lease_ttl()
+        while sent:
+            command_id, (pipeline, source, group) = sent.popitem()
+            command, orphaned = await self._await(command_id, deadline)
+            if orphaned:  # a claimer that died: the next holder takes it, if any is left
+                others: list[int] = await self.writer.call(fleet.alive, ttl)
+                if command.daemon_id and others:
+                    again = await self.submit("retry", pipeline, source, ids=group)
+                    sent[again] = (pipeline, source, group)
+                    self.log(
+                        "WARNING", f"retry command {command_id}: {command.outcome}; sent again"
+                    )
+                else:
+                    outcome.returned.extend(group)
+                continue
+            if command.status in ("pending", "running"):  # the deadline passed
+                where = await self.writer.call(commands.whereabouts, command)
+                if command.status == "pending":
+                    gave_up = "withdrawn: the caller stopped waiting; not retried"
+                    if not await self.writer.call(commands.abandon, command_id, gave_up):
+                        sent[command_id] = (pipeline, source, group)  # claimed just now
+                        continue
+                    where = f"{gave_up} (it was {where})"
+                else:
+                    where += ": it finishes there"
+                outcome.pending.update({i: f"command {command_id} {where}" for i in group})
+                continue
             result = command.result or {}
             outcome.resolved.extend(result.get("resolved", []))
             outcome.still_failing.update(
@@ -315,29 +369,29 @@ class RemoteEngine(EngineSurface):
         """LISTEN on its own connection; reconnect after a lost network."""
         assert isinstance(self.db_path, str)
         while True:
-            try:
-                async for _ in postgres.notifications(self.db_path):
-                    async with self._changed:
-                        self._generation += 1
-                        self._changed.notify_all()
+            try:  # once LISTENing, one look: what committed before it sent no NOTIFY here
+                async for _ in postgres.notifications(self.db_path, self._heard):
+                    self._heard()
             except Exception as exc:
                 logger.warning("attach: LISTEN on %s failed: %s", describe(self.db_path), exc)
             await asyncio.sleep(1.0)
 
-    async def _next_change(self, poll: float, seen: int) -> int:
+    def _heard(self) -> None:
+        """One NOTIFY: wake every waiter (each holds the event it started waiting on)."""
+        self._generation += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _next_change(self, poll: float, seen: int, limit: float | None = None) -> int:
         """Until the daemon commits something after NOTIFY number `seen` (PostgreSQL;
-        at most IDLE seconds), or `poll` seconds (SQLite). Returns the number now."""
+        at most IDLE seconds), or `poll` seconds (SQLite); never past `limit` seconds.
+        Returns the number now. Cancelling it cancels it (engine/waiting.py)."""
         if self._listener is None:
-            await asyncio.sleep(poll)
+            await asyncio.sleep(poll if limit is None else min(poll, limit))
             return seen
-        async with self._changed:
-            try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self._generation != seen), timeout=IDLE
-                )
-            except TimeoutError:
-                pass
-            return self._generation
+        if self._generation == seen:
+            await wait_event(self._changed, IDLE if limit is None else min(IDLE, limit))
+        return self._generation
 
     async def _poll_loop(self) -> None:
         seen = self._generation

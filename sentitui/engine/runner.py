@@ -161,8 +161,11 @@ class Runner:
                     if stop:  # shutdown or config change: stop after the page in hand
                         break
             finally:
-                # Let the pages in hand finish and commit, even when fetching failed.
-                if not transformer.done():
+                # Let the pages in hand finish and commit, even when fetching failed,
+                # unless the run is dropped (Engine.drop): they are another daemon's now.
+                if self.engine.state(self.pipeline, self.name).dropping:
+                    transformer.cancel()
+                elif not transformer.done():
                     await self._hand_over(queue, None, transformer)
                     await transformer
             transformer.result()
@@ -179,8 +182,9 @@ class Runner:
             self.log("ERROR", f"configuration error: {exc}")
         except asyncio.CancelledError:
             transformer.cancel()
+            state = self.engine.state(self.pipeline, self.name)
             stats.status = "cancelled"
-            stats.error = "cancelled"
+            stats.error = state.stop_reason if state.dropping else "cancelled"
             raise
         except Exception as exc:
             transformer.cancel()

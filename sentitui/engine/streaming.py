@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentitui.engine.resume import Backfill
 from sentitui.engine.runner import Runner, transform
+from sentitui.engine.waiting import wait_event
 from sentitui.models import (
     ConfigReloaded,
     EngineEvent,
@@ -123,7 +124,8 @@ class StreamRunner(Runner):
             while True:
                 timeout = TICK if batch.empty else max(0.0, FLUSH_AFTER - self._waited(batch))
                 try:
-                    item = await asyncio.wait_for(queue.get(), min(timeout, TICK))
+                    async with asyncio.timeout(min(timeout, TICK)):  # not wait_for: waiting.py
+                        item = await queue.get()
                 except TimeoutError:
                     item = None
                 if isinstance(item, Page):
@@ -163,8 +165,10 @@ class StreamRunner(Runner):
         except SourceConfigError as exc:  # the user's to fix: the message, no traceback
             stats.status, stats.error = "failed", str(exc)
             self.log("ERROR", f"configuration error: {exc}")
-        except asyncio.CancelledError:
-            stats.status, stats.error = "cancelled", "cancelled"
+        except asyncio.CancelledError:  # the batch in hand is not written (Engine.drop too)
+            state = self.engine.state(self.pipeline, self.name)
+            stats.status = "cancelled"
+            stats.error = state.stop_reason if state.dropping else "cancelled"
             raise
         except Exception as exc:
             stats.status = "failed"
@@ -342,9 +346,6 @@ class StreamKeeper:
             # A cancelled stream (shutdown, config change) is started again after a short
             # wait too: a shutdown stops this keeper first; a config change restarts it.
             wake.clear()
-            try:
-                await asyncio.wait_for(wake.wait(), delay)
-            except TimeoutError:
-                pass
+            await wait_event(wake, delay)
             if stats is None or stats.status != "cancelled":
                 delay = min(delay * 2, self.RESTART_MAX)

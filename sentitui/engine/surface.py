@@ -42,12 +42,17 @@ class SourceState:
     last: RunStats | None = None
     next_run: float | None = None  # epoch seconds of the next scheduled run
     stop_reason: str | None = None  # set: the running run stops after its current page
+    dropping: bool = False  # set by Engine.drop: the run ends now, its pages in hand unwritten
 
 
 @dataclass(slots=True)
 class RetryOutcome:
     resolved: list[int] = field(default_factory=list)
     still_failing: dict[int, str] = field(default_factory=dict)
+    # Sent to a daemon and not finished when the caller stopped waiting: where they are.
+    pending: dict[int, str] = field(default_factory=dict)
+    # Sent to a daemon that died, with no daemon left to take them: the caller's to retry.
+    returned: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -88,7 +88,7 @@ class Writer(StoreThread):
             while True:
                 if item is None:  # close() asked us to stop once the queue is drained
                     stopping = True
-                else:
+                elif not item[1].cancelled():  # its run was dropped before it committed
                     batch.append(item)
                 if self._queue.empty() or len(batch) >= MAX_BATCH:
                     break
@@ -100,7 +100,7 @@ class Writer(StoreThread):
                 results = await loop.run_in_executor(self._executor, store.write_pages, pages)
             except Exception as exc:  # a bad batch must not take the writer down
                 if len(batch) == 1:
-                    batch[0][1].set_exception(exc)
+                    _settle(batch[0][1], error=exc)
                     continue
                 # Commit one by one so only the page at fault fails.
                 for page, future in batch:
@@ -108,13 +108,12 @@ class Writer(StoreThread):
                         alone = await loop.run_in_executor(
                             self._executor, store.write_pages, [page]
                         )
-                        future.set_result(alone[0])
+                        _settle(future, alone[0])
                     except Exception as single:
-                        future.set_exception(single)
+                        _settle(future, error=single)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+                _settle(future, result)
 
     async def close(self) -> None:
         if self._task is not None and self._queue is not None:
@@ -122,3 +121,17 @@ class Writer(StoreThread):
             await self._task
             self._task = None
         await super().close()
+
+
+def _settle(
+    future: asyncio.Future[tuple[int, int]],
+    result: tuple[int, int] = (0, 0),
+    error: BaseException | None = None,
+) -> None:
+    """Give a page's writer its outcome, unless it stopped waiting (its run dropped)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -10,6 +10,10 @@ Decisions worth knowing:
   change colours, set the window title, write the clipboard (OSC 52) or reorder
   text with bidi overrides. `\\r\\n` and lone `\\r` become `\\n` (a bare CR would
   overwrite the line on a terminal; as a newline it keeps word boundaries).
+- NUL (U+0000, raw or `\\u0000` in JSON) is one of those controls: every text field
+  of a post (text, id, author, url, lang, segments) loses it here, so a post is
+  stored the same on SQLite and on PostgreSQL, whose text cannot hold it. The raw
+  payload of a failed record keeps it: that is stored byte for byte (store/sql.py).
 - `clean_text` only treats *known* HTML element names (plus custom elements with
   a hyphen) as tags, so "I <3 it" and "use <your name>" survive as written.
 - Numeric strings given as times are epoch seconds/milliseconds, never compact

@@ -47,16 +47,7 @@ def acquire(store: Store, daemon_id: int, pipeline: str, source: str, ttl: float
             (pipeline, source),
         ).fetchone()
         if before is not None and before[0] != daemon_id and not before[1]:
-            # A holder on this host whose process is gone (kill -9) cannot renew: its
-            # leases lapse now rather than after the TTL (a restarted daemon resumes at
-            # once). Holders on other hosts are left to the expiry.
-            holder = conn.execute(
-                "SELECT host, pid FROM daemons WHERE id = ?", (before[0],)
-            ).fetchone()
-            if holder is not None and not is_alive(Owner(str(holder[0]), int(holder[1]), "")):
-                conn.execute(
-                    f"UPDATE leases SET expires = {now} - 1 WHERE daemon_id = ?", (before[0],)
-                )
+            _lapse_if_dead(store, int(before[0]))
         last_run = conn.execute(
             "SELECT COALESCE(MAX(id), 0) FROM runs WHERE pipeline = ? AND source = ?",
             (pipeline, source),
@@ -83,6 +74,22 @@ def acquire(store: Store, daemon_id: int, pipeline: str, source: str, ttl: float
     return None
 
 
+def _lapse_if_dead(store: Store, daemon_id: int) -> bool:
+    """A holder on this host whose process is gone (kill -9) cannot renew: its leases
+    lapse now rather than after the TTL (a restarted daemon resumes at once, a waiting
+    command goes to another daemon). Holders on other hosts are left to the expiry.
+    Inside the caller's transaction; True when the holder is gone."""
+    row = store.conn.execute("SELECT host, pid FROM daemons WHERE id = ?", (daemon_id,)).fetchone()
+    if row is None or is_alive(Owner(str(row[0]), int(row[1]), "")):
+        return False
+    store.conn.execute(
+        f"UPDATE leases SET expires = {_now(store)} - 1 WHERE daemon_id = ? "
+        f"AND expires >= {_now(store)}",
+        (daemon_id,),
+    )
+    return True
+
+
 def _tag_runs(store: Store, daemon_id: int, where: str = "", params: tuple[Any, ...] = ()) -> None:
     """runs.daemon_id of the runs started under our leases (only the holder starts runs
     of a leased source, so every untagged run since the lease was taken is ours)."""
@@ -107,13 +114,12 @@ def heartbeat(
     store: Store, daemon_id: int, ttl: float, snapshot: dict[str, Any] | None = None
 ) -> tuple[list[tuple[str, str]], int]:
     """Renew our leases and our row; returns the sources we still hold and how many
-    other daemons are alive."""
+    other daemons are alive. A lease that lapsed while nobody took it is still ours
+    (taking it over rewrites its daemon_id, under the row's lock): renewed too, so a
+    stall that outlived the TTL does not leave our run going without a lease."""
     now = _now(store)
     with store.transaction() as conn:
-        conn.execute(
-            f"UPDATE leases SET expires = {now} + ? WHERE daemon_id = ? AND expires >= {now}",
-            (ttl, daemon_id),
-        )
+        conn.execute(f"UPDATE leases SET expires = {now} + ? WHERE daemon_id = ?", (ttl, daemon_id))
         held = [
             (r[0], r[1])
             for r in conn.execute(
@@ -183,5 +189,59 @@ def holder(store: Store, pipeline: str, source: str) -> int | None:
     row = store.conn.execute(
         f"SELECT daemon_id FROM leases WHERE pipeline = ? AND source = ? AND expires >= {_now(store)}",
         (pipeline, source),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def live_holder(store: Store, pipeline: str, source: str) -> int | None:
+    """holder(), after letting the lease of a holder whose process is gone on this host
+    lapse: the daemon that will carry out a command about the source, if one does."""
+    with store.transaction():
+        found = holder(store, pipeline, source)
+        if found is not None and _lapse_if_dead(store, found):
+            return None
+    return found
+
+
+def gone(store: Store, daemon_id: int, ttl: float) -> str | None:
+    """Why daemon `daemon_id` will carry nothing out any more (it stopped, its process
+    is gone from this host, or it has not beaten for `ttl` seconds, so its leases have
+    lapsed); None while it lives."""
+    row = store.conn.execute(
+        f"SELECT host, pid, stopped_at, {_now(store)} - heartbeat FROM daemons WHERE id = ?",
+        (daemon_id,),
+    ).fetchone()
+    if row is None:
+        return f"daemon {daemon_id} is not in the fleet"
+    name = f"daemon {daemon_id} ({row[0]}, pid {row[1]})"
+    if row[2] is not None:
+        return f"{name} stopped"
+    if not is_alive(Owner(str(row[0]), int(row[1]), "")):
+        return f"{name} died"
+    if row[3] is not None and float(row[3]) > ttl:
+        return f"{name} has been silent for {float(row[3]):.0f} s"
+    return None
+
+
+def alive(store: Store, ttl: float) -> list[int]:
+    """The daemons that can still take a command: not stopped, beating within `ttl`
+    seconds, and (on this host) with their process still there."""
+    return [
+        int(d["id"])
+        for d in daemons(store, ttl)
+        if d["alive"] and is_alive(Owner(str(d["host"]), int(d["pid"]), ""))
+    ]
+
+
+def name(store: Store, daemon_id: int) -> str:
+    """`daemon 3 (host, pid 1234)`, for messages."""
+    row = store.conn.execute("SELECT host, pid FROM daemons WHERE id = ?", (daemon_id,)).fetchone()
+    return f"daemon {daemon_id} ({row[0]}, pid {row[1]})" if row else f"daemon {daemon_id}"
+
+
+def last_holder(store: Store, pipeline: str, source: str) -> int | None:
+    """The daemon of the source's lease row, lapsed or not (a dead holder's stays)."""
+    row = store.conn.execute(
+        "SELECT daemon_id FROM leases WHERE pipeline = ? AND source = ?", (pipeline, source)
     ).fetchone()
     return int(row[0]) if row else None

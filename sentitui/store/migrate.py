@@ -20,6 +20,7 @@ from typing import Any
 
 from sentitui.store import Store, rollups
 from sentitui.store.author_key import author_key, existing_key
+from sentitui.store.sql import payload_text
 
 # Table -> the key that orders batches and identifies a row already copied.
 TABLES: dict[str, tuple[str, ...]] = {
@@ -117,6 +118,9 @@ def _batches(store: Store, table: str, names: list[str], key: tuple[str, ...], w
 
 def _insert(store: Store, table: str, names: list[str], rows: list[tuple[Any, ...]]) -> int:
     """Insert rows not there yet; returns how many were new."""
+    if table == "failed_records" and "payload" in names:  # bytea on PostgreSQL: sql.py
+        at = names.index("payload")
+        rows = [_with_payload(row, at, store) for row in rows]
     cols = ", ".join(names)
     with store.transaction() as conn:
         if store.dialect.name != "postgresql":
@@ -136,3 +140,10 @@ def _insert(store: Store, table: str, names: list[str], rows: list[tuple[Any, ..
             f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging} ON CONFLICT DO NOTHING"
         )
         return max(int(cur.rowcount), 0)
+
+
+def _with_payload(row: tuple[Any, ...], at: int, store: Store) -> tuple[Any, ...]:
+    """`row` with its payload as the destination's column takes it, byte for byte."""
+    text = payload_text(row[at])
+    value = store.dialect.payload_param(text) if text is not None else None
+    return (*row[:at], value, *row[at + 1 :])

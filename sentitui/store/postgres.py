@@ -139,8 +139,10 @@ class PgConnection:
 
 
 def _no_nul(parameters: Iterable[Any]) -> tuple[Any, ...]:
-    """PostgreSQL text cannot hold NUL: it becomes U+FFFD, as storable() does with a
-    lone surrogate, rather than failing the page's whole transaction."""
+    """PostgreSQL text cannot hold NUL. A post never has one (the cleaner removes it,
+    processing/clean.py) and a raw payload goes as bytea (sql.payload_param); any other
+    text that quotes one gets U+FFFD, as storable() does with a lone surrogate, rather
+    than failing the page's whole transaction."""
     return tuple(
         p.replace("\x00", "\ufffd") if isinstance(p, str) and "\x00" in p else p for p in parameters
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from sentitui.processing.clean import RAW_DATE_SEGMENT
@@ -29,6 +30,7 @@ from sentitui.store.rows import (
     Totals,
     columns,
 )
+from sentitui.store.sql import payload_text
 from sentitui.store.writer import iso
 
 Row = TypeVar("Row")
@@ -68,7 +70,10 @@ class Reports(Database):
             f"SELECT {columns(FailedRecordDetail)} FROM failed_records WHERE id = ?",
             (record_id,),
         )
-        return found[0] if found else None
+        if not found:
+            return None
+        # The payload as the text received (bytea on PostgreSQL: sql.payload_text).
+        return replace(found[0], payload=payload_text(found[0].payload))
 
     def failed_records(
         self,
@@ -91,7 +96,7 @@ class Reports(Database):
         return self._select(
             FailedRecordRow,
             "SELECT id, run_id, pipeline, source, stage, error, created_at, updated_at, attempts, "
-            f"status, length(payload) AS payload_size FROM failed_records {where} "
+            f"status, {self.dialect.payload_size} AS payload_size FROM failed_records {where} "
             "ORDER BY id DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )

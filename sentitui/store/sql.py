@@ -11,6 +11,8 @@ read. What neither can spell the other's way lives here:
 - date repairs (the migration repair_implausible_created_at): `json_set`, `GLOB` and
   `strftime(…, '+1 day')` vs `jsonb ||`, `~` and `interval '1 day'`;
 - where NULLs sort: last in SQLite's `DESC`, first in PostgreSQL's;
+- a failed record's raw payload: TEXT on SQLite (it holds U+0000), `bytea` of its
+  UTF-8 on PostgreSQL (whose text cannot), so it is kept byte for byte on both;
 - how a write transaction starts and how concurrent migrations are serialised.
 Two SQLite idioms the queries use, `SUM(a = b)` and `ROUND(AVG(x), n)`, are given to
 PostgreSQL as functions in the schema (see postgres.COMPAT), so those queries too
@@ -108,6 +110,13 @@ class SqliteDialect:
     def drop_trigger(self, name: str, table: str) -> str:
         return f"DROP TRIGGER IF EXISTS {name}"
 
+    # ---- failed records' raw payloads ------------------------------------------------
+    payload_size = "length(CAST(payload AS BLOB))"  # bytes (length() of text stops at NUL)
+
+    def payload_param(self, payload: str) -> str | bytes:
+        """A payload as failed_records.payload takes it: SQLite text holds any character."""
+        return payload
+
     # ---- ordering --------------------------------------------------------------------
     nulls_last = ""  # SQLite sorts NULL lowest: DESC puts undated posts last already
 
@@ -202,6 +211,13 @@ class PostgresDialect(SqliteDialect):
 
     nulls_last = " NULLS LAST"  # PostgreSQL sorts NULL highest: first in DESC
 
+    payload_size = "length(payload)"  # bytea: its bytes
+
+    def payload_param(self, payload: str) -> str | bytes:
+        """bytea, the payload's UTF-8: PostgreSQL text cannot hold U+0000. (Lone
+        surrogates, which no UTF-8 can hold, became U+FFFD in storable() on both.)"""
+        return payload.encode("utf-8")
+
     def json_set_text(self, column: str, key: str, value: str) -> str:
         return (
             # A column that does not open as an object starts one afresh (PostgreSQL 15
@@ -220,6 +236,13 @@ class PostgresDialect(SqliteDialect):
             f"THEN to_char(({column}::timestamptz + interval '1 day') AT TIME ZONE 'UTC', "
             """'YYYY-MM-DD"T"HH24:MI:SS"Z"') END"""
         )
+
+
+def payload_text(value: str | bytes | memoryview | None) -> str | None:
+    """A stored payload, from either backend, as the text it was received as."""
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).decode("utf-8")
+    return value
 
 
 def _valid(column: str) -> str:

@@ -19,6 +19,7 @@ from sentitui.store import rollups
 from sentitui.store.backend import Connection
 from sentitui.store.database import Database
 from sentitui.store.owner import Owner, is_alive, this_process
+from sentitui.store.sql import SqliteDialect
 
 
 def utc_now() -> str:
@@ -156,7 +157,7 @@ class Writer(Database):
                 loaded = max(cur.rowcount, 0) if write.posts else 0
                 inserted += loaded
                 duplicates = len(write.posts) - loaded
-                self._insert_failures(conn, stats, write.failures, now)
+                self._insert_failures(conn, stats, write.failures, now, self.dialect)
                 if write.cursor is not None:
                     self._set_cursor(conn, stats.pipeline, stats.source, write.cursor, now)
                 counts[0] += loaded
@@ -186,7 +187,11 @@ class Writer(Database):
 
     @staticmethod
     def _insert_failures(
-        conn: Connection, stats: RunStats, failures: list[FailedRecord], now: str
+        conn: Connection,
+        stats: RunStats,
+        failures: list[FailedRecord],
+        now: str,
+        dialect: SqliteDialect,
     ) -> None:
         """A record that fails again on a later run updates its open (or ignored) row
         instead of adding a twin, so the open list stays one row per bad record. Meeting
@@ -196,7 +201,8 @@ class Writer(Database):
             # Secrets never reach the file and errors carry no terminal escapes (other
             # tools print them); the payload keeps its bytes except a registered
             # credential a server echoed back (processing/redact.py).
-            error, payload = storable(safe_line(f.error)), storable(redact_exact(f.payload))
+            error = storable(safe_line(f.error))
+            payload = dialect.payload_param(storable(redact_exact(f.payload)))
             context = storable(json.dumps(redact_data(f.context), ensure_ascii=False))
             cur = conn.execute(
                 "UPDATE failed_records SET error = ?, run_id = ?, "

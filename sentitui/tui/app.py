@@ -454,15 +454,13 @@ class SentiApp(App[None]):
             return
         outcome = await self.engine.retry_failed(ids, trigger="manual")
         self.data_version += 1
-        message = (
-            f"retry: {len(outcome.resolved)} resolved, {len(outcome.still_failing)} still failing"
+        failing = outcome.still_failing | dict.fromkeys(
+            outcome.returned, "its daemon died and no daemon is left to retry it"
         )
-        if outcome.still_failing:
-            first = next(iter(outcome.still_failing.values()))
-            message += f" — {first}"
-        self.notify(
-            message, severity="warning" if outcome.still_failing else "information", markup=False
-        )
+        message = f"retry: {len(outcome.resolved)} resolved, {len(failing)} still failing"
+        if failing:
+            message += f" — {next(iter(failing.values()))}"
+        self.notify(message, severity="warning" if failing else "information", markup=False)
 
     def retry_all_open(self) -> None:
         self.run_worker(self._retry_all_open(), group="actions", exit_on_error=False)
