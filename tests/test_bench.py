@@ -97,7 +97,7 @@ def test_bench_scale_on_postgresql_builds_there_once_and_times_it(pg_url):
     assert row["db"].startswith("postgresql://") and "ingest" not in json.loads(first.output)
     store = Store(pg_url)
     try:
-        assert store.totals()["posts"] == 2000
+        assert store.totals().posts == 2000
     finally:
         store.close()
     assert cached_db(Path("unused"), 2000, pg_url) == (pg_url, None)  # the next bench reuses it
