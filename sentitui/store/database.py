@@ -11,9 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import Any, cast
 
 from sentitui.processing.redact import register_secret
 from sentitui.store.backend import Connection, DbTarget, DbUrl
@@ -59,7 +57,6 @@ class Database:
                 f"database {self.path}: cannot open it: "
                 f"{getattr(exc, 'strerror', None) or exc} (is its folder writable?)"
             ) from None
-        self.db = sqlite_utils.Database(conn)
         self.conn = conn
         try:
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -81,7 +78,6 @@ class Database:
             self.conn = postgres.connect(self.url.url)
         except (psycopg.Error, OSError) as exc:
             raise StoreError(f"database {self.url.display}: cannot connect: {exc}") from None
-        self.db = postgres.SchemaDb(self.conn)
         try:
             if migrate:
                 self.migrate()
@@ -119,6 +115,19 @@ class Database:
         self.conn.close()
 
     # ---- schema ----------------------------------------------------------------------
+
+    @property
+    def db(self) -> Any:
+        """What the migrations are handed: sqlite_utils' Database, or postgres.SchemaDb
+        (the subset of it they use, in PostgreSQL DDL). sqlite_utils is imported here,
+        when a migration runs: it brings NumPy, half a second of every command's start."""
+        if self.dialect.name == "postgresql":
+            from sentitui.store import postgres
+
+            return postgres.SchemaDb(cast("postgres.PgConnection", self.conn))
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     def migrate(self) -> None:
         with self.transaction():

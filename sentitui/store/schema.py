@@ -5,16 +5,21 @@ schema version it brings (database.Database.migrate)."""
 
 from __future__ import annotations
 
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from sentitui.processing.clean import EARLIEST_PLAUSIBLE, RAW_DATE_SEGMENT
 from sentitui.store import rollups
 from sentitui.store.sql import SqliteDialect, dialect_for
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 
 def _dialect(db: sqlite_utils.Database) -> SqliteDialect:
     """The SQL dialect of the database a migration is given: sqlite_utils' Database,
     or postgres.SchemaDb (told apart without importing psycopg for SQLite users)."""
+    import sqlite_utils  # imported already: a migration is running on it or on SchemaDb
+
     return dialect_for("sqlite" if isinstance(db, sqlite_utils.Database) else "postgresql")
 
 
