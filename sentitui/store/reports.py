@@ -363,16 +363,17 @@ class Reports(Database):
         """The first and last `created_at` from `earliest` to `latest`, and how many
         dated posts fall outside (the console's "all" chart: a stored 0001-01-01 or
         9999-12-31, "no date" to some APIs, would squash every other point)."""
-        first, last = self.conn.execute(
-            "SELECT MIN(created_at), MAX(created_at) FROM posts "
-            "WHERE created_at >= ? AND created_at <= ?",
-            (earliest, latest),
+        # Each part one short walk of the created_at index (MIN and MAX of a range in
+        # one SELECT read the whole range: 2.9 s at 10M posts); the posts outside the
+        # range are the few implausible ones.
+        first, last, before, after = self.conn.execute(
+            "SELECT (SELECT MIN(created_at) FROM posts WHERE created_at >= ? "
+            "AND created_at <= ?), (SELECT MAX(created_at) FROM posts WHERE created_at >= ? "
+            "AND created_at <= ?), (SELECT COUNT(*) FROM posts WHERE created_at < ?), "
+            "(SELECT COUNT(*) FROM posts WHERE created_at > ?)",
+            (earliest, latest, earliest, latest, earliest, latest),
         ).fetchone()
-        outside = self.conn.execute(
-            "SELECT COUNT(*) FROM posts WHERE created_at < ? OR created_at > ?",
-            (earliest, latest),
-        ).fetchone()[0]
-        return TimeRange(first, last, int(outside))
+        return TimeRange(first, last, int(before) + int(after))
 
     def post_time_range(self) -> tuple[str | None, str | None]:
         """First and last `created_at`: the console sizes its "all" chart buckets from it."""
