@@ -290,8 +290,7 @@ class Reports(Database):
             "ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ?",
             (*key_params, RECENT_WINDOW - 1),
         ).fetchone()
-        where, params = self._posts_filter(None, source, label, feedback)
-        clauses = [where.removeprefix("WHERE ")] if where else []
+        clauses, params = self._posts_clauses(None, source, label, feedback)
         clauses.append(
             "EXISTS (SELECT 1 FROM posts_fts WHERE posts_fts.rowid = posts.id "
             "AND posts_fts MATCH ?)"
@@ -313,7 +312,15 @@ class Reports(Database):
     def _posts_filter(
         self, query: str | None, source: str | None, label: str | None, feedback: str | None
     ) -> tuple[str, list[Any]]:
-        clauses, params = [], []
+        clauses, params = self._posts_clauses(query, source, label, feedback)
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def _posts_clauses(
+        self, query: str | None, source: str | None, label: str | None, feedback: str | None
+    ) -> tuple[list[str], list[Any]]:
+        """The conditions on `posts` of a search and its filters, with their parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
         if query:
             clauses.append(self.dialect.fts_match())
             params.append(self.dialect.fts_query(query))
@@ -321,7 +328,7 @@ class Reports(Database):
             if value:
                 clauses.append(f"posts.{column} = ?")
                 params.append(value)
-        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+        return clauses, params
 
     def count_posts(self, pipeline: str | None = None) -> int:
         return rollups.count_posts(self.conn, pipeline)
@@ -343,11 +350,11 @@ class Reports(Database):
         if at_most is not None and self.dialect.name == "sqlite":
             # Driven by the full-text index, so it stops at `at_most` (the IN form the
             # other queries use collects every match first). Dialects differ here.
-            where, params = self._posts_filter(None, source, label, feedback)
-            others = f"AND {where.removeprefix('WHERE ')}" if where else ""
+            clauses, params = self._posts_clauses(None, source, label, feedback)
+            others = "".join(f" AND {clause}" for clause in clauses)
             sql = (
                 "SELECT COUNT(*) FROM (SELECT 1 FROM posts_fts JOIN posts ON posts.id = "
-                f"posts_fts.rowid WHERE posts_fts MATCH ? {others} LIMIT ?)"
+                f"posts_fts.rowid WHERE posts_fts MATCH ?{others} LIMIT ?)"
             )
             params = [self.dialect.fts_query(query), *params, at_most]
             return int(self.conn.execute(sql, params).fetchone()[0])
