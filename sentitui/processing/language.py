@@ -91,7 +91,7 @@ _CHUNK = 256  # texts walked together: bounds the arrays to a few MB
 
 def _guesses(texts: Sequence[str]) -> list[tuple[str, float] | None]:
     """py3langid's `classify` over many texts at once, with the same model and the same
-    arithmetic (see `tests/test_language.py`). py3langid walks its byte DFA one byte at
+    arithmetic (see `tests/test_languages_ratings.py`). py3langid walks its byte DFA one byte at
     a time in Python and scores each text with a small product of its own, which was
     half of a worker's time a post; here the DFA advances for all texts of a chunk in
     one NumPy step per byte position, and one product scores the chunk."""
@@ -107,14 +107,22 @@ def _guesses(texts: Sequence[str]) -> list[tuple[str, float] | None]:
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[Any, Any, Any]:
-    """The model's DFA as NumPy arrays: next state, row offsets, feature of a state."""
+def _tables() -> tuple[Any, Any, Any, list[tuple[int, int]]]:
+    """The model's DFA as NumPy arrays (next state, row offsets, feature of a state) and
+    the (first, duplicate) columns of labels it lists twice (srl -> sr)."""
     import numpy as np
 
     model = _identifier()
     nextmove = np.frombuffer(model.tk_nextmove, dtype=f"u{model.tk_nextmove.itemsize}")
     rowbase = np.frombuffer(model.tk_row, dtype=f"u{model.tk_row.itemsize}").astype(np.int64)
-    return nextmove, rowbase << 8, np.asarray(model.tk_output, dtype=np.int64)
+    first: dict[str, int] = {}
+    aliases = []
+    for column, label in enumerate(model.nb_classes):
+        if label in first:
+            aliases.append((first[label], column))
+        else:
+            first[label] = column
+    return nextmove, rowbase << 8, np.asarray(model.tk_output, dtype=np.int64), aliases
 
 
 def _walk(chunk: list[bytes]) -> tuple[Any, Any]:
@@ -122,7 +130,7 @@ def _walk(chunk: list[bytes]) -> tuple[Any, Any]:
     Texts come longest first, so the texts still being read are always a prefix."""
     import numpy as np
 
-    nextmove, rowbase, output = _tables()
+    nextmove, rowbase, output, _ = _tables()
     lengths = [len(data) for data in chunk]
     grid = np.zeros((len(chunk), lengths[0]), dtype=np.int64)
     for row, data in enumerate(chunk):
@@ -164,7 +172,7 @@ def _classify(chunk: list[bytes]) -> list[tuple[str, float]]:
     scores *= (1.0 / np.sqrt(sizes))[:, None]
     scores = np.exp(scores - scores.max(axis=1, keepdims=True))
     scores /= scores.sum(axis=1, keepdims=True)
-    for first, dupe in _aliases(tuple(model.nb_classes)):
+    for first, dupe in _tables()[3]:
         scores[:, first] += scores[:, dupe]
         scores[:, dupe] = 0.0
     best = scores.argmax(axis=1)
@@ -172,19 +180,6 @@ def _classify(chunk: list[bytes]) -> list[tuple[str, float]]:
         (str(model.nb_classes[column]), float(scores[row, column]))
         for row, column in enumerate(best.tolist())
     ]
-
-
-@lru_cache(maxsize=1)
-def _aliases(classes: tuple[str, ...]) -> list[tuple[int, int]]:
-    """(first, duplicate) columns of labels the model lists twice (srl -> sr)."""
-    first: dict[str, int] = {}
-    pairs = []
-    for column, label in enumerate(classes):
-        if label in first:
-            pairs.append((first[label], column))
-        else:
-            first[label] = column
-    return pairs
 
 
 def _guess(text: str) -> tuple[str, float] | None:
