@@ -77,6 +77,7 @@ async def settle(pilot, rounds: int = 3) -> None:
     """Wait until the workers (pulls, queries) and the messages they post are done."""
     for _ in range(rounds):
         await pilot.pause()
+        pilot.app.flush_events()  # engine events now: a run's end starts its screen's query
         await pilot.app.workers.wait_for_complete()
     pilot.app.flush_events()
     await pilot.pause()

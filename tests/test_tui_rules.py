@@ -41,6 +41,7 @@ async def settle(pilot, rounds: int = 3) -> None:
     """Until the workers (queries, actions) and the messages they post are done."""
     for _ in range(rounds):
         await pilot.pause()
+        pilot.app.flush_events()  # engine events now: a run's end starts its screen's query
         await pilot.app.workers.wait_for_complete()
     pilot.app.flush_events()
     await pilot.pause()

@@ -132,10 +132,14 @@ class SentiScreen(Screen[None]):
         pane.focus()
 
     def on_engine_update(self, message: EngineUpdate) -> None:
-        """Engine events since the last flush; the default waits for the next refresh
-        (a subclass's handler runs as well as this one)."""
+        """Engine events since the last flush (a subclass's handler runs as well as this
+        one). Rows that arrive wait for the next refresh, at most a second; a run that
+        ended is shown at once: its rows are all written, and a screen shown again no
+        longer re-reads on its own."""
         if message.batch.config_changed:
             self.sync_source_filter()
+        if message.batch.finished:
+            self._refresh_if_stale()
 
     # ---- the source filter follows hot reload ----------------------------------------
 
