@@ -56,7 +56,7 @@ def evaluate(path: str, scorer: str | None, as_json: bool) -> None:
     """Score a labelled CSV/JSONL (columns text, label) and print accuracy, macro-F1 and
     the confusion matrix. Labels: positive/negative/neutral, or 1/0."""
     from sentitui.evaluate import LabelledDataError, evaluate_scorer, load_labelled
-    from sentitui.processing.score import DEFAULT_SCORER, scorer_problem
+    from sentitui.processing.scorers import DEFAULT_SCORER, scorer_problem
 
     scorer = scorer or DEFAULT_SCORER
     if problem := scorer_problem(scorer):

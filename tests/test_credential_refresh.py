@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from sentitui.cli import main
 from sentitui.config import load_pipeline_file
 from sentitui.sources import credentials
+from sentitui.sources.expiry import expiry_of
 from sentitui.store import Store
 
 
@@ -169,7 +170,7 @@ app_password = "${{BLUESKY_APP_PASSWORD}}"
     kinds = [c[0] for c in calls]
     assert kinds == ["create", "search", "refresh", "search"]
     assert calls[2] == ("refresh", "Bearer refresh1")
-    expiry = credentials.expiry_of("creds", "bsky", {})
+    expiry = expiry_of("creds", "bsky", {})
     assert expiry is not None and expiry.renews and not expiry.warning()
 
 

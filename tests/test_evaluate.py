@@ -13,7 +13,7 @@ import pytest
 from conftest import SHARED_FIXTURES
 
 from sentitui.evaluate import evaluate, evaluate_scorer, load_labelled, load_tweets, load_uci, split
-from sentitui.processing.score import scorer_problem
+from sentitui.processing.scorers import scorer_problem
 from sentitui.processing.sentiment import MODEL
 
 # TextBlob gets 7 of 9: "sooo goood 😍" and "I won't be back" score 0.0 (neutral).

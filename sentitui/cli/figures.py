@@ -59,7 +59,7 @@ def stats(as_json: bool, check: bool, db_path: str, pipelines_dir: str) -> None:
 
 def _credentials(pipelines_dir: str) -> list[dict[str, Any]]:
     """Known credential expiries of the pipelines' sources (none without a folder that loads)."""
-    from sentitui.sources.credentials import expiries
+    from sentitui.sources.expiry import expiries
 
     try:
         return expiries(load_pipelines(Path(pipelines_dir)))

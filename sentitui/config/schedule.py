@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from croniter import croniter
-
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 CRON_JITTER = 10.0  # at most this many seconds after a cron time (and ≤ 10% of its period)
@@ -57,6 +55,8 @@ class Schedule:
         if self.interval is not None:
             return now + jittered(self.interval, rng)
         assert self.cron is not None
+        from croniter import croniter  # here: reading a config needs no cron parser
+
         # Local time, so "0 9 * * *" means nine o'clock where the daemon runs.
         it = croniter(self.cron, datetime.fromtimestamp(now).astimezone())
         due = it.get_next(float)
@@ -69,12 +69,18 @@ class Schedule:
         return self.text
 
 
+def _cron_valid(text: str) -> bool:
+    from croniter import croniter  # imported only for a cron-like schedule
+
+    return bool(croniter.is_valid(text))
+
+
 def parse_schedule(text: str) -> Schedule:
     """An interval or a cron expression -> Schedule; ScheduleError names what is wrong."""
     if _INTERVAL.match(text or ""):
         return Schedule(text, interval=parse_interval(text))
     fields = (text or "").split()
-    if len(fields) in (5, 6) and croniter.is_valid(text):
+    if len(fields) in (5, 6) and _cron_valid(text):
         return Schedule(text, cron=" ".join(fields))
     if len(fields) in (5, 6):
         raise ScheduleError(f"schedule {text!r} is not a valid cron expression")

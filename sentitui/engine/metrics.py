@@ -31,7 +31,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from sentitui.models import EngineEvent, RunFinished, RunProgress, StreamStats
-from sentitui.sources.credentials import expiry_of
+from sentitui.sources.expiry import expiry_of
 from sentitui.store import Store
 from sentitui.store.alerts import epoch
 

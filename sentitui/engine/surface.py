@@ -26,7 +26,7 @@ from sentitui.models import (
     SourceStatus,
     Trigger,
 )
-from sentitui.sources.credentials import Expiry, expiry_of
+from sentitui.sources.expiry import Expiry, expiry_of
 from sentitui.store import Store
 
 logger = logging.getLogger("sentitui")

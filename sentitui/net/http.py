@@ -17,16 +17,17 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import aiohttp
 
 from sentitui import __version__
 from sentitui.net.ratelimit import DEFAULT_RULES, RateLimitRules, Wait, next_allowed
 from sentitui.net.scope import CredentialScope, host_of, origin_of
 from sentitui.processing.clean import strip_controls
 from sentitui.textcodec import decode
+
+if TYPE_CHECKING:
+    import aiohttp
 
 USER_AGENT = (
     f"SentiTUI/{__version__} (sentiment ingestion console; +https://pypi.org/project/sentitui/)"
@@ -207,6 +208,8 @@ class HttpClient:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            import aiohttp  # here, not at import: loading a pipeline needs no HTTP client
+
             connector = aiohttp.TCPConnector(limit=64, limit_per_host=self.limit_per_host)
             self._session = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": self.user_agent}
@@ -241,6 +244,8 @@ class HttpClient:
         hop must lie inside it (net/scope.py): a request that carries a source's
         credentials goes nowhere else. Without one, a redirect to another origin is
         followed without the caller's `headers`."""
+        import aiohttp
+
         if scope is not None and not scope.allows(url):
             raise FetchError(url, scope.refusal(url, "a request to"))
         client_timeout = aiohttp.ClientTimeout(

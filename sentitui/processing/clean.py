@@ -38,12 +38,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
-
-from dateutil.parser import isoparse
 
 from sentitui.models import Post
 
@@ -379,10 +376,14 @@ def parse_time(value: Any, field: str = "created_at") -> str | None:
             return _format_utc(datetime.fromisoformat(text))
         except ValueError:
             pass
+        from dateutil.parser import isoparse  # the rarer forms: imported when first met
+
         try:
             return _format_utc(isoparse(text))
         except (ValueError, OverflowError):
             pass
+    from email.utils import parsedate_to_datetime
+
     try:
         return _format_utc(parsedate_to_datetime(text))
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -71,7 +71,7 @@ def parse_aspects(value: dict[str, Any], where: str, problems: list[str]) -> dic
 def check_insight_options(pipe: dict[str, Any], where: str, problems: list[str]) -> None:
     """Scorers this install has, languages as ISO 639-1 codes. Types, `label_from`'s
     values and the retention minimums are declared with the keys (config PIPELINE_OPTIONS)."""
-    from sentitui.processing.score import scorer_problem
+    from sentitui.processing.scorers import scorer_problem
 
     scorer = pipe.get("scorer")
     if isinstance(scorer, str) and (problem := scorer_problem(scorer)):

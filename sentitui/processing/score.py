@@ -32,7 +32,6 @@ replaces the pool and retries the call once before letting `BrokenProcessPool` o
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import multiprocessing
 import os
 import signal
@@ -46,6 +45,12 @@ from functools import lru_cache, partial
 from typing import Any, Self
 
 from sentitui.models import Label
+from sentitui.processing.scorers import (
+    DEFAULT_SCORER,
+    SCORER_LANGUAGES,
+    SCORERS,
+    scorer_problem,
+)
 from sentitui.processing.sentiment import score_text
 
 __all__ = [
@@ -60,17 +65,6 @@ __all__ = [
     "scorer_problem",
 ]
 
-DEFAULT_SCORER = "sentitui"
-SCORERS = ("sentitui", "textblob", "vader", "textblob-fr")
-# The languages each scorer's lexicon is written for (ISO 639-1).
-SCORER_LANGUAGES: dict[str, frozenset[str]] = {
-    "sentitui": frozenset({"en"}),
-    "textblob": frozenset({"en"}),
-    "vader": frozenset({"en"}),
-    "textblob-fr": frozenset({"fr"}),
-}
-# Optional scorers: the module they need and the extra that installs it.
-_EXTRAS = {"vader": ("vaderSentiment", "vader"), "textblob-fr": ("textblob_fr", "fr")}
 # Aspect keywords by aspect name, as tuples so they pickle and hash.
 Aspects = Mapping[str, Sequence[str]]
 
@@ -114,17 +108,6 @@ _FUNCTIONS: dict[str, Callable[[str], tuple[float, float]]] = {
     "vader": _vader,
     "textblob-fr": _textblob_fr,
 }
-
-
-def scorer_problem(name: str) -> str | None:
-    """Why a scorer name cannot be used here, or None when it can."""
-    if name not in _FUNCTIONS:
-        return f"unknown scorer {name!r} (known: {', '.join(SCORERS)})"
-    if name in _EXTRAS and importlib.util.find_spec(_EXTRAS[name][0]) is None:
-        return (
-            f"scorer {name!r} needs the optional extra: pip install 'sentitui[{_EXTRAS[name][1]}]'"
-        )
-    return None
 
 
 def scorer_for(

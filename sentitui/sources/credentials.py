@@ -1,14 +1,12 @@
 """Credentials that last as long as the daemon: OAuth tokens and sessions obtained
 from long-lived secrets, renewed before they expire, and each source's credential
-expiry for Pipelines and `sentitui stats` (a warning a week ahead).
+expiry noted for Pipelines and `sentitui stats` (`expiry.py`).
 
 - Reddit: `client_id` + `client_secret` (an app's client credentials, or a script
   app with `username` + `password`) -> a bearer token from the token endpoint,
   obtained again REFRESH_MARGIN seconds before `expires_in` runs out.
 - Bluesky: `handle` + `app_password` -> `com.atproto.server.createSession`; the
   access JWT is renewed with `refreshSession` (a new session when that fails).
-- Static long-lived tokens (Facebook/Instagram): `token_expires = "2027-01-31"` says
-  when, so the console and `stats` can warn before the token dies.
 
 Tokens live in this process only (never in the database, a log or an event); each
 goes only to the host it was issued for. Secrets come from ${VARS}.
@@ -18,25 +16,16 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-
-import aiohttp
 
 from sentitui.net.http import AuthError, FetchError
 from sentitui.processing.redact import register_secret
 from sentitui.sources.base import SourceContext
+from sentitui.sources.expiry import Expiry, note_expiry, now
 
 REFRESH_MARGIN = 300.0  # seconds before expiry a token is renewed
-WARN_AHEAD = 7 * 86400.0  # a credential expiring within a week is a warning
-
-
-def now() -> float:
-    """The clock credentials are checked against (tests move it forward)."""
-    return time.time()
 
 
 @dataclass(slots=True)
@@ -49,64 +38,7 @@ class Token:
         return self.expires_at is None or self.expires_at - now() > REFRESH_MARGIN
 
 
-@dataclass(frozen=True, slots=True)
-class Expiry:
-    """What a source's credential is and when it expires; `renews`: the source gets a
-    new one by itself, so its expiry is no cause for alarm."""
-
-    what: str
-    expires_at: float | None
-    renews: bool = False
-
-    def describe(self, at: float | None = None) -> str:
-        if self.expires_at is None:
-            return f"{self.what}: no expiry known"
-        when = datetime.fromtimestamp(self.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        left = self.expires_at - (now() if at is None else at)
-        span = (
-            "expired"
-            if left <= 0
-            else f"in {left / 86400:.0f} days"
-            if left >= 2 * 86400
-            else f"in {left / 3600:.1f} hours"
-        )
-        renew = ", renewed automatically" if self.renews else ""
-        return f"{self.what} expires {when} ({span}{renew})"
-
-    def warning(self, at: float | None = None) -> bool:
-        """True when it expires within a week and nothing renews it."""
-        if self.renews or self.expires_at is None:
-            return False
-        return self.expires_at - (now() if at is None else at) < WARN_AHEAD
-
-
 _TOKENS: dict[tuple[str, ...], Token] = {}
-_EXPIRIES: dict[tuple[str, str], Expiry] = {}  # (pipeline, source) -> obtained credential
-
-
-def note_expiry(pipeline: str, source: str, expiry: Expiry) -> None:
-    _EXPIRIES[(pipeline, source)] = expiry
-
-
-def expiry_of(pipeline: str, source: str, options: dict[str, Any]) -> Expiry | None:
-    """A source's credential expiry: a `token_expires` date from its settings, else
-    what this process obtained for it (None when nothing is known)."""
-    configured = options.get("token_expires")
-    if isinstance(configured, str) and configured:
-        try:
-            when = parse_date(configured)
-        except ValueError:
-            return None
-        return Expiry("token", when)
-    return _EXPIRIES.get((pipeline, source))
-
-
-def parse_date(text: str) -> float:
-    """'2027-01-31' or an ISO 8601 time -> epoch seconds (a bare date: its midnight UTC)."""
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 async def cached(key: tuple[str, ...], obtain: Callable[[Token | None], Awaitable[Token]]) -> Token:
@@ -142,6 +74,8 @@ async def post_for_token(
 ) -> dict[str, Any]:
     """POST to a token endpoint; the JSON answer, or AuthError/FetchError whose
     message names the endpoint and the service's error, never a secret."""
+    import aiohttp
+
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
     if basic is not None:
         pair = base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode()
@@ -281,22 +215,3 @@ async def bluesky_token(ctx: SourceContext, options: dict[str, Any], where: tupl
         return Token(access, expires, refresh if isinstance(refresh, str) else None)
 
     return (await cached(bluesky_key(options), obtain)).access
-
-
-def expiries(pipelines: list[Any]) -> list[dict[str, Any]]:
-    """Every source's known credential expiry (for `sentitui stats`), soonest first."""
-    found = []
-    for pipeline in pipelines:
-        for source in pipeline.sources:
-            expiry = expiry_of(pipeline.name, source.name, source.options)
-            if expiry is not None:
-                found.append(
-                    {
-                        "pipeline": pipeline.name,
-                        "source": source.name,
-                        "credential": expiry.describe(),
-                        "expires_at": expiry.expires_at,
-                        "warning": expiry.warning(),
-                    }
-                )
-    return sorted(found, key=lambda e: e["expires_at"] or float("inf"))

@@ -14,14 +14,15 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from sentitui.models import Page
 from sentitui.net.http import AuthError, FetchError
 from sentitui.sources.base import Option, SourceContext
 from sentitui.textcodec import decode
+
+if TYPE_CHECKING:
+    import aiohttp
 
 MAX_LINE = 1024 * 1024  # bytes of one SSE/NDJSON line; longer ones are failed records
 BODY_START = 2000
@@ -87,12 +88,16 @@ class Backoff:
 def stream_timeout(stall: float, connect: float = 10.0) -> aiohttp.ClientTimeout:
     """No total limit (the response lasts for days); a read that waits longer than
     `stall` seconds for a byte raises, which the source takes as a dropped stream."""
+    import aiohttp
+
     return aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect, sock_read=stall)
 
 
 async def check_response(resp: aiohttp.ClientResponse, hint: str) -> None:
     """Raise AuthError on 401/403 (reconnecting will not help) and StreamDropped on any
     other status than 200, with the start of the body for the log."""
+    import aiohttp
+
     if resp.status == 200:
         return
     try:
@@ -167,6 +172,8 @@ async def post_json(
 ) -> Any:
     """POST a JSON body and return the decoded answer (stream rules endpoints). Raises
     AuthError on 401/403 and FetchError on any other failure."""
+    import aiohttp
+
     try:
         async with ctx.http.session.post(
             url,

@@ -15,9 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sentitui.models import FailedRecord, Page
 from sentitui.net.http import AuthError, FetchError
@@ -31,6 +29,9 @@ from sentitui.sources.streams.base import (
     StreamDropped,
     wait_before_reconnect,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
 
 POST = "app.bsky.feed.post"
 TAG_FACET = "app.bsky.richtext.facet#tag"
@@ -172,6 +173,8 @@ class JetstreamSource(BaseSource):
     async def _connect(
         self, ctx: SourceContext, cursor: int | None, receive: float
     ) -> aiohttp.ClientWebSocketResponse:
+        import aiohttp
+
         url = self.subscribe_url()
         try:
             return await ctx.http.session.ws_connect(
@@ -193,6 +196,8 @@ class JetstreamSource(BaseSource):
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     async def stream(self, ctx: SourceContext) -> AsyncIterator[Page]:
+        import aiohttp
+
         url = self.subscribe_url()
         backoff = Backoff(cap=float(self.options.get("max_backoff", 60.0)))
         stall = float(self.options.get("stall_timeout", 90.0))
@@ -220,6 +225,8 @@ class JetstreamSource(BaseSource):
 
     async def pages(self, ctx: SourceContext) -> AsyncIterator[Page]:
         """Replay from the cursor up to the time the run started, in pages of posts."""
+        import aiohttp
+
         until = int(time.time() * 1_000_000)
         cursor = self.stored_cursor(ctx)
         if cursor is None:

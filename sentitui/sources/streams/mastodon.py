@@ -17,8 +17,6 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-import aiohttp
-
 from sentitui.models import FailedRecord, Page
 from sentitui.net.http import AuthError, FetchError
 from sentitui.sources.base import SourceContext, parse_json
@@ -42,6 +40,8 @@ class MastodonStream(MastodonSource):
         return str(base).rstrip("/") + "/api/v1/streaming/hashtag"
 
     async def stream(self, ctx: SourceContext) -> AsyncIterator[Page]:
+        import aiohttp
+
         url = self.stream_endpoint()
         params = {"tag": str(self.config.options["hashtag"]).lstrip("#")}
         backoff = Backoff(cap=float(self.config.options.get("max_backoff", 60.0)))

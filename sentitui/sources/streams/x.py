@@ -18,8 +18,6 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-import aiohttp
-
 from sentitui.models import FailedRecord, Page
 from sentitui.net.http import AuthError, FetchError
 from sentitui.sources.base import SourceContext, parse_json
@@ -74,6 +72,8 @@ class XStream(XSource):
             ctx.log("INFO", f"stream rule {wanted!r} added ({self.rule_tag})")
 
     async def stream(self, ctx: SourceContext) -> AsyncIterator[Page]:
+        import aiohttp
+
         await self.sync_rules(ctx)
         url = self.endpoint_url(STREAM_PATH)
         backoff = Backoff(cap=float(self.config.options.get("max_backoff", 60.0)))
