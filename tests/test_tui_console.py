@@ -75,6 +75,7 @@ async def until(pilot, check, what: str, rounds: int = 500) -> None:
 
 async def settle(pilot, rounds: int = 3) -> None:
     """Wait until the workers (pulls, queries) and the messages they post are done."""
+    await pilot.app.screens_ready.wait()  # the other screens are composed behind the first
     for _ in range(rounds):
         await pilot.pause()
         pilot.app.flush_events()  # engine events now: a run's end starts its screen's query
@@ -734,6 +735,19 @@ async def test_the_log_follows_the_newest_line_after_redraws(console):
         assert "the newest line" in screen_text(app)
 
 
+async def test_the_log_shows_lines_logged_while_another_screen_was_shown(console):
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("4", "1")  # the Logs screen is drawn, then left
+        await settle(pilot)
+        app.engine.log("INFO", "logged while away", "launch", "drops")
+        await settle(pilot)  # the update goes to the dashboard, the screen on top
+        await pilot.press("4")
+        await settle(pilot)
+        assert "logged while away" in screen_text(app)
+
+
 async def test_payload_to_file_writes_the_record_under_the_cursor_or_says_why_not(
     console, tmp_path, monkeypatch
 ):
@@ -909,7 +923,7 @@ async def test_the_palette_key_sits_at_the_right_edge_and_no_key_is_cut(console,
     app = console(RECORDS)
     async with app.run_test(size=(width, 24)) as pilot:
         await pilot.press("2")
-        await pilot.pause()
+        await settle(pilot)
         bar = screen_text(app).splitlines()[-1]
         assert len(bar) <= width and bar.rstrip().endswith("^p palette"), bar
         shown = " ".join(bar.rstrip()[: -len("^p palette")].split())

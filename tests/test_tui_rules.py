@@ -39,6 +39,7 @@ created_at = "ts"
 
 async def settle(pilot, rounds: int = 3) -> None:
     """Until the workers (queries, actions) and the messages they post are done."""
+    await pilot.app.screens_ready.wait()  # the other screens are composed behind the first
     for _ in range(rounds):
         await pilot.pause()
         pilot.app.flush_events()  # engine events now: a run's end starts its screen's query
@@ -608,6 +609,8 @@ async def test_a_panel_that_cannot_draw_costs_its_update_not_the_console(
     async with app.run_test(size=SIZE, message_hook=said) as pilot:
         monkeypatch.setattr(posts, "capped", unforeseen)  # the detail pane's helper
         await pilot.press("5")
+        await settle(pilot)
+        app.screen.reload()  # it may have been drawn behind the dashboard before the patch
         await settle(pilot)
         assert "cannot draw this post: ValueError" in screen_text(app)
 

@@ -176,6 +176,7 @@ def snapshot_app(tmp_path, monkeypatch):
 
 
 async def settle(pilot) -> None:
+    await pilot.app.screens_ready.wait()  # the other screens are composed behind the first
     for _ in range(3):
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()

@@ -55,6 +55,7 @@ from sentitui.tui.status import engine_summary
 
 FLUSH_SECONDS = 0.25  # engine events reach the widgets at most 4 times a second
 LOG_LINES = 5_000  # log lines kept in memory for the Logs screen
+FRAME_SECONDS = 0.05  # between two screens composed behind the first: a frame is drawn
 PENDING_EVENTS = 100_000  # safety bound on events waiting for the next flush
 
 
@@ -142,6 +143,9 @@ class SentiApp(App[None]):
         self.log_lines: deque[LogLine] = deque(maxlen=LOG_LINES)
         self.progress: dict[Key, RunProgress] = {}
         self.data_version = 0  # bumped whenever the engine wrote rows
+        self.screens_prepared = False  # the screens not yet shown are composed (or being)
+        self.composed_modes: set[str] = set()  # each screen adds its mode when mounted
+        self.screens_ready = asyncio.Event()  # all are: every key now finds its screen
         self.config_version = 0  # bumped whenever hot reload changed the pipelines
         self._pending: deque[EngineEvent] = deque(maxlen=PENDING_EVENTS)
         # Sources whose manual pull was asked for but has not started a run yet (attached,
@@ -192,6 +196,30 @@ class SentiApp(App[None]):
         )
         await self.switch_mode("dashboard")
         AlertsMonitor(self)
+
+    def first_data_drawn(self) -> None:
+        """A screen drew its first query result: start composing the others behind it."""
+        if not self.screens_prepared:
+            self.screens_prepared = True
+            self.set_timer(FRAME_SECONDS, self.prepare_next_screen)
+
+    async def prepare_next_screen(self) -> None:
+        """Compose one screen not shown yet, unseen, then come back for the next. Textual
+        composes a screen and re-parses the whole stylesheet (twice) on its first visit:
+        0.3-0.6 s that the first press of its key would otherwise wait for. One screen a
+        step, a frame apart, so the first screen's data reaches the terminal first, and
+        a key pressed meanwhile (it waits on the app's queue, not on a screen being
+        prepared) waits for one screen at most."""
+        shown = self.current_mode
+        waiting = [mode for mode in self.MODES if mode not in self.composed_modes]
+        if waiting and self.is_running:
+            with self.batch_update():  # nothing of the other screen reaches the terminal
+                await self.switch_mode(waiting[0])
+                await self.switch_mode(shown)
+        if len(waiting) > 1 and self.is_running:
+            self.set_timer(FRAME_SECONDS, self.prepare_next_screen)
+        else:
+            self.screens_ready.set()
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:

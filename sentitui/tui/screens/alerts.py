@@ -103,6 +103,9 @@ class AlertsScreen(SentiScreen):
         self.query_one("#alert-detail").border_title = "Triggering posts"
         self.set_interval(CHECK_SECONDS, self.refresh_alerts)
 
+    def on_screen_resume(self) -> None:
+        self.refresh_alerts()  # states the daemon's checks changed while away
+
     def refresh_alerts(self) -> None:
         """Alert states change in the daemon's checks too, not only with new posts."""
         if self.is_current and not self.queries_running():

@@ -85,6 +85,7 @@ class SentiScreen(Screen[None]):
         return []
 
     def on_mount(self) -> None:
+        self.senti.composed_modes.add(self.MODE)
         self.set_interval(REFRESH_SECONDS, self._refresh_if_stale)
 
     def on_screen_resume(self) -> None:
@@ -218,9 +219,11 @@ class SentiScreen(Screen[None]):
             problem = f"could not draw {what}: {type(exc).__name__}: {safe(exc)}"
             self.senti.engine.log("ERROR", problem)
             self.notify(problem, severity="error", markup=False)
+        self.senti.first_data_drawn()
 
     def on_query_failed(self, message: QueryFailed) -> None:
         message.stop()
+        self.senti.first_data_drawn()  # its answer (this notice) is drawn too
         self.notify(
             f"could not read the database ({message.group.removeprefix('query-')}): "
             f"{message.error}",

@@ -135,6 +135,13 @@ class LogsScreen(SentiScreen):
         else:
             self.count_missed()
 
+    def on_screen_resume(self) -> None:
+        """Lines logged while another screen was shown went to that screen's updates:
+        catch up with them (new rows alone make the base screen reload)."""
+        lines = self.senti.log_lines
+        if lines and self.shown_last is not lines[-1]:
+            self.reload()
+
     def count_missed(self) -> None:
         """How many kept lines that pass the filters arrived after the last one drawn."""
         missed = 0

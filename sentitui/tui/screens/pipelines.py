@@ -182,6 +182,11 @@ class PipelinesScreen(SentiScreen):
         if message.batch.sources:
             self.draw()
 
+    def on_screen_resume(self) -> None:
+        """Source states changed while another screen was shown: draw them now, not at
+        the next tick (drawing reads the engine's memory; no query)."""
+        self.draw()
+
     def tick(self) -> None:
         """Keep countdowns and progress moving; cells that did not change are not touched."""
         if self.is_current:

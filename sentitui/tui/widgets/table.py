@@ -75,6 +75,7 @@ class RowTable(DataTable[Any]):
         super().__init__(*args, **kwargs)
         self._restyled = False
         self._look: tuple[str, ...] = ()
+        self._widths: tuple[int, ...] = ()
 
     # Textual restyles every widget of a screen each time the screen is shown again, and
     # a DataTable then drops every cell it rendered and renders them anew: two thirds of
@@ -88,16 +89,26 @@ class RowTable(DataTable[Any]):
         self._restyled = True
         self.refresh()
 
+    #
+    # Textual widens the columns for new rows only when the table is next idle, and keeps
+    # the cells it rendered before, cut to the old widths, until something else clears
+    # them; a screen shown again renders at once, before that idle. So the rendered
+    # cells are also dropped whenever the column widths moved.
+
     def render_lines(self, crop: Region) -> list[Strip]:
+        stale = False
         if self._restyled:
             self._restyled = False
             look = (
                 self.styles.css,
                 *(self.get_component_styles(name).css for name in sorted(self.COMPONENT_CLASSES)),
             )
-            if look != self._look:
-                self._look = look
-                super().notify_style_update()  # the table's own: forget rendered cells
+            stale, self._look = look != self._look, look
+        widths = tuple(column.get_render_width(self) for column in self.ordered_columns)
+        if widths != self._widths:
+            stale, self._widths = True, widths
+        if stale:
+            super().notify_style_update()  # the table's own: forget rendered cells
         return super().render_lines(crop)
 
     def action_first_row(self) -> None:
