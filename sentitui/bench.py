@@ -485,6 +485,7 @@ def run_bench(
     import os
 
     from sentitui.bench_e2e import run_e2e
+    from sentitui.bench_memory import MEMORY_SIZES, QUICK_MEMORY_SIZES, run_memory
     from sentitui.bench_scale import cached_db, console_figures, time_queries
     from sentitui.bench_terminal import terminal_keys
     from sentitui.store.backend import describe
@@ -498,6 +499,7 @@ def run_bench(
             figures["ingest"] = asyncio.run(bench_ingest(records, tmp))
             e2e_records = QUICK_RECORDS if quick else E2E_RECORDS
             figures["e2e"] = run_e2e(e2e_records, max(50, e2e_records // 10), tmp)
+            figures["memory"] = run_memory(QUICK_MEMORY_SIZES if quick else MEMORY_SIZES, tmp)
         figures["scale"] = []
         for size in [QUICK_SCALE] if quick else scale_sizes(scale):
             path, build_rate = cached_db(tmp if quick else (cache or default_cache()), size, db)
@@ -564,6 +566,8 @@ def format_report(figures: dict[str, Any]) -> str:
 
 
 def _throughput_lines(figures: dict[str, Any]) -> list[str]:
+    from sentitui.bench_memory import format_memory
+
     ingest, scrape = figures["ingest"], figures["scrape"]
     lines = [
         f"ingest   {ingest['posts_per_s']:>9} posts/s   {ingest['loaded']} of {ingest['records']} "
@@ -593,6 +597,7 @@ def _throughput_lines(figures: dict[str, Any]) -> list[str]:
         f"loaded in {engine['seconds']} s ({engine['posts_per_s']} posts/s)"
     )
     lines += _e2e_lines(figures.get("e2e"))
+    lines += format_memory(figures.get("memory", []))
     return lines
 
 

@@ -16,6 +16,7 @@ from sentitui.bench import (
     ReviewSite,
     scrapy_installed,
 )
+from sentitui.bench_memory import QUICK_MEMORY_SIZES
 from sentitui.cli import main
 
 
@@ -45,6 +46,12 @@ def test_bench_quick_json_reports_every_figure():
     assert (e2e["engine"]["loaded"], e2e["engine"]["status"]) == (QUICK_RECORDS, "ok")
     assert e2e["textblob_one_core"]["texts"] == QUICK_RECORDS
     assert e2e["naive_script"]["records"] > 0 and e2e["vs_naive"] > 0 and e2e["vs_textblob"] > 0
+    # Memory: each file drop stored whole by `run --once`, its peak RSS measured.
+    memory = figures["memory"]
+    assert [(m["records"], m["stored"], m["exit"]) for m in memory] == [
+        (size, size, 0) for size in QUICK_MEMORY_SIZES
+    ]
+    assert all(m["peak_rss_mb"] > 10 for m in memory)
     [scale] = figures["scale"]
     assert scale["posts"] == QUICK_SCALE and scale["stats_ok"] is True
     assert scale["console"]["keys"] > 0 and scale["console"]["first_dashboard_s"] > 0
