@@ -39,6 +39,7 @@ def test_bench_quick_json_reports_every_figure():
     )
     # Every page of the site crawled once, every review extracted, by each crawler.
     assert (scrape["sentitui"]["pages"], scrape["sentitui"]["items"]) == (site.pages, site.reviews)
+    assert scrape["pairs"] == 1  # --quick: one crawl each
     assert (scrape["engine"]["pages"], scrape["engine"]["loaded"]) == (site.pages, site.reviews)
     # End to end over the local API, next to TextBlob and the naive script (no speed
     # is asserted: the figures are only there, computed from real runs).
@@ -63,7 +64,9 @@ def test_bench_quick_json_reports_every_figure():
     assert figures["cores"] >= 1
     if scrapy_installed():
         assert (scrape["scrapy"]["pages"], scrape["scrapy"]["items"]) == (site.pages, site.reviews)
-        assert scrape["speedup_vs_scrapy"] > 0
+        assert scrape["speedup_vs_scrapy"] > 0 and scrape["speedups"] == [
+            scrape["speedup_vs_scrapy"]
+        ]
     else:
         assert scrape["scrapy"] == {"error": "scrapy not installed (pip install 'sentitui[bench]')"}
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from parsel import Selector
 
-from sentitui.processing.dates import parse_page_date
+from sentitui.processing.dates import PageDate, parse_page_date
 from sentitui.sources.scrape_extract import decode_html, element_text, rating_value, stable_id
 
 NOW = datetime(2026, 11, 25, 10, 15, tzinfo=UTC)
@@ -33,6 +33,21 @@ NOW = datetime(2026, 11, 25, 10, 15, tzinfo=UTC)
 def test_page_dates_become_utc(text, iso, relative):
     parsed = parse_page_date(text, now=NOW)
     assert parsed is not None and (parsed.iso, parsed.relative) == (iso, relative)
+
+
+@pytest.mark.parametrize(
+    ("text", "timezone", "iso"),
+    [
+        ("2026-11-20T05:00:07+01:00", "UTC", "2026-11-20T04:00:07Z"),
+        ("2026-11-20T05:00:07-0530", "UTC", "2026-11-20T10:30:07Z"),
+        ("2026-11-20T05:00:07.999999Z", "UTC", "2026-11-20T05:00:07Z"),
+        ("2026-11-20T24:00:00Z", "UTC", "2026-11-21T00:00:00Z"),  # read by dateutil only
+        ("2026-11-20 05:00", "Europe/Berlin", "2026-11-20T04:00:00Z"),
+        ("2026-11-20", "UTC", "2026-11-20T00:00:00Z"),
+    ],
+)
+def test_machine_dates_take_the_iso_path(text, timezone, iso):
+    assert parse_page_date(text, now=NOW, timezone=timezone) == PageDate(iso, relative=False)
 
 
 def test_page_dates_zone_order_and_nonsense():

@@ -1,7 +1,7 @@
 """HTML page -> review records and links: the CPU half of the `scrape` source.
 
 Everything here is a pure function of (bytes, headers, URL, fetch time, config), so
-the crawler runs it in a worker thread, off the event loop, and `failed retry` can
+the crawler runs it off the event loop when it may take long (scrape.py `_extract`), and `failed retry` can
 run it again on a stored page after someone fixes a selector.
 
 Three ways to find posts on a page (`extract`):
@@ -36,7 +36,13 @@ from parsel import Selector
 from sentitui.processing.clean import element_text, rating_value
 from sentitui.processing.dates import parse_page_date
 from sentitui.sources.article import article_records
-from sentitui.sources.css_fields import select_first, select_value, stable_id
+from sentitui.sources.css_fields import (
+    css_matches,
+    first_match,
+    select_first,
+    select_value,
+    stable_id,
+)
 from sentitui.sources.schema_org import schema_org_records
 
 Mode = Literal["selectors", "auto", "article"]
@@ -182,16 +188,16 @@ def extract_page(
     else:
         html, encoding = body, "utf-8"
     sel = html_selector(html, url)
-    base = sel.css("base::attr(href)").get()
+    base = first_match(sel, "base::attr(href)")
     base_url = urljoin(url, base.strip()) if base else url
 
-    canonical = sel.css('link[rel~="canonical"]::attr(href)').get()
+    canonical = first_match(sel, 'link[rel~="canonical"]::attr(href)')
     canonical = urldefrag(urljoin(base_url, canonical.strip()))[0] if canonical else None
     identity = canonical if canonical and _same_site(canonical, url) else urldefrag(url)[0]
     page = Extracted(url=identity, html=html, encoding=encoding, canonical=canonical)
 
     builder = _RecordBuilder(
-        config, identity, fetched_at, (sel.css("html::attr(lang)").get() or "").strip() or None
+        config, identity, fetched_at, (first_match(sel, "html::attr(lang)") or "").strip() or None
     )
     if config.mode == "auto":
         records = list(schema_org_records(sel, html, identity, builder, page))
@@ -234,10 +240,10 @@ def extract_page(
 
 def _hrefs(sel: Selector, css: str) -> Iterator[str]:
     if "::attr(" in css or "::text" in css:
-        yield from (v for v in sel.css(css).getall() if v.strip())
+        yield from (str(v) for v in css_matches(sel, css) if str(v).strip())
         return
-    for match in sel.css(css):
-        href = match.attrib.get("href")
+    for match in css_matches(sel, css):
+        href = match.get("href")
         if href and href.strip():
             yield href
 
