@@ -20,14 +20,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from sentitui.config.alerts import AlertRule
 from sentitui.engine.waiting import wait_event
 from sentitui.models import AlertChanged, EngineEvent, RunFinished, RunProgress
 from sentitui.store.alerts import Transition, check, record_delivery
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from sentitui.engine.engine import Engine
 
 CHECK_EVERY = 30.0  # seconds between checks when nothing happens
@@ -82,6 +82,8 @@ async def post_webhook(
     sleep: Callable[[float], Any] = asyncio.sleep,
 ) -> str | None:
     """POST `body`; None once delivered, else why it failed (naming the host only)."""
+    import aiohttp  # here: a console that never sends an alert never loads it
+
     host = urlsplit(url).netloc.rpartition("@")[2]
     error = ""
     for attempt in range(len(delays) + 1):
