@@ -127,30 +127,30 @@ def _tables() -> tuple[Any, Any, Any, list[tuple[int, int]]]:
 
 def _walk(chunk: list[bytes]) -> tuple[Any, Any]:
     """(text row, feature) for every feature the DFA emits, all texts in lockstep.
-    Texts come longest first, so the texts still being read are always a prefix."""
+    Texts come longest first, so the texts still being read are always a prefix. Each
+    step only moves the states (bytes and states are position-major, so a step reads
+    contiguous memory); the features of every state are looked up once, after the walk."""
     import numpy as np
 
     nextmove, rowbase, output, _ = _tables()
     lengths = [len(data) for data in chunk]
-    grid = np.zeros((len(chunk), lengths[0]), dtype=np.int64)
-    for row, data in enumerate(chunk):
-        grid[row, : len(data)] = np.frombuffer(data, dtype=np.uint8)
-    states = np.zeros(len(chunk), dtype=np.int64)
-    rows: list[Any] = []
-    features: list[Any] = []
+    longest = lengths[0]
+    inside = np.arange(longest)[:, None] < np.asarray(lengths)[None, :]  # [position, row]
+    grid = np.zeros((len(chunk), longest), dtype=np.int64)
+    grid[inside.T] = np.frombuffer(b"".join(chunk), dtype=np.uint8)
+    grid = np.ascontiguousarray(grid.T)
+    trail = np.zeros((longest + 1, len(chunk)), dtype=np.int64)  # row 0: the start state
     active = len(chunk)
-    for position in range(lengths[0]):
+    for position in range(longest):
         while lengths[active - 1] <= position:
             active -= 1
-        states[:active] = nextmove[rowbase[states[:active]] + grid[:active, position]]
-        found = output[states[:active]]
-        hit = np.flatnonzero(found >= 0)
-        if hit.size:
-            rows.append(hit)
-            features.append(found[hit])
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(rows), np.concatenate(features)
+        trail[position + 1, :active] = nextmove[
+            rowbase[trail[position, :active]] + grid[position, :active]
+        ]
+    found = output[trail[1:]]
+    found[~inside] = -1  # past a text's end: no feature
+    positions, rows = np.nonzero(found >= 0)
+    return rows, found[positions, rows]
 
 
 def _classify(chunk: list[bytes]) -> list[tuple[str, float]]:
