@@ -153,6 +153,31 @@ def _walk(chunk: list[bytes]) -> tuple[Any, Any]:
     return rows, found[positions, rows]
 
 
+# Texts x distinct features of one product: bounds its dense matrix to 16 MB.
+_DENSE_CELLS = 1 << 22
+
+
+def _products(rows: Any, columns: Any, weights: Any, first: int, count: int) -> Any:
+    """The feature part of the scores of texts first..first+count-1: their weighted
+    feature counts (a dense texts x distinct-features matrix, mostly zeros) times the
+    model's rows of those features, in one matrix product. `rows` come sorted."""
+    import numpy as np
+
+    distinct, position = np.unique(columns, return_inverse=True)
+    if count > 1 and count * distinct.size > _DENSE_CELLS:
+        half = count // 2
+        cut = int(np.searchsorted(rows, first + half))
+        return np.concatenate(
+            [
+                _products(rows[:cut], columns[:cut], weights[:cut], first, half),
+                _products(rows[cut:], columns[cut:], weights[cut:], first + half, count - half),
+            ]
+        )
+    dense = np.zeros((count, distinct.size), dtype=np.float32)
+    dense[rows - first, position] = weights
+    return dense @ _identifier().nb_ptc[distinct].astype(np.float32)
+
+
 def _classify(chunk: list[bytes]) -> list[tuple[str, float]]:
     import numpy as np
 
@@ -163,9 +188,10 @@ def _classify(chunk: list[bytes]) -> list[tuple[str, float]]:
         width = len(model.tk_output)
         unique, counts = np.unique(rows * width + features, return_counts=True)
         rows, columns = np.divmod(unique, width)
-        weighted = np.log1p(counts.astype(np.float32))[:, None] * model.nb_ptc[columns]
-        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # keys come sorted
-        scores[rows[starts]] = np.add.reduceat(weighted, starts, axis=0) + model.nb_pc
+        weights = np.log1p(counts.astype(np.float32))
+        scores = _products(rows, columns, weights, 0, len(chunk))
+        present = np.bincount(rows, minlength=len(chunk)) > 0
+        scores[present] += model.nb_pc
     # softmax at temperature sqrt(bytes), as py3langid normalises; a text without
     # features stays uniform (all zeros), which no threshold accepts
     sizes = np.asarray([max(1, len(data)) for data in chunk], dtype=np.float32)
