@@ -37,7 +37,9 @@ MIN_CONFIDENCE = 0.5
 CONFIDENT = 0.95
 # Fewer letters than this and no language can be told at all.
 _MIN_LETTERS = 8
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+# That many letters ([^\W\d_]) with anything else ([\W\d_]) between: a search stops at
+# the 8th letter instead of listing every letter of the text.
+_ENOUGH_LETTERS = re.compile(rf"[^\W\d_](?:[\W\d_]*[^\W\d_]){{{_MIN_LETTERS - 1}}}")
 _NOISE = re.compile(r"(?:https?://\S+|[#@]\w+)", re.UNICODE)
 _SUBTAG = re.compile(r"^[a-z]{2}$")
 
@@ -79,7 +81,7 @@ def _model_bytes(text: str) -> bytes | None:
     """The bytes py3langid reads (all-caps lowered, NFC, UTF-8), or None when the text
     has too few letters to tell any language."""
     body = _NOISE.sub(" ", text)
-    if len(_LETTER.findall(body)) < _MIN_LETTERS:
+    if not _ENOUGH_LETTERS.search(body):
         return None
     if body.isupper():
         body = body.lower()
