@@ -120,13 +120,13 @@ async def rescore(
                     "posts.pipeline = ? AND posts.id BETWEEN ? AND ?",
                     (pipeline.name, rows[0][0], rows[-1][0]),
                 )
-                rollups.apply(conn, *span, -1, dialect=store.dialect)
+                rollups.apply(conn, *span, -1, dialect=store.dialect, by_id=True)
                 conn.executemany(
                     "UPDATE posts SET polarity = ?, subjectivity = ?, label = ?, text_label = ?, "
                     "lang = ?, feedback = ?, competitors = ?, aspects = ? WHERE id = ?",
                     changes,
                 )
-                rollups.apply(conn, *span, 1, dialect=store.dialect)
+                rollups.apply(conn, *span, 1, dialect=store.dialect, by_id=True)
             done += len(rows)
             last_id = rows[-1][0]
             if progress is not None:

@@ -293,3 +293,30 @@ def test_postgresql_rollups_stay_exact_with_concurrent_writers(pg_url: str) -> N
     by_time = store.rows("SELECT SUM(posts) AS n FROM rollup_time WHERE grain = 'fetched_minute'")
     assert by_time[0]["n"] == 900
     store.close()
+
+
+def test_a_page_and_a_rescore_batch_update_rollups_by_id_range(tmp_path: Path) -> None:
+    """The rollup statements of a written page and of a rescore batch read only those
+    posts (a rowid range), not a whole index of every post: that made each page's
+    rollups cost more the bigger the database."""
+    store = Store(tmp_path / "r.db")
+    stats = store.start_run("p", "api", "cli")
+    store.write_pages([PageWrite(stats, [post(n) for n in range(300)], [])])
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)  # the SQL with its values inlined
+    store.write_pages([PageWrite(stats, [post(n) for n in range(300, 340)], [])])
+
+    async def rescore_p() -> None:
+        config = PipelineConfig(name="p", path=tmp_path / "p.toml", aspects={"scent": ["scent"]})
+        async with Scorer(workers=0) as scorer:
+            await rescore(store, [config], scorer, batch_size=50)
+
+    asyncio.run(rescore_p())
+    store.conn.set_trace_callback(None)
+    rollup_inserts = [sql for sql in statements if sql.startswith("INSERT INTO rollup_")]
+    assert len(rollup_inserts) > 12  # the page's, and both sides of each rescore batch
+    for sql in rollup_inserts:
+        plan = [row[3] for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+        reads = [step for step in plan if " posts " in f"{step} "]
+        assert reads and all("INTEGER PRIMARY KEY (rowid>" in step for step in reads), (sql, plan)
+    store.close()

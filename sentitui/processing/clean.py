@@ -282,6 +282,7 @@ _DATE_LIKE = re.compile(
 )
 _DECIMAL_LIKE = re.compile(r"^[0-9]+[.,][0-9]{1,2}$")
 _CURRENCY_BEFORE = re.compile(r"[$€£¥]\s?$")
+_SEVEN_DIGITS = re.compile(r"[0-9](?:[^0-9]*[0-9]){6}")
 
 
 def _phone_or_not(match: re.Match[str]) -> str:
@@ -307,7 +308,9 @@ def redact_pii(text: str) -> str:
     """
     if "@" in text:
         text = _EMAIL.sub("[email]", text)
-    return _PHONE.sub(_phone_or_not, text)
+    # A phone number has 7 digits or more: a text with fewer skips the phone pattern,
+    # whose lookbehind is tried at every character.
+    return _PHONE.sub(_phone_or_not, text) if _SEVEN_DIGITS.search(text) else text
 
 
 def redact_segments(segments: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,9 @@ MIN_CONFIDENCE = 0.5
 CONFIDENT = 0.95
 # Fewer letters than this and no language can be told at all.
 _MIN_LETTERS = 8
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+# That many letters ([^\W\d_]) with anything else ([\W\d_]) between: a search stops at
+# the 8th letter instead of listing every letter of the text.
+_ENOUGH_LETTERS = re.compile(rf"[^\W\d_](?:[\W\d_]*[^\W\d_]){{{_MIN_LETTERS - 1}}}")
 _NOISE = re.compile(r"(?:https?://\S+|[#@]\w+)", re.UNICODE)
 _SUBTAG = re.compile(r"^[a-z]{2}$")
 
@@ -79,7 +81,7 @@ def _model_bytes(text: str) -> bytes | None:
     """The bytes py3langid reads (all-caps lowered, NFC, UTF-8), or None when the text
     has too few letters to tell any language."""
     body = _NOISE.sub(" ", text)
-    if len(_LETTER.findall(body)) < _MIN_LETTERS:
+    if not _ENOUGH_LETTERS.search(body):
         return None
     if body.isupper():
         body = body.lower()
@@ -127,30 +129,55 @@ def _tables() -> tuple[Any, Any, Any, list[tuple[int, int]]]:
 
 def _walk(chunk: list[bytes]) -> tuple[Any, Any]:
     """(text row, feature) for every feature the DFA emits, all texts in lockstep.
-    Texts come longest first, so the texts still being read are always a prefix."""
+    Texts come longest first, so the texts still being read are always a prefix. Each
+    step only moves the states (bytes and states are position-major, so a step reads
+    contiguous memory); the features of every state are looked up once, after the walk."""
     import numpy as np
 
     nextmove, rowbase, output, _ = _tables()
     lengths = [len(data) for data in chunk]
-    grid = np.zeros((len(chunk), lengths[0]), dtype=np.int64)
-    for row, data in enumerate(chunk):
-        grid[row, : len(data)] = np.frombuffer(data, dtype=np.uint8)
-    states = np.zeros(len(chunk), dtype=np.int64)
-    rows: list[Any] = []
-    features: list[Any] = []
+    longest = lengths[0]
+    inside = np.arange(longest)[:, None] < np.asarray(lengths)[None, :]  # [position, row]
+    grid = np.zeros((len(chunk), longest), dtype=np.int64)
+    grid[inside.T] = np.frombuffer(b"".join(chunk), dtype=np.uint8)
+    grid = np.ascontiguousarray(grid.T)
+    trail = np.zeros((longest + 1, len(chunk)), dtype=np.int64)  # row 0: the start state
     active = len(chunk)
-    for position in range(lengths[0]):
+    for position in range(longest):
         while lengths[active - 1] <= position:
             active -= 1
-        states[:active] = nextmove[rowbase[states[:active]] + grid[:active, position]]
-        found = output[states[:active]]
-        hit = np.flatnonzero(found >= 0)
-        if hit.size:
-            rows.append(hit)
-            features.append(found[hit])
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(rows), np.concatenate(features)
+        trail[position + 1, :active] = nextmove[
+            rowbase[trail[position, :active]] + grid[position, :active]
+        ]
+    found = output[trail[1:]]
+    found[~inside] = -1  # past a text's end: no feature
+    positions, rows = np.nonzero(found >= 0)
+    return rows, found[positions, rows]
+
+
+# Texts x distinct features of one product: bounds its dense matrix to 16 MB.
+_DENSE_CELLS = 1 << 22
+
+
+def _products(rows: Any, columns: Any, weights: Any, first: int, count: int) -> Any:
+    """The feature part of the scores of texts first..first+count-1: their weighted
+    feature counts (a dense texts x distinct-features matrix, mostly zeros) times the
+    model's rows of those features, in one matrix product. `rows` come sorted."""
+    import numpy as np
+
+    distinct, position = np.unique(columns, return_inverse=True)
+    if count > 1 and count * distinct.size > _DENSE_CELLS:
+        half = count // 2
+        cut = int(np.searchsorted(rows, first + half))
+        return np.concatenate(
+            [
+                _products(rows[:cut], columns[:cut], weights[:cut], first, half),
+                _products(rows[cut:], columns[cut:], weights[cut:], first + half, count - half),
+            ]
+        )
+    dense = np.zeros((count, distinct.size), dtype=np.float32)
+    dense[rows - first, position] = weights
+    return dense @ _identifier().nb_ptc[distinct].astype(np.float32)
 
 
 def _classify(chunk: list[bytes]) -> list[tuple[str, float]]:
@@ -163,9 +190,10 @@ def _classify(chunk: list[bytes]) -> list[tuple[str, float]]:
         width = len(model.tk_output)
         unique, counts = np.unique(rows * width + features, return_counts=True)
         rows, columns = np.divmod(unique, width)
-        weighted = np.log1p(counts.astype(np.float32))[:, None] * model.nb_ptc[columns]
-        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # keys come sorted
-        scores[rows[starts]] = np.add.reduceat(weighted, starts, axis=0) + model.nb_pc
+        weights = np.log1p(counts.astype(np.float32))
+        scores = _products(rows, columns, weights, 0, len(chunk))
+        present = np.bincount(rows, minlength=len(chunk)) > 0
+        scores[present] += model.nb_pc
     # softmax at temperature sqrt(bytes), as py3langid normalises; a text without
     # features stays uniform (all zeros), which no threshold accepts
     sizes = np.asarray([max(1, len(data)) for data in chunk], dtype=np.float32)

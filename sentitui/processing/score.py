@@ -207,12 +207,20 @@ def _exit_with_parent(every: float = 0.5) -> None:
     threading.Thread(target=watch, name="sentitui-parent-watch", daemon=True).start()
 
 
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _warm_worker() -> None:
     """Pool initializer: import TextBlob and load the lexicons before the first real batch.
 
     Ctrl-C in a terminal reaches the whole process group: the worker ignores it and
     lets the parent stop the run (a KeyboardInterrupt here would break the pool)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # One BLAS thread a worker: the workers already take every core, and BLAS threads
+    # (language.py's matrix product) would only fight them for it, many times slower.
+    # BLAS reads these when NumPy loads, which in a fresh worker is after this.
+    for name in _BLAS_THREADS:
+        os.environ[name] = "1"
     _exit_with_parent()
     score_batch(["warm up the lexicon"], "textblob")
     analyse_batch(["warm up the language model and the default scorer"])

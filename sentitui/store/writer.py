@@ -180,7 +180,7 @@ class Writer(Database):
                     for column in rollups.JSON_COLUMNS
                     if any(getattr(p, column) for w in writes for p in w.posts)
                 ]
-                rollups.apply(conn, new_rows, new_params, 1, present, self.dialect)
+                rollups.apply(conn, new_rows, new_params, 1, present, self.dialect, by_id=True)
         for stats, (loaded, duplicates, failed) in totals.values():
             stats.loaded, stats.duplicates, stats.failed = loaded, duplicates, failed
         return results
