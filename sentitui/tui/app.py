@@ -22,6 +22,8 @@ from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.worker import WorkerError
 
 from sentitui.config import PipelineConfig
 from sentitui.engine.engine import Engine
@@ -55,6 +57,7 @@ from sentitui.tui.status import engine_summary
 
 FLUSH_SECONDS = 0.25  # engine events reach the widgets at most 4 times a second
 LOG_LINES = 5_000  # log lines kept in memory for the Logs screen
+PREPARE_SECONDS = 0.3  # at most this long waiting for a screen composed unseen to draw
 FRAME_SECONDS = 0.05  # between two screens composed behind the first: a frame is drawn
 PENDING_EVENTS = 100_000  # safety bound on events waiting for the next flush
 
@@ -203,6 +206,18 @@ class SentiApp(App[None]):
             self.screens_prepared = True
             self.set_timer(FRAME_SECONDS, self.prepare_next_screen)
 
+    async def drawn_unseen(self, screen: Screen[Any]) -> None:
+        """Wait (PREPARE_SECONDS at most) for the screen's first queries and one refresh:
+        its first frame is then rendered, kept in its widgets' caches, and only not
+        displayed. Without it the first real visit rendered every cell (0.3 s a screen)."""
+        try:
+            async with asyncio.timeout(PREPARE_SECONDS):
+                for worker in [w for w in self.workers if w.node is screen]:
+                    await worker.wait()
+                await screen.wait_for_refresh()
+        except (TimeoutError, WorkerError):
+            pass  # a slow or failed query shows when the screen is visited, as before
+
     async def prepare_next_screen(self) -> None:
         """Compose one screen not shown yet, unseen, then come back for the next. Textual
         composes a screen and re-parses the whole stylesheet (twice) on its first visit:
@@ -215,6 +230,7 @@ class SentiApp(App[None]):
         if waiting and self.is_running:
             with self.batch_update():  # nothing of the other screen reaches the terminal
                 await self.switch_mode(waiting[0])
+                await self.drawn_unseen(self.screen)
                 await self.switch_mode(shown)
         if len(waiting) > 1 and self.is_running:
             self.set_timer(FRAME_SECONDS, self.prepare_next_screen)
