@@ -348,6 +348,35 @@ async def test_per_host_delay_is_kept_between_request_starts(serve, write_pipeli
     assert min(gaps) >= 0.07, gaps
 
 
+async def test_requests_waiting_for_their_turn_do_not_burst_after_a_busy_loop(
+    serve, write_pipeline, make_engine
+):
+    """Turns are taken when due, `delay` after the last real start: requests that all
+    became due while the event loop was busy still start one delay apart."""
+
+    class StallingSite(Site):
+        async def handle(self, request: web.Request) -> web.Response:
+            answer = await super().handle(request)
+            if len(self.hits) == 3:  # robots.txt, the start page, the first product
+                time.sleep(0.8)  # the loop is busy; the next requests' turns fall due
+            return answer
+
+    site = StallingSite()
+    server = await serve(site.app())
+    pipeline = write_pipeline(
+        shop_toml(server.url, extra="max_pages = 6")
+        .replace("delay = 0", "delay = 0.2")
+        .replace("concurrency = 2", "concurrency = 3")
+    )
+    async with make_engine(pipeline) as engine:
+        stats = await engine.run_source("launch", "shop", "cli")
+
+    assert stats.status == "ok"
+    times = sorted(t for t, _, _ in site.hits)
+    gaps = [round(b - a, 3) for a, b in zip(times, times[1:], strict=False)]
+    assert len(times) == 7 and min(gaps) >= 0.1, gaps  # reserved turns: ~0 s after it
+
+
 async def test_page_that_loses_its_items_is_a_parse_failure_with_the_html(
     serve, write_pipeline, make_engine, db_path
 ):

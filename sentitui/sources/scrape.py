@@ -78,14 +78,14 @@ class _Host:
     robots_error: FetchError | None = None  # robots.txt unreadable: host off-limits this run
 
     async def take_turn(self) -> None:
-        """Wait until this host may get the next request; reserve the slot first so
-        concurrent requests cannot start together."""
+        """Wait until this host may get the next request: `delay` after the previous
+        request really started. Each waiter claims the turn only once it is due, so
+        waiters that wake together (after the loop was busy) start one at a time, never
+        in a burst, as turns reserved ahead would."""
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        start = max(now, self.next_at)
-        self.next_at = start + self.delay
-        if start > now:
-            await asyncio.sleep(start - now)
+        while (now := loop.time()) < self.next_at:
+            await asyncio.sleep(self.next_at - now)
+        self.next_at = now + self.delay
 
 
 class ScrapeSource(BaseSource):
