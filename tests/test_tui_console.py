@@ -932,3 +932,26 @@ async def test_the_palette_key_sits_at_the_right_edge_and_no_key_is_cut(console,
         )
         assert everything.startswith(shown), bar  # a prefix of the keys …
         assert everything[len(shown) :][:1] in ("", " "), bar  # … made of whole ones
+
+
+async def test_a_theme_change_restyles_every_screen_shown_before_or_after_it(console):
+    """The console re-parses its CSS only when the theme's variables changed (Textual
+    did it on every first visit of a screen): a screen styled before the change, shown
+    again after it, and one shown the first time since, all take the new colours."""
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key in "234561":  # every screen shown once in the dark theme
+            await pilot.press(key)
+        dark = app.screen.styles.background
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert app.current_theme.name == "textual-light"
+        light = app.screen.styles.background
+        assert light != dark
+        for key in "234561":
+            await pilot.press(key)
+            await pilot.pause()
+            table = app.screen.query(DataTable)
+            assert app.screen.styles.background == light, key
+            assert all(t.styles.background != dark for t in table), key

@@ -10,6 +10,7 @@ its own `Store`, and draw what those workers post back.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections import deque
@@ -23,7 +24,6 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.worker import WorkerError
 
 from sentitui.config import PipelineConfig
 from sentitui.engine.engine import Engine
@@ -57,7 +57,6 @@ from sentitui.tui.status import engine_summary
 
 FLUSH_SECONDS = 0.25  # engine events reach the widgets at most 4 times a second
 LOG_LINES = 5_000  # log lines kept in memory for the Logs screen
-PREPARE_SECONDS = 0.3  # at most this long waiting for a screen composed unseen to draw
 FRAME_SECONDS = 0.05  # between two screens composed behind the first: a frame is drawn
 PENDING_EVENTS = 100_000  # safety bound on events waiting for the next flush
 
@@ -126,9 +125,16 @@ class SentiApp(App[None]):
         theme: str | None = None,
         pipelines_dir: str | Path | None = None,
         notice: str | None = None,
+        freeze_gc: bool = False,
         **engine_kwargs: Any,
     ) -> None:
         super().__init__()
+        # Textual parsed its stylesheet with these; `refresh_css` tracks them from here.
+        self.parsed_with: dict[str, str] = self.get_css_variables()
+        # One console per process (run_console): what is loaded once the screens are
+        # ready lives as long as the process; gc.freeze() then keeps full collections
+        # from walking it (40-140 ms each at 1M posts, a key press stalled that long).
+        self.freeze_gc = freeze_gc
         self.db_path = str(db_path)
         self.pipelines_dir = pipelines_dir  # watched for hot reload (embedded engine only)
         self.continuous: Continuous | None = None
@@ -206,36 +212,48 @@ class SentiApp(App[None]):
             self.screens_prepared = True
             self.set_timer(FRAME_SECONDS, self.prepare_next_screen)
 
-    async def drawn_unseen(self, screen: Screen[Any]) -> None:
-        """Wait (PREPARE_SECONDS at most) for the screen's first queries and one refresh:
-        its first frame is then rendered, kept in its widgets' caches, and only not
-        displayed. Without it the first real visit rendered every cell (0.3 s a screen)."""
-        try:
-            async with asyncio.timeout(PREPARE_SECONDS):
-                for worker in [w for w in self.workers if w.node is screen]:
-                    await worker.wait()
-                await screen.wait_for_refresh()
-        except (TimeoutError, WorkerError):
-            pass  # a slow or failed query shows when the screen is visited, as before
-
     async def prepare_next_screen(self) -> None:
         """Compose one screen not shown yet, unseen, then come back for the next. Textual
-        composes a screen and re-parses the whole stylesheet (twice) on its first visit:
-        0.3-0.6 s that the first press of its key would otherwise wait for. One screen a
-        step, a frame apart, so the first screen's data reaches the terminal first, and
-        a key pressed meanwhile (it waits on the app's queue, not on a screen being
-        prepared) waits for one screen at most."""
+        composes, mounts and styles a screen on its first visit: 0.1-0.2 s that the
+        first press of its key would otherwise wait for. Its first queries start there
+        and are answered while it waits unseen. One screen a step, a frame apart, so
+        the first screen's data reaches the terminal first, and a key pressed meanwhile
+        (it waits on the app's queue, not on a screen being prepared) waits for one
+        screen at most. (Waiting in the step for the screen's queries too made every
+        step, so a key pressed meanwhile, 0.1-0.3 s longer, and its first visit no
+        faster: Textual does not render a screen while updates are held.)"""
         shown = self.current_mode
         waiting = [mode for mode in self.MODES if mode not in self.composed_modes]
         if waiting and self.is_running:
             with self.batch_update():  # nothing of the other screen reaches the terminal
                 await self.switch_mode(waiting[0])
-                await self.drawn_unseen(self.screen)
                 await self.switch_mode(shown)
         if len(waiting) > 1 and self.is_running:
             self.set_timer(FRAME_SECONDS, self.prepare_next_screen)
         else:
+            if self.freeze_gc:
+                gc.freeze()
             self.screens_ready.set()
+
+    def refresh_css(self, animate: bool = True) -> None:
+        """Re-parse and restyle only when the CSS variables (the theme) changed. Textual
+        calls this when a mode's screen is first shown, twice, and once more on its
+        first visit when it was composed ahead (it was not mounted when counted): each
+        call re-parsed all CSS and restyled and redrew every widget, 0.1 s, most of a
+        first visit. A real change restyles every screen of the app, shown or not."""
+        variables = self.get_css_variables()
+        if variables == self.parsed_with:
+            return
+        super().refresh_css(animate)
+        self.parsed_with = variables
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        """Textual holds the display 50 ms on every mode switch so that a screen being
+        composed is not seen half-built. Once all are composed ahead, the next screen
+        is whole at its first frame: nothing to hold. (A shorter hold is no answer: a
+        timer due before its task first runs is skipped, and the display stays held.)"""
+        if not self.screens_ready.is_set():
+            super().delay_update(delay)
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -552,7 +570,8 @@ def run_console(
 
     Extra keyword arguments go to `SentiApp` (`engine=`, `theme=`) or else to `Engine`.
     """
-    app = SentiApp(db_path, pipelines, schedules=schedules, title=title, **kwargs)
+    app = SentiApp(db_path, pipelines, schedules=schedules, title=title, freeze_gc=True, **kwargs)
+    gc.freeze()  # the modules imported so far live as long as the process (see freeze_gc)
     with _console_logging():
         app.run()
     return app.return_code or 0
