@@ -232,7 +232,8 @@ KEYS = ("w", "w", "w", "5", "1", "2", "3", "4", "1", "w", "5", "1")
 
 async def console_figures(path: Path | str, size: tuple[int, int] = (120, 40)) -> dict[str, Any]:
     """The console on the database, driven headless by Textual's Pilot: seconds from
-    start to the first full dashboard, and per key press the time to a redrawn screen
+    start to the first full dashboard (its query answered, drawn and refreshed), and
+    per key press, once the other screens are composed, the time to a redrawn screen
     (the key answered from what is loaded) and to the data behind it (its queries
     done and drawn)."""
     from sentitui.tui.app import SentiApp
@@ -240,10 +241,11 @@ async def console_figures(path: Path | str, size: tuple[int, int] = (120, 40)) -
     started = time.perf_counter()
     app = SentiApp(path, [], score_workers=0)
     async with app.run_test(size=size) as pilot:
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await app.first_drawn.wait()
+        await app.screen.wait_for_refresh()
         first = time.perf_counter() - started
+        await app.screens_ready.wait()
+        await pilot.pause()
         redraw: list[float] = []
         data: list[float] = []
         for key in KEYS:
