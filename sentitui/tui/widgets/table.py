@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable
@@ -76,6 +77,7 @@ class RowTable(DataTable[Any]):
         self._restyled = False
         self._look: tuple[str, ...] = ()
         self._widths: tuple[int, ...] = ()
+        self._size_seen: Size | None = None
 
     # Textual restyles every widget of a screen each time the screen is shown again, and
     # a DataTable then drops every cell it rendered and renders them anew: two thirds of
@@ -110,6 +112,17 @@ class RowTable(DataTable[Any]):
         if stale:
             super().notify_style_update()  # the table's own: forget rendered cells
         return super().render_lines(crop)
+
+    # A table also gets a Resize event whenever new rows move its virtual size, and
+    # DataTable then renders every cell anew, though its cells depend on the column
+    # widths (checked above), not on the table's size. An event that leaves the size as
+    # it was goes no further: on the first visit of a screen composed ahead, whose rows
+    # came while it was hidden, it cost a second full render (Posts: 70 ms).
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size == self._size_seen:
+            event.prevent_default()
+        self._size_seen = event.size
 
     def action_first_row(self) -> None:
         if self.row_count:
