@@ -103,30 +103,31 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def api_source(url: str) -> dict[str, Any]:
+    """The pipeline source reading the bench API at `url` (its /api/posts)."""
+    return {
+        "name": "api",
+        "kind": "json_api",
+        "url": url,
+        "records": "items",
+        "fields": {
+            "id": "id",
+            "text": "body",
+            "author": "user",
+            "created_at": "ts",
+            "segments": {"region": "region"},
+        },
+        "pagination": {"type": "page", "param": "page", "total_path": "pages"},
+    }
+
+
 async def bench_engine_api(url: str, tmp: Path, records: int) -> dict[str, Any]:
     """`run --once` of a json_api source over the local API: posts/s, CPU used (main
     process + scoring workers, as a share of all cores) and event-loop lag."""
     from sentitui.bench import _pipeline
     from sentitui.engine.engine import Engine
 
-    pipeline = _pipeline(
-        tmp,
-        "e2e",
-        {
-            "name": "api",
-            "kind": "json_api",
-            "url": url,
-            "records": "items",
-            "fields": {
-                "id": "id",
-                "text": "body",
-                "author": "user",
-                "created_at": "ts",
-                "segments": {"region": "region"},
-            },
-            "pagination": {"type": "page", "param": "page", "total_path": "pages"},
-        },
-    )
+    pipeline = _pipeline(tmp, "e2e", api_source(url))
     lags: list[float] = []
     stop = asyncio.Event()
     async with Engine(tmp / "e2e.db", [pipeline]) as engine:

@@ -61,6 +61,13 @@ def test_bench_quick_json_reports_every_figure():
         assert terminal["keys"] == 20 and terminal["key_redraw_max_ms"] < 10_000, terminal
     else:
         assert "tmux is not installed" in terminal["error"]
+    # The same while the console's engine pulls the API: every key's answer was seen.
+    ingesting = figures["terminal_ingesting"]
+    if shutil.which("tmux"):
+        assert ingesting["keys"] == 20 and ingesting["key_redraw_max_ms"] < 10_000, ingesting
+        assert ingesting["records"] == QUICK_SCALE and ingesting["stored_during_keys"] >= 0
+    else:
+        assert "tmux is not installed" in ingesting["error"]
     assert figures["cores"] >= 1
     if scrapy_installed():
         assert (scrape["scrapy"]["pages"], scrape["scrapy"]["items"]) == (site.pages, site.reviews)
