@@ -208,6 +208,10 @@ def _exit_with_parent(every: float = 0.5) -> None:
 
 
 _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# Workers yield the CPU to the main process when both want it: the main process is the
+# pipeline's one writer and, in the console, the one answering keys. With the workers
+# on every core, a key pressed while ingesting otherwise waited its turn behind them.
+WORKER_NICENESS = 10
 
 
 def _warm_worker() -> None:
@@ -221,6 +225,8 @@ def _warm_worker() -> None:
     # BLAS reads these when NumPy loads, which in a fresh worker is after this.
     for name in _BLAS_THREADS:
         os.environ[name] = "1"
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(WORKER_NICENESS)
     _exit_with_parent()
     score_batch(["warm up the lexicon"], "textblob")
     analyse_batch(["warm up the language model and the default scorer"])
