@@ -263,6 +263,8 @@ def clean_text(text: str | int | float) -> str:
         text = _ZERO_WIDTH.sub("", text)
         if "\u200d" in text:
             text = _STRAY_ZWJ.sub("", text)
+    elif "  " not in text:  # a printable text's only whitespace is " ": nothing to collapse
+        return text.strip()
     return _WHITESPACE.sub(" ", text).strip()
 
 

@@ -80,7 +80,8 @@ def primary_subtag(lang: str | None) -> str | None:
 def _model_bytes(text: str) -> bytes | None:
     """The bytes py3langid reads (all-caps lowered, NFC, UTF-8), or None when the text
     has too few letters to tell any language."""
-    body = _NOISE.sub(" ", text)
+    # _NOISE is case-sensitive: a text without "http", "#" or "@" has nothing to remove.
+    body = _NOISE.sub(" ", text) if "http" in text or "#" in text or "@" in text else text
     if not _ENOUGH_LETTERS.search(body):
         return None
     if body.isupper():
