@@ -174,6 +174,26 @@ def test_default_scorer_reads_social_text(text: str, sign: int) -> None:
     assert polarity * sign >= 0.05, polarity
 
 
+def test_default_scorer_reads_the_same_whatever_the_case() -> None:
+    """Emoticons, laughter and words are read without regard to case, including the
+    non-ASCII letters Python's case-insensitive matching folds onto ASCII ones
+    (İ and ı onto i, ſ onto s, the Kelvin sign onto k): the reading skips its
+    costly passes only where they cannot match."""
+    same = [
+        ("ok :D", "ok :d"),
+        ("ok XD", "ok xd"),
+        ("HAHAHA that was fun", "hahaha that was fun"),
+        ("h\u0130h\u0130 that was fun", "hahaha that was fun"),  # read as laughter
+        ("h\u0131h\u0131 that was fun", "hahaha that was fun"),
+        ("that was LOL", "that was lol"),
+    ]
+    for text, plain in same:
+        assert score_batch([text]) == score_batch([plain]), text
+    # Such a letter does not split a word: the Kelvin sign lower-cases to k, a dampener.
+    assert score_batch(["\u212ainda good"]) == score_batch(["kinda good"])
+    assert score_batch(["kinda good"]) != score_batch(["inda good"])
+
+
 def test_default_scorer_model_maps_cutoffs_onto_default_thresholds() -> None:
     from sentitui.processing.sentiment import MODEL, Model, _polarity
 

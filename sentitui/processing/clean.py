@@ -263,6 +263,8 @@ def clean_text(text: str | int | float) -> str:
         text = _ZERO_WIDTH.sub("", text)
         if "\u200d" in text:
             text = _STRAY_ZWJ.sub("", text)
+    elif "  " not in text:  # a printable text's only whitespace is " ": nothing to collapse
+        return text.strip()
     return _WHITESPACE.sub(" ", text).strip()
 
 
@@ -427,7 +429,7 @@ def _latest_plausible(fetched_at: str) -> str | None:
 def hash_author(author: str, secret: bytes) -> str:
     """Pseudonymous author id: HMAC-SHA256 of the stripped, lower-cased name, 16 hex chars."""
     normalised = author.strip().lower().encode("utf-8")
-    return hmac.new(secret, normalised, hashlib.sha256).hexdigest()[:16]
+    return hmac.digest(secret, normalised, hashlib.sha256).hex()[:16]  # one-shot: no HMAC object
 
 
 _MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9_](?:[\w.-]*\w)?)(?:@[\w-]+(?:\.[\w-]+)+)?")

@@ -80,7 +80,8 @@ def primary_subtag(lang: str | None) -> str | None:
 def _model_bytes(text: str) -> bytes | None:
     """The bytes py3langid reads (all-caps lowered, NFC, UTF-8), or None when the text
     has too few letters to tell any language."""
-    body = _NOISE.sub(" ", text)
+    # _NOISE is case-sensitive: a text without "http", "#" or "@" has nothing to remove.
+    body = _NOISE.sub(" ", text) if "http" in text or "#" in text or "@" in text else text
     if not _ENOUGH_LETTERS.search(body):
         return None
     if body.isupper():
@@ -204,9 +205,12 @@ def _classify(chunk: list[bytes]) -> list[tuple[str, float]]:
         scores[:, first] += scores[:, dupe]
         scores[:, dupe] = 0.0
     best = scores.argmax(axis=1)
+    # One gather and one tolist for the chunk: indexing a NumPy scalar out per text cost
+    # more than the rest of this function. tolist() gives the same floats as float().
+    confidence = scores[np.arange(len(chunk)), best].tolist()
+    labels = model.nb_classes
     return [
-        (str(model.nb_classes[column]), float(scores[row, column]))
-        for row, column in enumerate(best.tolist())
+        (str(labels[column]), sure) for column, sure in zip(best.tolist(), confidence, strict=True)
     ]
 
 

@@ -255,6 +255,9 @@ def get_path(data: Any, path: str, default: Any = None) -> Any:
     """
     if path == "" or path is None:
         return data
+    if "." not in path and isinstance(data, dict):  # most paths: one key, once per field a record
+        current = data.get(path, _MISSING)
+        return default if current is _MISSING else current
     current = data
     for part in path.split("."):
         if isinstance(current, dict):

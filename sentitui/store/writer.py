@@ -44,11 +44,15 @@ def storable(value: Any) -> Any:
     return value
 
 
+# json.dumps(value, ensure_ascii=False) builds an encoder per call; this one is reused.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _json(value: Any) -> str:
     """A JSON table column's text; the empty table (most posts) without the encoder."""
     if not value:
         return "{}"
-    return str(storable(json.dumps(value, ensure_ascii=False)))
+    return str(storable(_ENCODE(value)))
 
 
 def _post_row(p: Post, run_id: int | None, now: str) -> tuple[Any, ...]:
