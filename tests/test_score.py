@@ -223,3 +223,37 @@ async def test_scorer_analyse_gives_aspect_polarities_in_the_pool() -> None:
     assert first.aspects["scent"] > 0.05 and first.aspects["price"] < -0.05
     assert second.aspects == {}
     assert (first.polarity, first.subjectivity) == score_batch(texts[:1])[0]
+
+
+def test_an_emoticon_matched_through_case_folding_is_read_not_a_crash():
+    """The tokenizer matches emoticons ignoring case the way `re` does, folding letters
+    `str.lower` leaves alone: ":ſ" (long s) is ":s", and it once raised KeyError,
+    failing the whole batch of 100 posts it was in."""
+    from sentitui.processing.sentiment import score_text
+
+    assert score_text("meh :ſ") == score_text("meh :s") == score_text("meh :S")
+
+
+def test_a_text_the_scorer_cannot_read_fails_alone_not_its_batch():
+    from sentitui.processing.batch import RecordRules, Rejected, process_records
+
+    rules = RecordRules(
+        pipeline="p",
+        source="s",
+        author_secret=b"key",
+        fetched_at="2026-12-03T00:00:00Z",
+        keep_authors=False,
+        redact_pii=False,
+        public_handles=(),
+        scorer="sentitui",
+        scorer_by_language={"fr": "no-such-scorer"},  # scoring French texts raises
+    )
+    records = [
+        {"id": "1", "text": "I love this shampoo"},
+        {"id": "2", "text": "je l'adore", "lang": "fr"},
+        {"id": "3", "text": "I hate this shampoo"},
+    ]
+    first, second, third = process_records(records, rules)
+    assert isinstance(second, Rejected) and second.stage == "score"
+    assert "no-such-scorer" in second.error, second.error
+    assert (first.label, third.label) == ("positive", "negative")  # type: ignore[union-attr]

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from sentitui.models import Post
 from sentitui.processing.clean import CleanError, clean_record
 from sentitui.processing.insight import insight_for
-from sentitui.processing.score import analyse_batch
+from sentitui.processing.score import Analysis, analyse_batch
 
 __all__ = ["RecordRules", "Rejected", "process_records", "reject_unscored"]
 
@@ -85,30 +85,53 @@ def process_records(batch: list[dict[str, Any]], rules: RecordRules) -> list[Pos
     if not posts:
         return results
     try:
-        analyses = analyse_batch(
-            [p.text for p in posts],
-            rules.scorer,
-            rules.aspects,
-            [p.lang for p in posts],
-            rules.scorer_by_language,
-        )
+        analyses: list[Analysis | Rejected] = list(_analyse(posts, rules))
+    except Exception:
+        # A text the scorer cannot read must not fail the others of its batch: each
+        # is scored alone, and only the one that fails again is rejected.
+        analyses = [_analyse_alone(post, rules) for post in posts]
+    outcomes = iter(analyses)
+    done: list[Post | Rejected] = []
+    for result in results:
+        analysis = next(outcomes) if isinstance(result, Post) else None
+        if isinstance(result, Post) and isinstance(analysis, Analysis):
+            _fill(result, analysis, rules)
+        done.append(analysis if isinstance(analysis, Rejected) else result)
+    return done
+
+
+def _analyse(posts: list[Post], rules: RecordRules) -> list[Analysis]:
+    return analyse_batch(
+        [p.text for p in posts],
+        rules.scorer,
+        rules.aspects,
+        [p.lang for p in posts],
+        rules.scorer_by_language,
+    )
+
+
+def _analyse_alone(post: Post, rules: RecordRules) -> Analysis | Rejected:
+    try:
+        [analysis] = _analyse([post], rules)
     except Exception as exc:
-        failed = Rejected("score", f"scoring failed: {exc}")
-        return [failed if isinstance(result, Post) else result for result in results]
-    for post, analysis in zip(posts, analyses, strict=True):
-        found = insight_for(post.text, analysis, rules, post.rating)
-        post.polarity, post.subjectivity, post.label = (
-            found.polarity,
-            found.subjectivity,
-            found.label,
-        )
-        post.text_label, post.lang = found.text_label, analysis.lang
-        post.feedback, post.competitors, post.aspects = (
-            found.feedback,
-            found.competitors,
-            found.aspects,
-        )
-    return results
+        return Rejected("score", f"scoring failed: {type(exc).__name__}: {exc}")
+    return analysis
+
+
+def _fill(post: Post, analysis: Analysis, rules: RecordRules) -> None:
+    """The post's scores, label, language and feedback from its analysis."""
+    found = insight_for(post.text, analysis, rules, post.rating)
+    post.polarity, post.subjectivity, post.label = (
+        found.polarity,
+        found.subjectivity,
+        found.label,
+    )
+    post.text_label, post.lang = found.text_label, analysis.lang
+    post.feedback, post.competitors, post.aspects = (
+        found.feedback,
+        found.competitors,
+        found.aspects,
+    )
 
 
 def reject_unscored(

@@ -195,6 +195,19 @@ _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _STRETCH = re.compile(r"(\w)\1{2,}")
 _EMOTICON_RE = "|".join(re.escape(e) for e in sorted(EMOTICONS, key=len, reverse=True))
+
+
+@lru_cache(maxsize=1024)
+def _emoticon_value(token: str) -> float:
+    """The value of an emoticon the tokenizer matched. It matches ignoring case the way
+    `re` does, which also folds letters `str.lower` leaves alone (":ſ" is ":s", "K" the
+    Kelvin sign is "k"), so the token is looked up by the same rule."""
+    value = EMOTICONS.get(token.lower())
+    if value is None:
+        value = next(v for e, v in EMOTICONS.items() if re.fullmatch(re.escape(e), token, re.I))
+    return value
+
+
 _EMOJI_RE = "|".join(re.escape(e) for e in sorted(EMOJI, key=len, reverse=True))
 
 
@@ -455,7 +468,7 @@ def read(text: str, params: Params = PARAMS) -> Reading:
                 sentence_start = len(values)
                 negated_at, modifier, previous = None, 1.0, ""
             elif emoticon:
-                values.append((EMOTICONS[emoticon.lower()], 1.0, clause_weight, True))
+                values.append((_emoticon_value(emoticon), 1.0, clause_weight, True))
             else:
                 values.append((EMOJI[emoji], 1.0, clause_weight, True))
             continue
