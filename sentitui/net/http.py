@@ -11,7 +11,6 @@ which the runner turns into a `fetch`-stage failed record.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import time
 import zlib
@@ -161,6 +160,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except ValueError:
         pass
     try:
+        import email.utils  # 8 ms at import, for the rare Retry-After given as a date
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None

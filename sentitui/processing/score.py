@@ -51,7 +51,6 @@ from sentitui.processing.scorers import (
     SCORERS,
     scorer_problem,
 )
-from sentitui.processing.sentiment import score_text
 
 __all__ = [
     "DEFAULT_SCORER",
@@ -102,8 +101,16 @@ def _textblob_fr(text: str) -> tuple[float, float]:
     return float(polarity), float(subjectivity)
 
 
+def _sentitui(text: str) -> tuple[float, float]:
+    # Imported here: its lexicons load in 20 ms that the console's start (which scores
+    # nothing itself: its workers do) need not wait for.
+    from sentitui.processing.sentiment import score_text
+
+    return score_text(text)
+
+
 _FUNCTIONS: dict[str, Callable[[str], tuple[float, float]]] = {
-    "sentitui": score_text,
+    "sentitui": _sentitui,
     "textblob": _textblob,
     "vader": _vader,
     "textblob-fr": _textblob_fr,
