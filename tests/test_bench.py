@@ -47,6 +47,7 @@ def test_bench_quick_json_reports_every_figure():
     assert (e2e["engine"]["loaded"], e2e["engine"]["status"]) == (QUICK_RECORDS, "ok")
     assert e2e["textblob_one_core"]["texts"] == QUICK_RECORDS
     assert e2e["naive_script"]["records"] > 0 and e2e["vs_naive"] > 0 and e2e["vs_textblob"] > 0
+    assert len(e2e["rounds"]) == 1  # --quick: one round; the full bench takes the median of 3
     # Memory: each file drop stored whole by `run --once`, its peak RSS measured.
     memory = figures["memory"]
     assert [(m["records"], m["stored"], m["exit"]) for m in memory] == [
