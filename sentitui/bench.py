@@ -106,6 +106,16 @@ def write_records(path: Path, count: int, seed: int = 5) -> None:
             )
 
 
+# How a source maps the records `write_records` generates (a file drop or the bench API).
+RECORD_FIELDS = {
+    "id": "id",
+    "text": "body",
+    "author": "user",
+    "created_at": "ts",
+    "segments": {"region": "region"},
+}
+
+
 def _pipeline(tmp: Path, name: str, source: dict[str, Any]) -> Any:
     """A pipeline as if read from a TOML file (validation included)."""
     from sentitui.config import load_pipeline_file
@@ -135,13 +145,7 @@ async def bench_ingest(records: int, tmp: Path) -> dict[str, Any]:
             "kind": "file",
             "path": str(data),
             "format": "jsonl",
-            "fields": {
-                "id": "id",
-                "text": "body",
-                "author": "user",
-                "created_at": "ts",
-                "segments": {"region": "region"},
-            },
+            "fields": RECORD_FIELDS,
         },
     )
     async with Engine(tmp / "ingest.db", [pipeline]) as engine:

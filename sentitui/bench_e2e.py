@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sentitui.bench import ServerProcess, serve_until_stdin_closes
+from sentitui.bench import RECORD_FIELDS, ServerProcess, serve_until_stdin_closes
 
 API_PAGE = 200  # records per API page, as social APIs page
 LAG_TICK = 0.01  # the loop-lag probe's sleep, seconds
@@ -110,13 +110,7 @@ def api_source(url: str) -> dict[str, Any]:
         "kind": "json_api",
         "url": url,
         "records": "items",
-        "fields": {
-            "id": "id",
-            "text": "body",
-            "author": "user",
-            "created_at": "ts",
-            "segments": {"region": "region"},
-        },
+        "fields": RECORD_FIELDS,
         "pagination": {"type": "page", "param": "page", "total_path": "pages"},
     }
 
