@@ -80,6 +80,12 @@ def _text(rng: random.Random, sentences: int) -> str:
     return f"{opener} {text}".strip()
 
 
+def percentile(values: list[float], share: float) -> float:
+    """The value `share` of the way up the sorted values (0.5: the median); 0 for none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

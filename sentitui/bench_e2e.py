@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sentitui.bench import RECORD_FIELDS, ServerProcess, serve_until_stdin_closes
+from sentitui.bench import RECORD_FIELDS, ServerProcess, percentile, serve_until_stdin_closes
 
 API_PAGE = 200  # records per API page, as social APIs page
 LAG_TICK = 0.01  # the loop-lag probe's sleep, seconds
@@ -96,13 +96,6 @@ async def _probe_lag(lags: list[float], stop: asyncio.Event) -> None:
         lags.append(max(0.0, loop.time() - start - LAG_TICK))
 
 
-def _percentile(values: list[float], share: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 def api_source(url: str) -> dict[str, Any]:
     """The pipeline source reading the bench API at `url` (its /api/posts)."""
     return {
@@ -145,7 +138,7 @@ async def bench_engine_api(url: str, tmp: Path, records: int) -> dict[str, Any]:
         "posts_per_s": round(stats.loaded / seconds, 1) if seconds else 0.0,
         "workers": workers,
         "cpu_share_of_all_cores": round(cpu / (seconds * cores), 2) if seconds else 0.0,
-        "loop_lag_p99_ms": round(_percentile(lags, 0.99) * 1000, 1),
+        "loop_lag_p99_ms": round(percentile(lags, 0.99) * 1000, 1),
         "loop_lag_max_ms": round(max(lags, default=0.0) * 1000, 1),
     }
 

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sentitui.bench import percentile
 from sentitui.models import Post, RunStats
 from sentitui.store import PageWrite, Store, StoreError
 from sentitui.store.backend import describe, is_postgres
@@ -259,13 +260,8 @@ async def console_figures(path: Path | str, size: tuple[int, int] = (120, 40)) -
     return {
         "first_dashboard_s": round(first, 3),
         "keys": len(KEYS),
-        "key_redraw_median_ms": round(_quantile(redraw, 0.5) * 1000, 1),
-        "key_redraw_p90_ms": round(_quantile(redraw, 0.9) * 1000, 1),
-        "key_data_median_ms": round(_quantile(data, 0.5) * 1000, 1),
-        "key_data_p90_ms": round(_quantile(data, 0.9) * 1000, 1),
+        "key_redraw_median_ms": round(percentile(redraw, 0.5) * 1000, 1),
+        "key_redraw_p90_ms": round(percentile(redraw, 0.9) * 1000, 1),
+        "key_data_median_ms": round(percentile(data, 0.5) * 1000, 1),
+        "key_data_p90_ms": round(percentile(data, 0.9) * 1000, 1),
     }
-
-
-def _quantile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,15 @@ class _Pane:
                 break
         return last
 
+    def wait_for(self, text: str, timeout: float = 120) -> bool:
+        """Whether the pane showed `text` within `timeout` seconds."""
+        started = time.perf_counter()
+        while text not in self.text():
+            if time.perf_counter() - started > timeout:
+                return False
+            time.sleep(POLL)
+        return True
+
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True, check=False)
 
@@ -110,12 +120,13 @@ def _console(db: Path | str, pipelines: str) -> list[str]:
 
 
 def _figures(latencies: list[float]) -> dict[str, Any]:
-    ordered = sorted(latencies)
+    from sentitui.bench import percentile
+
     return {
         "keys": len(latencies),
-        "key_redraw_median_ms": round(ordered[len(ordered) // 2] * 1000, 1),
-        "key_redraw_p90_ms": round(ordered[int(0.9 * len(ordered))] * 1000, 1),
-        "key_redraw_max_ms": round(ordered[-1] * 1000, 1),
+        "key_redraw_median_ms": round(percentile(latencies, 0.5) * 1000, 1),
+        "key_redraw_p90_ms": round(percentile(latencies, 0.9) * 1000, 1),
+        "key_redraw_max_ms": round(max(latencies) * 1000, 1),
     }
 
 
@@ -128,10 +139,8 @@ def terminal_keys(db: Path | str, size: tuple[int, int] = (120, 40)) -> dict[str
         started = time.perf_counter()
         pane = _Pane(_console(db, folder), size)  # no pipelines: the console reads
         try:
-            while READY not in pane.text():
-                if time.perf_counter() - started > 120:
-                    return {"error": "the console drew no dashboard within 120 s"}
-                time.sleep(POLL)
+            if not pane.wait_for(READY):
+                return {"error": "the console drew no dashboard within 120 s"}
             first = time.perf_counter() - started
             latencies: list[float] = []
             for key in KEYS:
@@ -161,7 +170,7 @@ def _mark(key: str, text: str) -> str:
 
 def _stored(db: Path) -> int:
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
             return int(conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0])
     except sqlite3.Error:
         return 0
@@ -188,10 +197,10 @@ def terminal_keys_ingesting(
             db = tmp / "ingesting.db"
             pane = _Pane(_console(db, str(tmp / "pipelines")), size)
             try:
-                if not _wait_for(pane, SCREEN_MARKS["1"]):
+                if not pane.wait_for(SCREEN_MARKS["1"]):
                     return {"error": "the console drew no dashboard within 120 s"}
                 pane.send("2")
-                if not _wait_for(pane, SCREEN_MARKS["2"]):
+                if not pane.wait_for(SCREEN_MARKS["2"]):
                     return {"error": "the console showed no Pipelines screen"}
                 pane.send("a")  # pull all
                 started = time.perf_counter()
@@ -203,7 +212,7 @@ def terminal_keys_ingesting(
                     mark = _mark(key, pane.text())
                     sent = time.perf_counter()
                     pane.send(key)
-                    if not _wait_for(pane, mark, timeout=10):
+                    if not pane.wait_for(mark, timeout=10):
                         return {"error": f"key {key!r}: the pane never showed {mark!r}"}
                     latencies.append(time.perf_counter() - sent)
                     time.sleep(PACE)
@@ -218,12 +227,3 @@ def terminal_keys_ingesting(
         "stored_during_keys": stored_after - stored_before,
         "ingesting_throughout": stored_after < records,
     } | _figures(latencies[1:])  # the first key only brings the dashboard back
-
-
-def _wait_for(pane: _Pane, text: str, timeout: float = 120) -> bool:
-    started = time.perf_counter()
-    while text not in pane.text():
-        if time.perf_counter() - started > timeout:
-            return False
-        time.sleep(POLL)
-    return True

@@ -93,10 +93,13 @@ def process_records(batch: list[dict[str, Any]], rules: RecordRules) -> list[Pos
     outcomes = iter(analyses)
     done: list[Post | Rejected] = []
     for result in results:
-        analysis = next(outcomes) if isinstance(result, Post) else None
-        if isinstance(result, Post) and isinstance(analysis, Analysis):
+        if isinstance(result, Post):
+            analysis = next(outcomes)
+            if isinstance(analysis, Rejected):
+                done.append(analysis)
+                continue
             _fill(result, analysis, rules)
-        done.append(analysis if isinstance(analysis, Rejected) else result)
+        done.append(result)
     return done
 
 
