@@ -99,7 +99,7 @@ async def test_manual_pull_loads_rows_and_the_dashboard_follows(console, db_path
     notes = Notifications()
     async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         await settle(pilot)
-        figures = app.screen.query_one("#figures", Static)
+        figures = app.screen.query_one("#figures")
         assert str(figures.render()).startswith("0 posts")
 
         await pilot.press("2")

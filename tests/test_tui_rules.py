@@ -398,6 +398,63 @@ def test_stacked_bars_are_counts_scaled_to_the_largest_row():
     assert coily == round(55 / 117 * wavy)
 
 
+async def test_panels_grow_when_their_data_needs_more_lines_and_repaint_in_place():
+    """A panel lays the screen out again only when its line count changes; either way
+    the screen shows the new data (a missed layout would cut the new lines off)."""
+    from rich.text import Text
+    from textual.app import App, ComposeResult
+
+    from sentitui.store.rows import AspectRow
+    from sentitui.tui.widgets.charts import AspectGrid, AspectTable, BarRow, Bars, Figures
+
+    class Panels(App[None]):
+        CSS = "Figures, Bars, AspectGrid { height: auto; }"
+
+        def compose(self) -> ComposeResult:
+            yield Figures()
+            yield Bars()
+            yield AspectGrid()
+
+    def bars(*names: str) -> list[BarRow]:
+        return [BarRow(name, [(1.0, "red")], "1") for name in names]
+
+    def aspects(*names: str) -> AspectTable:
+        rows = {a: AspectRow(None, a, 3, 1, 1, 1, 0.1, 0.3) for a in names}
+        return AspectTable([Text(f"{names[-1]} is the top complaint")], list(names), rows, [], {})
+
+    app = Panels()
+    async with app.run_test(size=(40, 24)) as pilot:
+        figures, panel, grid = (
+            app.query_one(Figures),
+            app.query_one(Bars),
+            app.query_one(AspectGrid),
+        )
+        figures.show(Text("12 posts"))
+        panel.show(bars("coily"))
+        grid.show(aspects("scent"))
+        await pilot.pause()
+        heights = (figures.size.height, panel.size.height, grid.size.height)
+
+        figures.show(Text("13 posts"))  # the same number of lines: repainted in place
+        panel.show(bars("wavy"))
+        grid.show(aspects("price"))
+        await pilot.pause()
+        assert (figures.size.height, panel.size.height, grid.size.height) == heights
+        text = screen_text(app)
+        assert "13 posts" in text and "wavy" in text and "price" in text
+        assert "12 posts" not in text and "coily" not in text and "scent" not in text
+
+        figures.show(Text("word " * 20))  # 100 characters wrap onto 3 lines of 40
+        panel.show(bars("coily", "wavy", "straight"))
+        grid.show(aspects("scent", "price", "lather"))
+        await pilot.pause()
+        assert figures.size.height == 3
+        assert panel.size.height == 3
+        assert grid.size.height == heights[2] + 2
+        text = screen_text(app)
+        assert "straight" in text and "lather" in text
+
+
 async def test_dashboard_labels_its_rate_window_legend_and_the_rate_decays(app_on, db_path):
     from datetime import UTC, datetime
 

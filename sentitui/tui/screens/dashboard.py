@@ -16,7 +16,6 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import Container, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Static
 
 from sentitui.store.rows import AspectRow, CompetitorRow, SegmentRow, SourceTotals
 from sentitui.tui.queries import RATE_MINUTES, WINDOWS, DashboardData, load_dashboard
@@ -28,6 +27,7 @@ from sentitui.tui.widgets.charts import (
     AspectTable,
     BarRow,
     Bars,
+    Figures,
     PolarityChart,
     Series,
     label_legend,
@@ -140,7 +140,7 @@ class DashboardScreen(SentiScreen):
         self.per_minute = 0.0
 
     def compose_body(self) -> Iterable[Widget]:
-        yield Static(id="figures")
+        yield Figures(id="figures")
         with VerticalScroll(id="dash-body"):
             yield PolarityChart(id="chart")
             with Container(id="splits"):
@@ -338,7 +338,7 @@ class DashboardScreen(SentiScreen):
         figure(fmt(open_failed, ","), "open failed", "bold red" if open_failed else "bold")
         if "figures" in data.unreadable:
             figure("?", f"cannot read: {safe(data.unreadable['figures'])}", "bold red")
-        self.query_one("#figures", Static).update(figures)
+        self.query_one("#figures", Figures).show(figures)
 
     def size_panels(self) -> None:
         """The panels of a row share the height of the longest: labels, feedback and

@@ -42,6 +42,14 @@ def format_time(epoch: float, span: float) -> str:
     return moment.strftime("%H:%M" if span <= 6 * 3600 else "%m-%d %H:%M")
 
 
+def repaint(widget: Widget, lines_before: int, lines_after: int) -> None:
+    """Draw `widget` again after its data changed, laying the screen out again only
+    when its content takes another number of lines (or it was never laid out): a
+    layout renders the whole screen again (30-100 ms on a core busy ingesting, once a
+    second), a repaint only what changed."""
+    widget.refresh(layout=lines_before != lines_after or widget.size.area == 0)
+
+
 def cannot_draw(error: Exception) -> Text:
     """What a chart shows instead of itself when a value defeats it: it never takes
     the console down."""
@@ -52,6 +60,26 @@ def cannot_draw(error: Exception) -> Text:
 class Series:
     name: str
     points: list[tuple[float, float]]  # (epoch seconds, polarity -1..1), in time order
+
+
+class Figures(Widget):
+    """A line of headline figures, wrapped to the width."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.text = Text()
+
+    def show(self, text: Text) -> None:
+        width = self.content_size.width
+        before = self.get_content_height(Size(), Size(), width)
+        self.text = text
+        repaint(self, before, self.get_content_height(Size(), Size(), width))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(len(self.text.wrap(self.app.console, max(width, 1))), 1)
+
+    def render(self) -> Text:
+        return self.text
 
 
 class PolarityChart(Widget):
@@ -147,15 +175,23 @@ def render_chart(
         else:
             label = ""
         line.append(f"{label:>4}│", style="dim")
+        empty, empty_style = ("┄", "dim") if row == zero_row else (" ", "")
+        # One append per run of cells in the same style, not per cell: a chart is
+        # thousands of cells and repainted every second while posts arrive.
+        run: list[str] = []
+        run_style = empty_style
         for col in range(plot_w):
             mask = bits[row][col]
             if mask:
-                colour = SERIES_COLOURS[owner[row][col] % len(SERIES_COLOURS)]
-                line.append(chr(0x2800 + mask), style=colour)
-            elif row == zero_row:
-                line.append("┄", style="dim")
+                cell = chr(0x2800 + mask)
+                style = SERIES_COLOURS[owner[row][col] % len(SERIES_COLOURS)]
             else:
-                line.append(" ")
+                cell, style = empty, empty_style
+            if style != run_style:
+                line.append("".join(run), style=run_style or None)
+                run, run_style = [], style
+            run.append(cell)
+        line.append("".join(run), style=run_style or None)
         lines.append(line)
 
     start, end = format_time(x0, span), format_time(x1, span)
@@ -196,8 +232,9 @@ class Bars(Widget):
     ) -> None:
         """`scale` is the value of a full bar (the largest row's total, so that length
         means the same in every row); None scales each row to its own total."""
+        before = self.get_content_height(Size(), Size(), 0)
         self.rows, self.scale, self.empty_message = rows, scale, empty_message
-        self.refresh(layout=True)
+        repaint(self, before, self.get_content_height(Size(), Size(), 0))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self.rows), 1)
@@ -299,16 +336,24 @@ class AspectGrid(Widget):
         super().__init__(id=id, classes=classes)
         self.table: AspectTable | None = None
         self.empty_message = "nothing yet"
+        self._lines: tuple[int, list[Text]] | None = None  # (width, lines) of the last draw
 
     def show(self, table: AspectTable | None, empty_message: str = "nothing yet") -> None:
-        self.table, self.empty_message = table, empty_message
-        self.refresh(layout=True)
+        width = self.content_size.width
+        before = len(self.lines(width))
+        self.table, self.empty_message, self._lines = table, empty_message, None
+        repaint(self, before, len(self.lines(width)))
 
     def lines(self, width: int) -> list[Text]:
-        try:
-            return aspect_lines(self.table, width, self.empty_message, self.app.console)
-        except Exception as error:
-            return [cannot_draw(error)]
+        """The panel's lines at `width`, worked out again only when the data or the
+        width changed (layout and render both ask)."""
+        if self._lines is None or self._lines[0] != width:
+            try:
+                lines = aspect_lines(self.table, width, self.empty_message, self.app.console)
+            except Exception as error:
+                lines = [cannot_draw(error)]
+            self._lines = (width, lines)
+        return self._lines[1]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self.lines(width)), 1)
