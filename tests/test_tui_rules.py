@@ -682,7 +682,8 @@ async def test_a_panel_that_cannot_draw_costs_its_update_not_the_console(
 
 
 async def test_a_window_key_is_answered_before_its_data_arrives(app_on, db_path, monkeypatch):
-    """`w` names the new window at once; the chart's buckets follow with the query."""
+    """`w` names the new window at once; the chart's buckets follow with the query. A
+    window shown before comes back at once with its last chart, read again behind."""
     import threading
 
     from sentitui.tui.screens import dashboard
@@ -707,3 +708,13 @@ async def test_a_window_key_is_answered_before_its_data_arrives(app_on, db_path,
         await settle(pilot)
         text = screen_text(app)
         assert "Polarity over time · day ·" in text and "reading…" not in text
+
+        release.clear()
+        await pilot.press("w", "w", "w")  # hour (never read), all, then day again
+        await pilot.pause()
+        text = screen_text(app)
+        day_chart = re.compile(r"Polarity over time · day · \w+ buckets \(w\)")
+        assert day_chart.search(text) and "reading…" not in text
+        release.set()
+        await settle(pilot)
+        assert day_chart.search(screen_text(app))

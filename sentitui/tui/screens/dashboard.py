@@ -137,6 +137,7 @@ class DashboardScreen(SentiScreen):
         self.window = WINDOWS[0]
         self.segment_key: str | None = None
         self.data: DashboardData | None = None
+        self.charts: dict[str, DashboardData] = {}  # the last answer per window, for `w`
         self.per_minute = 0.0
 
     def compose_body(self) -> Iterable[Widget]:
@@ -175,8 +176,14 @@ class DashboardScreen(SentiScreen):
 
     def action_window(self) -> None:
         self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
-        # Answered at once from what is known; the buckets come with the data.
-        self.query_one("#chart").border_title = f"Polarity over time · {self.window} · reading… (w)"
+        # Answered at once: with the window's last chart, or by its name (the buckets
+        # come with the data); the query reads it again behind.
+        seen = self.charts.get(self.window)
+        if seen is not None:
+            self.draw_chart(seen)
+        else:
+            chart = self.query_one("#chart")
+            chart.border_title = f"Polarity over time · {self.window} · reading… (w)"
         self.reload()
 
     def action_segment(self) -> None:
@@ -196,6 +203,11 @@ class DashboardScreen(SentiScreen):
         self.segment_key = data.segment_key
         self.per_minute = data.per_minute
         self.draw_figures()
+        self.draw_chart(data)
+        self.draw_panels(data)
+
+    def draw_chart(self, data: DashboardData) -> None:
+        self.charts[data.window] = data
         chart = self.query_one("#chart", PolarityChart)
         chart.border_title = (
             f"Polarity over time · {data.window} · {bucket_name(data.bucket_seconds)} buckets (w)"
@@ -212,6 +224,8 @@ class DashboardScreen(SentiScreen):
             unreadable(data, "chart", empty),
         )
 
+    def draw_panels(self, data: DashboardData) -> None:
+        """Every panel but the chart and the figures."""
         pipelines = {row.pipeline for row in data.by_source}
         self.query_one("#labels", Bars).show(
             [
