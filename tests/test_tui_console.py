@@ -15,7 +15,7 @@ import pytest
 from textual.widgets import DataTable, Input, Log, Select, Static
 from textual_probe import Notifications, screen_text
 
-from sentitui.tui.app import SentiApp
+from sentitui.tui.app import LOG_LINES, SentiApp
 
 SIZE = (120, 40)
 
@@ -746,6 +746,24 @@ async def test_the_log_shows_lines_logged_while_another_screen_was_shown(console
         await pilot.press("4")
         await settle(pilot)
         assert "logged while away" in screen_text(app)
+        log = app.screen.query_one("#log", Log)
+        await pilot.press("1", "4")  # nothing new: the view stays as it was
+        await settle(pilot)
+        assert sum("logged while away" in line for line in log.lines) == 1
+
+        # More lines than are kept, while away: the last one drawn is no longer kept,
+        # so the view is drawn again from what is.
+        await pilot.press("1")
+        await settle(pilot)
+        for n in range(LOG_LINES + 10):
+            app.engine.log("INFO", f"flood {n}", "launch", "drops")
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        shown = [line for line in log.lines if "flood" in line]
+        assert len(shown) == LOG_LINES
+        assert shown[0].endswith("flood 10") and shown[-1].endswith(f"flood {LOG_LINES + 9}")
+        assert not any("logged while away" in line for line in log.lines)
 
 
 async def test_payload_to_file_writes_the_record_under_the_cursor_or_says_why_not(

@@ -128,12 +128,30 @@ class LogsScreen(SentiScreen):
         return True
 
     def reload(self) -> None:
-        """Following, redraw; paused, the view stays as it is and only the count of
+        """Following, catch up; paused, the view stays as it is and only the count of
         lines it has not shown moves (the base screen calls this on every return)."""
         if self.following:
-            self.redraw()
+            self.catch_up()
         else:
             self.count_missed()
+
+    def catch_up(self) -> None:
+        """Append the kept lines that came after the last one drawn (those logged while
+        another screen was shown); redraw only when that line is no longer kept.
+        Redrawing all 5,000 lines on every return was most of the key `4` while the
+        engine ingests."""
+        lines = self.senti.log_lines
+        newer: list[LogLine] = []
+        for line in reversed(lines):
+            if line is self.shown_last:
+                break
+            newer.append(line)
+        else:
+            if lines:  # the last line drawn is gone (or none was): draw them all
+                self.redraw()
+            return
+        if newer:
+            self.write_new(newer[::-1])
 
     def on_screen_resume(self) -> None:
         """Lines logged while another screen was shown went to that screen's updates:
@@ -180,7 +198,11 @@ class LogsScreen(SentiScreen):
         if not self.following:
             self.count_missed()
             return
-        new = [line for line in message.batch.logs if self.matches(line)]
+        self.write_new(message.batch.logs)
+
+    def write_new(self, lines: list[LogLine]) -> None:
+        """Append `lines`, the newest kept ones, those that pass the filters."""
+        new = [line for line in lines if self.matches(line)]
         if self.senti.log_lines:
             self.shown_last = self.senti.log_lines[-1]
         if new:
