@@ -399,8 +399,10 @@ _NEGATOR_WORDS = NEGATORS | {stem + "nt" for stem in _NT_STEMS}
 
 
 # A word's role in `read`, in the order its rules try them (a word in two lists takes
-# the first).
-_OTHER, _CONTRAST, _NEGATOR, _BOOSTER, _DAMPENER = range(5)
+# the first). _PLAIN is an _OTHER word no rule reads: no lexicon value and not "like",
+# "likes" or "mean"; most words of a text are, and `read` only moves past them.
+_PLAIN, _OTHER, _CONTRAST, _NEGATOR, _BOOSTER, _DAMPENER = range(-1, 5)
+_READ_BY_RULE = frozenset({"like", "likes", "mean"})
 
 
 @lru_cache(maxsize=65536)
@@ -419,7 +421,10 @@ def _word_info(word: str) -> tuple[bool, str, int, tuple[float, float, bool] | N
         role = _DAMPENER
     else:
         role = _OTHER
-    return word.lower() not in NEGATION_TRANSPARENT, plain, role, _word_value(word)
+    value = _word_value(word)
+    if role == _OTHER and value is None and plain not in _READ_BY_RULE:
+        role = _PLAIN
+    return word.lower() not in NEGATION_TRANSPARENT, plain, role, value
 
 
 def _shouting(text: str) -> bool:
@@ -482,6 +487,9 @@ def read(text: str, params: Params = PARAMS) -> Reading:
         counts, plain, role, value = _word_info(word)
         if counts:
             position += 1
+        if role == _PLAIN:
+            previous = plain
+            continue
         if role == _CONTRAST:
             before_contrast = len(values)
             clause_weight = params.but_after
@@ -539,14 +547,20 @@ def _modifies(tokens: list[_Token], index: int) -> bool:
 
 def features(reading: Reading) -> tuple[float, ...]:
     """The model's inputs (see FEATURES); all 0 for a text with no opinion in it."""
+    return _features(reading)[0]
+
+
+def _features(reading: Reading) -> tuple[tuple[float, ...], float]:
+    """`features`, and the sum of the values' weights that `score_text` divides by too
+    (each sum is taken once, over a list: a generator per sum cost more than the sums)."""
     values = reading.values
     bare = -float(min(reading.bare_negations, 2))
     if not values:
-        return (0.0, 0.0, 0.0, 0.0, bare)
-    total = sum(w for _, _, w, _ in values)
-    mean = sum(p * w for p, _, w, _ in values) / total
-    weighted = sum(p * w for p, _, w, _ in values)
-    symbols = sum(p for p, _, _, symbol in values if symbol)
+        return (0.0, 0.0, 0.0, 0.0, bare), 0
+    total = sum([w for _, _, w, _ in values])
+    weighted = sum([p * w for p, _, w, _ in values])
+    mean = weighted / total
+    symbols = sum([p for p, _, _, symbol in values if symbol])
     direction = (mean > 0) - (mean < 0)
     return (
         mean,
@@ -554,16 +568,15 @@ def features(reading: Reading) -> tuple[float, ...]:
         symbols,
         float(direction * min(reading.bangs, 3)),
         bare,
-    )
+    ), total
 
 
 def score_text(text: str, params: Params = PARAMS, model: Model = MODEL) -> tuple[float, float]:
     """(polarity -1..1, subjectivity 0..1) of one text; see the module docstring."""
     reading = read(text, params)
-    score = sum(w * f for w, f in zip(model.weights, features(reading), strict=True))
-    values = reading.values
-    total = sum(w for _, _, w, _ in values)
-    subjectivity = sum(s * w for _, s, w, _ in values) / total if total else 0.0
+    found, total = _features(reading)
+    score = sum([w * f for w, f in zip(model.weights, found, strict=True)])
+    subjectivity = sum([s * w for _, s, w, _ in reading.values]) / total if total else 0.0
     return round(_polarity(score, model), 4) + 0.0, round(min(1.0, subjectivity), 4) + 0.0
 
 
