@@ -62,6 +62,12 @@ __all__ = [
 ]
 
 
+# isinstance's types as constants: `str | int | float` written in a call builds a new
+# union every time it runs (three times a record).
+_SCALAR_TYPES = str | int | float
+_NUMBER_TYPES = int | float
+
+
 class CleanError(ValueError):
     """A field that cannot be cleaned; the message names the field and the value."""
 
@@ -366,7 +372,7 @@ def parse_time(value: Any, field: str = "created_at") -> str | None:
         return _format_utc(value)
     if isinstance(value, date):
         return _format_utc(datetime.combine(value, time(0, 0)))
-    if isinstance(value, int | float):
+    if isinstance(value, _NUMBER_TYPES):
         return _from_epoch(value, value, field)
     if not isinstance(value, str):
         raise CleanError(f"{field} {_show(value)} {_TIME_HINT}")
@@ -604,7 +610,7 @@ def _clean_id(fields: dict[str, Any]) -> str:
     value = fields.get("id")
     if value is None:
         raise CleanError("id is missing")
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, _SCALAR_TYPES):
         raise CleanError(f"id {_show(value)} is not a string or a number")
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -620,7 +626,7 @@ def _optional_str(fields: dict[str, Any], name: str) -> str | None:
     value = fields.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, _SCALAR_TYPES):
         raise CleanError(f"{name} {_show(value)} is not a string")
     return str(value)
 
@@ -668,7 +674,7 @@ def clean_record(
 
     raw_text = fields.get("text")
     if raw_text is not None and (
-        isinstance(raw_text, bool) or not isinstance(raw_text, str | int | float)
+        isinstance(raw_text, bool) or not isinstance(raw_text, _SCALAR_TYPES)
     ):
         raise CleanError(f"text {_show(raw_text)} is not a string")
     text = clean_text(raw_text) if raw_text is not None else ""
@@ -680,7 +686,7 @@ def clean_record(
     author_hash = None
     author = fields.get("author")
     if author is not None:
-        if isinstance(author, bool) or not isinstance(author, str | int | float):
+        if isinstance(author, bool) or not isinstance(author, _SCALAR_TYPES):
             # The value itself stays out of the message: it may be a handle.
             raise CleanError(f"author is not a string (got {type(author).__name__})")
         author = clean_text(str(author))
