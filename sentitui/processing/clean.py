@@ -330,6 +330,7 @@ def redact_segments(segments: dict[str, Any]) -> dict[str, Any]:
 # ---- times ------------------------------------------------------------------------------
 
 _NUMERIC = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+_STORED_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _TIME_HINT = "is not a time (ISO 8601, epoch s/ms or RFC 2822)"
 
 
@@ -384,9 +385,13 @@ def parse_time(value: Any, field: str = "created_at") -> str | None:
         return _from_epoch(number, value, field)
     if text[:1].isdigit():
         try:  # the standard library's parser is ~10x faster and reads most ISO forms
-            return _format_utc(datetime.fromisoformat(text))
+            moment = datetime.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            # A valid time written as it is stored reads back as written: skip the
+            # conversion and formatting (most APIs write UTC times this way).
+            return text if _STORED_FORM.fullmatch(text) else _format_utc(moment)
         from dateutil.parser import isoparse  # the rarer forms: imported when first met
 
         try:
