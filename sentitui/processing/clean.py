@@ -437,6 +437,7 @@ def _latest_plausible(fetched_at: str) -> str | None:
 # ---- authors ----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=16384)  # authors post again and again; an HMAC costs ~3 us
 def hash_author(author: str, secret: bytes) -> str:
     """Pseudonymous author id: HMAC-SHA256 of the stripped, lower-cased name, 16 hex chars."""
     normalised = author.strip().lower().encode("utf-8")
