@@ -231,12 +231,14 @@ def classify(
     `aliases` maps a competitor's name to other spellings and hashtags ("Silk Pro",
     "#silkpro"); a match on any of them reports the name as configured."""
     text = text.replace("\u2019", "'").replace("\u2018", "'")
-    frozen = tuple((name, tuple(forms)) for name, forms in (aliases or {}).items())
-    matched = [
-        name
-        for name, pattern in _competitor_patterns(tuple(competitors), frozen)
-        if pattern.search(text)
-    ]
+    matched: list[str] = []
+    if competitors:  # most pipelines name none: no patterns to look up
+        frozen = tuple((name, tuple(forms)) for name, forms in (aliases or {}).items())
+        matched = [
+            name
+            for name, pattern in _competitor_patterns(tuple(competitors), frozen)
+            if pattern.search(text)
+        ]
     folded = text.casefold()
     if matched or (_mentions(folded, _COMPARISON_WORDS) and _COMPARISON.search(text)):
         return "comparison", matched
