@@ -68,8 +68,11 @@ def _phrases(*phrases: str) -> str:
     return "|".join(p.replace(" ", r"\s+") for p in phrases)
 
 
+# Each cue pattern below enters its alternation past a lookahead on the first letters of
+# its phrases (ignoring case as the rest does), so a word fails at its first character
+# instead of trying every case-insensitive phrase; the matches are the same.
 _COMPARISON = re.compile(
-    r"\b(?:"
+    r"\b(?=[bcstvw])(?:"
     + _phrases(
         "better than",
         "worse than",
@@ -85,7 +88,7 @@ _COMPARISON = re.compile(
 )
 
 _SUGGESTION = re.compile(
-    r"\b(?:"
+    r"\b(?=[bchinpsw])(?:"
     + _phrases(
         r"wish(?:ed|es)?",
         r"please (?:add|make|bring|consider|release|offer|sell|do)",
@@ -124,19 +127,20 @@ def _mentions(folded: str, words: Sequence[str]) -> bool:
 
 # Phrases that contain a suggestion cue but are not a request to the maker; they are
 # blanked out before the suggestion cues are looked for.
+# Past the text's start only the first three can match: the lookahead names their letters.
 _NOT_SUGGESTION = re.compile(
-    r"\bwish(?:ed)?\s+(?:that\s+)?i(?:'d|\s+had|\s+would\s+have|\s+could\s+have)?\s+"
+    r"(?:^|(?=[aeiuwy]))(?:\bwish(?:ed)?\s+(?:that\s+)?i(?:'d|\s+had|\s+would\s+have|\s+could\s+have)?\s+"
     r"(?:found|known|discovered|tried|bought|started|switched|used|seen|heard)\b"
     r"|\b(?:you|u|everyone|everybody|anyone|anybody|y'all)\s+(?:\w+\s+)?should\s+"
     r"(?:try|buy|get|use|grab|check|give|pick|switch)\b"
     r"|\bi\s+(?:really\s+)?should(?:'ve|\s+have)\b"
     r"|^\W*should\s+(?:i|we)\b"
-    r"|^\W*(?:how|what|when|where|which|why)\b[^.!?]*?\bshould\s+(?:i|we)\b",
+    r"|^\W*(?:how|what|when|where|which|why)\b[^.!?]*?\bshould\s+(?:i|we)\b)",
     _I,
 )
 
 _COMPLAINT_CUES = re.compile(
-    r"\b(?:"
+    r"\b(?=[bdilmnrw])(?:"
     + _phrases(
         r"(?:broke|broken|breaking) me out",
         "broke out",
@@ -227,12 +231,14 @@ def classify(
     `aliases` maps a competitor's name to other spellings and hashtags ("Silk Pro",
     "#silkpro"); a match on any of them reports the name as configured."""
     text = text.replace("\u2019", "'").replace("\u2018", "'")
-    frozen = tuple((name, tuple(forms)) for name, forms in (aliases or {}).items())
-    matched = [
-        name
-        for name, pattern in _competitor_patterns(tuple(competitors), frozen)
-        if pattern.search(text)
-    ]
+    matched: list[str] = []
+    if competitors:  # most pipelines name none: no patterns to look up
+        frozen = tuple((name, tuple(forms)) for name, forms in (aliases or {}).items())
+        matched = [
+            name
+            for name, pattern in _competitor_patterns(tuple(competitors), frozen)
+            if pattern.search(text)
+        ]
     folded = text.casefold()
     if matched or (_mentions(folded, _COMPARISON_WORDS) and _COMPARISON.search(text)):
         return "comparison", matched

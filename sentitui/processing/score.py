@@ -102,11 +102,17 @@ def _textblob_fr(text: str) -> tuple[float, float]:
 
 
 def _sentitui(text: str) -> tuple[float, float]:
-    # Imported here: its lexicons load in 20 ms that the console's start (which scores
-    # nothing itself: its workers do) need not wait for.
+    return _sentitui_scorer()(text)
+
+
+@lru_cache(maxsize=1)
+def _sentitui_scorer() -> Callable[[str], tuple[float, float]]:
+    # Imported when first used: its lexicons load in 20 ms that the console's start
+    # (which scores nothing itself: its workers do) need not wait for. Looked up once,
+    # not by an import statement a text.
     from sentitui.processing.sentiment import score_text
 
-    return score_text(text)
+    return score_text
 
 
 _FUNCTIONS: dict[str, Callable[[str], tuple[float, float]]] = {
