@@ -252,3 +252,19 @@ def test_nul_in_a_post_is_removed_by_the_cleaner_the_same_on_both_backends(db_ur
         "segments": '{"city": "Lyon"}',
     }
     assert "\x00" not in str(cleaned.author_hash)
+
+
+def test_a_reader_tells_whether_the_schema_is_current(tmp_path):
+    """What a read ahead checks before it reads (tui/queries.py read_ahead)."""
+    empty = Store(tmp_path / "new.db", migrate=False)  # created, never migrated
+    assert not empty.schema_is_current()
+    empty.close()
+    path = tmp_path / "old.db"
+    store = Store(path)
+    assert store.schema_is_current()
+    with store.transaction():
+        store.set_meta("schema_version", "3")  # as an older release left it
+    reader = Store(path, migrate=False)
+    assert not reader.schema_is_current()
+    reader.close()
+    store.close()

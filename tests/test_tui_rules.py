@@ -681,6 +681,34 @@ async def test_a_panel_that_cannot_draw_costs_its_update_not_the_console(
         assert app.is_running and "1 posts" in screen_text(app)
 
 
+async def test_a_failed_read_ahead_is_read_again_by_the_dashboard(app_on, db_path, monkeypatch):
+    """The app reads the dashboard's first answer ahead, before the engine's start has
+    created or migrated the database; when that read fails, the dashboard reads again
+    and draws, with no error shown."""
+    import threading
+
+    from sentitui.tui import queries
+
+    real = queries.with_store
+    ahead_failed = threading.Event()
+
+    def first_read_fails(path: object, fn: object) -> object:
+        if threading.current_thread().name.startswith("sentitui-read-ahead"):
+            ahead_failed.set()
+            raise sqlite3.OperationalError("no such table: rollup_totals")
+        return real(path, fn)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(queries, "with_store", first_read_fails)
+    app = app_on()
+    insert_post(db_path, 1)
+    said = Notifications()
+    async with app.run_test(size=SIZE, message_hook=said) as pilot:
+        await settle(pilot)
+        assert ahead_failed.is_set()
+        assert "1 posts" in screen_text(app)
+        assert not mentioned(said, "could not read")
+
+
 async def test_a_window_key_is_answered_before_its_data_arrives(app_on, db_path, monkeypatch):
     """`w` names the new window at once; the chart's buckets follow with the query. A
     window shown before comes back at once with its last chart, read again behind."""

@@ -129,6 +129,14 @@ class Database:
 
         return sqlite_utils.Database(self.conn)
 
+    def schema_is_current(self) -> bool:
+        """Whether every migration has run (a reader opened with migrate=False may find
+        a database the engine's start has not created or migrated yet)."""
+        try:
+            return int(self.meta("schema_version") or 0) == len(MIGRATIONS)
+        except database_errors():  # no meta table yet
+            return False
+
     def migrate(self) -> None:
         with self.transaction():
             for statement in self.dialect.bootstrap():

@@ -11,6 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,40 @@ def with_store(db_path: str | Path, fn: Callable[[Store], T]) -> T:
         return fn(store)
     finally:
         store.close()
+
+
+class NotMigrated(Exception):
+    """A read ahead met a database the engine's start has not created or migrated yet."""
+
+
+def read_ahead(db_path: str | Path, fn: Callable[[Store], T]) -> Future[T]:
+    """Start `with_store(db_path, fn)` on a thread of its own now, for a screen not
+    composed yet; the screen's first `fetch` of it takes the answer (see `answer`).
+    It reads only a database at the current schema (else NotMigrated): one still
+    being created would answer with every panel unreadable."""
+
+    def read(store: Store) -> T:
+        if not store.schema_is_current():
+            raise NotMigrated(str(db_path))
+        return fn(store)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentitui-read-ahead")
+    try:
+        return pool.submit(with_store, db_path, read)
+    finally:
+        pool.shutdown(wait=False)  # the read runs on; the thread ends with it
+
+
+def answer(db_path: str | Path, fn: Callable[[Store], T], ahead: Future[T] | None) -> T:
+    """`with_store(db_path, fn)`, or the answer `ahead` read for it. A read ahead that
+    failed is read again: it may have met the database before the engine's start had
+    created or migrated it (a second failure is the screen's to report)."""
+    if ahead is not None:
+        try:
+            return ahead.result()
+        except Exception:
+            pass
+    return with_store(db_path, fn)
 
 
 # The "all" chart spans the posts dated from EARLIEST to a day after now: a stored

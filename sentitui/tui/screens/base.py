@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 
 from sentitui.store import Store
 from sentitui.tui.events import EngineUpdate, QueryFailed
-from sentitui.tui.queries import with_store
+from sentitui.tui.queries import answer
 from sentitui.tui.widgets.chrome import KeyBar, NavBar, StatusHeader
 from sentitui.tui.widgets.text import safe
 
@@ -194,11 +194,16 @@ class SentiScreen(Screen[None]):
         """
         group = f"query-{query_name(loaded)}"
         db_path = self.senti.db_path
+        ahead = self.senti.read_ahead.pop(loaded, None)  # the app started this read early
+        if ahead is not None and ahead.done() and ahead.exception() is None:
+            # Answered already: drawn before the screen's first render, not after it.
+            self.post_message(loaded(ahead.result()))
+            return
 
         def job() -> None:
             worker = get_current_worker()
             try:
-                result = with_store(db_path, query)
+                result = answer(db_path, query, ahead)
             except Exception as exc:
                 if not worker.is_cancelled:
                     self.post_message(QueryFailed(group, f"{type(exc).__name__}: {exc}"))

@@ -8,7 +8,8 @@ the splits row and everything fits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -17,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, VerticalScroll
 from textual.widget import Widget
 
+from sentitui.store import Store
 from sentitui.store.rows import AspectRow, CompetitorRow, SegmentRow, SourceTotals
 from sentitui.tui.queries import RATE_MINUTES, WINDOWS, DashboardData, load_dashboard
 from sentitui.tui.screens.base import WIDE_COLUMNS, QueryResult, SentiScreen
@@ -35,6 +37,7 @@ from sentitui.tui.widgets.charts import (
 )
 from sentitui.tui.widgets.text import fmt, safe
 
+DashboardQuery = Callable[[Store], DashboardData]
 RATE_SECONDS = 5.0  # how often the per-minute rate is re-read while nothing else changes
 FEEDBACK_ORDER = ("praise", "complaint", "suggestion", "comparison", "question", "other")
 
@@ -167,9 +170,14 @@ class DashboardScreen(SentiScreen):
     def on_resize(self, event: events.Resize) -> None:
         self.size_panels()
 
+    @staticmethod
+    def reads(window: str = WINDOWS[0], segment_key: str | None = None) -> DashboardQuery:
+        """What the dashboard reads for a window and segment key (by default what it
+        shows first: the app reads that ahead, while the dashboard is composed)."""
+        return partial(load_dashboard, window=window, segment_key=segment_key)
+
     def reload(self) -> None:
-        window, key = self.window, self.segment_key
-        self.fetch(DashboardLoaded, lambda store: load_dashboard(store, window, key))
+        self.fetch(DashboardLoaded, self.reads(self.window, self.segment_key))
 
     def action_reload(self) -> None:
         self.reload()
