@@ -42,12 +42,17 @@ def format_time(epoch: float, span: float) -> str:
     return moment.strftime("%H:%M" if span <= 6 * 3600 else "%m-%d %H:%M")
 
 
-def repaint(widget: Widget, lines_before: int, lines_after: int) -> None:
-    """Draw `widget` again after its data changed, laying the screen out again only
-    when its content takes another number of lines (or it was never laid out): a
-    layout renders the whole screen again (30-100 ms on a core busy ingesting, once a
-    second), a repaint only what changed."""
-    widget.refresh(layout=lines_before != lines_after or widget.size.area == 0)
+def content_lines(widget: Widget) -> int:
+    """How many lines `widget`'s content takes at its present width."""
+    return widget.get_content_height(Size(), Size(), widget.content_size.width)
+
+
+def repaint(widget: Widget, lines_before: int) -> None:
+    """Draw `widget` again after its data changed (`lines_before`: its `content_lines`
+    before), laying the screen out again only when its content takes another number of
+    lines (or it was never laid out): a layout renders the whole screen again (30-100
+    ms on a core busy ingesting, once a second), a repaint only what changed."""
+    widget.refresh(layout=content_lines(widget) != lines_before or widget.size.area == 0)
 
 
 def cannot_draw(error: Exception) -> Text:
@@ -70,10 +75,9 @@ class Figures(Widget):
         self.text = Text()
 
     def show(self, text: Text) -> None:
-        width = self.content_size.width
-        before = self.get_content_height(Size(), Size(), width)
+        before = content_lines(self)
         self.text = text
-        repaint(self, before, self.get_content_height(Size(), Size(), width))
+        repaint(self, before)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self.text.wrap(self.app.console, max(width, 1))), 1)
@@ -232,9 +236,9 @@ class Bars(Widget):
     ) -> None:
         """`scale` is the value of a full bar (the largest row's total, so that length
         means the same in every row); None scales each row to its own total."""
-        before = self.get_content_height(Size(), Size(), 0)
+        before = content_lines(self)
         self.rows, self.scale, self.empty_message = rows, scale, empty_message
-        repaint(self, before, self.get_content_height(Size(), Size(), 0))
+        repaint(self, before)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self.rows), 1)
@@ -339,10 +343,9 @@ class AspectGrid(Widget):
         self._lines: tuple[int, list[Text]] | None = None  # (width, lines) of the last draw
 
     def show(self, table: AspectTable | None, empty_message: str = "nothing yet") -> None:
-        width = self.content_size.width
-        before = len(self.lines(width))
+        before = content_lines(self)
         self.table, self.empty_message, self._lines = table, empty_message, None
-        repaint(self, before, len(self.lines(width)))
+        repaint(self, before)
 
     def lines(self, width: int) -> list[Text]:
         """The panel's lines at `width`, worked out again only when the data or the
