@@ -4,6 +4,7 @@ on SQLite and on PostgreSQL (`db_url`)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import psycopg
 import pytest
@@ -268,3 +269,31 @@ def test_a_reader_tells_whether_the_schema_is_current(tmp_path):
     assert not reader.schema_is_current()
     reader.close()
     store.close()
+
+
+def test_a_new_file_opened_by_a_writer_and_a_reader_at_once_opens_for_both(tmp_path):
+    """The console reads ahead while its engine creates the database (tui/app.py): both
+    switch a new file to WAL at the same moment, and SQLite answers one of them "database
+    is locked" at once, with no busy wait. About 1 round in 25 did before enter_wal."""
+
+    def open_store(path, migrate: bool, start: threading.Barrier, errors: list) -> None:
+        start.wait()
+        try:
+            Store(path, migrate=migrate).close()
+        except StoreError as exc:
+            errors.append(str(exc))
+
+    errors: list[str] = []
+    for round_ in range(100):
+        path = tmp_path / f"new{round_}.db"
+        start = threading.Barrier(2)
+        both = [
+            threading.Thread(target=open_store, args=(path, migrate, start, errors))
+            for migrate in (True, False)
+        ]
+        for thread in both:
+            thread.start()
+        for thread in both:
+            thread.join()
+    assert errors == []
+    assert Store(tmp_path / "new99.db", migrate=False).schema_is_current()

@@ -169,9 +169,10 @@ async def test_an_error_that_ends_the_console_exits_1_and_says_where_its_traceba
     def broken() -> None:
         raise RuntimeError("a bug nobody caught")
 
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.call_later(broken)  # as an unforeseen error in any handler would
+    with pytest.raises(RuntimeError, match="a bug nobody caught"):  # as run_test re-raises
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.call_later(broken)  # as an unforeseen error in any handler would
     assert app.return_code == 1
     report = app.crash_report
     assert report is not None and report.parent == db_path.parent

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,23 @@ def database_errors() -> tuple[type[Exception], ...]:
     once psycopg is in use (imported only for PostgreSQL), psycopg's."""
     psycopg = sys.modules.get("psycopg")
     return (StoreError, sqlite3.Error) + ((psycopg.Error,) if psycopg is not None else ())
+
+
+def enter_wal(conn: sqlite3.Connection, seconds: float = 30.0) -> None:
+    """Put the file in WAL mode. Two connections switching a new file at once (the
+    console's read-ahead beside its engine's writer, a daemon started beside a console)
+    get "database is locked" at once: SQLite does not call the busy handler for a
+    journal-mode change. So wait and try again, as the busy timeout would."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY")
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 class Database:
@@ -59,7 +77,7 @@ class Database:
             ) from None
         self.conn = conn
         try:
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            enter_wal(self.conn)
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA busy_timeout=30000")
             if migrate:  # readers of a database the engine has opened skip the write lock

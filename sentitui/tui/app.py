@@ -176,10 +176,14 @@ class SentiApp(App[None]):
     def _handle_exception(self, error: Exception) -> None:
         """An error no widget caught ends the console (Textual has no public hook for
         it): the traceback goes to a file, stderr says where, and the exit status is 1.
-        Textual's own report would print every frame's locals (post text, headers)."""
+        Textual's own report would print every frame's locals (post text, headers).
+        The error is kept where Textual keeps it for `run_test`, which raises it: a test
+        fails on the error itself, not on Pilot waiting 30 s for a console that ended."""
         if self._crashed:
             return
         self._crashed = True
+        self._exception = error
+        self._exception_event.set()
         self.crash_report = write_crash_report(self.db_path, error)
         self.exit(return_code=1)
         self.panic(Text(crash_message(error, self.crash_report)))
