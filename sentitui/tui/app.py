@@ -16,7 +16,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -155,6 +155,8 @@ class SentiApp(App[None]):
         self.progress: dict[Key, RunProgress] = {}
         self.data_version = 0  # bumped whenever the engine wrote rows
         self.first_drawn = asyncio.Event()  # the first screen drew its first query's answer
+        self.first_frame = ExitStack()  # holds the display until then (on_mount)
+        self.holds = 0  # how many hold_display() are open
         # A screen's first answer, read before it was composed, by its message class.
         self.read_ahead: dict[Callable[..., object], Future[Any]] = {}
         self.composed_modes: set[str] = set()  # each screen adds its mode when mounted
@@ -218,20 +220,22 @@ class SentiApp(App[None]):
         # The first frame is the dashboard with its figures: the display is held while
         # it is composed and its first query answered (FIRST_FRAME_SECONDS at most), so
         # no empty panels are drawn, and the query has the GIL to itself (at 1M posts
-        # 0.05 s instead of 0.15 s beside two renders of the empty dashboard).
-        with self.batch_update():
-            await self.switch_mode("dashboard")
-            try:
-                async with asyncio.timeout(FIRST_FRAME_SECONDS):
-                    await self.first_drawn.wait()
-            except TimeoutError:
-                pass  # a slow database: show the panels now, the figures when they come
+        # 0.05 s instead of 0.15 s beside two renders of the empty dashboard). It is let
+        # go in the same step as the data is drawn: a render while it is held is thrown
+        # away (40-50 ms at 120x40). Nor is the switch awaited here: Textual holds the
+        # display until on_mount returns, and the dashboard may draw before its mount
+        # is over.
+        self.first_frame.enter_context(self.hold_display())
+        self.set_timer(FIRST_FRAME_SECONDS, self.first_frame.close)
+        self.switch_mode("dashboard")
         AlertsMonitor(self)
 
     def first_data_drawn(self) -> None:
-        """A screen drew its first query result: start composing the others behind it."""
+        """A screen drew its first query result: show it, and start composing the others
+        behind it."""
         if not self.first_drawn.is_set():
             self.first_drawn.set()
+            self.first_frame.close()
             self.set_timer(FRAME_SECONDS, self.prepare_next_screen)
 
     async def prepare_next_screen(self) -> None:
@@ -247,7 +251,7 @@ class SentiApp(App[None]):
         shown = self.current_mode
         waiting = [mode for mode in self.MODES if mode not in self.composed_modes]
         if waiting and self.is_running:
-            with self.batch_update():  # nothing of the other screen reaches the terminal
+            with self.hold_display():  # nothing of the other screen reaches the terminal
                 await self.switch_mode(waiting[0])
                 await self.switch_mode(shown)
         if len(waiting) > 1 and self.is_running:
@@ -269,12 +273,26 @@ class SentiApp(App[None]):
         super().refresh_css(animate)
         self.parsed_with = variables
 
+    @contextmanager
+    def hold_display(self) -> Iterator[None]:
+        """Textual's batch_update, counted: while one is open, nothing reaches the
+        terminal until its holder lets go, when the screen is whole."""
+        self.holds += 1
+        try:
+            with self.batch_update():
+                yield
+        finally:
+            self.holds -= 1
+
     def delay_update(self, delay: float = 0.05) -> None:
         """Textual holds the display 50 ms on every mode switch so that a screen being
         composed is not seen half-built. Once all are composed ahead, the next screen
-        is whole at its first frame: nothing to hold. (A shorter hold is no answer: a
-        timer due before its task first runs is skipped, and the display stays held.)"""
-        if not self.screens_ready.is_set():
+        is whole at its first frame: nothing to hold. Nor while a hold_display is open
+        (the first frame, a screen composed ahead): its 50 ms, counted from a switch
+        that then composes for 0.1 s, threw away the first frame's render and held it
+        40-60 ms more. (A shorter hold is no answer: a timer due before its task first
+        runs is skipped, and the display stays held.)"""
+        if not self.screens_ready.is_set() and not self.holds:
             super().delay_update(delay)
 
     async def on_unmount(self) -> None:
