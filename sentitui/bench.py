@@ -602,7 +602,8 @@ def format_report(figures: dict[str, Any]) -> str:
         terminal = row.get("terminal") or {}
         lines.append(
             f"  in a terminal (tmux {terminal['size']}): first full dashboard "
-            f"{terminal['first_dashboard_s']} s; key to redrawn screen median "
+            f"{terminal['first_dashboard_s']} s (median of {len(terminal['first_dashboard_starts'])} "
+            f"starts, max {terminal['first_dashboard_max_s']} s); key to redrawn screen median "
             f"{terminal['key_redraw_median_ms']} ms, p90 {terminal['key_redraw_p90_ms']} ms "
             f"(goal 100 ms), max {terminal['key_redraw_max_ms']} ms"
             if "size" in terminal

@@ -60,6 +60,9 @@ def test_bench_quick_json_reports_every_figure():
     terminal = scale["terminal"]
     if shutil.which("tmux"):  # the console in a real terminal, every key answered
         assert terminal["keys"] == 20 and terminal["key_redraw_max_ms"] < 10_000, terminal
+        starts = terminal["first_dashboard_starts"]  # the median of 5 starts, and the worst
+        assert len(starts) == 5 and terminal["first_dashboard_s"] == sorted(starts)[2]
+        assert terminal["first_dashboard_max_s"] == max(starts)
     else:
         assert "tmux is not installed" in terminal["error"]
     # The same while the console's engine pulls the API: every key's answer was seen.
