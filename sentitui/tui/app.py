@@ -220,14 +220,15 @@ class SentiApp(App[None]):
         # The first frame is the dashboard with its figures: the display is held while
         # it is composed and its first query answered (FIRST_FRAME_SECONDS at most), so
         # no empty panels are drawn, and the query has the GIL to itself (at 1M posts
-        # 0.05 s instead of 0.15 s beside two renders of the empty dashboard). It is let
-        # go in the same step as the data is drawn: a render while it is held is thrown
-        # away (40-50 ms at 120x40). Nor is the switch awaited here: Textual holds the
-        # display until on_mount returns, and the dashboard may draw before its mount
-        # is over.
+        # 0.05 s instead of 0.15 s beside two renders of the empty dashboard). The hold
+        # ends in the step that draws the data. A render while any hold is open is
+        # thrown away (40-50 ms at 120x40) and the next waits for another cause, so the
+        # dashboard is switched to from the app's queue, once Textual's own hold over
+        # on_mount is over, and Textual's 50 ms hold on a mode switch is skipped
+        # (delay_update).
         self.first_frame.enter_context(self.hold_display())
         self.set_timer(FIRST_FRAME_SECONDS, self.first_frame.close)
-        self.switch_mode("dashboard")
+        self.call_later(self.switch_mode, "dashboard")
         AlertsMonitor(self)
 
     def first_data_drawn(self) -> None:
