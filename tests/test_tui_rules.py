@@ -456,6 +456,54 @@ async def test_panels_grow_when_their_data_needs_more_lines_and_repaint_in_place
         assert "straight" in text and "lather" in text
 
 
+async def test_a_static_updated_in_place_still_grows_when_its_text_needs_more_room():
+    """update_static skips the layout when the text takes as many lines: a count as
+    wide as its text still widens for a longer one, a pane still grows for more lines,
+    and the screen shows each new text whole."""
+    from rich.text import Text
+    from textual.app import App, ComposeResult
+    from textual.containers import Horizontal
+    from textual.widgets import Static
+
+    from sentitui.tui.widgets.repaint import update_static
+
+    class Panes(App[None]):
+        CSS = "#count { width: auto; } #bar { height: 1; } #pane { height: auto; }"
+
+        def compose(self) -> ComposeResult:
+            with Horizontal(id="bar"):
+                yield Static(id="count")
+                yield Static("|end", id="end")
+            yield Static(id="pane")
+
+    app = Panes()
+    async with app.run_test(size=(40, 12)) as pilot:
+        count, pane = app.query_one("#count", Static), app.query_one("#pane", Static)
+        update_static(count, Text("1-9 of 9"))
+        update_static(pane, Text("one line"))
+        await pilot.pause()
+        assert "1-9 of 9|end" in screen_text(app) and pane.size.height == 1
+
+        update_static(count, Text("1-9 of 8"))  # same room: in place
+        update_static(pane, Text("another line"))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "1-9 of 8|end" in text and "another line" in text and "one line" not in text
+
+        wide = Text("1-100 of 1,000,000")  # wider: the bar is laid out again
+        update_static(count, wide)
+        await pilot.pause()
+        assert "1-100 of 1,000,000|end" in screen_text(app)
+
+        update_static(pane, Text("first\nsecond\nthird"))  # more lines: the pane grows
+        await pilot.pause()
+        assert pane.size.height == 3 and "third" in screen_text(app)
+
+        update_static(count, wide.copy())  # the same text: nothing to do
+        await pilot.pause()
+        assert "1-100 of 1,000,000|end" in screen_text(app)
+
+
 async def test_dashboard_labels_its_rate_window_legend_and_the_rate_decays(app_on, db_path):
     from datetime import UTC, datetime
 

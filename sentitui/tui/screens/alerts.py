@@ -19,6 +19,7 @@ from sentitui.store.alerts import alert_rows
 from sentitui.tui.queries import with_store
 from sentitui.tui.screens.base import QueryResult, SentiScreen
 from sentitui.tui.screens.pipelines import short_time
+from sentitui.tui.widgets.repaint import update_static
 from sentitui.tui.widgets.table import selected_key, sync_table
 from sentitui.tui.widgets.text import cell, safe
 
@@ -148,10 +149,11 @@ class AlertsScreen(SentiScreen):
         row = self.rows.get(key) if key else None
         target = self.query_one("#alert-detail-text", Static)
         if row is None:
-            target.update(
+            update_static(
+                target,
                 Text("no alerts: add [[alert]] rules to a pipeline file", style="dim")
                 if not self.rows
-                else Text("no alert selected", style="dim")
+                else Text("no alert selected", style="dim"),
             )
             return
         text = Text()
@@ -167,4 +169,4 @@ class AlertsScreen(SentiScreen):
             score = f"{polarity:+.2f}" if isinstance(polarity, int | float) else "—"
             text.append(f"\n{safe(post.get('why'))} · {safe(post.get('source'))} · {score}\n")
             text.append(safe(" ".join(str(post.get("text") or "").split())[:400]) + "\n")
-        target.update(text)
+        update_static(target, text)

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Static
 
 from sentitui.tui.queries import Row, Window
 from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.widgets.repaint import update_static
 from sentitui.tui.widgets.table import RowTable, selected_key, sync_table
 
 
@@ -80,8 +81,9 @@ class ListDetailScreen(SentiScreen, Generic[Row]):
         self.more = window.more
         first = window.offset + 1 if window.rows else 0
         of = f"{window.total:,}+" if window.more else f"{window.total:,}"
-        self.query_one(f"#{self.NAME}-count", Static).update(
-            Text(f"{first}-{window.offset + len(window.rows)} of {of}", style="dim")
+        update_static(
+            self.query_one(f"#{self.NAME}-count", Static),
+            Text(f"{first}-{window.offset + len(window.rows)} of {of}", style="dim"),
         )
         sync_table(self.table, [(str(row.id), self.cells(row)) for row in window.rows])
 

@@ -25,6 +25,7 @@ from textual.widgets import Input, Log, Select, Static
 from sentitui.models import LogLine
 from sentitui.tui.events import EngineUpdate
 from sentitui.tui.screens.base import SentiScreen
+from sentitui.tui.widgets.repaint import update_static
 from sentitui.tui.widgets.text import safe
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -215,7 +216,7 @@ class LogsScreen(SentiScreen):
             status = Text("following", style="dim")
         else:
             status = Text(f"paused · {self.missed} new", style="bold yellow")
-        self.query_one("#log-status", Static).update(status)
+        update_static(self.query_one("#log-status", Static), status)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         value = None if event.value is Select.NULL else str(event.value)

@@ -22,6 +22,7 @@ from sentitui.tui.events import EngineUpdate, Key
 from sentitui.tui.queries import PipelinesData, load_pipelines
 from sentitui.tui.screens.base import QueryResult, SentiScreen
 from sentitui.tui.status import source_status
+from sentitui.tui.widgets.repaint import update_static
 from sentitui.tui.widgets.table import RowTable, selected_key, sync_table
 from sentitui.tui.widgets.text import cell, safe
 
@@ -284,7 +285,7 @@ class PipelinesScreen(SentiScreen):
                 )
                 if last.error:
                     text.append("\n" + safe(last.error), style="red")
-        self.query_one("#pipeline-detail-text", Static).update(text)
+        update_static(self.query_one("#pipeline-detail-text", Static), text)
 
     # ---- actions ---------------------------------------------------------------------
 

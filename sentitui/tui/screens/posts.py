@@ -18,6 +18,7 @@ from sentitui.tui.screens.base import QueryResult
 from sentitui.tui.screens.list_detail import ListDetailScreen
 from sentitui.tui.screens.pipelines import short_time
 from sentitui.tui.widgets.charts import LABEL_COLOURS
+from sentitui.tui.widgets.repaint import update_static
 from sentitui.tui.widgets.text import capped, cell, fmt, safe
 
 PAGE = 100
@@ -144,13 +145,13 @@ class PostsScreen(ListDetailScreen[PostRow]):
             self.detail_pane.scroll_home(animate=False)
         target = self.detail
         if row is None:
-            target.update(Text("no post selected", style="dim"))
+            update_static(target, Text("no post selected", style="dim"))
             return
         try:
-            target.update(post_detail(row))
+            update_static(target, post_detail(row))
         except Exception as exc:  # a stored value no formatter foresaw: say so, go on
             problem = f"cannot draw this post: {type(exc).__name__}: {safe(exc)}"
-            target.update(Text(problem, style="red"))
+            update_static(target, Text(problem, style="red"))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         value = None if event.value is Select.NULL else str(event.value)

@@ -19,6 +19,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from sentitui.store.rows import AspectRow
+from sentitui.tui.widgets.repaint import content_lines, repaint
 from sentitui.tui.widgets.text import fmt, safe
 
 SERIES_COLOURS = ["#3a86ff", "#e76f00", "#2a9d8f", "#c2188a", "#8f6bd8", "#9a8c00", "#d1495b"]
@@ -40,19 +41,6 @@ def format_time(epoch: float, span: float) -> str:
     if span > 365 * 86400:
         return moment.strftime("%Y-%m-%d")
     return moment.strftime("%H:%M" if span <= 6 * 3600 else "%m-%d %H:%M")
-
-
-def content_lines(widget: Widget) -> int:
-    """How many lines `widget`'s content takes at its present width."""
-    return widget.get_content_height(Size(), Size(), widget.content_size.width)
-
-
-def repaint(widget: Widget, lines_before: int) -> None:
-    """Draw `widget` again after its data changed (`lines_before`: its `content_lines`
-    before), laying the screen out again only when its content takes another number of
-    lines (or it was never laid out): a layout renders the whole screen again (30-100
-    ms on a core busy ingesting, once a second), a repaint only what changed."""
-    widget.refresh(layout=content_lines(widget) != lines_before or widget.size.area == 0)
 
 
 def cannot_draw(error: Exception) -> Text:
