@@ -71,25 +71,32 @@ _WINDOW = re.compile(r"over time · (\w+) ·")
 
 
 class _Pane:
+    """The console in a tmux session on a tmux server of its own (`-S`, its socket in
+    a folder of its own): closing a pane ends its server, and another pane, started
+    next or meanwhile by another test, must not meet a server still exiting ("server
+    exited unexpectedly")."""
+
     def __init__(self, command: list[str], size: tuple[int, int]) -> None:
         self.name = f"sentitui-bench-{uuid.uuid4().hex[:8]}"
+        self.folder = tempfile.TemporaryDirectory(prefix="sentitui-tmux-")
+        self.socket = str(Path(self.folder.name) / "socket")
         width, height = size
-        subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height)]
+        self.tmux(
+            ["new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height)]
             + [subprocess.list2cmdline(command)],
             check=True,
         )
 
-    def text(self) -> str:
+    def tmux(self, args: list[str], check: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
+            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, check=check
+        )
+
+    def text(self) -> str:
+        return self.tmux(["capture-pane", "-p", "-t", self.name]).stdout
 
     def send(self, key: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+        self.tmux(["send-keys", "-t", self.name, key], check=True)
 
     def settle(self, timeout: float = 30.0) -> str:
         """The pane's text once it stayed the same for QUIET seconds."""
@@ -113,7 +120,8 @@ class _Pane:
         return True
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True, check=False)
+        self.tmux(["kill-server"])
+        self.folder.cleanup()
 
 
 def _console(db: Path | str, pipelines: str) -> list[str]:
