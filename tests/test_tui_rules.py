@@ -504,6 +504,41 @@ async def test_a_static_updated_in_place_still_grows_when_its_text_needs_more_ro
         assert "1-100 of 1,000,000|end" in screen_text(app)
 
 
+async def test_rows_arriving_on_top_leave_the_cursor_row_where_it_was_on_the_screen():
+    """A live table (Posts) gets new rows on top while the user reads further down: the
+    row under the cursor stays the same and stays on the same screen line."""
+    from textual.app import App, ComposeResult
+
+    from sentitui.tui.widgets.table import RowTable, selected_key, sync_table
+
+    def rows(first: int, last: int) -> list[tuple[str, list[str]]]:
+        return [(f"p{n}", [f"post {n}"]) for n in range(last, first - 1, -1)]
+
+    class Live(App[None]):
+        def compose(self) -> ComposeResult:
+            yield RowTable(cursor_type="row")
+
+    app = Live()
+    async with app.run_test(size=(30, 12)) as pilot:
+        table = app.query_one(RowTable)
+        table.add_column("post", key="post")
+        sync_table(table, rows(1, 100))
+        await pilot.pause()
+        table.move_cursor(row=40, animate=False)  # scrolled: row 40 on the last line
+        await pilot.pause()
+        table.move_cursor(row=37, animate=False)  # up a few rows, within the view
+        await pilot.pause()
+        before = screen_text(app).splitlines()
+        line = next(n for n, text in enumerate(before) if "post 63" in text)
+        assert selected_key(table) == "p63" and table.scroll_offset.y > 0
+
+        sync_table(table, rows(6, 105))  # 5 new posts on top, the 5 oldest gone
+        await pilot.pause()
+        assert selected_key(table) == "p63" and table.cursor_row == 42
+        text = screen_text(app).splitlines()
+        assert "post 63" in text[line], text
+
+
 async def test_dashboard_labels_its_rate_window_legend_and_the_rate_decays(app_on, db_path):
     from datetime import UTC, datetime
 

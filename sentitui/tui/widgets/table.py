@@ -40,13 +40,19 @@ def sync_table(
     on_top = keep_top and table.cursor_row == 0
     if table.row_count and table.is_valid_row_index(table.cursor_row) and not on_top:
         cursor_key = current[table.cursor_row]
-    table.clear()
+    cursor_row, scrolled = table.cursor_row, table.scroll_offset.y
+    table.clear()  # scrolls back to the top
     for key, cells in rows:
         table.add_row(*cells, key=key)
     if cursor_key is not None:
         target = follow(cursor_key, current, wanted)
         if target is not None:
-            table.move_cursor(row=wanted.index(target), animate=False)
+            row = wanted.index(target)
+            # The cursor's row stays where it was on the screen, scrolled now: scrolled
+            # after the next frame (Textual's way for a cursor moved out of view), the
+            # table rendered twice, first from the top (Posts, live: 2 x 50-65 ms).
+            table.scroll_to(y=max(scrolled + row - cursor_row, 0), animate=False, immediate=True)
+            table.move_cursor(row=row, animate=False)
 
 
 def follow(key: str, before: Sequence[str | None], after: Sequence[str]) -> str | None:
