@@ -48,9 +48,9 @@ def sync_table(
         target = follow(cursor_key, current, wanted)
         if target is not None:
             row = wanted.index(target)
-            # The cursor's row stays where it was on the screen, scrolled now: scrolled
-            # after the next frame (Textual's way for a cursor moved out of view), the
-            # table rendered twice, first from the top (Posts, live: 2 x 50-65 ms).
+            # Scroll now so the cursor's row keeps its screen line. Left to move_cursor,
+            # the scroll comes after the next frame, and the table renders twice, first
+            # from the top (Posts, live: 2 x 50-65 ms).
             table.scroll_to(y=max(scrolled + row - cursor_row, 0), animate=False, immediate=True)
             table.move_cursor(row=row, animate=False)
 
