@@ -226,3 +226,68 @@ async def test_changed_source_keeps_its_cursor(serve, write_pipeline, make_engin
         stats = await engine.run_source("live", "api")
     assert (stats.fetched, stats.loaded) == (0, 0)
     assert server.queries()[-1] == {"since_id": "3"}
+
+
+async def test_watch_changes_yields_a_write_and_its_thread_ends_with_the_loop(tmp_path):
+    """The watching thread hands each batch to the loop, and leaving the loop stops it."""
+    import threading
+
+    from sentitui.engine.watch import watch_changes
+
+    stop = threading.Event()
+    changes = watch_changes(tmp_path, stop=stop)
+    first = asyncio.ensure_future(anext(changes))
+    await asyncio.sleep(0.3)  # the OS watch is set up on the thread; no event says when
+    (tmp_path / "drop.jsonl").write_text("{}\n")
+    batch = await asyncio.wait_for(first, 10)
+    assert any(path.endswith("drop.jsonl") for _, path in batch)
+    assert [t for t in threading.enumerate() if t.name == "sentitui-watch"]
+    await changes.aclose()
+    assert stop.is_set()
+    await until(lambda: not [t for t in threading.enumerate() if t.name == "sentitui-watch"])
+
+
+async def test_watch_changes_raises_what_stopped_the_watch(tmp_path):
+    import threading
+
+    from sentitui.engine.watch import watch_changes
+
+    missing = tmp_path / "gone"
+    try:
+        async for _ in watch_changes(missing, stop=threading.Event()):
+            raise AssertionError("a folder that does not exist yielded changes")
+    except FileNotFoundError as exc:
+        assert "gone" in str(exc)
+    else:
+        raise AssertionError("watching a missing folder ended without an error")
+
+
+def test_continuous_mode_starts_without_anyio(tmp_path):
+    """watchfiles' awatch imports anyio's asyncio backend on the event loop: 40-80 ms
+    of a console's first frame. The watchers run watchfiles' blocking watch instead."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from pathlib import Path
+        from sentitui.engine.engine import Engine
+        from sentitui.engine.watch import Continuous
+
+        async def main():
+            engine = Engine({str(tmp_path / "db.sqlite")!r}, [])
+            await engine.start()
+            continuous = Continuous(engine, Path({str(tmp_path)!r}))
+            await continuous.start()
+            await asyncio.sleep(0.2)
+            await continuous.stop()
+            await engine.close()
+            print("anyio backend imported:", "anyio._backends._asyncio" in sys.modules)
+
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "anyio backend imported: False" in done.stdout

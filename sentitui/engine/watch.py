@@ -2,7 +2,9 @@
 
 `Continuous(engine, pipelines_dir)` is what `sentitui run --watch` and a console
 in continuous mode share. Watching uses watchfiles (OS notifications, polling as
-a fallback); a change takes effect well within a second.
+a fallback); a change takes effect well within a second. Its blocking `watch` runs
+on a thread of its own per folder (`watch_changes`): its `awatch` would import
+anyio's asyncio backend, 40-80 ms of the console's start on the event loop.
 
 Hot reload rule: a file that fails to load keeps its previous pipeline running,
 and every problem is reported as `file:line: …` (an ERROR LogLine, the log, and a
@@ -13,11 +15,13 @@ stops ingestion.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from watchfiles import Change, awatch
+from watchfiles import Change, DefaultFilter, watch
+from watchfiles.main import FileChange
 
 from sentitui.config import ConfigError, PipelineConfig, load_pipeline_file
 from sentitui.config.locate import locate as locate  # where it lived before config/locate.py
@@ -33,6 +37,55 @@ if TYPE_CHECKING:
 Select = Callable[[PipelineConfig], PipelineConfig | None]
 DEBOUNCE_MS = 150  # group an editor's burst of writes into one reload
 STEP_MS = 50
+NOT_NOISE = DefaultFilter()  # watchfiles' default: skips editors' swap files, .git, caches
+
+
+async def watch_changes(
+    *paths: Path,
+    stop: threading.Event,
+    watch_filter: Callable[[Change, str], bool] | None = NOT_NOISE,
+    recursive: bool = True,
+) -> AsyncIterator[set[FileChange]]:
+    """watchfiles' `watch` on a daemon thread, its batches of changes handed to the loop.
+
+    Ends when `stop` is set (within STEP_MS) or the watch fails (the error is raised
+    here); leaving the loop early sets `stop`, so the thread never outlives it."""
+    loop = asyncio.get_running_loop()
+    batches: asyncio.Queue[set[FileChange] | BaseException | None] = asyncio.Queue()
+
+    def hand(item: set[FileChange] | BaseException | None) -> None:
+        try:
+            loop.call_soon_threadsafe(batches.put_nowait, item)
+        except RuntimeError:  # the loop has closed: nobody is listening any more
+            pass
+
+    def run() -> None:
+        try:
+            for changes in watch(
+                *paths,
+                watch_filter=watch_filter,
+                debounce=DEBOUNCE_MS,
+                step=STEP_MS,
+                stop_event=stop,
+                raise_interrupt=False,
+                recursive=recursive,
+            ):
+                hand(changes)
+        except OSError as exc:  # watchfiles does not say which folder ("No path was found.")
+            hand(type(exc)(f"cannot watch {', '.join(map(str, paths))}: {exc}"))
+        except BaseException as exc:  # raised where the watcher awaits, which reports it
+            hand(exc)
+        else:
+            hand(None)
+
+    threading.Thread(target=run, name="sentitui-watch", daemon=True).start()
+    try:
+        while (item := await batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 # ---- the pipelines folder ---------------------------------------------------------------
@@ -47,7 +100,7 @@ class PipelineWatcher:
         self.select = select or (lambda pipeline: pipeline)
         self.by_path = {p.path.resolve(): p for p in engine.pipelines.values()}
         self._reported: dict[Path, list[str]] = {}
-        self._stop = asyncio.Event()
+        self._stop = threading.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -55,18 +108,16 @@ class PipelineWatcher:
         self._task = asyncio.create_task(self._watch(), name="watch pipelines")
 
     async def stop(self) -> None:
-        self._stop.set()  # awatch's thread notices within STEP_MS
+        self._stop.set()  # the watching thread notices within STEP_MS
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
     async def _watch(self) -> None:
-        async for _ in awatch(
+        async for _ in watch_changes(
             self.directory,
+            stop=self._stop,
             watch_filter=lambda _, path: path.endswith(".toml"),
-            debounce=DEBOUNCE_MS,
-            step=STEP_MS,
-            stop_event=self._stop,
             recursive=False,
         ):
             try:
@@ -127,7 +178,7 @@ class DropWatcher:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._watchers: dict[tuple[str, str], tuple[asyncio.Event, asyncio.Task[None]]] = {}
+        self._watchers: dict[tuple[str, str], tuple[threading.Event, asyncio.Task[None]]] = {}
         self._pulls: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._dirty: set[tuple[str, str]] = set()
         self._unsubscribe: Callable[[], None] | None = None
@@ -170,11 +221,11 @@ class DropWatcher:
         """Start a watcher for every drop-folder source that has none."""
         for key in self.watched():
             if key not in self._watchers:
-                stop = asyncio.Event()
+                stop = threading.Event()
                 task = asyncio.create_task(self._watch(key, stop), name=f"drops {key[0]}/{key[1]}")
                 self._watchers[key] = (stop, task)
 
-    async def _watch(self, key: tuple[str, str], stop: asyncio.Event) -> None:
+    async def _watch(self, key: tuple[str, str], stop: threading.Event) -> None:
         source = self.engine.make_source(*key)
         folders = [f for f in source.watch_dirs() if f.is_dir()]  # type: ignore[attr-defined]
         if not folders:
@@ -187,7 +238,7 @@ class DropWatcher:
             return
         self.engine.log("INFO", f"watching {', '.join(map(str, folders))} for drops", *key)
         self.pull(key)
-        async for changes in awatch(*folders, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop):
+        async for changes in watch_changes(*folders, stop=stop):
             if any(
                 change != Change.deleted and source.matches(path)  # type: ignore[attr-defined]
                 for change, path in changes
