@@ -456,6 +456,55 @@ async def test_panels_grow_when_their_data_needs_more_lines_and_repaint_in_place
         assert "straight" in text and "lather" in text
 
 
+async def test_a_panel_repaints_from_the_lines_it_kept_until_data_size_or_theme_change():
+    """Every return to the dashboard repaints its panels: they draw their text again
+    only when their data, their size or the theme changed, and show the change."""
+    from rich.text import Text
+    from textual.app import App, ComposeResult
+
+    from sentitui.tui.widgets.charts import BarRow, Bars
+
+    class Counted(Bars):
+        draws = 0
+
+        def draw(self, width: int, height: int) -> Text:
+            Counted.draws += 1
+            return super().draw(width, height)
+
+    class Panel(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Counted()
+
+    app = Panel()
+    async with app.run_test(size=(40, 10)) as pilot:
+        panel = app.query_one(Counted)
+        panel.show([BarRow("coily", [(1.0, "red")], "1")])
+        await pilot.pause()
+        drawn = Counted.draws
+        assert "coily" in screen_text(app)
+
+        panel.refresh()  # a repaint: the screen shown again, another widget's refresh
+        await pilot.pause()
+        assert Counted.draws == drawn and "coily" in screen_text(app)
+
+        panel.show([BarRow("wavy", [(1.0, "red")], "1")])
+        await pilot.pause()
+        assert Counted.draws == drawn + 1
+        assert "wavy" in screen_text(app) and "coily" not in screen_text(app)
+        full = screen_text(app).count("█")
+
+        drawn = Counted.draws
+        await pilot.resize_terminal(60, 10)
+        await pilot.pause()
+        assert Counted.draws > drawn and screen_text(app).count("█") == full + 20
+
+        drawn, dark = Counted.draws, panel.rich_style
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert panel.rich_style != dark  # the panel's colours come from the theme
+        assert Counted.draws > drawn and "wavy" in screen_text(app)
+
+
 async def test_a_static_updated_in_place_still_grows_when_its_text_needs_more_room():
     """update_static skips the layout when the text takes as many lines: a count as
     wide as its text still widens for a longer one, a pane still grows for more lines,
